@@ -1,0 +1,194 @@
+"""The one command table: every front end (console, `bot.py chat`, Telegram), /help and the README use it."""
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Awaitable, Callable
+
+from tradingbot.errors import UserError
+from tradingbot.services import Services
+
+from . import format as fmt
+
+log = logging.getLogger(__name__)
+
+
+class Role(str, Enum):
+    ANYONE = "anyone"
+    VIEWER = "viewer"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Photo:
+    name: str
+    png: bytes
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    monospace: bool = False  # tables: front ends show them in a fixed-width block
+    photos: tuple[Photo, ...] = ()
+
+
+@dataclass
+class Context:
+    """Who is asking, through which front end."""
+
+    services: Services
+    user: str  # for the audit trail: "console", "telegram:12345"
+    progress: Callable[[str], None] = field(default=lambda _: None)
+
+
+Handler = Callable[[Context, list[str]], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: str
+    help: str
+    role: Role
+    run: Handler
+
+
+def _count(args: list[str], default: int, usage: str) -> int:
+    if not args:
+        return default
+    if len(args) > 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= 500:
+        raise UserError(f"usage: {usage} — n is a whole number from 1 to 500")
+    return int(args[0])
+
+
+def _no_args(name: str, args: list[str]) -> None:
+    if args:
+        raise UserError(f"/{name} takes no arguments")
+
+
+async def _help(ctx: Context, args: list[str]) -> Reply:
+    return Reply(help_text())
+
+
+async def _status(ctx: Context, args: list[str]) -> Reply:
+    _no_args("status", args)
+    return Reply(fmt.status(await ctx.services.status()))
+
+
+async def _pnl(ctx: Context, args: list[str]) -> Reply:
+    _no_args("pnl", args)
+    return Reply(fmt.pnl(await ctx.services.pnl(), ctx.services.params.zone))
+
+
+async def _positions(ctx: Context, args: list[str]) -> Reply:
+    _no_args("positions", args)
+    return Reply(fmt.positions(await ctx.services.positions()), monospace=True)
+
+
+async def _ranking(ctx: Context, args: list[str]) -> Reply:
+    limit = _count(args, 20, "/ranking [n]")
+    return Reply(fmt.ranking(await ctx.services.ranking(), limit), monospace=True)
+
+
+async def _history(ctx: Context, args: list[str]) -> Reply:
+    s = ctx.services
+    return Reply(fmt.history(s.history(_count(args, 10, "/history [n]")), s.quote, s.params.zone), monospace=True)
+
+
+async def _trades(ctx: Context, args: list[str]) -> Reply:
+    s = ctx.services
+    return Reply(fmt.trades(s.trades(_count(args, 20, "/trades [n]")), s.quote, s.params.zone), monospace=True)
+
+
+async def _plan(ctx: Context, args: list[str]) -> Reply:
+    _no_args("plan", args)
+    ranking, sells, buys = await ctx.services.preview()
+    if not ranking.selected:
+        return Reply(f"No eligible token among {len(ranking.rows)} symbols: a rebalance now would be skipped.")
+    return Reply(fmt.plan(sells, buys, ctx.services.quote), monospace=True)
+
+
+async def _rebalance_now(ctx: Context, args: list[str]) -> Reply:
+    _no_args("rebalance_now", args)
+    s = ctx.services
+    log.info("manual rebalance requested by %s", ctx.user)
+    return Reply(fmt.summary(await s.rebalance_now(ctx.progress), s.quote, s.params.zone))
+
+
+async def _set(ctx: Context, args: list[str]) -> Reply:
+    s = ctx.services
+    changes = s.set_params(args, ctx.user)
+    text = fmt.changes(changes)
+    if any(c.key in ("every", "at", "weekday", "timezone") for c in changes):
+        text += f"\nNext rebalance: {fmt.local(s.next_run(), s.params.zone)}"
+    return Reply(text)
+
+
+async def _params(ctx: Context, args: list[str]) -> Reply:
+    _no_args("params", args)
+    return Reply(fmt.params(ctx.services.params), monospace=True)
+
+
+async def _pause(ctx: Context, args: list[str]) -> Reply:
+    _no_args("pause", args)
+    changed = ctx.services.pause(ctx.user)
+    return Reply("Paused: no scheduled rebalances; P/L is still marked." if changed else "Already paused.")
+
+
+async def _resume(ctx: Context, args: list[str]) -> Reply:
+    _no_args("resume", args)
+    s = ctx.services
+    changed = s.resume(ctx.user)
+    head = "Resumed." if changed else "Not paused."
+    return Reply(f"{head} Next rebalance: {fmt.local(s.next_run(), s.params.zone)}")
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("help", "", "list the commands", Role.VIEWER, _help),
+    Command("status", "", "venue, strategy, equity, last and next rebalance", Role.VIEWER, _status),
+    Command("pnl", "", "net P/L, realized and unrealized, fees; today and last 7 days", Role.VIEWER, _pnl),
+    Command("positions", "", "holdings with average cost, value, unrealized P/L, weight", Role.VIEWER, _positions),
+    Command("ranking", "[n]", "what would be bought now, with lookback returns", Role.VIEWER, _ranking),
+    Command("plan", "", "the orders a rebalance now would send, with estimated fees", Role.VIEWER, _plan),
+    Command("history", "[n]", "recent rebalances", Role.VIEWER, _history),
+    Command("trades", "[n]", "recent fills with fees", Role.VIEWER, _trades),
+    Command("params", "", "current strategy parameters", Role.VIEWER, _params),
+    Command("rebalance_now", "", "rank, sell and buy now", Role.ADMIN, _rebalance_now),
+    Command("set", "key=value ...", "change parameters (all or none), e.g. /set topn=5", Role.ADMIN, _set),
+    Command("pause", "", "stop scheduled rebalances (P/L still marked)", Role.ADMIN, _pause),
+    Command("resume", "", "resume scheduled rebalances", Role.ADMIN, _resume),
+)
+BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def help_text() -> str:
+    return "\n".join(f"/{c.name}{' ' + c.args if c.args else ''} — {c.help}" for c in COMMANDS)
+
+
+def parse(text: str) -> tuple[str, list[str]]:
+    """'/set topn=5' -> ('set', ['topn=5']); a '@botname' suffix (Telegram groups) is dropped."""
+    parts = text.strip().split()
+    if not parts or not parts[0].startswith("/"):
+        raise UserError("commands start with / — send /help for the list")
+    name = parts[0][1:].split("@", 1)[0].lower()
+    return name, parts[1:]
+
+
+async def dispatch(ctx: Context, text: str) -> Reply:
+    """Run one chat line; every refusal is one line and changes nothing."""
+    try:
+        name, args = parse(text)
+        command = BY_NAME.get(name)
+        if command is None:
+            close = difflib.get_close_matches(name, BY_NAME, n=1)
+            hint = f" — did you mean /{close[0]}?" if close else ""
+            raise UserError(f"unknown command /{name[:32]}{hint} Send /help for the list.")
+        return await command.run(ctx, args)
+    except UserError as e:
+        return Reply(f"⚠ {e}")
+    except Exception:  # the bot keeps running; the details go to the log, not the chat
+        log.exception("command failed: %s", text[:200])
+        return Reply("⚠ internal error; the details are in the log.")

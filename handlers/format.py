@@ -1,0 +1,191 @@
+"""Plain-text renderings of service results, narrow enough for a phone (front ends add markup)."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from tradingbot.adapters.sqlite_store import RebalanceRow
+from tradingbot.domain import Change, Fill, Plan, RebalanceSummary
+from tradingbot.money import fmt_decimal
+from tradingbot.params import PARAM_SPECS, StrategyParams
+from tradingbot.services import PnlReport, PositionsReport, RankingReport, StatusReport
+
+
+def money(x: Decimal | None, quote: str = "") -> str:
+    if x is None:
+        return "n/a"
+    text = f"{x:,.2f}"
+    return f"{text} {quote}".rstrip()
+
+
+def signed(x: Decimal | None, quote: str = "") -> str:
+    if x is None:
+        return "n/a"
+    return ("+" if x > 0 else "") + money(x, quote)
+
+
+def pct(x: Decimal | None) -> str:
+    return "n/a" if x is None else f"{x * 100:+.2f}%"
+
+
+def local(t: datetime | None, tz: ZoneInfo) -> str:
+    return "—" if t is None else t.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def qty(x: Decimal) -> str:
+    return fmt_decimal(x)
+
+
+def status(r: StatusReport) -> str:
+    p, tz = r.params, r.params.zone
+    last = r.last_rebalance
+    last_text = f"{last.slot} {last.state} at {local(last.finished_at or last.started_at, tz)}" if last else "none yet"
+    return "\n".join([
+        f"Venue: {r.venue} (market data: {r.market})",
+        f"Strategy: {p.strategy}, lookback {p.to_strings()['lookback']}, top {p.topn}, {p.mode} mode",
+        f"Schedule: every {p.every} at {p.at:%H:%M} {p.timezone}" + (f" ({p.weekday})" if p.every == "1w" else ""),
+        f"Equity: {money(r.equity, p.quote)}",
+        f"Cash: {money(r.cash, p.quote)}",
+        f"Positions: {r.positions}",
+        f"Last rebalance: {last_text}",
+        f"Next rebalance: {'paused' if r.paused else local(r.next_run, tz)}",
+        f"State: {'PAUSED (no scheduled rebalances; P/L still marked)' if r.paused else 'running'}",
+        f"Now: {local(r.now, tz)}",
+    ])
+
+
+def pnl(r: PnlReport, tz: ZoneInfo) -> str:
+    lines = [
+        f"Equity: {money(r.equity, r.quote)}  (deposited {money(r.deposits, r.quote)})",
+        f"Net P/L: {signed(r.net, r.quote)}  ({pct(r.net / r.deposits if r.deposits else None)})",
+        f"  realized:   {signed(r.realized, r.quote)}",
+        f"  unrealized: {signed(r.unrealized, r.quote)}",
+        f"  fees paid:  {money(r.fees, r.quote)} (included above)",
+    ]
+    for w in r.windows[1:]:
+        since = f" since {local(w.since, tz)}" if w.since else ""
+        lines.append(f"{w.label}: {signed(w.change, r.quote) if w.change is not None else 'no mark yet'}{since}")
+    return "\n".join(lines)
+
+
+def positions(r: PositionsReport) -> str:
+    if not r.positions:
+        return f"No positions. Cash {money(r.cash, r.quote)}."
+    rows = [f"{'asset':<8}{'qty':>14}{'avg cost':>12}{'price':>12}{'value':>12}{'unreal.':>11}{'wt':>7}"]
+    for p in r.positions:
+        rows.append(
+            f"{p.asset:<8}{qty(p.quantity):>14}{_price(p.avg_cost):>12}{_price(p.price):>12}"
+            f"{money(p.value):>12}{signed(p.unrealized):>11}{r.weight(p) * 100:>6.1f}%"
+        )
+    rows.append(f"{'cash':<8}{'':>14}{'':>12}{'':>12}{money(r.cash):>12}{'':>11}{r.cash / r.equity * 100 if r.equity else 0:>6.1f}%")
+    rows.append(f"Equity {money(r.equity, r.quote)}; fees paid so far are in the average costs.")
+    return "\n".join(rows)
+
+
+def _price(x: Decimal | None) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:,.2f}" if x >= 100 else f"{x:.6g}"
+
+
+def ranking(r: RankingReport, limit: int) -> str:
+    rk = r.ranking
+    eligible = [row for row in rk.rows if row.eligible]
+    head = (f"{rk.strategy}, lookback {_duration(rk.lookback)}, top {rk.topn}: "
+            f"{len(eligible)} eligible of {len(rk.rows)} symbols")
+    rows = [head, f"{'#':>3} {'symbol':<14}{'return':>9}{'vol/day':>12}  pick"]
+    for row in eligible[:limit]:
+        mark = "BUY" if row.selected else ""
+        mark += " (held)" if row.symbol in r.held else ""
+        rows.append(f"{row.rank:>3} {row.symbol:<14}{pct(row.score):>9}{_short(row.quote_volume):>12}  {mark}")
+    reasons: dict[str, int] = {}
+    for row in rk.rows:
+        if not row.eligible:
+            key = row.reason.split(":")[0] if row.reason.startswith("excluded") else row.reason
+            reasons[key] = reasons.get(key, 0) + 1
+    if reasons:
+        rows.append("Not eligible: " + "; ".join(f"{k} ({v})" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])))
+    return "\n".join(rows)
+
+
+def _short(x: Decimal) -> str:
+    for unit, size in (("bn", Decimal(1e9)), ("m", Decimal(1e6)), ("k", Decimal(1e3))):
+        if x >= size:
+            return f"{x / size:.1f}{unit}"
+    return f"{x:.0f}"
+
+
+def _duration(td) -> str:
+    hours = int(td.total_seconds() // 3600)
+    return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
+
+
+def plan(sells: Plan, buys: Plan, quote: str) -> str:
+    lines = []
+    for title, p in (("Sell", sells), ("Buy", buys)):
+        for o in p.orders:
+            amount = f"{money(o.quote_amount)} {quote}" if o.quote_amount is not None else f"{qty(o.quantity)}"
+            lines.append(f"{title} {o.symbol:<14} {amount:>18}  ~{money(o.est_notional)} {quote}")
+        for s in p.skipped:
+            lines.append(f"Skip {s.symbol:<14} {s.reason}")
+    lines.append(f"Estimated fees: {money(sells.est_fees + buys.est_fees, quote)}")
+    return "\n".join(lines) if lines else "Nothing to trade."
+
+
+def summary(s: RebalanceSummary, quote: str, tz: ZoneInfo) -> str:
+    if s.already_done:
+        head = f"Slot {s.slot} already {s.state} at {local(s.finished_at or s.started_at, tz)}: nothing sent."
+    elif s.state == "skipped":
+        return f"Rebalance {s.slot} skipped: " + "; ".join(s.errors)
+    elif s.state != "done":
+        head = f"Rebalance {s.slot} INCOMPLETE ({s.state}); it resumes on the next run."
+    else:
+        head = f"Rebalance {s.slot} done ({s.strategy}, {s.mode} mode)."
+    sold = [f for f in s.fills if f.side.value == "SELL"]
+    bought = [f for f in s.fills if f.side.value == "BUY"]
+    lines = [
+        head,
+        f"Sold {len(sold)}: " + (", ".join(f.symbol.removesuffix(quote) for f in sold) or "—"),
+        f"Bought {len(bought)}: " + (", ".join(f.symbol.removesuffix(quote) for f in bought) or "—"),
+        f"Fees: {money(s.fees, quote)}; turnover {money(s.turnover, quote)}",
+        f"Equity: {money(s.equity_before, quote)} → {money(s.equity_after, quote)}",
+    ]
+    lines += [f"Skipped {k.symbol}: {k.reason}" for k in s.skipped]
+    leftovers = [p for p in s.positions if p.asset + quote not in s.targets]
+    if leftovers and s.state == "done":
+        lines.append("Still held outside the targets (dust or not tradable): "
+                     + ", ".join(f"{p.asset} {qty(p.quantity)} ≈ {money(p.value, quote)}" for p in leftovers))
+    lines += [f"Problem: {e}" for e in s.errors]
+    return "\n".join(lines)
+
+
+def history(rows: list[RebalanceRow], quote: str, tz: ZoneInfo) -> str:
+    if not rows:
+        return "No rebalances yet."
+    out = [f"{'slot':<17}{'state':<9}{'equity after':>14}{'fees':>9}  when"]
+    for r in rows:
+        out.append(f"{r.slot:<17}{r.state:<9}{money(r.equity_after):>14}{money(r.fees):>9}  "
+                   f"{local(r.finished_at or r.started_at, tz)}" + (f"  {r.note}" if r.note else ""))
+    return "\n".join(out)
+
+
+def trades(fills: list[Fill], quote: str, tz: ZoneInfo) -> str:
+    if not fills:
+        return "No trades yet."
+    out = [f"{'time':<17}{'side':<5}{'symbol':<13}{'qty':>14}{'price':>12}{'fee':>8}"]
+    for f in fills:
+        out.append(f"{f.time.astimezone(tz).strftime('%m-%d %H:%M:%S'):<17}{f.side.value:<5}{f.symbol:<13}"
+                   f"{qty(f.quantity):>14}{_price(f.price):>12}{money(f.fee_quote):>8}")
+    return "\n".join(out)
+
+
+def params(p: StrategyParams) -> str:
+    values = p.to_strings()
+    return "\n".join(f"{spec.key} = {values[spec.key]}" for spec in PARAM_SPECS)
+
+
+def changes(items: list[Change]) -> str:
+    if not items:
+        return "No change: the values given are the current ones."
+    return "\n".join(f"{c.key}: {c.old} → {c.new}" for c in items)

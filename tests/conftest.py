@@ -1,0 +1,51 @@
+"""Shared fixtures: a real SQLite file, the real paper venue, a scripted market and a manual clock."""
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from tests.builders import NOW
+from tests.fakes import FaultyExchange, ScriptedMarket
+from tradingbot.adapters.paper import PaperCosts, PaperExchange
+from tradingbot.adapters.sqlite_store import SqliteStore, open_database
+from tradingbot.clock import ManualClock
+from tradingbot.params import StrategyParams
+from tradingbot.services import Services
+
+SYMBOLS = [f"{name}USDT" for name in ("ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF", "HOTEL",
+                                      "INDIA", "JULIET", "KILO", "LIMA")]
+
+
+def drift_price(i: int):
+    """Symbol i trends at its own rate with a wiggle, so rankings are distinct and change over time."""
+    def price(t):
+        hours = (t - NOW).total_seconds() / 3600
+        return (10 + i) * math.exp((i - 5.5) * 0.002 * hours + 0.01 * math.sin(hours / 7 + i))
+    return price
+
+
+class World:
+    """One bot's worth of real adapters around a database file."""
+
+    def __init__(self, path, clock=None, params: StrategyParams | None = None):
+        self.clock = clock or ManualClock(NOW)
+        self.market = ScriptedMarket(self.clock, {s: drift_price(i) for i, s in enumerate(SYMBOLS)},
+                                     listed=NOW - timedelta(days=400))
+        self.db = open_database(path)
+        self.store = SqliteStore(self.db, "USDT")
+        self.paper = PaperExchange(self.db, self.market, self.clock, PaperCosts(Decimal("0.001"), Decimal(5), 0))
+        self.venue = FaultyExchange(self.paper)
+        defaults = params or StrategyParams(topn=4, min_age_days=1)
+        self.services = Services(self.store, self.venue, self.market, self.clock, defaults, "scripted")
+        if not self.store.deposits():
+            with self.db.atomic():
+                self.paper.deposit("USDT", Decimal(10000))
+                self.store.deposit(Decimal(10000), self.clock.now())
+
+
+@pytest.fixture
+def world(tmp_path):
+    return World(tmp_path / "bot.sqlite")

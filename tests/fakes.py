@@ -1,0 +1,85 @@
+"""Fakes of the ports for engine tests: they record and misbehave on purpose (no mock.patch)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from tests.builders import rules
+from tradingbot.domain import Candle, OrderRequest, OrderResult, SymbolRules
+from tradingbot.errors import VenueUnavailable
+
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+class ScriptedMarket:
+    """Every symbol's price is a function of time given by the test: price(symbol, t)."""
+
+    def __init__(self, clock, prices: dict[str, callable], listed: datetime, volume: Decimal = Decimal(10**8)):
+        self.clock = clock
+        self.price_fns = prices
+        self.listed = listed
+        self.volume = volume
+        self.rules: dict[str, SymbolRules] = {s: rules(s) for s in prices}
+
+    def price(self, symbol: str, t: datetime) -> Decimal:
+        return Decimal(str(round(self.price_fns[symbol](t), 6)))
+
+    async def symbols(self) -> list[SymbolRules]:
+        return list(self.rules.values())
+
+    async def first_candle_time(self, symbol: str) -> datetime | None:
+        return self.listed if symbol in self.rules else None
+
+    async def prices(self) -> dict[str, Decimal]:
+        now = self.clock.now()
+        return {s: self.price(s, now) for s, r in self.rules.items() if r.trading}
+
+    async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
+        step = {"1h": HOUR, "1d": DAY}[interval]
+        now = self.clock.now()
+        out, t = [], start
+        while t <= end and t <= now:
+            close_time = t + step - timedelta(milliseconds=1)
+            close = self.price(symbol, min(close_time + timedelta(milliseconds=1), now))
+            out.append(Candle(t, close_time, close, close, close, close, Decimal(1), self.volume))
+            t += step
+        return out
+
+    def halt(self, symbol: str) -> None:
+        r = self.rules[symbol]
+        self.rules[symbol] = SymbolRules(r.symbol, r.base, r.quote, "BREAK", r.step_size, r.min_qty, r.max_qty,
+                                         r.min_notional)
+
+
+class FaultyExchange:
+    """Wraps a real venue; can lose responses after the order executed, or be down for n calls."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.name = inner.name
+        self.sent: list[str] = []
+        self.lose_response_of: set[str] = set()  # symbols whose next order executes but the answer is lost
+        self.down_for = 0  # the next n place/find calls fail as unreachable
+        self.crash_after: int | None = None  # raise SystemExit after this many executed orders
+
+    async def balances(self):
+        return await self.inner.balances()
+
+    async def place_market_order(self, order: OrderRequest) -> OrderResult:
+        if self.down_for > 0:
+            self.down_for -= 1
+            raise VenueUnavailable("connection refused")
+        self.sent.append(order.client_order_id)
+        result = await self.inner.place_market_order(order)
+        if order.symbol in self.lose_response_of:
+            self.lose_response_of.discard(order.symbol)
+            raise VenueUnavailable("read timeout")
+        if self.crash_after is not None and len(self.sent) >= self.crash_after:
+            raise SystemExit("killed between the venue's fill and the ledger write")
+        return result
+
+    async def find_order(self, symbol: str, client_order_id: str):
+        if self.down_for > 0:
+            self.down_for -= 1
+            raise VenueUnavailable("connection refused")
+        return await self.inner.find_order(symbol, client_order_id)

@@ -1,0 +1,146 @@
+"""The rebalance use case end to end on real SQLite and the real paper venue (scripted prices)."""
+import asyncio
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from tests.conftest import World
+from tradingbot.engine import client_order_id
+from tradingbot.ledger import replay
+from tradingbot.params import StrategyParams
+
+run = asyncio.run
+
+
+def holdings(world: World) -> dict[str, Decimal]:
+    return {a: q for a, q in run(world.paper.balances()).items() if a != "USDT"}
+
+
+def test_rebalance_buys_top_n_in_equal_weight(world):
+    summary = run(world.services.rebalance_slot())
+    assert summary.state == "done" and len(summary.targets) == 4
+    held = holdings(world)
+    assert sorted(held) == sorted(t.removesuffix("USDT") for t in summary.targets)
+    positions = run(world.services.positions())
+    weights = [positions.weight(p) for p in positions.positions]
+    assert max(weights) - min(weights) < Decimal("0.01")  # equal up to step rounding and fees
+    assert positions.cash < positions.equity * Decimal("0.01")
+    assert summary.fees == sum(f.fee_quote for f in summary.fills) > 0
+
+
+def test_the_same_slot_never_runs_twice(world):
+    first = run(world.services.rebalance_slot())
+    sent = list(world.venue.sent)
+    again = run(world.services.rebalance_slot())
+    assert again.already_done and again.slot == first.slot
+    assert world.venue.sent == sent
+
+
+def test_momentum_picks_the_risers_and_reversal_the_fallers(world):
+    world.clock.advance(timedelta(days=8))
+    momentum = run(world.services.ranking()).ranking.selected
+    world.services.set_params("strategy=reversal", "test")
+    reversal = run(world.services.ranking()).ranking.selected
+    assert set(momentum) == {"LIMAUSDT", "KILOUSDT", "JULIETUSDT", "INDIAUSDT"}
+    assert set(reversal) == {"ALPHAUSDT", "BRAVOUSDT", "CHARLIEUSDT", "DELTAUSDT"}
+
+
+def test_next_day_full_mode_rotates_and_ledger_agrees_with_venue(world):
+    run(world.services.rebalance_slot())
+    for day in range(3):
+        world.clock.advance(timedelta(days=1))
+        run(world.services.rebalance_slot())
+    ledger = world.store.load_ledger()
+    assert ledger.holdings() == holdings(world)
+    assert ledger.cash == run(world.paper.balances())["USDT"]
+    again = replay("USDT", world.store.deposits(), [(f, f.symbol.removesuffix("USDT"))
+                                                    for f in world.store.fills_in_order()])
+    assert again.cash == ledger.cash and again.holdings() == ledger.holdings()
+    assert again.fees == ledger.fees
+    assert len(world.store.recent_rebalances(10)) == 4
+
+
+def test_delta_mode_trades_less_than_full_mode(tmp_path):
+    fees = {}
+    for mode in ("full", "delta"):
+        w = World(tmp_path / f"{mode}.sqlite", params=StrategyParams(topn=4, min_age_days=1, mode=mode))
+        run(w.services.rebalance_slot())
+        w.clock.advance(timedelta(hours=1))
+        run(w.services.rebalance_now())
+        fees[mode] = w.store.load_ledger().fees
+    assert fees["delta"] < fees["full"]
+
+
+def test_a_lost_response_is_looked_up_not_resent(world):
+    world.venue.lose_response_of = {"LIMAUSDT"}
+    world.clock.advance(timedelta(days=8))
+    summary = run(world.services.rebalance_slot())
+    assert summary.state == "done"
+    assert len(world.venue.sent) == len(set(world.venue.sent))
+    assert "LIMA" in holdings(world)
+
+
+def test_crash_after_a_fill_resumes_without_resending(tmp_path):
+    reference = World(tmp_path / "ref.sqlite")
+    run(reference.services.rebalance_slot())
+
+    crashed = World(tmp_path / "crash.sqlite")
+    crashed.venue.crash_after = 2
+    with pytest.raises(SystemExit):
+        run(crashed.services.rebalance_slot())
+    assert crashed.store.unfinished_rebalances()
+
+    restarted = World(tmp_path / "crash.sqlite", clock=crashed.clock)
+    [summary] = run(restarted.services.rebalancer.resume_unfinished(restarted.services.params))
+    assert summary.state == "done"
+    all_sent = crashed.venue.sent + restarted.venue.sent
+    assert len(all_sent) == len(set(all_sent)), "an order was sent twice"
+    assert holdings(restarted) == holdings(reference)
+    assert restarted.store.load_ledger().holdings() == holdings(restarted)
+
+
+def test_venue_down_leaves_the_slot_resumable(world):
+    world.venue.down_for = 100
+    summary = run(world.services.rebalance_slot())
+    assert summary.state in ("selling", "buying") and "unavailable" in " ".join(summary.errors)
+    world.venue.down_for = 0
+    summary = run(world.services.rebalance_slot())
+    assert summary.state == "done" and not summary.already_done
+
+
+def test_no_eligible_token_skips_without_trading(world):
+    world.services.set_params("min_age_days=3650", "test")
+    summary = run(world.services.rebalance_slot())
+    assert summary.state == "skipped" and world.venue.sent == []
+    assert "no eligible token" in summary.errors[0]
+
+
+def test_a_halted_holding_stays_visible_as_unsellable(world):
+    run(world.services.rebalance_slot())
+    held = sorted(holdings(world))
+    world.market.halt(held[0] + "USDT")
+    world.clock.advance(timedelta(days=1))
+    summary = run(world.services.rebalance_slot())
+    assert any(s.symbol == held[0] + "USDT" and "BREAK" in s.reason for s in summary.skipped)
+    assert held[0] in holdings(world)
+
+
+def test_liquidate_sells_everything_and_pauses(world):
+    run(world.services.rebalance_slot())
+    summary = run(world.services.liquidate())
+    assert summary.state == "done" and world.services.paused
+    # Buy fees taken in the base asset leave less than one lot step: unsellable dust, reported, kept visible.
+    left = holdings(world)
+    assert left and all(q < world.market.rules[a + "USDT"].step_size for a, q in left.items())
+    assert {p.asset for p in summary.positions} == set(left)
+    from handlers.format import summary as render
+    assert "Still held outside the targets (dust or not tradable)" in render(summary, "USDT", world.services.params.zone)
+
+
+def test_client_order_ids_are_deterministic_and_binance_safe():
+    a = client_order_id("M20261124T091503", "B", "1000CHEEMSUSDT")
+    assert a == client_order_id("M20261124T091503", "B", "1000CHEEMSUSDT")
+    long = client_order_id("M20261124T091503", "B", "AVERYLONGSYMBOLNAMEUSDT")
+    assert len(long) <= 36 and long.replace("-", "").isalnum()
+    assert long != client_order_id("M20261124T091503", "S", "AVERYLONGSYMBOLNAMEUSDT")

@@ -1,0 +1,50 @@
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from tradingbot.schedule import cron_fields, last_slot, next_slot, slot_key
+
+UTC = timezone.utc
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def test_daily_slot_in_the_managers_timezone():
+    now = datetime(2026, 11, 24, 8, 30, tzinfo=UTC)  # 09:30 in Paris (CET, UTC+1)
+    assert last_slot(now, "1d", time(9, 0), "mon", PARIS) == datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    assert next_slot(now, "1d", time(9, 0), "mon", PARIS) == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+def test_summer_time_moves_the_utc_slot():
+    july = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    assert last_slot(july, "1d", time(9, 0), "mon", PARIS) == datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
+
+
+def test_four_hourly_and_weekly_slots():
+    now = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # a Tuesday
+    assert last_slot(now, "4h", time(1, 15), "mon", ZoneInfo("UTC")) == datetime(2026, 11, 24, 9, 15, tzinfo=UTC)
+    assert next_slot(now, "1w", time(9, 0), "fri", ZoneInfo("UTC")) == datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    assert last_slot(now, "1h", time(0, 30), "mon", ZoneInfo("UTC")) == datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+
+
+def test_slot_at_exactly_the_slot_time_is_that_slot():
+    at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    assert last_slot(at, "1d", time(9, 0), "mon", ZoneInfo("UTC")) == at
+    assert next_slot(at, "1d", time(9, 0), "mon", ZoneInfo("UTC")) > at
+
+
+def test_cron_trigger_agrees_with_next_slot():
+    now = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)  # the night Paris moves to summer time
+    for every, at, wd in [("1d", time(9, 0), "mon"), ("4h", time(2, 30), "mon"), ("1w", time(7, 45), "sun"), ("1h", time(0, 5), "mon")]:
+        trigger = CronTrigger(timezone=PARIS, **cron_fields(every, at, wd))
+        t = now
+        for _ in range(5):
+            fire = trigger.get_next_fire_time(None, t + timedelta(seconds=1))
+            assert fire.astimezone(UTC) == next_slot(t, every, at, wd, PARIS), (every, t)
+            t = fire.astimezone(UTC)
+
+
+def test_slot_keys_fit_client_order_ids():
+    t = datetime(2026, 11, 24, 9, 0, 3, tzinfo=UTC)
+    assert slot_key(t) == "S20261124T0900"
+    assert slot_key(t, manual=True) == "M20261124T090003"

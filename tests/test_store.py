@@ -1,0 +1,53 @@
+import sqlite3
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from tests.builders import NOW
+from tradingbot.adapters.sqlite_store import SqliteStore, open_database
+from tradingbot.domain import Change, EquityMark
+
+
+def test_schema_is_versioned_wal_and_enforces_foreign_keys(tmp_path):
+    db = open_database(tmp_path / "x.sqlite")
+    store = SqliteStore(db, "USDT")
+    assert store.schema_version == 1
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("INSERT INTO fills (client_order_id, symbol, side, price, quantity, quote_quantity, commission,"
+                   " commission_asset, fee_quote, time) VALUES ('nope', 'X', 'BUY', '1', '1', '1', '0', 'X', '0', 't')")
+    SqliteStore(db, "USDT")  # reopening migrates nothing twice
+    assert store.schema_version == 1
+
+
+def test_slot_can_be_started_only_once(tmp_path):
+    store = SqliteStore(open_database(tmp_path / "x.sqlite"), "USDT")
+    store.start_rebalance("S20261124T0900", "scheduled", "selling", NOW, "momentum", "full", ("AUSDT",), Decimal(1))
+    with pytest.raises(sqlite3.IntegrityError):
+        store.start_rebalance("S20261124T0900", "scheduled", "selling", NOW, "momentum", "full", (), Decimal(1))
+
+
+def test_params_and_their_audit_rows_are_saved_together(tmp_path):
+    store = SqliteStore(open_database(tmp_path / "x.sqlite"), "USDT")
+    store.save_params({"topn": "5"}, [Change("topn", "10", "5")], "telegram:42", NOW)
+    assert store.load_params() == {"topn": "5"}
+    assert store.param_changes() == [{"time": "2026-11-24T09:00:00.000Z", "who": "telegram:42", "key": "topn",
+                                      "old": "10", "new": "5"}]
+
+
+def test_marks_are_found_by_time_and_exact(tmp_path):
+    store = SqliteStore(open_database(tmp_path / "x.sqlite"), "USDT")
+    store.add_marks([EquityMark(NOW + timedelta(hours=h), Decimal("10000.123456789"), Decimal(1), Decimal(0))
+                     for h in range(48)])
+    mark = store.mark_at_or_before(NOW + timedelta(hours=5, minutes=30))
+    assert mark.time == NOW + timedelta(hours=5) and mark.equity == Decimal("10000.123456789")
+    assert store.mark_at_or_before(NOW - timedelta(seconds=1)) is None
+    assert len(store.marks(since=NOW + timedelta(hours=40))) == 8
+
+
+def test_bi_views_read_as_numbers(tmp_path):
+    db = open_database(tmp_path / "x.sqlite")
+    store = SqliteStore(db, "USDT")
+    store.add_mark(EquityMark(NOW, Decimal("10000.5"), Decimal("0.5"), Decimal(10000)))
+    assert db.execute("SELECT equity FROM bi_equity").fetchone()[0] == 10000.5

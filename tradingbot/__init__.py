@@ -1,0 +1,1 @@
+"""iTradingBot engine: pure core, ports, adapters and services."""

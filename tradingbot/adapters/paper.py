@@ -1,0 +1,295 @@
+"""The paper venue: fills market orders Binance-style against MarketData prices, kept in SQLite."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Any
+
+import sqlite_utils
+
+from ..domain import ZERO, Fill, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
+from ..errors import (
+    FILTER_FAILURE, ILLEGAL_CHARS, INVALID_SYMBOL, MANDATORY_PARAM, NEW_ORDER_REJECTED, OrderRejected,
+)
+from ..money import floor_to_step, fmt_decimal, round_to_tick, to_decimal
+from ..ports import Clock, MarketData
+from ..timefmt import iso, parse_iso
+
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+_NUMBER_RANGE = "legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'."
+_SATOSHI = Decimal("0.00000001")  # Binance amounts carry at most 8 decimals
+_BPS = Decimal(10000)
+_PREC = 60  # wide enough that no product or sum of Binance-sized amounts is ever rounded
+_NO_FUNDS = "Account has insufficient balance for requested action."
+_NO_QTY = "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."
+
+
+@dataclass(frozen=True)
+class PaperCosts:
+    """Simulated costs: fee rate per fill, slippage against the order, and order latency."""
+
+    fee_rate: Decimal = Decimal("0.001")
+    slippage_bps: Decimal = Decimal("0")
+    latency_ms: int = 0
+
+    def __post_init__(self) -> None:
+        # Accept "0.1"/0.001 from a chat command without letting a float into the money path
+        object.__setattr__(self, "fee_rate", to_decimal(self.fee_rate))
+        object.__setattr__(self, "slippage_bps", to_decimal(self.slippage_bps))
+        if not ZERO <= self.fee_rate < 1:
+            raise ValueError(f"fee_rate must be in [0, 1): {self.fee_rate}")
+        if not ZERO <= self.slippage_bps < _BPS:
+            raise ValueError(f"slippage_bps must be in [0, 10000): {self.slippage_bps}")
+        if self.latency_ms < 0:
+            raise ValueError(f"latency_ms must not be negative: {self.latency_ms}")
+
+
+def _text(d: Decimal | None) -> str | None:
+    """Exact text for an optional amount (NULL when absent)."""
+    return None if d is None else fmt_decimal(d)
+
+
+def _check_params(order: OrderRequest) -> None:
+    """Parameter checks Binance makes before the symbol and the book are consulted."""
+    if not _CLIENT_ID.match(order.client_order_id):
+        raise OrderRejected(ILLEGAL_CHARS, "Illegal characters found in parameter 'newClientOrderId'.")
+    for name, value in (("quantity", order.quantity), ("quoteOrderQty", order.quote_amount)):
+        if value is not None and (not value.is_finite() or value < 0):  # the wire format has no sign
+            raise OrderRejected(ILLEGAL_CHARS, f"Illegal characters found in parameter '{name}'; {_NUMBER_RANGE}")
+    # Selling by quote amount is possible on Binance but not something this bot sends
+    if order.quantity is None and (order.side is Side.SELL or order.quote_amount is None):
+        raise OrderRejected(MANDATORY_PARAM, _NO_QTY)
+
+
+def _fill_price(price: Decimal, side: Side, rules: SymbolRules, slippage_bps: Decimal) -> Decimal:
+    """The reference price moved against the order, then rounded to the tick against the trader."""
+    move = price * slippage_bps / _BPS
+    if side is Side.BUY:
+        return round_to_tick(price + move, rules.tick_size, up=True)
+    return round_to_tick(price - move, rules.tick_size, up=False)
+
+
+def _buy_quantity(quote_amount: Decimal, fill_price: Decimal, step: Decimal) -> Decimal:
+    """Binance quoteOrderQty: the largest lot-size quantity whose cost does not exceed the amount."""
+    step = step if step > 0 else _SATOSHI  # no lot rule still means 8 decimals at most
+    qty = floor_to_step(quote_amount / fill_price, step)
+    # The division is rounded to context precision; never let that tip the spend over the amount
+    while qty > 0 and qty * fill_price > quote_amount:
+        qty -= step
+    return max(qty, ZERO)
+
+
+def _check_filters(qty: Decimal, price: Decimal, rules: SymbolRules) -> None:
+    """LOT_SIZE then NOTIONAL, with Binance's codes and messages."""
+    off_step = floor_to_step(qty, rules.step_size) != qty
+    too_big = rules.max_qty > 0 and qty > rules.max_qty
+    if qty <= 0 or off_step or qty < rules.min_qty or too_big:
+        raise OrderRejected(FILTER_FAILURE, "Filter failure: LOT_SIZE")
+    if qty * price < rules.min_notional:
+        raise OrderRejected(FILTER_FAILURE, "Filter failure: NOTIONAL")
+
+
+def _commission(amount: Decimal, fee_rate: Decimal) -> Decimal:
+    """Fee on the amount received, to 8 decimals, never more than the amount itself."""
+    return min((amount * fee_rate).quantize(_SATOSHI, rounding=ROUND_HALF_UP), amount)
+
+
+@dataclass(frozen=True)
+class _Settlement:
+    """What one fill does to the account."""
+
+    qty: Decimal
+    price: Decimal
+    value: Decimal  # qty x price, in the symbol's quote
+    commission: Decimal
+    commission_asset: str
+    fee_value: Decimal  # commission valued in the symbol's quote
+    changes: dict[str, Decimal]
+
+
+def _settle(order: OrderRequest, rules: SymbolRules, qty: Decimal, price: Decimal,
+            fee_rate: Decimal, free: dict[str, Decimal]) -> _Settlement:
+    """Check the balance and charge commission in the asset received, as Binance spot does."""
+    value = qty * price
+    if order.side is Side.BUY:
+        # A quoteOrderQty buy must be covered in full even though it may spend a little less
+        needed = order.quote_amount if order.quote_amount is not None else value
+        if free.get(rules.quote, ZERO) < needed:
+            raise OrderRejected(NEW_ORDER_REJECTED, _NO_FUNDS)
+        commission = _commission(qty, fee_rate)
+        changes = {rules.base: qty - commission, rules.quote: -value}
+        return _Settlement(qty, price, value, commission, rules.base, commission * price, changes)
+    if free.get(rules.base, ZERO) < qty:
+        raise OrderRejected(NEW_ORDER_REJECTED, _NO_FUNDS)
+    commission = _commission(value, fee_rate)
+    changes = {rules.base: -qty, rules.quote: value - commission}
+    return _Settlement(qty, price, value, commission, rules.quote, commission, changes)
+
+
+class PaperExchange:
+    """A local venue implementing the Exchange port; balances, orders and fills live in SQLite."""
+
+    name = "paper"
+
+    def __init__(
+        self, db: sqlite_utils.Database, market: MarketData, clock: Clock,
+        costs: PaperCosts = PaperCosts(), quote: str = "USDT",
+    ):
+        self.db, self.market, self.clock = db, market, clock
+        self.costs = costs  # replaceable at run time; each order reads it once
+        self.quote = quote  # the account's cash asset, in which fee_quote is reported
+        _ensure_schema(db)
+
+    def deposit(self, asset: str, amount: Decimal) -> None:
+        """Credit starting capital; recorded in paper_deposits so balances can be re-derived."""
+        if not asset or not amount.is_finite() or amount <= 0:
+            raise ValueError(f"deposit needs an asset and a positive amount, got {asset!r} {amount}")
+        with self.db.atomic(), localcontext(prec=_PREC):
+            row = {"asset": asset, "amount": fmt_decimal(amount), "time": iso(self.clock.now())}
+            self.db.table("paper_deposits").insert(row)
+            self._credit({asset: amount})
+
+    async def balances(self) -> dict[str, Decimal]:
+        """Non-zero free balances."""
+        return {a: v for a, v in sorted(self._read_balances().items()) if v != 0}
+
+    async def place_market_order(self, order: OrderRequest) -> OrderResult:
+        """Fill a market order after the simulated latency, or raise OrderRejected changing nothing."""
+        costs = self.costs  # one snapshot, so a change mid-order never mixes two settings
+        received = self.clock.now()
+        if costs.latency_ms:
+            await self.clock.sleep(costs.latency_ms / 1000)
+        rules = {r.symbol: r for r in await self.market.symbols()}
+        prices = await self.market.prices()
+        # No await from here on: the checks and the writes cannot interleave with another
+        # order on this event loop, and one transaction makes them all-or-nothing on disk.
+        with self.db.atomic(), localcontext(prec=_PREC):
+            self._execute(order, rules, prices, costs, received)
+            result = self._load(order.client_order_id)
+        assert result is not None
+        return result
+
+    async def find_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
+        """The stored order with its fills, or None if unknown or on another symbol."""
+        result = self._load(client_order_id)
+        return result if result is not None and result.symbol == symbol else None
+
+    def _execute(
+        self, order: OrderRequest, rules_by_symbol: dict[str, SymbolRules], prices: dict[str, Decimal],
+        costs: PaperCosts, received: datetime,
+    ) -> None:
+        """Validate like Binance, then write balances, the order and its fill."""
+        _check_params(order)
+        rules = rules_by_symbol.get(order.symbol)
+        if rules is None:
+            raise OrderRejected(INVALID_SYMBOL, "Invalid symbol.")
+        price = prices.get(order.symbol)
+        if not rules.trading or price is None or price <= 0:
+            # No price means no book to match against; Binance would refuse the same way
+            raise OrderRejected(NEW_ORDER_REJECTED, "Market is closed.")
+        if self._order_row(order.client_order_id) is not None:
+            raise OrderRejected(NEW_ORDER_REJECTED, "Duplicate order sent.")
+        fill_price = _fill_price(price, order.side, rules, costs.slippage_bps)
+        if order.side is Side.BUY and order.quote_amount is not None:
+            qty = _buy_quantity(order.quote_amount, fill_price, rules.step_size)
+        else:
+            assert order.quantity is not None  # _check_params made sure
+            qty = order.quantity
+        _check_filters(qty, price, rules)
+        fill = _settle(order, rules, qty, fill_price, costs.fee_rate, self._read_balances())
+        self._record(order, fill, self._in_account_quote(fill.fee_value, rules.quote, prices), received)
+
+    def _record(self, order: OrderRequest, fill: _Settlement, fee_quote: Decimal, received: datetime) -> None:
+        """Write the order, its single fill and the balance changes (inside the caller's transaction)."""
+        order_id = self._next_id("paper_orders", "exchange_order_id")
+        trade_id = self._next_id("paper_fills", "id")
+        common = {"client_order_id": order.client_order_id, "symbol": order.symbol, "side": order.side.value}
+        self.db.table("paper_orders").insert({
+            **common, "exchange_order_id": order_id, "status": OrderStatus.FILLED.value,
+            "requested_qty": _text(order.quantity), "requested_quote": _text(order.quote_amount),
+            "executed_qty": fmt_decimal(fill.qty), "cumulative_quote": fmt_decimal(fill.value),
+            "created_at": iso(received),
+        })
+        self.db.table("paper_fills").insert({
+            **common, "id": trade_id, "trade_id": trade_id, "price": fmt_decimal(fill.price),
+            "qty": fmt_decimal(fill.qty), "commission": fmt_decimal(fill.commission),
+            "commission_asset": fill.commission_asset, "fee_quote": fmt_decimal(fee_quote),
+            "time": iso(self.clock.now()),
+        })
+        self._credit(fill.changes)
+
+    def _in_account_quote(self, amount: Decimal, asset: str, prices: dict[str, Decimal]) -> Decimal:
+        """Value a fee of a cross pair (e.g. ETHBTC) in the account's quote when a price allows."""
+        if asset == self.quote:
+            return amount
+        rate = prices.get(f"{asset}{self.quote}")
+        return amount * rate if rate else amount  # no route: left in the symbol's quote
+
+    def _credit(self, changes: dict[str, Decimal]) -> None:
+        """Add signed amounts to balances (inside the caller's transaction)."""
+        free = self._read_balances()
+        rows = [{"asset": a, "free": fmt_decimal(free.get(a, ZERO) + d)} for a, d in changes.items()]
+        self.db.table("paper_balances").upsert_all(rows, pk="asset")
+
+    def _read_balances(self) -> dict[str, Decimal]:
+        rows = self.db.query("SELECT asset, free FROM paper_balances")
+        return {r["asset"]: Decimal(r["free"]) for r in rows}
+
+    def _next_id(self, table: str, column: str) -> int:
+        # Sequential like Binance orderId/tradeId; safe because it runs inside the order's transaction
+        row = self.db.execute(f"SELECT COALESCE(MAX({column}), 0) + 1 FROM {table}").fetchone()
+        return int(row[0])
+
+    def _order_row(self, client_order_id: str) -> dict[str, Any] | None:
+        rows = self.db.query("SELECT * FROM paper_orders WHERE client_order_id = ?", [client_order_id])
+        return next(iter(rows), None)
+
+    def _load(self, client_order_id: str) -> OrderResult | None:
+        """Rebuild the OrderResult of a stored order from its row and fills."""
+        row = self._order_row(client_order_id)
+        if row is None:
+            return None
+        sql = "SELECT * FROM paper_fills WHERE client_order_id = ? ORDER BY id"
+        fills = self.db.query(sql, [client_order_id])
+        return OrderResult(
+            client_order_id=row["client_order_id"], symbol=row["symbol"], side=Side(row["side"]),
+            status=OrderStatus(row["status"]), exchange_order_id=str(row["exchange_order_id"]),
+            fills=tuple(_fill(f) for f in fills),
+        )
+
+
+def _fill(f: dict[str, Any]) -> Fill:
+    """A stored paper_fills row as a domain Fill."""
+    return Fill(
+        client_order_id=f["client_order_id"], symbol=f["symbol"], side=Side(f["side"]),
+        price=Decimal(f["price"]), quantity=Decimal(f["qty"]), commission=Decimal(f["commission"]),
+        commission_asset=f["commission_asset"], fee_quote=Decimal(f["fee_quote"]),
+        time=parse_iso(f["time"]), trade_id=str(f["trade_id"]),
+    )
+
+
+# Amounts are TEXT so Decimals round-trip exactly; times are ISO-8601 UTC text.
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS paper_balances (asset TEXT PRIMARY KEY, free TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS paper_deposits (
+    id INTEGER PRIMARY KEY, asset TEXT NOT NULL, amount TEXT NOT NULL, time TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS paper_orders (
+    client_order_id TEXT PRIMARY KEY, exchange_order_id INTEGER NOT NULL UNIQUE, symbol TEXT NOT NULL,
+    side TEXT NOT NULL, status TEXT NOT NULL, requested_qty TEXT, requested_quote TEXT,
+    executed_qty TEXT NOT NULL, cumulative_quote TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS paper_fills (
+    id INTEGER PRIMARY KEY, client_order_id TEXT NOT NULL REFERENCES paper_orders(client_order_id),
+    trade_id INTEGER NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL, price TEXT NOT NULL,
+    qty TEXT NOT NULL, commission TEXT NOT NULL, commission_asset TEXT NOT NULL,
+    fee_quote TEXT NOT NULL, time TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS paper_fills_by_order ON paper_fills(client_order_id);
+"""
+
+
+def _ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create the paper tables if missing; safe to run on every start."""
+    with db.atomic():
+        db.executescript(_SCHEMA)

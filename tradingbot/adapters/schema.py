@@ -1,0 +1,56 @@
+"""Schema migrations: MIGRATIONS[i] takes a database from version i to i + 1. Only ever append.
+
+Decimal columns are TEXT so money stays exact; the bi_* views cast them for BI tools.
+Times are ISO-8601 UTC text (2026-11-24T09:00:00.000Z), which sorts correctly.
+"""
+
+V1 = [
+    "CREATE TABLE bot_state (key TEXT PRIMARY KEY, value TEXT)",
+    "CREATE TABLE params (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE param_changes (
+        id INTEGER PRIMARY KEY, time TEXT NOT NULL, who TEXT NOT NULL,
+        key TEXT NOT NULL, old TEXT, new TEXT)""",
+    """CREATE TABLE deposits (
+        id INTEGER PRIMARY KEY, time TEXT NOT NULL, asset TEXT NOT NULL, amount TEXT NOT NULL, note TEXT)""",
+    """CREATE TABLE account (
+        quote TEXT PRIMARY KEY, cash TEXT NOT NULL, deposits TEXT NOT NULL, fees TEXT NOT NULL, updated_at TEXT)""",
+    """CREATE TABLE positions (
+        asset TEXT PRIMARY KEY, quantity TEXT NOT NULL, cost TEXT NOT NULL, realized TEXT NOT NULL,
+        fees TEXT NOT NULL, updated_at TEXT)""",
+    """CREATE TABLE rebalances (
+        id INTEGER PRIMARY KEY, slot TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, state TEXT NOT NULL,
+        started_at TEXT NOT NULL, finished_at TEXT, strategy TEXT, mode TEXT, targets TEXT NOT NULL,
+        equity_before TEXT NOT NULL, equity_after TEXT, turnover TEXT NOT NULL, fees TEXT NOT NULL,
+        signal_to_fill_ms REAL, note TEXT)""",
+    """CREATE TABLE orders (
+        client_order_id TEXT PRIMARY KEY, rebalance_id INTEGER REFERENCES rebalances(id), slot TEXT NOT NULL,
+        leg TEXT NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL, requested_qty TEXT, requested_quote TEXT,
+        est_price TEXT, status TEXT NOT NULL, exchange_order_id TEXT, error_code INTEGER, error TEXT,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+    "CREATE INDEX orders_slot ON orders(slot)",
+    """CREATE TABLE fills (
+        id INTEGER PRIMARY KEY, client_order_id TEXT NOT NULL REFERENCES orders(client_order_id),
+        rebalance_id INTEGER REFERENCES rebalances(id), symbol TEXT NOT NULL, side TEXT NOT NULL,
+        price TEXT NOT NULL, quantity TEXT NOT NULL, quote_quantity TEXT NOT NULL, commission TEXT NOT NULL,
+        commission_asset TEXT NOT NULL, fee_quote TEXT NOT NULL, time TEXT NOT NULL, trade_id TEXT)""",
+    "CREATE INDEX fills_rebalance ON fills(rebalance_id)",
+    """CREATE TABLE inventory (
+        id INTEGER PRIMARY KEY, time TEXT NOT NULL, rebalance_id INTEGER REFERENCES rebalances(id),
+        asset TEXT NOT NULL, quantity TEXT NOT NULL, price TEXT, value TEXT NOT NULL)""",
+    "CREATE INDEX inventory_time ON inventory(time)",
+    """CREATE TABLE equity_marks (
+        id INTEGER PRIMARY KEY, time TEXT NOT NULL, equity TEXT NOT NULL, cash TEXT NOT NULL,
+        positions_value TEXT NOT NULL, source TEXT NOT NULL)""",
+    "CREATE INDEX equity_marks_time ON equity_marks(time)",
+    # Views with REAL columns for dashboards; the tables above stay the exact record.
+    """CREATE VIEW bi_equity AS SELECT time, CAST(equity AS REAL) AS equity, CAST(cash AS REAL) AS cash,
+        CAST(positions_value AS REAL) AS positions_value, source FROM equity_marks""",
+    """CREATE VIEW bi_fills AS SELECT f.time, f.symbol, f.side, CAST(f.price AS REAL) AS price,
+        CAST(f.quantity AS REAL) AS quantity, CAST(f.quote_quantity AS REAL) AS quote_quantity,
+        CAST(f.fee_quote AS REAL) AS fee_quote, r.slot FROM fills f LEFT JOIN rebalances r ON r.id = f.rebalance_id""",
+    """CREATE VIEW bi_rebalances AS SELECT slot, kind, state, started_at, finished_at, strategy, mode,
+        CAST(equity_before AS REAL) AS equity_before, CAST(equity_after AS REAL) AS equity_after,
+        CAST(turnover AS REAL) AS turnover, CAST(fees AS REAL) AS fees, signal_to_fill_ms FROM rebalances""",
+]
+
+MIGRATIONS: list[list[str]] = [V1]

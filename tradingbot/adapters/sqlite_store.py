@@ -1,0 +1,325 @@
+"""SQLite persistence for the ledger, the rebalance journal, parameters and equity marks.
+
+Plain table and column names so a BI tool (Metabase, Datasette) can read the file directly.
+Money is stored as exact decimal TEXT; the `bi_*` views cast it to REAL for charting.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlite_utils
+
+from ..domain import ZERO, Change, EquityMark, Fill, Position, Side
+from ..ledger import Ledger
+from ..timefmt import iso, parse_iso
+from .schema import MIGRATIONS
+
+
+@dataclass(frozen=True)
+class RebalanceRow:
+    id: int
+    slot: str
+    kind: str
+    state: str  # selling | buying | done | skipped | failed
+    started_at: datetime
+    finished_at: datetime | None
+    strategy: str
+    mode: str
+    targets: tuple[str, ...]
+    equity_before: Decimal
+    equity_after: Decimal | None
+    turnover: Decimal
+    fees: Decimal
+    signal_to_fill_ms: float | None
+    note: str
+
+
+def open_database(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating folders) with WAL so readers never block the bot, and foreign keys on."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    db.conn.execute("PRAGMA busy_timeout = 5000")  # a BI reader holding a lock waits, never fails
+    if str(path) != ":memory:":
+        db.enable_wal()
+    db.conn.execute("PRAGMA foreign_keys = ON")
+    db.conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL survives a process kill
+    return db
+
+
+class SqliteStore:
+    def __init__(self, db: sqlite_utils.Database, quote: str):
+        self.db = db
+        self.quote = quote
+        self._migrate()
+
+    # --- schema -------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        db = self.db
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = int(row[0]) if row else 0
+        for target, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+            with db.atomic():
+                for sql in statements:
+                    db.execute(sql)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+
+    def _one(self, sql: str, params: list[Any] | None = None) -> Any:
+        row = self.db.execute(sql, params or []).fetchone()
+        return row[0] if row else None
+
+    # --- key/value state and parameters -------------------------------------------------
+    def get_state(self, key: str, default: str | None = None) -> str | None:
+        value = self._one("SELECT value FROM bot_state WHERE key = ?", [key])
+        return default if value is None else value
+
+    def set_state(self, key: str, value: str) -> None:
+        with self.db.atomic():
+            self.db.execute("INSERT OR REPLACE INTO bot_state VALUES (?, ?)", [key, value])
+
+    def load_params(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT key, value FROM params").fetchall())
+
+    def save_params(self, values: dict[str, str], changes: list[Change], who: str, at: datetime) -> None:
+        """Store the new parameters and one audit row per change, together or not at all."""
+        with self.db.atomic():
+            for key, value in values.items():
+                self.db.execute("INSERT OR REPLACE INTO params VALUES (?, ?)", [key, value])
+            for c in changes:
+                self.db.execute(
+                    "INSERT INTO param_changes (time, who, key, old, new) VALUES (?, ?, ?, ?, ?)",
+                    [iso(at), who, c.key, c.old, c.new],
+                )
+
+    def param_changes(self, limit: int = 20) -> list[dict[str, str]]:
+        rows = self.db.execute(
+            "SELECT time, who, key, old, new FROM param_changes ORDER BY id DESC LIMIT ?", [limit]
+        ).fetchall()
+        return [dict(zip(("time", "who", "key", "old", "new"), r)) for r in rows]
+
+    # --- the ledger ---------------------------------------------------------------------
+    def deposit(self, amount: Decimal, at: datetime, note: str = "starting capital") -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO deposits (time, asset, amount, note) VALUES (?, ?, ?, ?)",
+                [iso(at), self.quote, str(amount), note],
+            )
+            ledger = self.load_ledger()
+            ledger.deposit(amount)
+            self._save_ledger(ledger, at)
+
+    def deposits(self) -> list[Decimal]:
+        return [Decimal(r[0]) for r in self.db.execute("SELECT amount FROM deposits ORDER BY id")]
+
+    def load_ledger(self) -> Ledger:
+        ledger = Ledger(self.quote)
+        row = self.db.execute("SELECT cash, deposits, fees FROM account WHERE quote = ?", [self.quote]).fetchone()
+        if row:
+            ledger.cash, ledger.deposits, ledger.fees = (Decimal(v) for v in row)
+        for asset, qty, cost, realized, fees in self.db.execute(
+            "SELECT asset, quantity, cost, realized, fees FROM positions"
+        ):
+            ledger.positions[asset] = Position(asset, Decimal(qty), Decimal(cost), Decimal(realized), Decimal(fees))
+        return ledger
+
+    def _save_ledger(self, ledger: Ledger, at: datetime) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO account VALUES (?, ?, ?, ?, ?)",
+            [self.quote, str(ledger.cash), str(ledger.deposits), str(ledger.fees), iso(at)],
+        )
+        for p in ledger.positions.values():
+            self.db.execute(
+                "INSERT OR REPLACE INTO positions VALUES (?, ?, ?, ?, ?, ?)",
+                [p.asset, str(p.quantity), str(p.cost), str(p.realized), str(p.fees), iso(at)],
+            )
+
+    # --- the rebalance journal ----------------------------------------------------------
+    def get_rebalance(self, slot: str) -> RebalanceRow | None:
+        row = self.db.execute("SELECT * FROM rebalances WHERE slot = ?", [slot]).fetchone()
+        return self._rebalance(row) if row else None
+
+    def unfinished_rebalances(self) -> list[RebalanceRow]:
+        rows = self.db.execute("SELECT * FROM rebalances WHERE state IN ('selling', 'buying') ORDER BY id")
+        return [self._rebalance(r) for r in rows]
+
+    def recent_rebalances(self, limit: int) -> list[RebalanceRow]:
+        rows = self.db.execute("SELECT * FROM rebalances ORDER BY id DESC LIMIT ?", [limit])
+        return [self._rebalance(r) for r in rows]
+
+    def last_rebalance(self, states: tuple[str, ...] = ("done",)) -> RebalanceRow | None:
+        marks = ",".join("?" * len(states))
+        row = self.db.execute(
+            f"SELECT * FROM rebalances WHERE state IN ({marks}) ORDER BY id DESC LIMIT 1", list(states)
+        ).fetchone()
+        return self._rebalance(row) if row else None
+
+    def _rebalance(self, row: tuple) -> RebalanceRow:
+        cols = [d[0] for d in self.db.execute("SELECT * FROM rebalances LIMIT 0").description]
+        r = dict(zip(cols, row))
+        return RebalanceRow(
+            id=r["id"], slot=r["slot"], kind=r["kind"], state=r["state"],
+            started_at=parse_iso(r["started_at"]),
+            finished_at=parse_iso(r["finished_at"]) if r["finished_at"] else None,
+            strategy=r["strategy"], mode=r["mode"], targets=tuple(json.loads(r["targets"])),
+            equity_before=Decimal(r["equity_before"]),
+            equity_after=Decimal(r["equity_after"]) if r["equity_after"] is not None else None,
+            turnover=Decimal(r["turnover"]), fees=Decimal(r["fees"]),
+            signal_to_fill_ms=r["signal_to_fill_ms"], note=r["note"] or "",
+        )
+
+    def start_rebalance(self, slot: str, kind: str, state: str, at: datetime, strategy: str, mode: str,
+                        targets: tuple[str, ...], equity_before: Decimal, note: str = "") -> RebalanceRow:
+        """Open the journal entry of a slot; the UNIQUE slot column makes a second start impossible."""
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO rebalances (slot, kind, state, started_at, strategy, mode, targets, equity_before,"
+                " turnover, fees, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '0', '0', ?)",
+                [slot, kind, state, iso(at), strategy, mode, json.dumps(list(targets)), str(equity_before), note],
+            )
+        row = self.get_rebalance(slot)
+        assert row is not None
+        return row
+
+    def update_rebalance(self, slot: str, **fields: Any) -> None:
+        values = {k: (iso(v) if isinstance(v, datetime) else str(v) if isinstance(v, Decimal) else v)
+                  for k, v in fields.items()}
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self.db.atomic():
+            self.db.execute(f"UPDATE rebalances SET {sets} WHERE slot = ?", [*values.values(), slot])
+
+    def add_orders(self, rebalance_id: int, slot: str, rows: list[dict[str, Any]], at: datetime) -> None:
+        """Journal planned (and skipped) orders before anything is sent."""
+        with self.db.atomic():
+            for r in rows:
+                self.db.execute(
+                    "INSERT INTO orders (client_order_id, rebalance_id, slot, leg, symbol, side, requested_qty,"
+                    " requested_quote, est_price, status, error, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [r["client_order_id"], rebalance_id, slot, r["leg"], r["symbol"], r["side"],
+                     _text(r["requested_qty"]), _text(r.get("requested_quote")), _text(r.get("est_price")),
+                     r["status"], r.get("error", ""), iso(at), iso(at)],
+                )
+
+    def orders_for(self, slot: str, leg: str | None = None) -> list[dict[str, Any]]:
+        sql, params = "SELECT * FROM orders WHERE slot = ?", [slot]
+        if leg:
+            sql, params = sql + " AND leg = ?", [slot, leg]
+        cur = self.db.execute(sql + " ORDER BY created_at, client_order_id", params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    def set_order_status(self, client_order_id: str, status: str, at: datetime,
+                         error_code: int | None = None, error: str = "") -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE orders SET status = ?, error_code = ?, error = ?, updated_at = ? WHERE client_order_id = ?",
+                [status, error_code, error, iso(at), client_order_id],
+            )
+
+    def record_execution(self, client_order_id: str, status: str, exchange_order_id: str,
+                         fills: tuple[Fill, ...], base: str, rebalance_id: int | None, at: datetime) -> None:
+        """Fills, the order's final status and the ledger move together in one transaction."""
+        with self.db.atomic():
+            ledger = self.load_ledger()
+            for f in fills:
+                self.db.execute(
+                    "INSERT INTO fills (client_order_id, rebalance_id, symbol, side, price, quantity, quote_quantity,"
+                    " commission, commission_asset, fee_quote, time, trade_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [client_order_id, rebalance_id, f.symbol, f.side.value, str(f.price), str(f.quantity),
+                     str(f.quote_quantity), str(f.commission), f.commission_asset, str(f.fee_quote),
+                     iso(f.time), f.trade_id],
+                )
+                ledger.apply_fill(f, base)
+            self._save_ledger(ledger, at)
+            self.db.execute(
+                "UPDATE orders SET status = ?, exchange_order_id = ?, updated_at = ? WHERE client_order_id = ?",
+                [status, exchange_order_id, iso(at), client_order_id],
+            )
+
+    def fills(self, limit: int | None = None, rebalance_id: int | None = None) -> list[Fill]:
+        sql, params = "SELECT * FROM fills", []
+        if rebalance_id is not None:
+            sql, params = sql + " WHERE rebalance_id = ?", [rebalance_id]
+        sql += " ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit else "")
+        cur = self.db.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+        return [
+            Fill(r["client_order_id"], r["symbol"], Side(r["side"]), Decimal(r["price"]), Decimal(r["quantity"]),
+                 Decimal(r["commission"]), r["commission_asset"], Decimal(r["fee_quote"]), parse_iso(r["time"]),
+                 r["trade_id"] or "")
+            for r in rows
+        ]
+
+    def fills_in_order(self) -> Iterator[Fill]:
+        """Every fill, oldest first (for re-deriving the ledger)."""
+        return iter(reversed(self.fills()))
+
+    # --- inventory and equity marks -----------------------------------------------------
+    def add_inventory(self, at: datetime, rebalance_id: int | None, positions: list[Position], cash: Decimal) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO inventory (time, rebalance_id, asset, quantity, price, value) VALUES (?,?,?,?,?,?)",
+                [iso(at), rebalance_id, self.quote, str(cash), "1", str(cash)],
+            )
+            for p in positions:
+                self.db.execute(
+                    "INSERT INTO inventory (time, rebalance_id, asset, quantity, price, value) VALUES (?,?,?,?,?,?)",
+                    [iso(at), rebalance_id, p.asset, str(p.quantity), _text(p.price), str(p.value)],
+                )
+
+    def add_mark(self, mark: EquityMark) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO equity_marks (time, equity, cash, positions_value, source) VALUES (?,?,?,?,?)",
+                [iso(mark.time), str(mark.equity), str(mark.cash), str(mark.positions_value), mark.source],
+            )
+
+    def add_marks(self, marks: list[EquityMark]) -> None:
+        """Bulk insert (benchmarks, imports)."""
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO equity_marks (time, equity, cash, positions_value, source) VALUES (?,?,?,?,?)",
+                [(iso(m.time), str(m.equity), str(m.cash), str(m.positions_value), m.source) for m in marks],
+            )
+
+    def mark_at_or_before(self, at: datetime) -> EquityMark | None:
+        row = self.db.execute(
+            "SELECT time, equity, cash, positions_value, source FROM equity_marks WHERE time <= ?"
+            " ORDER BY time DESC LIMIT 1", [iso(at)]
+        ).fetchone()
+        return _mark(row) if row else None
+
+    def last_mark(self) -> EquityMark | None:
+        row = self.db.execute(
+            "SELECT time, equity, cash, positions_value, source FROM equity_marks ORDER BY time DESC LIMIT 1"
+        ).fetchone()
+        return _mark(row) if row else None
+
+    def marks(self, since: datetime | None = None) -> list[EquityMark]:
+        sql = "SELECT time, equity, cash, positions_value, source FROM equity_marks"
+        params: list[Any] = []
+        if since:
+            sql, params = sql + " WHERE time >= ?", [iso(since)]
+        return [_mark(r) for r in self.db.execute(sql + " ORDER BY time", params)]
+
+
+def _mark(row: tuple) -> EquityMark:
+    return EquityMark(parse_iso(row[0]), Decimal(row[1]), Decimal(row[2]), Decimal(row[3]), row[4])
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+__all__ = ["SqliteStore", "RebalanceRow", "open_database", "ZERO"]

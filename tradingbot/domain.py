@@ -1,0 +1,250 @@
+"""Domain types shared by the pure core, the services and the adapters.
+
+Money and quantities are Decimal; times are timezone-aware UTC datetimes.
+Nothing here does I/O.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+
+ZERO = Decimal(0)
+
+
+class Side(str, Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+@dataclass(frozen=True)
+class SymbolRules:
+    """One tradable pair and the exchange filters that apply to a market order on it."""
+
+    symbol: str
+    base: str
+    quote: str
+    status: str  # TRADING | HALT | BREAK, as Binance reports it
+    step_size: Decimal  # LOT_SIZE.stepSize
+    min_qty: Decimal  # LOT_SIZE.minQty
+    max_qty: Decimal  # LOT_SIZE.maxQty (0 = unlimited)
+    min_notional: Decimal  # NOTIONAL / MIN_NOTIONAL minNotional
+    tick_size: Decimal = Decimal("0.00000001")
+
+    @property
+    def trading(self) -> bool:
+        return self.status == "TRADING"
+
+
+@dataclass(frozen=True)
+class Candle:
+    """A closed or still-open candle; close_time = open_time + interval - 1 ms, as on Binance."""
+
+    open_time: datetime
+    close_time: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal  # base asset
+    quote_volume: Decimal  # quote asset
+
+    def is_closed(self, now: datetime) -> bool:
+        return self.close_time < now
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """A market order as the engine asks for it: a sell by quantity or a buy by quote amount."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal | None = None  # base quantity (sells; buys when no quote amount)
+    quote_amount: Decimal | None = None  # quote to spend (buys, Binance quoteOrderQty)
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One execution; commission is charged in commission_asset, fee_quote is its value in quote."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    price: Decimal
+    quantity: Decimal
+    commission: Decimal
+    commission_asset: str
+    fee_quote: Decimal
+    time: datetime
+    trade_id: str = ""
+
+    @property
+    def quote_quantity(self) -> Decimal:
+        return self.price * self.quantity
+
+
+class OrderStatus(str, Enum):
+    PLANNED = "planned"  # in the journal, not sent yet
+    SENDING = "sending"  # handed to the venue; outcome unknown until it answers or is looked up
+    FILLED = "filled"
+    PARTIAL = "partially_filled"  # EXPIRED with some fills (Binance market order out of liquidity)
+    REJECTED = "rejected"  # a business rejection, reported once, never retried
+    SKIPPED = "skipped"  # below a filter; never sent
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    """What the venue says happened to an order."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    status: OrderStatus
+    exchange_order_id: str
+    fills: tuple[Fill, ...] = ()
+
+    @property
+    def executed_qty(self) -> Decimal:
+        return sum((f.quantity for f in self.fills), ZERO)
+
+
+@dataclass(frozen=True)
+class SymbolSnapshot:
+    """What ranking needs to know of one symbol at one instant, built from closed candles only."""
+
+    rules: SymbolRules
+    first_open_time: datetime | None  # first candle ever listed
+    close_now: Decimal | None  # close of the last closed candle
+    close_then: Decimal | None  # close of the closed candle ending at now - lookback
+    mean_daily_quote_volume: Decimal  # over the last 7 days of closed candles
+
+
+@dataclass(frozen=True)
+class RankRow:
+    symbol: str
+    score: Decimal | None
+    quote_volume: Decimal
+    eligible: bool
+    reason: str  # why not eligible; "" when eligible
+    selected: bool = False
+    rank: int | None = None  # 1 = first pick
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The full ranked table: eligible rows in pick order first, then the rest by symbol."""
+
+    at: datetime
+    strategy: str
+    lookback: timedelta
+    topn: int
+    rows: tuple[RankRow, ...]
+
+    @property
+    def selected(self) -> tuple[str, ...]:
+        return tuple(r.symbol for r in self.rows if r.selected)
+
+    @property
+    def eligible_count(self) -> int:
+        return sum(1 for r in self.rows if r.eligible)
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    symbol: str
+    side: Side
+    quantity: Decimal  # rounded down to the step size
+    quote_amount: Decimal | None  # buys: quote to spend
+    est_price: Decimal
+    est_fee_quote: Decimal
+
+    @property
+    def est_notional(self) -> Decimal:
+        return self.quantity * self.est_price
+
+
+@dataclass(frozen=True)
+class SkippedOrder:
+    """An order the plan could not place (below a filter); the dust stays visible in the inventory."""
+
+    symbol: str
+    side: Side
+    quantity: Decimal
+    est_notional: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    orders: tuple[PlannedOrder, ...]
+    skipped: tuple[SkippedOrder, ...] = ()
+
+    @property
+    def est_fees(self) -> Decimal:
+        return sum((o.est_fee_quote for o in self.orders), ZERO)
+
+
+@dataclass(frozen=True)
+class Position:
+    """One asset held, valued at a price, with average-cost P/L."""
+
+    asset: str
+    quantity: Decimal
+    cost: Decimal  # quote spent on what is still held, buy fees included
+    realized: Decimal  # realized P/L on this asset, fees included
+    fees: Decimal  # all fees paid trading this asset, in quote
+    price: Decimal | None = None
+
+    @property
+    def avg_cost(self) -> Decimal | None:
+        return self.cost / self.quantity if self.quantity else None
+
+    @property
+    def value(self) -> Decimal:
+        return self.quantity * self.price if self.price is not None else ZERO
+
+    @property
+    def unrealized(self) -> Decimal:
+        return self.value - self.cost if self.price is not None else ZERO
+
+
+@dataclass(frozen=True)
+class EquityMark:
+    time: datetime
+    equity: Decimal
+    cash: Decimal
+    positions_value: Decimal
+    source: str = "periodic"  # periodic | rebalance | start
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    old: str
+    new: str
+
+
+@dataclass
+class RebalanceSummary:
+    """The typed result of one rebalance, for chat replies, pushes and --json."""
+
+    slot: str
+    state: str
+    started_at: datetime
+    finished_at: datetime | None
+    strategy: str
+    mode: str
+    targets: tuple[str, ...]
+    equity_before: Decimal
+    equity_after: Decimal
+    fees: Decimal
+    turnover: Decimal
+    orders: list[dict] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    skipped: list[SkippedOrder] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    positions: list[Position] = field(default_factory=list)
+    already_done: bool = False
+    signal_to_fill_ms: float | None = None

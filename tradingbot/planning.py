@@ -1,0 +1,128 @@
+"""Rebalance planning (pure): which market orders take the book to the equal-weight target.
+
+Sells are planned first from the holdings; buys are planned afterwards from the cash the
+sells actually produced, so a slipped or partly rejected sell never leads to over-spending.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Mapping, Sequence
+
+from .domain import ZERO, Plan, PlannedOrder, Side, SkippedOrder, SymbolRules
+from .money import floor_to_step
+
+BPS = Decimal(10_000)
+QUOTE_UNIT = Decimal("0.00000001")
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Estimates used to size orders; the venue decides the real price and fee."""
+
+    fee_rate: Decimal = Decimal("0.001")
+    slippage_bps: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class Book:
+    """What the account holds now, by asset, and the rules and prices needed to trade it."""
+
+    quote: str
+    cash: Decimal
+    holdings: Mapping[str, Decimal]  # base asset -> quantity (the quote asset excluded)
+    rules: Mapping[str, SymbolRules]  # symbol -> rules
+    prices: Mapping[str, Decimal]  # symbol -> last price
+
+    def symbol_of(self, asset: str) -> str:
+        return asset + self.quote
+
+    def value_of(self, asset: str) -> Decimal:
+        price = self.prices.get(self.symbol_of(asset))
+        return self.holdings.get(asset, ZERO) * price if price else ZERO
+
+    @property
+    def equity(self) -> Decimal:
+        return self.cash + sum((self.value_of(a) for a in self.holdings), ZERO)
+
+
+def target_value(book: Book, targets: Sequence[str], invest_fraction: Decimal) -> Decimal:
+    """Equal weight: the invested share of equity split over the chosen symbols."""
+    return book.equity * invest_fraction / len(targets) if targets else ZERO
+
+
+def plan_sells(book: Book, targets: Sequence[str], mode: str, invest_fraction: Decimal, costs: Costs) -> Plan:
+    """Full mode sells every holding; delta mode sells non-targets and trims overweight targets."""
+    orders: list[PlannedOrder] = []
+    skipped: list[SkippedOrder] = []
+    goal = target_value(book, targets, invest_fraction)
+    for asset in sorted(book.holdings):
+        symbol = book.symbol_of(asset)
+        held = book.holdings[asset]
+        if held <= 0:
+            continue
+        if mode == "full" or symbol not in targets:
+            wanted = held
+        else:
+            price = book.prices.get(symbol)
+            excess = book.value_of(asset) - goal
+            if not price or excess <= 0:
+                continue
+            wanted = min(held, excess / price)
+        _size(book, symbol, Side.SELL, wanted, None, costs, orders, skipped)
+    return Plan(tuple(orders), tuple(skipped))
+
+
+def plan_buys(book: Book, targets: Sequence[str], invest_fraction: Decimal, costs: Costs) -> Plan:
+    """Buy each target up to its equal-weight value, scaled down to the cash actually available."""
+    goal = target_value(book, targets, invest_fraction)
+    needs = {s: goal - book.value_of(book.rules[s].base if s in book.rules else s) for s in targets}
+    needs = {s: n for s, n in needs.items() if n > 0}
+    total = sum(needs.values(), ZERO)
+    scale = min(Decimal(1), book.cash / total) if total > 0 else ZERO
+    orders: list[PlannedOrder] = []
+    skipped: list[SkippedOrder] = []
+    for symbol in sorted(needs):
+        # Quote amounts are floored to the quote asset's precision, so their sum never exceeds cash.
+        spend = floor_to_step(needs[symbol] * scale, QUOTE_UNIT)
+        price = book.prices.get(symbol)
+        wanted = spend / _fill_estimate(price, Side.BUY, costs) if price else ZERO
+        _size(book, symbol, Side.BUY, wanted, spend, costs, orders, skipped)
+    return Plan(tuple(orders), tuple(skipped))
+
+
+def _fill_estimate(price: Decimal, side: Side, costs: Costs) -> Decimal:
+    move = costs.slippage_bps / BPS
+    return price * (1 + move) if side is Side.BUY else price * (1 - move)
+
+
+def _size(
+    book: Book,
+    symbol: str,
+    side: Side,
+    wanted: Decimal,
+    spend: Decimal | None,
+    costs: Costs,
+    orders: list[PlannedOrder],
+    skipped: list[SkippedOrder],
+) -> None:
+    """Round a wanted quantity down to the lot step; keep it only if every filter passes."""
+    rules = book.rules.get(symbol)
+    price = book.prices.get(symbol)
+    if rules is None or price is None or not rules.trading:
+        status = rules.status if rules else "not listed"
+        skipped.append(SkippedOrder(symbol, side, wanted, ZERO, f"cannot trade: {status}"))
+        return
+    est_price = _fill_estimate(price, side, costs)
+    qty = floor_to_step(wanted, rules.step_size)
+    if rules.max_qty > 0:
+        qty = min(qty, floor_to_step(rules.max_qty, rules.step_size))
+    notional = qty * est_price
+    if qty <= 0 or qty < rules.min_qty:
+        skipped.append(SkippedOrder(symbol, side, wanted, wanted * est_price, f"below minimum quantity {rules.min_qty}"))
+    elif notional < rules.min_notional:
+        reason = f"below minimum notional {rules.min_notional} {rules.quote}"
+        skipped.append(SkippedOrder(symbol, side, qty, notional, reason))
+    else:
+        quote_amount = None if spend is None else min(spend, book.cash)
+        orders.append(PlannedOrder(symbol, side, qty, quote_amount, est_price, notional * costs.fee_rate))

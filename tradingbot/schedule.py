@@ -1,0 +1,81 @@
+"""Rebalance slots (pure): which slot is due at an instant, the next one, and its journal key."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PERIODS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": timedelta(days=1), "1w": timedelta(weeks=1)}
+
+
+def _at(at: time) -> tuple[int, int]:
+    return at.hour, at.minute
+
+
+def is_slot(local: datetime, every: str, at: time, weekday: str) -> bool:
+    """True when a local wall-clock minute is a rebalance slot."""
+    hour, minute = _at(at)
+    if local.minute != minute or local.second or local.microsecond:
+        return False
+    if every == "1h":
+        return True
+    if every == "4h":
+        return local.hour % 4 == hour % 4
+    if local.hour != hour:
+        return False
+    return every == "1d" or WEEKDAYS[local.weekday()] == weekday
+
+
+def _candidates(anchor: datetime, every: str, at: time, weekday: str, tz: ZoneInfo, step: int):
+    """Slot times walking away from anchor (step -1 back, +1 forward), in UTC.
+
+    Wall times are matched like APScheduler's cron does: a time inside a spring-forward gap
+    still fires (at the pre-transition offset), an ambiguous autumn time fires once (fold 0).
+    """
+    hour, minute = _at(at)
+    local = anchor.astimezone(tz).replace(tzinfo=None)
+    if every in ("1h", "4h"):
+        base = local.replace(minute=minute, second=0, microsecond=0)
+        unit = timedelta(hours=1)
+    else:
+        base = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        unit = timedelta(days=1)
+    for i in range(-1, 24 * 8 + 2):
+        naive = base + step * i * unit
+        if is_slot(naive, every, at, weekday):
+            yield naive.replace(tzinfo=tz).astimezone(timezone.utc)
+
+
+def last_slot(now: datetime, every: str, at: time, weekday: str, tz: ZoneInfo) -> datetime:
+    """The latest slot time at or before now (UTC)."""
+    for when in _candidates(now, every, at, weekday, tz, -1):
+        if when <= now:
+            return when
+    raise ValueError("no slot found")  # unreachable for valid parameters
+
+
+def next_slot(now: datetime, every: str, at: time, weekday: str, tz: ZoneInfo) -> datetime:
+    """The first slot time strictly after now (UTC)."""
+    for when in _candidates(now, every, at, weekday, tz, +1):
+        if when > now:
+            return when
+    raise ValueError("no slot found")
+
+
+def slot_key(when: datetime, manual: bool = False) -> str:
+    """Journal key of a slot: S20261124T0900 (scheduled, UTC) or M20261124T091503 (manual)."""
+    utc = when.astimezone(timezone.utc)
+    return utc.strftime("M%Y%m%dT%H%M%S") if manual else utc.strftime("S%Y%m%dT%H%M")
+
+
+def cron_fields(every: str, at: time, weekday: str) -> dict[str, str]:
+    """APScheduler CronTrigger fields for the schedule (day names avoid weekday numbering traps)."""
+    hour, minute = _at(at)
+    fields = {"minute": str(minute), "second": "0"}
+    if every == "4h":
+        fields["hour"] = f"{hour % 4}-23/4"
+    elif every in ("1d", "1w"):
+        fields["hour"] = str(hour)
+    if every == "1w":
+        fields["day_of_week"] = weekday
+    return fields

@@ -1,0 +1,221 @@
+"""Services: the use cases a person asks for, returning typed results (formatting lives in handlers/)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Callable
+
+from .adapters.sqlite_store import RebalanceRow, SqliteStore
+from .domain import ZERO, Change, EquityMark, Fill, Plan, Position, Ranking, RebalanceSummary
+from .engine import Progress, Rebalancer
+from .errors import UserError
+from .market_view import rank_now, rules_by_symbol
+from .params import StrategyParams, parse_assignments
+from .planning import Book, Costs, plan_buys, plan_sells
+from .ports import Clock, Exchange, MarketData
+from .schedule import last_slot, next_slot, slot_key
+
+log = logging.getLogger(__name__)
+ParamsListener = Callable[[StrategyParams, list[Change]], None]
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    venue: str
+    market: str
+    params: StrategyParams
+    equity: Decimal
+    cash: Decimal
+    positions: int
+    last_rebalance: RebalanceRow | None
+    next_run: datetime | None
+    paused: bool
+    now: datetime
+
+
+@dataclass(frozen=True)
+class PnlWindow:
+    label: str
+    since: datetime | None
+    change: Decimal | None  # equity change net of deposits; None when there is no mark that old
+
+
+@dataclass(frozen=True)
+class PnlReport:
+    equity: Decimal
+    deposits: Decimal
+    net: Decimal
+    realized: Decimal
+    unrealized: Decimal
+    fees: Decimal
+    windows: tuple[PnlWindow, ...]
+    quote: str
+
+
+@dataclass(frozen=True)
+class PositionsReport:
+    positions: tuple[Position, ...]
+    cash: Decimal
+    equity: Decimal
+    quote: str
+
+    def weight(self, p: Position) -> Decimal:
+        return p.value / self.equity if self.equity else ZERO
+
+
+@dataclass(frozen=True)
+class RankingReport:
+    ranking: Ranking
+    held: frozenset[str]
+
+
+class Services:
+    def __init__(self, store: SqliteStore, exchange: Exchange, market: MarketData, clock: Clock,
+                 defaults: StrategyParams, market_name: str):
+        self.store, self.exchange, self.market, self.clock = store, exchange, market, clock
+        self.market_name = market_name
+        self.rebalancer = Rebalancer(store, exchange, market, clock)
+        self.params = StrategyParams.from_strings(store.load_params(), base=defaults)
+        self.listeners: list[ParamsListener] = []
+        self.next_run: Callable[[], datetime | None] = self._computed_next_run
+
+    @property
+    def quote(self) -> str:
+        return self.store.quote
+
+    # --- looking ------------------------------------------------------------------------
+    async def status(self) -> StatusReport:
+        ledger = self.store.load_ledger()
+        prices = await self.market.prices()
+        return StatusReport(
+            venue=self.exchange.name, market=self.market_name, params=self.params,
+            equity=ledger.equity(prices), cash=ledger.cash, positions=len(ledger.holdings()),
+            last_rebalance=self.store.last_rebalance(("done", "skipped", "selling", "buying")),
+            next_run=None if self.paused else self.next_run(), paused=self.paused, now=self.clock.now(),
+        )
+
+    async def pnl(self) -> PnlReport:
+        ledger = self.store.load_ledger()
+        prices = await self.market.prices()
+        equity = ledger.equity(prices)
+        held = ledger.valued(prices)
+        now = self.clock.now()
+        local_midnight = now.astimezone(self.params.zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        windows = (
+            PnlWindow("since start", None, equity - ledger.deposits),
+            self._window("today", local_midnight, equity),
+            self._window("last 7 days", now - timedelta(days=7), equity),
+        )
+        return PnlReport(equity, ledger.deposits, equity - ledger.deposits, ledger.realized,
+                         sum((p.unrealized for p in held), ZERO), ledger.fees, windows, self.quote)
+
+    def _window(self, label: str, since: datetime, equity: Decimal) -> PnlWindow:
+        """Equity now against the last mark at or before `since` (capital is deposited once, at start)."""
+        mark = self.store.mark_at_or_before(since)
+        return PnlWindow(label, since, equity - mark.equity if mark else None)
+
+    async def positions(self) -> PositionsReport:
+        ledger = self.store.load_ledger()
+        prices = await self.market.prices()
+        return PositionsReport(tuple(ledger.valued(prices)), ledger.cash, ledger.equity(prices), self.quote)
+
+    async def ranking(self) -> RankingReport:
+        ranking = await rank_now(self.market, self.params, self.clock.now())
+        held = frozenset(a + self.quote for a in self.store.load_ledger().holdings())
+        return RankingReport(ranking, held)
+
+    def history(self, n: int) -> list[RebalanceRow]:
+        return self.store.recent_rebalances(_count(n))
+
+    def trades(self, n: int) -> list[Fill]:
+        return self.store.fills(limit=_count(n))
+
+    # --- acting -------------------------------------------------------------------------
+    async def preview(self) -> tuple[Ranking, Plan, Plan]:
+        """What a rebalance now would sell and buy (buys estimated as if the sells filled at last price)."""
+        ranking = await rank_now(self.market, self.params, self.clock.now())
+        rules = await rules_by_symbol(self.market)
+        balances = await self.exchange.balances()
+        prices = await self.market.prices()
+        holdings = {a: q for a, q in balances.items() if a != self.quote and q > 0}
+        book = Book(self.quote, balances.get(self.quote, ZERO), holdings, rules, prices)
+        costs = Costs(self.params.fee_rate, self.params.slippage_bps)
+        sells = plan_sells(book, ranking.selected, self.params.mode, self.params.invest_fraction, costs)
+        after = _after_sells(book, sells, costs)
+        buys = plan_buys(after, ranking.selected, self.params.invest_fraction, costs) if ranking.selected else Plan(())
+        return ranking, sells, buys
+
+    async def rebalance_now(self, progress: Progress | None = None, slot: str | None = None) -> RebalanceSummary:
+        """A manual rebalance: its own slot key (per second), so a repeated request never doubles."""
+        key = slot or slot_key(self.clock.now(), manual=True)
+        return await self.rebalancer.run(key, "manual", self.params, progress)
+
+    async def rebalance_slot(self, progress: Progress | None = None) -> RebalanceSummary:
+        """The scheduled slot due now (the latest slot at or before now)."""
+        p = self.params
+        due = last_slot(self.clock.now(), p.every, p.at, p.weekday, p.zone)
+        return await self.rebalancer.run(slot_key(due), "scheduled", p, progress)
+
+    async def liquidate(self, progress: Progress | None = None) -> RebalanceSummary:
+        key = "L" + slot_key(self.clock.now(), manual=True)[1:]
+        return await self.rebalancer.run(key, "liquidate", self.params, progress)
+
+    def set_params(self, args: str | list[str], who: str) -> list[Change]:
+        """Apply key=value pairs all or none; persist with an audit row per change."""
+        new, changes = parse_assignments(args, self.params)
+        if changes:
+            self.store.save_params(new.to_strings(), changes, who, self.clock.now())
+            self.params = new
+            log.info("parameters changed by %s: %s", who, ", ".join(f"{c.key} {c.old} -> {c.new}" for c in changes))
+            for listener in self.listeners:
+                listener(new, changes)
+        return changes
+
+    @property
+    def paused(self) -> bool:
+        return self.store.get_state("paused", "0") == "1"
+
+    def pause(self, who: str) -> bool:
+        """Stop scheduled rebalances (P/L marking goes on); False if it was already paused."""
+        was = self.paused
+        self.store.set_state("paused", "1")
+        log.info("paused by %s", who)
+        return not was
+
+    def resume(self, who: str) -> bool:
+        was = self.paused
+        self.store.set_state("paused", "0")
+        log.info("resumed by %s", who)
+        return was
+
+    async def mark(self, source: str = "periodic") -> EquityMark:
+        """Record equity at current prices (the hourly mark that P/L windows and charts read)."""
+        ledger = self.store.load_ledger()
+        prices = await self.market.prices()
+        equity = ledger.equity(prices)
+        mark = EquityMark(self.clock.now(), equity, ledger.cash, equity - ledger.cash, source)
+        self.store.add_mark(mark)
+        return mark
+
+    def _computed_next_run(self) -> datetime | None:
+        p = self.params
+        return next_slot(self.clock.now(), p.every, p.at, p.weekday, p.zone)
+
+
+def _count(n: int) -> int:
+    if not 1 <= n <= 500:
+        raise UserError(f"n must be a whole number from 1 to 500 (got {n})")
+    return n
+
+
+def _after_sells(book: Book, sells: Plan, costs: Costs) -> Book:
+    """The book as it would be if every planned sell filled at its estimated price."""
+    holdings = dict(book.holdings)
+    cash = book.cash
+    for o in sells.orders:
+        asset = book.rules[o.symbol].base
+        holdings[asset] = holdings.get(asset, ZERO) - o.quantity
+        cash += o.est_notional * (1 - costs.fee_rate)
+    return replace(book, cash=cash, holdings={a: q for a, q in holdings.items() if q > 0})

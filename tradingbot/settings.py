@@ -1,0 +1,134 @@
+"""Process settings from the environment and an optional .env file; read once, by the composition root."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .errors import UserError
+from .params import canonical_timezone, excerpt
+
+# Adding a venue or a data source is one word here (testnet, demo, live; binance) once its adapter exists.
+EXCHANGES: tuple[str, ...] = ("paper",)
+MARKET_DATA_SOURCES: tuple[str, ...] = ("synthetic",)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_SECRETS = frozenset({"telegram_bot_token", "binance_api_key", "binance_api_secret"})
+_ID = re.compile(r"-?\d{1,20}", re.ASCII)
+
+IdList = Annotated[list[int], NoDecode]  # NoDecode: '1,-2' reaches the validator as text, not as JSON
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong: one line naming the variable and what is allowed."""
+
+
+class Settings(BaseSettings):
+    """Everything the process reads from its environment; variable names are the field names in upper case."""
+
+    # Each field's description doubles as the 'what is allowed' part of its SettingsError.
+    model_config = SettingsConfigDict(
+        extra="ignore", env_ignore_empty=True, hide_input_in_errors=True, frozen=True, case_sensitive=False
+    )
+
+    telegram_bot_token: SecretStr | None = Field(None, description="a bot token from @BotFather")
+    telegram_api_base_url: str = Field("https://api.telegram.org/bot", description="an http:// or https:// URL")
+    telegram_admin_ids: IdList = Field([], description="comma-separated whole numbers")
+    telegram_viewer_ids: IdList = Field([], description="comma-separated whole numbers")
+    telegram_notify_chat_ids: IdList = Field([], description="comma-separated whole numbers")
+    # Before EXCHANGE, so the EXCHANGE check can see it.
+    allow_real_money_trading: bool = Field(False, description="true or false")
+    exchange: str = Field("paper", description="one of " + ", ".join(EXCHANGES))
+    market_data: str = Field("synthetic", description="one of " + ", ".join(MARKET_DATA_SOURCES))
+    binance_api_key: SecretStr | None = Field(None, description="a Binance API key")
+    binance_api_secret: SecretStr | None = Field(None, description="a Binance API secret")
+    db_path: Path = Field(Path("data/itradingbot.sqlite"), description="a file path")
+    demo_db_path: Path = Field(Path("data/demo.sqlite"), description="a file path")
+    timezone: str = Field("UTC", description="an IANA name like Europe/Paris")
+    starting_capital: Decimal = Field(Decimal(10000), gt=0, allow_inf_nan=False, description="a number above 0")
+    synthetic_seed: int = Field(7, description="a whole number")
+    synthetic_symbols: int = Field(240, ge=50, le=2000, description="a whole number from 50 to 2000")
+    mark_every_minutes: int = Field(60, ge=1, le=1440, description="a whole number from 1 to 1440")
+    chart_dir: Path = Field(Path("charts_out"), description="a directory path")
+    log_level: str = Field("INFO", description="one of " + ", ".join(LOG_LEVELS))
+
+    @field_validator("telegram_admin_ids", "telegram_viewer_ids", "telegram_notify_chat_ids", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        items = [i.strip() for i in value.strip().strip("[]").split(",") if i.strip()]
+        if not all(_ID.fullmatch(i) for i in items):
+            raise ValueError("not whole numbers")
+        return list(dict.fromkeys(int(i) for i in items))  # duplicates dropped, order kept
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://\S+", value):
+            raise ValueError("not a URL")
+        return value
+
+    @field_validator("exchange")
+    @classmethod
+    def _exchange(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip().lower()
+        if value == "live" and not info.data.get("allow_real_money_trading"):
+            raise PydanticCustomError(
+                "refused", "live trades real money; set ALLOW_REAL_MONEY_TRADING=true to allow it")
+        return _one_of(value, EXCHANGES)
+
+    @field_validator("market_data")
+    @classmethod
+    def _market_data(cls, value: str) -> str:
+        return _one_of(value.strip().lower(), MARKET_DATA_SOURCES)
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        return _one_of(value.strip().upper(), LOG_LEVELS)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            return canonical_timezone(value)
+        except UserError:
+            raise ValueError("unknown timezone") from None
+
+
+def _one_of(value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError("not allowed")
+    return value
+
+
+def _message(error: Any) -> str:
+    """One line for pydantic's first error: VARIABLE: what is allowed (got 'value')."""
+    name = str(error["loc"][0]) if error["loc"] else ""
+    if error["type"] == "refused":
+        return f"{name.upper()}: {error['msg']}"
+    field = Settings.model_fields.get(name)
+    allowed = field.description if field is not None else "a valid value"
+    value = error.get("input")
+    # A secret's value is never echoed, even a malformed one.
+    if name in _SECRETS or not isinstance(value, (str, int, float, Decimal)):
+        return f"{name.upper()}: must be {allowed}"
+    return f"{name.upper()}: must be {allowed} (got '{excerpt(value)}')"
+
+
+def load_settings(env_file: str | None = ".env", **overrides: Any) -> Settings:
+    """Read settings: overrides, then the environment, then env_file (None: environment only)."""
+    overrides = {key.lower(): value for key, value in overrides.items()}
+    unknown = sorted(set(overrides) - set(Settings.model_fields))
+    if unknown:
+        raise SettingsError(f"{unknown[0].upper()}: not a known setting")
+    try:
+        return Settings(_env_file=env_file, **overrides)
+    except ValidationError as exc:
+        # 'from None': the pydantic error carries the raw input, which may be a secret.
+        raise SettingsError(_message(exc.errors()[0])) from None
