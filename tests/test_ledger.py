@@ -1,4 +1,3 @@
-from datetime import timedelta
 from decimal import Decimal
 
 from hypothesis import given, settings, strategies as st

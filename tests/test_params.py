@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from tradingbot.domain import Change
 from tradingbot.errors import UserError
+from tradingbot.exclusions import LISTS, exclusion_reason, is_leveraged, is_stablecoin, is_wrapped
 from tradingbot.params import (
-    LISTS, PARAM_SPECS, PERIODS, STRATEGIES, WEEKDAYS, StrategyParams, canonical_timezone, exclusion_reason,
-    excerpt, format_duration, is_leveraged, is_stablecoin, is_wrapped, parse_assignments, parse_duration,
+    PARAM_SPECS, PERIODS, STRATEGIES, WEEKDAYS, StrategyParams, canonical_timezone, excerpt, format_duration,
+    parse_assignments, parse_duration,
 )
 
 DEFAULT = StrategyParams()

@@ -26,10 +26,10 @@ class MarketData(Protocol):
         """Candles with open_time in [start, end], oldest first; the last one may still be open."""
 
     async def prices(self) -> dict[str, Decimal]:
-        """Latest traded price of every listed symbol."""
+        """Latest traded price of every symbol trading now (a halted/BREAK symbol has none)."""
 
     async def first_candle_time(self, symbol: str) -> datetime | None:
-        """Open time of the symbol's first candle ever (its listing), None if unknown."""
+        """Open time of the symbol's first candle ever (its listing); None if unknown or not listed yet."""
 
 
 class Exchange(Protocol):

@@ -112,9 +112,12 @@ class Services:
                          sum((p.unrealized for p in held), ZERO), ledger.fees, windows, self.quote)
 
     def _window(self, label: str, since: datetime, equity: Decimal) -> PnlWindow:
-        """Equity now against the last mark at or before `since` (capital is deposited once, at start)."""
-        mark = self.store.mark_at_or_before(since)
-        return PnlWindow(label, since, equity - mark.equity if mark else None)
+        """Equity now against the last mark at or before `since`, or the account's first mark if younger.
+
+        Capital is deposited once, at the start, so no deposit falls inside a window.
+        """
+        mark = self.store.mark_at_or_before(since) or self.store.first_mark()
+        return PnlWindow(label, max(since, mark.time) if mark else since, equity - mark.equity if mark else None)
 
     async def positions(self) -> PositionsReport:
         ledger = self.store.load_ledger()

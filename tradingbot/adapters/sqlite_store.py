@@ -117,6 +117,8 @@ class SqliteStore:
             ledger = self.load_ledger()
             ledger.deposit(amount)
             self._save_ledger(ledger, at)
+            if not ledger.holdings():  # a new account: its first mark is the capital, equity = cash
+                self.add_mark(EquityMark(at, ledger.cash, ledger.cash, ZERO, "deposit"))
 
     def deposits(self) -> list[Decimal]:
         return [Decimal(r[0]) for r in self.db.execute("SELECT amount FROM deposits ORDER BY id")]
@@ -297,6 +299,12 @@ class SqliteStore:
         row = self.db.execute(
             "SELECT time, equity, cash, positions_value, source FROM equity_marks WHERE time <= ?"
             " ORDER BY time DESC LIMIT 1", [iso(at)]
+        ).fetchone()
+        return _mark(row) if row else None
+
+    def first_mark(self) -> EquityMark | None:
+        row = self.db.execute(
+            "SELECT time, equity, cash, positions_value, source FROM equity_marks ORDER BY time LIMIT 1"
         ).fetchone()
         return _mark(row) if row else None
 

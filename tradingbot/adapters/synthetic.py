@@ -7,6 +7,7 @@ bridge on a 5-minute grid, seeded by (seed, symbol, day), so any instant has one
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
@@ -20,6 +21,7 @@ from ..ports import Clock
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)  # a Monday, so 1w candles align as on Binance
 END = datetime(2031, 1, 1, tzinfo=timezone.utc)  # the precomputed daily path stops here
 DAYS = (END - EPOCH).days
+LISTINGS_UNTIL = (datetime(2028, 1, 1, tzinfo=timezone.utc) - EPOCH).days  # new listings keep coming until then
 HOUR_MS, DAY_MS, KNOT_MS = 3_600_000, 86_400_000, 300_000
 KNOTS = DAY_MS // KNOT_MS  # 288 five-minute steps a day
 INTERVAL_HOURS = {"1h": 1, "4h": 4, "1d": 24, "1w": 168}
@@ -59,6 +61,10 @@ _SPECIALS = (
 )
 
 
+# Real fiat and stablecoin codes a generated ticker could spell; exclusion filters would catch them.
+_RESERVED = frozenset("USD USDT EUR RUB RON COP ZAR PAX DAI VAI UST TRY GBP AUD BRL UAH NGN PLN ARS JPY".split())
+
+
 class _Day(NamedTuple):
     """One symbol-day in integer units: 289 five-minute knot prices and 24 hourly bars."""
 
@@ -76,7 +82,7 @@ def _ticker(rng: np.random.Generator, taken: set[str]) -> str:
     cons, vows = "BCDFGHJKLMNPRSTVXZ", "AEIOU"  # no W: wrapped tokens start with W
     while True:
         pattern = ("CVC", "CVCV", "CVCVC", "VCVC")[int(rng.integers(4))]
-        name = "".join(cons[rng.integers(18)] if ch == "C" else vows[rng.integers(5)] for ch in pattern)
+        name = "".join(cons[int(rng.integers(18))] if ch == "C" else vows[int(rng.integers(5))] for ch in pattern)
         if name not in taken and not name.endswith(("UP", "DOWN", "BULL", "BEAR")):
             taken.add(name)
             return name
@@ -92,11 +98,8 @@ def _coin_returns(shocks: np.ndarray, kappa: np.ndarray, sens: np.ndarray) -> np
     for d in range(shocks.shape[0]):
         row = out[d]
         np.multiply(gain[d], week, out=row)
-        row += noise[d]
-        row -= pull
-        week += row
-        if d >= 7:
-            week -= out[d - 7]
+        row += noise[d] - pull
+        week += row - out[d - 7] if d >= 7 else row
         pull += row / 400
     return out
 
@@ -139,6 +142,7 @@ class SyntheticMarket:
     """A made-up exchange whose answers depend only on the seed and the clock, never on the call order."""
 
     def __init__(self, clock: Clock, seed: int = 7, n_symbols: int = 240, quote: str = "USDT"):
+        # n_symbols counts every symbol ever listed, the 12 special ones (BTC, ETH, pegged, ...) included.
         if n_symbols <= len(_SPECIALS):
             raise ValueError(f"n_symbols must exceed {len(_SPECIALS)}")
         self._clock, self._seed = clock, seed
@@ -154,20 +158,16 @@ class SyntheticMarket:
             # Filters are set once from the price level at listing and never follow the price, as on Binance.
             step, tick, max_qty, vdec = _filters(self._units(self._listing[i] // DAY_MS, i) / UNIT)
             self._vdec.append(vdec)
-            self._rules.append(
-                tuple(
-                    SymbolRules(s.base + quote, s.base, quote, status, step, step, max_qty, notional[i], tick)
-                    for status in ("TRADING", "BREAK")
-                )
-            )
-        self._day = lru_cache(maxsize=max(4096, 24 * n_symbols))(self._make_day)
+            trading = SymbolRules(s.base + quote, s.base, quote, "TRADING", step, step, max_qty, notional[i], tick)
+            self._rules.append((trading, replace(trading, status="BREAK")))
+        self._day = lru_cache(maxsize=max(4096, 16 * n_symbols))(self._make_day)
         self._closed = lru_cache(maxsize=max(8192, 32 * n_symbols))(self._closed_candle)
 
     @staticmethod
     def _draw(seed: int, n: int) -> tuple[list[_Spec], np.ndarray, np.ndarray, np.ndarray, list[Decimal]]:
         """Per-symbol parameters and shocks, each symbol from its own stream so it does not depend on n."""
         names_rng = np.random.default_rng((seed, 2))
-        taken = {s.base for s in _SPECIALS} | {"USD", "USDT", "EUR", "TRY"}
+        taken = {s.base for s in _SPECIALS} | _RESERVED
         specs, notional = list(_SPECIALS), [Decimal(5)] * n
         sens, drift = np.ones(n), np.zeros(n)
         shocks = np.empty((n, DAYS))
@@ -225,11 +225,16 @@ class SyntheticMarket:
         listing, delist = [0] * n, [NEVER] * n
         order = rng.permutation(np.arange(len(_SPECIALS), n)).tolist()
         late, gone = order[: len(order) // 4], order[len(order) // 4 :][: max(2, round(0.03 * len(order)))]
-        # Evenly spaced so every 30-day window through 2027 sees a new listing; delistings likewise.
-        for first, picks, until in ((14, late, 1461), (91, gone, 1461)):
-            for j, i in enumerate(picks):
-                hour = (first + j * (until - first) // len(picks)) * 24 + int(rng.integers(24))
-                (listing if picks is late else delist)[i] = hour * HOUR_MS
+
+        def spaced(count: int, first_day: int) -> list[int]:
+            # Evenly spaced, so every 30-day window until 2028 sees a new listing, at a random hour of the day.
+            days = [first_day + j * (LISTINGS_UNTIL - first_day) // count for j in range(count)]
+            return [(day * 24 + int(rng.integers(24))) * HOUR_MS for day in days]
+
+        for i, t in zip(late, spaced(len(late), 14)):
+            listing[i] = t
+        for i, t in zip(gone, spaced(len(gone), 91)):
+            delist[i] = t
         return listing, delist
 
     def _noise(self, key: int, d: int) -> np.ndarray:
@@ -248,15 +253,16 @@ class SyntheticMarket:
         z = own if self._key[i] == i else self._noise(self._key[i], d)  # tokens move with their driver intraday
         scale = self._scale[i]
         w = np.cumsum(z[:KNOTS]) * (scale / math.sqrt(KNOTS))
-        lo, hi = self._level[d, i], self._level[d + 1, i]
+        opening, closing = self._level[d, i], self._level[d + 1, i]
         knots = np.empty(KNOTS + 1, np.int64)
-        knots[1:] = np.maximum(np.rint(np.exp(lo + (hi - lo) * _FRAC + w - _FRAC * w[-1]) * UNIT), 1)
+        bridge = opening + (closing - opening) * _FRAC + w - _FRAC * w[-1]
+        knots[1:] = np.maximum(np.rint(np.exp(bridge) * UNIT), 1)
         knots[0], knots[KNOTS] = self._units(d, i), self._units(d + 1, i)  # so consecutive days join exactly
         grid = knots[:-1].reshape(24, 12)
         o, c = grid[:, 0], knots[12::12]
         h, l = np.maximum(grid.max(axis=1), c), np.minimum(grid.min(axis=1), c)  # noqa: E741
         # Turnover is log-normal day to day and larger on big moves, as on a real exchange.
-        move = min(abs(hi - lo) / abs(scale), 5.0)
+        move = min(abs(closing - opening) / abs(scale), 5.0)
         volume = min(self._mean_volume[i] * math.exp(0.45 * own[-1] - 0.1) * (0.5 + 0.6 * move), 4e10)
         weights = _HOUR_SHAPE * np.exp(0.5 * own[KNOTS:-1])
         qv = np.rint(volume * weights / weights.sum() * UNIT).astype(np.int64)
@@ -304,7 +310,8 @@ class SyntheticMarket:
         o, h, l, c, bv, qv = self._span(i, max(opened, self._listing[i]), min(opened + size, end))  # noqa: E741
         at = EPOCH + timedelta(milliseconds=opened)
         volume = Decimal(bv).scaleb(-self._vdec[i])
-        return Candle(at, at + timedelta(milliseconds=size - 1), _dec(o), _dec(h), _dec(l), _dec(c), volume, _dec(qv))
+        closes = at + timedelta(milliseconds=size - 1)
+        return Candle(at, closes, _dec(o), _dec(h), _dec(l), _dec(c), volume, _dec(qv))
 
     def _closed_candle(self, i: int, size: int, k: int) -> Candle:
         return self._candle(i, size, k, (k + 1) * size)
@@ -315,7 +322,11 @@ class SyntheticMarket:
     async def symbols(self) -> list[SymbolRules]:
         """Every symbol listed by now; delisted ones stay, with status BREAK."""
         now = self._now()
-        return [r[self._delist[i] <= now] for i, r in enumerate(self._rules) if self._listing[i] <= now]
+        return [
+            rules[1] if self._delist[i] <= now else rules[0]
+            for i, rules in enumerate(self._rules)
+            if self._listing[i] <= now
+        ]
 
     async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
         """Candles with open_time in [start, end], oldest first; the last one may still be open."""
@@ -350,5 +361,6 @@ class SyntheticMarket:
         return EPOCH + timedelta(milliseconds=self._listing[i])
 
     def delist(self, symbol: str, when: datetime) -> None:
-        """Test hook: the symbol stops trading at `when` (cached closed candles before it stay valid)."""
+        """Test hook: the symbol stops trading at `when`; KeyError if it is unknown."""
+        # Cached closed candles need no purge: a candle is only cached once it ended before both now and delisting.
         self._delist[self._index[symbol]] = (when - EPOCH) // _ONE_MS

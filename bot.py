@@ -1,0 +1,179 @@
+"""iTradingBot: the composition root (settings -> adapters -> services -> front end + scheduler) and the CLI.
+
+    python bot.py [--demo] [--db PATH] [--clock ISO]            run the bot (scheduler + chat)
+    python bot.py [...] chat "/status" "/pnl"                   run commands once, print the replies
+    python bot.py [...] rebalance [--json] [--slot KEY]         run one rebalance now, print its summary
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from handlers import format as fmt
+from handlers.commands import Context
+from handlers.console import console_notifier, run_console, run_once
+from tradingbot.adapters.paper import PaperCosts, PaperExchange
+from tradingbot.adapters.sqlite_store import SqliteStore, open_database
+from tradingbot.adapters.synthetic import SyntheticMarket
+from tradingbot.clock import OffsetClock, SystemClock
+from tradingbot.domain import RebalanceSummary
+from tradingbot.params import StrategyParams
+from tradingbot.services import Services
+from tradingbot.settings import Settings, SettingsError, load_settings
+from tradingbot.timefmt import iso, parse_clock
+
+log = logging.getLogger("itradingbot")
+
+
+@dataclass
+class App:
+    settings: Settings
+    services: Services
+    db_path: str
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bot.py", description="iTradingBot — momentum/reversal paper trading")
+    parser.add_argument("--demo", action="store_true", help="synthetic market, paper venue, separate demo database")
+    parser.add_argument("--db", metavar="PATH", help="SQLite database path (overrides DB_PATH)")
+    parser.add_argument("--clock", metavar="ISO-8601", help="pretend the current time is this (replays, demos)")
+    parser.add_argument("--env-file", default=".env", help="settings file (default .env; environment wins)")
+    sub = parser.add_subparsers(dest="command")
+    chat = sub.add_parser("chat", help="run chat commands once and print the replies")
+    chat.add_argument("lines", nargs="+", metavar="COMMAND", help='e.g. "/status"')
+    reb = sub.add_parser("rebalance", help="run one rebalance now (the slot due now) and print the summary")
+    reb.add_argument("--json", action="store_true", help="print one JSON object")
+    reb.add_argument("--slot", help="journal key to run (default: the scheduled slot due now)")
+    return parser.parse_args(argv)
+
+
+def build(settings: Settings, args: argparse.Namespace) -> App:
+    """Wire the adapters; the only place that knows which concrete classes are used."""
+    clock = OffsetClock(parse_clock(args.clock)) if args.clock else SystemClock()
+    db_path = args.db or (settings.demo_db_path if args.demo else settings.db_path)
+    db = open_database(db_path)
+    defaults = StrategyParams(timezone=settings.timezone)
+    store = SqliteStore(db, defaults.quote)
+    market = SyntheticMarket(clock, seed=settings.synthetic_seed, n_symbols=settings.synthetic_symbols)
+    exchange = PaperExchange(db, market, clock)
+    services = Services(store, exchange, market, clock, defaults, market_name="synthetic")
+    _sync_paper_costs(exchange, services.params)
+    services.listeners.append(lambda p, _changes: _sync_paper_costs(exchange, p))
+    if not store.deposits():
+        with db.atomic():  # venue balance and ledger deposit land together
+            exchange.deposit(store.quote, settings.starting_capital)
+            store.deposit(settings.starting_capital, clock.now())
+        log.info("new account: deposited %s %s", settings.starting_capital, store.quote)
+    return App(settings, services, db_path)
+
+
+def _sync_paper_costs(exchange: PaperExchange, p: StrategyParams) -> None:
+    exchange.costs = PaperCosts(p.fee_rate, p.slippage_bps, p.latency_ms)
+
+
+def progress_printer(text: str) -> None:
+    print(f"  … {text}", file=sys.stderr, flush=True)
+
+
+def summary_json(s: RebalanceSummary) -> str:
+    def money(x: Decimal | None) -> str | None:
+        return None if x is None else str(x)
+
+    return json.dumps({
+        "slot": s.slot, "state": s.state, "already_done": s.already_done,
+        "started_at": iso(s.started_at), "finished_at": iso(s.finished_at) if s.finished_at else None,
+        "strategy": s.strategy, "mode": s.mode, "targets": list(s.targets),
+        "equity_before": money(s.equity_before), "equity_after": money(s.equity_after),
+        "fees": money(s.fees), "turnover": money(s.turnover), "signal_to_fill_ms": s.signal_to_fill_ms,
+        "orders": [{k: o[k] for k in ("client_order_id", "symbol", "side", "requested_qty", "requested_quote",
+                                      "status", "error")} for o in s.orders],
+        "fills": [{"client_order_id": f.client_order_id, "symbol": f.symbol, "side": f.side.value,
+                   "price": str(f.price), "quantity": str(f.quantity), "commission": str(f.commission),
+                   "commission_asset": f.commission_asset, "fee_quote": str(f.fee_quote), "time": iso(f.time)}
+                  for f in s.fills],
+        "positions": [{"asset": p.asset, "quantity": str(p.quantity), "avg_cost": money(p.avg_cost),
+                       "price": money(p.price), "value": str(p.value), "unrealized": str(p.unrealized)}
+                      for p in s.positions],
+        "errors": s.errors,
+    })
+
+
+async def serve(app: App) -> None:
+    """Run the scheduler and the console chat in one asyncio loop until EOF or /quit."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from tradingbot.jobs import install_jobs
+
+    services = app.services
+    if app.settings.telegram_bot_token:
+        log.warning("TELEGRAM_BOT_TOKEN is set, but this version chats on the console only")
+    for summary in await services.rebalancer.resume_unfinished(services.params):
+        print(fmt.summary(summary, services.quote, services.params.zone), flush=True)
+    push = console_notifier()
+
+    async def notify(summary: RebalanceSummary) -> None:
+        await push(fmt.summary(summary, services.quote, services.params.zone))
+
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    install_jobs(scheduler, services, notify, mark_minutes=app.settings.mark_every_minutes)
+    scheduler.start()
+    await services.mark("start")
+    stop = asyncio.Event()
+    try:
+        ctx = Context(services, "console", progress_printer)
+        await run_console(ctx, sys.stdin, sys.stdout, Path(app.settings.chart_dir), stop)
+    finally:
+        scheduler.shutdown(wait=False)
+        log.info("stopped")
+
+
+async def main_async(args: argparse.Namespace, app: App) -> int:
+    services = app.services
+    if args.command == "chat":
+        await services.rebalancer.resume_unfinished(services.params)
+        await run_once(Context(services, "cli", progress_printer), args.lines, sys.stdout, Path(app.settings.chart_dir))
+        return 0
+    if args.command == "rebalance":
+        await services.rebalancer.resume_unfinished(services.params)
+        if args.slot:
+            summary = await services.rebalancer.run(args.slot, "manual", services.params, progress_printer)
+        else:
+            summary = await services.rebalance_slot(progress_printer)
+        print(summary_json(summary) if args.json else fmt.summary(summary, services.quote, services.params.zone))
+        return 0 if summary.state in ("done", "skipped") else 1
+    await serve(app)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = load_settings(env_file=args.env_file)
+        if args.clock:
+            parse_clock(args.clock)
+    except SettingsError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+    except ValueError:
+        print(f"configuration error: --clock must be an ISO-8601 time such as 2026-11-24T09:00:00Z (got {args.clock!r})",
+              file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = build(settings, args)
+    log.info("started: venue %s, database %s", app.services.exchange.name, app.db_path)
+    try:
+        return asyncio.run(main_async(args, app))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,101 @@
+"""The real program, as a person runs it: bot.py in a subprocess on the synthetic market and paper venue."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "LOG_LEVEL": "WARNING", "TELEGRAM_BOT_TOKEN": "", "SYNTHETIC_SYMBOLS": "240"}
+
+
+def bot(*args: str, db: Path, stdin: str | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(db), *args],
+                          cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=timeout, env=ENV)
+
+
+def test_console_session_end_to_end(tmp_path):
+    session = "\n".join([
+        "/status", "/set topn=abc", "/set topn=4 mode=delta", "/rebalance_now", "/positions", "/frobnicate",
+        "/params", "/quit",
+    ]) + "\n"
+    out = bot("--demo", "--clock", "2026-11-24T09:00:30Z", db=tmp_path / "demo.sqlite", stdin=session).stdout
+    assert "Venue: paper (market data: synthetic)" in out
+    assert "⚠ topn must be a whole number from 1 to 50 (got 'abc')" in out
+    assert "topn: 10 → 4" in out and "mode: full → delta" in out
+    assert "Bought 4:" in out
+    positions = out.split("asset ")[1].split("Equity")[0].strip().splitlines()
+    assert len(positions) == 1 + 4 + 1  # header line remainder, four holdings, cash
+    assert "unknown command /frobnicate" in out
+    assert "topn = 4" in out
+
+
+def test_bad_settings_stop_the_start_with_one_line(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("STARTING_CAPITAL=lots\n")
+    result = subprocess.run([sys.executable, "bot.py", "--env-file", str(env_file), "--db", str(tmp_path / "x.db"),
+                             "chat", "/status"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={k: v for k, v in ENV.items() if k != "STARTING_CAPITAL"})
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("configuration error: STARTING_CAPITAL")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_rebalance_json_and_the_same_slot_sends_nothing_twice(tmp_path):
+    db = tmp_path / "x.sqlite"
+    first = json.loads(bot("--demo", "--clock", "2026-11-24T09:00:30Z", "rebalance", "--json", db=db).stdout)
+    assert first["state"] == "done" and first["slot"] == "S20261124T0900" and len(first["fills"]) == 10
+    assert all(f["commission_asset"] != "USDT" for f in first["fills"])  # buys pay fees in the coin received
+    second = json.loads(bot("--demo", "--clock", "2026-11-24T09:20:00Z", "rebalance", "--json", db=db).stdout)
+    assert second["already_done"] and second["fills"] == first["fills"]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM paper_orders").fetchone()[0] == 10
+
+
+def _fills(db: Path, slot: str) -> int:
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return conn.execute("SELECT COUNT(*) FROM fills f JOIN rebalances r ON r.id = f.rebalance_id"
+                                " WHERE r.slot = ?", [slot]).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _invested(summary: dict) -> set[str]:
+    """Assets held for more than dust (what a rebalance bought, not the sub-lot leftovers)."""
+    return {p["asset"] for p in summary["positions"] if float(p["value"]) > 1}
+
+
+def test_killed_mid_rebalance_resumes_without_sending_twice(tmp_path):
+    day1, day2 = "2026-11-23T09:00:30Z", "2026-11-24T09:00:30Z"
+    ref, crash = tmp_path / "ref.sqlite", tmp_path / "crash.sqlite"
+    for db in (ref, crash):
+        bot("--demo", "--clock", day1, "rebalance", db=db)
+    bot("--demo", "chat", "/set latency_ms=250", db=crash)
+    reference = json.loads(bot("--demo", "--clock", day2, "rebalance", "--json", db=ref).stdout)
+
+    proc = subprocess.Popen([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(crash), "--demo",
+                             "--clock", day2, "rebalance"], cwd=ROOT, env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while _fills(crash, "S20261124T0900") < 5 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = _fills(crash, "S20261124T0900")
+    assert 5 <= killed_at < 20, "the kill must land half-way through the rebalance"
+
+    resumed = json.loads(bot("--demo", "--clock", day2, "rebalance", "--json", db=crash).stdout)
+    assert resumed["state"] == "done" and len(resumed["fills"]) == 20
+    with sqlite3.connect(crash) as conn:
+        statuses = [r[0] for r in conn.execute("SELECT status FROM orders WHERE slot = 'S20261124T0900'")]
+        venue_orders = conn.execute("SELECT COUNT(*) FROM paper_orders WHERE client_order_id LIKE"
+                                    " 'S20261124T0900-%'").fetchone()[0]
+    assert venue_orders == 20 and "rejected" not in statuses  # a re-sent order would be a duplicate rejection
+    assert resumed["targets"] == reference["targets"]
+    assert _invested(resumed) == _invested(reference) == {t.removesuffix("USDT") for t in reference["targets"]}
