@@ -29,6 +29,14 @@ def test_rebalance_buys_top_n_in_equal_weight(world):
     assert summary.fees == sum(f.fee_quote for f in summary.fills) > 0
 
 
+def test_the_ranking_acted_on_is_kept_with_the_rebalance(world):
+    summary = run(world.services.rebalance_slot())
+    row = world.store.get_rebalance(summary.slot)
+    ranking = world.store.ranking_of(row.id)
+    assert len(ranking) == len(world.market.rules)
+    assert tuple(r.symbol for r in ranking if r.selected) == summary.targets
+
+
 def test_the_same_slot_never_runs_twice(world):
     first = run(world.services.rebalance_slot())
     sent = list(world.venue.sent)

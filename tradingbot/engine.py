@@ -76,9 +76,9 @@ class Rebalancer:
             note = f"skipped: no eligible token among {len(ranking.rows)} symbols"
             log.warning("rebalance %s %s", slot, note)
             return self.store.start_rebalance(slot, kind, "skipped", now, params.strategy, params.mode, (),
-                                              equity, note)
+                                              equity, note, ranking)
         return self.store.start_rebalance(slot, kind, "selling", now, params.strategy, params.mode,
-                                          ranking.selected, equity)
+                                          ranking.selected, equity, ranking=ranking)
 
     async def _continue(self, row: RebalanceRow, params: StrategyParams, progress: Progress) -> RebalanceSummary:
         rules = await rules_by_symbol(self.market)

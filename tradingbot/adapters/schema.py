@@ -53,4 +53,13 @@ V1 = [
         CAST(turnover AS REAL) AS turnover, CAST(fees AS REAL) AS fees, signal_to_fill_ms FROM rebalances""",
 ]
 
-MIGRATIONS: list[list[str]] = [V1]
+# V2: the full ranked table each rebalance acted on (what /ranking showed at that moment).
+V2 = [
+    """CREATE TABLE rankings (
+        id INTEGER PRIMARY KEY, rebalance_id INTEGER NOT NULL REFERENCES rebalances(id), rank INTEGER,
+        symbol TEXT NOT NULL, score TEXT, quote_volume TEXT NOT NULL, eligible INTEGER NOT NULL,
+        selected INTEGER NOT NULL, reason TEXT NOT NULL)""",
+    "CREATE INDEX rankings_rebalance ON rankings(rebalance_id)",
+]
+
+MIGRATIONS: list[list[str]] = [V1, V2]

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import sqlite_utils
 
-from ..domain import ZERO, Change, EquityMark, Fill, Position, Side
+from ..domain import ZERO, Change, EquityMark, Fill, Position, RankRow, Ranking, Side
 from ..ledger import Ledger
 from ..timefmt import iso, parse_iso
 from .schema import MIGRATIONS
@@ -180,17 +180,33 @@ class SqliteStore:
         )
 
     def start_rebalance(self, slot: str, kind: str, state: str, at: datetime, strategy: str, mode: str,
-                        targets: tuple[str, ...], equity_before: Decimal, note: str = "") -> RebalanceRow:
-        """Open the journal entry of a slot; the UNIQUE slot column makes a second start impossible."""
+                        targets: tuple[str, ...], equity_before: Decimal, note: str = "",
+                        ranking: Ranking | None = None) -> RebalanceRow:
+        """Open the journal entry of a slot (with the ranking it acts on); a second start of a slot fails."""
         with self.db.atomic():
-            self.db.execute(
+            cur = self.db.execute(
                 "INSERT INTO rebalances (slot, kind, state, started_at, strategy, mode, targets, equity_before,"
                 " turnover, fees, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '0', '0', ?)",
                 [slot, kind, state, iso(at), strategy, mode, json.dumps(list(targets)), str(equity_before), note],
             )
+            if ranking is not None:
+                self.db.conn.executemany(
+                    "INSERT INTO rankings (rebalance_id, rank, symbol, score, quote_volume, eligible, selected,"
+                    " reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(cur.lastrowid, r.rank, r.symbol, _text(r.score), str(r.quote_volume), r.eligible,
+                      r.selected, r.reason) for r in ranking.rows],
+                )
         row = self.get_rebalance(slot)
         assert row is not None
         return row
+
+    def ranking_of(self, rebalance_id: int) -> list[RankRow]:
+        rows = self.db.execute(
+            "SELECT symbol, score, quote_volume, eligible, reason, selected, rank FROM rankings"
+            " WHERE rebalance_id = ? ORDER BY id", [rebalance_id]
+        ).fetchall()
+        return [RankRow(s, Decimal(sc) if sc is not None else None, Decimal(v), bool(e), why, bool(sel), rk)
+                for s, sc, v, e, why, sel, rk in rows]
 
     def update_rebalance(self, slot: str, **fields: Any) -> None:
         values = {k: (iso(v) if isinstance(v, datetime) else str(v) if isinstance(v, Decimal) else v)

@@ -146,6 +146,7 @@ class SyntheticMarket:
         if n_symbols <= len(_SPECIALS):
             raise ValueError(f"n_symbols must exceed {len(_SPECIALS)}")
         self._clock, self._seed = clock, seed
+        self._prices_memo: tuple[int, dict[str, Decimal]] | None = None
         specs, sens, drift, shocks, notional = self._draw(seed, n_symbols)
         self._level, scale = self._levels(seed, specs, sens, drift, shocks)
         self._scale, self._mean_volume = scale.tolist(), [s.volume for s in specs]
@@ -347,11 +348,14 @@ class SyntheticMarket:
     async def prices(self) -> dict[str, Decimal]:
         """Current price of every symbol trading now, equal to the close of its still-open candles."""
         now = self._now()
-        return {
-            r[0].symbol: _dec(self._price_units(i, now))
-            for i, r in enumerate(self._rules)
-            if self._listing[i] <= now < self._delist[i]
-        }
+        # Every order of a rebalance asks at the same instant on a test clock: compute that once.
+        if self._prices_memo is None or self._prices_memo[0] != now:
+            self._prices_memo = (now, {
+                r[0].symbol: _dec(self._price_units(i, now))
+                for i, r in enumerate(self._rules)
+                if self._listing[i] <= now < self._delist[i]
+            })
+        return dict(self._prices_memo[1])
 
     async def first_candle_time(self, symbol: str) -> datetime | None:
         """Open time of the symbol's first hourly candle, or None if unknown or not listed yet."""
@@ -364,3 +368,4 @@ class SyntheticMarket:
         """Test hook: the symbol stops trading at `when`; KeyError if it is unknown."""
         # Cached closed candles need no purge: a candle is only cached once it ended before both now and delisting.
         self._delist[self._index[symbol]] = (when - EPOCH) // _ONE_MS
+        self._prices_memo = None

@@ -1,0 +1,45 @@
+"""The scheduled jobs on a real APScheduler AsyncIOScheduler (the same one PTB's JobQueue wraps)."""
+import asyncio
+from datetime import datetime, timezone
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from tradingbot.jobs import MARK_JOB, REBALANCE_JOB, install_jobs
+from tradingbot.schedule import next_slot
+
+
+def test_jobs_run_each_slot_once_pause_and_reschedule(world):
+    pushed = []
+
+    async def notify(summary):
+        pushed.append(summary)
+
+    async def scenario():
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        install_jobs(scheduler, world.services, notify, mark_minutes=60, misfire_grace_s=600)
+        scheduler.start(paused=True)
+        try:
+            job = scheduler.get_job(REBALANCE_JOB)
+            assert job.misfire_grace_time == 600 and job.coalesce
+            await job.func()
+            await job.func()  # a second firing for the same slot (e.g. after a restart) sends nothing
+            assert [s.already_done for s in pushed] == [False, True]
+            sent = len(world.venue.sent)
+
+            world.services.pause("test")
+            await job.func()
+            assert len(pushed) == 2 and len(world.venue.sent) == sent
+
+            await scheduler.get_job(MARK_JOB).func()
+            assert world.store.last_mark().source == "periodic"
+
+            world.services.set_params("at=10:30 timezone=Europe/Paris every=1w weekday=fri", "test")
+            probe = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+            fire = scheduler.get_job(REBALANCE_JOB).trigger.get_next_fire_time(None, probe)
+            p = world.services.params
+            assert fire == next_slot(probe, p.every, p.at, p.weekday, p.zone)
+            assert fire == datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
+        finally:
+            scheduler.shutdown(wait=False)
+
+    asyncio.run(scenario())
