@@ -60,6 +60,8 @@ class FaultyExchange:
         self.sent: list[str] = []
         self.lose_response_of: set[str] = set()  # symbols whose next order executes but the answer is lost
         self.down_for = 0  # the next n place/find calls fail as unreachable
+        self.lookups_down = 0  # the next n lookups fail as unreachable (orders still go through)
+        self.lookups_down_after_loss = 0  # set lookups_down to this when a response is lost
         self.crash_after: int | None = None  # raise SystemExit after this many executed orders
 
     async def balances(self):
@@ -73,13 +75,14 @@ class FaultyExchange:
         result = await self.inner.place_market_order(order)
         if order.symbol in self.lose_response_of:
             self.lose_response_of.discard(order.symbol)
+            self.lookups_down = self.lookups_down_after_loss
             raise VenueUnavailable("read timeout")
         if self.crash_after is not None and len(self.sent) >= self.crash_after:
             raise SystemExit("killed between the venue's fill and the ledger write")
         return result
 
     async def find_order(self, symbol: str, client_order_id: str):
-        if self.down_for > 0:
-            self.down_for -= 1
+        if self.down_for > 0 or self.lookups_down > 0:
+            self.down_for, self.lookups_down = max(0, self.down_for - 1), max(0, self.lookups_down - 1)
             raise VenueUnavailable("connection refused")
         return await self.inner.find_order(symbol, client_order_id)

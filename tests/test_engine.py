@@ -89,6 +89,36 @@ def test_a_lost_response_is_looked_up_not_resent(world):
     assert "LIMA" in holdings(world)
 
 
+def test_a_lookup_that_fails_never_leads_to_a_resend(world):
+    world.clock.advance(timedelta(days=8))
+    world.venue.lose_response_of = {"LIMAUSDT"}
+    world.venue.lookups_down_after_loss = 2  # the order went through; the next two lookups time out
+    summary = run(world.services.rebalance_slot())
+    assert summary.state == "done"
+    assert len(world.venue.sent) == len(set(world.venue.sent)), "an order was sent twice"
+    statuses = {o["symbol"]: o["status"] for o in world.store.orders_for(summary.slot)}
+    assert statuses["LIMAUSDT"] == "filled" and "rejected" not in statuses.values()
+    assert world.store.load_ledger().holdings() == holdings(world)
+
+
+def test_an_unknown_outcome_waits_for_the_venue_instead_of_guessing(world):
+    world.clock.advance(timedelta(days=8))
+    world.venue.lose_response_of = {"LIMAUSDT"}
+    world.venue.lookups_down_after_loss = 1000  # the order went through, then every lookup fails
+    first = run(world.services.rebalance_slot())
+    assert first.state in ("selling", "buying")
+    lima = [o for o in world.store.orders_for(first.slot) if o["symbol"] == "LIMAUSDT"][0]
+    assert lima["status"] == "sending"  # outcome unknown: kept for the next run, not re-sent, not rejected
+
+    world.venue.lookups_down = 0
+    second = run(world.services.rebalance_slot())
+    assert second.state == "done"
+    assert len(world.venue.sent) == len(set(world.venue.sent)), "an order was sent twice"
+    statuses = {o["symbol"]: o["status"] for o in world.store.orders_for(first.slot)}
+    assert statuses["LIMAUSDT"] == "filled" and "rejected" not in statuses.values()
+    assert world.store.load_ledger().holdings() == holdings(world)
+
+
 def test_crash_after_a_fill_resumes_without_resending(tmp_path):
     reference = World(tmp_path / "ref.sqlite")
     run(reference.services.rebalance_slot())

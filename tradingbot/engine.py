@@ -25,6 +25,7 @@ from .ports import Clock, Exchange, MarketData
 
 log = logging.getLogger(__name__)
 SELL_LEG, BUY_LEG = "S", "B"
+DUPLICATE = "Duplicate order sent."  # Binance -2010 text when a client order id is still known
 ACTIVE = ("selling", "buying")
 Progress = Callable[[str], None]
 _ID_OK = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
@@ -120,42 +121,61 @@ class Rebalancer:
         return Book(self.quote, cash, holdings, rules, await self.market.prices())
 
     async def _execute(self, row: RebalanceRow, order: dict, rules: dict[str, SymbolRules]) -> bool:
-        """Send one journaled order (or find it, if a previous attempt's outcome is unknown)."""
+        """Send one journaled order, or settle it from the venue if an earlier attempt's outcome is unknown.
+
+        Re-sending happens only after the venue said it does not know the client order id; when it
+        cannot be asked, the order stays `sending` (False) and is looked up again on the next run.
+        """
         coid, symbol = order["client_order_id"], order["symbol"]
-        if order["status"] == OrderStatus.SENDING.value:
-            found = await self._lookup(symbol, coid)
-            if found:
-                self._record(row, found, rules)
-                return True
-        side = Side(order["side"])
-        request = OrderRequest(
-            coid, symbol, side,
-            quantity=Decimal(order["requested_qty"]) if side is Side.SELL else None,
-            quote_amount=Decimal(order["requested_quote"]) if side is Side.BUY else None,
-        )
-        self.store.set_order_status(coid, OrderStatus.SENDING.value, self.clock.now())
+        try:
+            if order["status"] == OrderStatus.SENDING.value:
+                found = await self._find(symbol, coid)
+                if found:
+                    self._record(row, found, rules)
+                    return True
+            self.store.set_order_status(coid, OrderStatus.SENDING.value, self.clock.now())
+            result = await self._send(_request(order), symbol)
+        except VenueUnavailable as e:
+            log.warning("order %s: outcome unknown, venue unavailable (%s); will look it up on resume", coid, e)
+            return False
+        except OrderRejected as e:
+            log.warning("order %s rejected: %s", coid, e)
+            self.store.set_order_status(coid, OrderStatus.REJECTED.value, self.clock.now(), e.code, e.message)
+            return True
+        self._record(row, result, rules)
+        return True
+
+    async def _send(self, request: OrderRequest, symbol: str) -> OrderResult:
+        """Place with retries; after each transient failure, find out whether the order went through."""
         for attempt in range(self.retries + 1):
             try:
-                result = await self.exchange.place_market_order(request)
+                return await self.exchange.place_market_order(request)
             except OrderRejected as e:
-                log.warning("order %s rejected: %s", coid, e)
-                self.store.set_order_status(coid, OrderStatus.REJECTED.value, self.clock.now(), e.code, e.message)
-                return True
+                if e.message != DUPLICATE:
+                    raise
+                found = await self._find(symbol, request.client_order_id)  # sent before, outcome now known
+                if found:
+                    return found
+                raise
             except VenueUnavailable as e:
-                log.warning("order %s: venue unavailable (%s), attempt %d", coid, e, attempt + 1)
+                if attempt == self.retries:
+                    raise
                 await self.clock.sleep(e.retry_after or self.backoff_s * 2**attempt)
-                result = await self._lookup(symbol, coid)  # it may have gone through before the error
-                if result is None:
-                    continue
-            self._record(row, result, rules)
-            return True
-        return False
+                found = await self._find(symbol, request.client_order_id)
+                if found:
+                    return found
+        raise AssertionError("unreachable")
 
-    async def _lookup(self, symbol: str, coid: str) -> OrderResult | None:
-        try:
-            return await self.exchange.find_order(symbol, coid)
-        except VenueUnavailable:
-            return None
+    async def _find(self, symbol: str, coid: str) -> OrderResult | None:
+        """The venue's answer for a client order id: the order, or None when it surely never arrived."""
+        for attempt in range(self.retries + 1):
+            try:
+                return await self.exchange.find_order(symbol, coid)
+            except VenueUnavailable as e:
+                if attempt == self.retries:
+                    raise
+                await self.clock.sleep(e.retry_after or self.backoff_s * 2**attempt)
+        raise AssertionError("unreachable")
 
     def _record(self, row: RebalanceRow, result: OrderResult, rules: dict[str, SymbolRules]) -> None:
         base = rules[result.symbol].base if result.symbol in rules else result.symbol.removesuffix(self.quote)
@@ -199,6 +219,16 @@ class Rebalancer:
             positions=ledger.valued(prices), already_done=already_done,
             signal_to_fill_ms=row.signal_to_fill_ms,
         )
+
+
+def _request(order: dict) -> OrderRequest:
+    """The venue request for a journaled order: sells by quantity, buys by quote amount."""
+    side = Side(order["side"])
+    return OrderRequest(
+        order["client_order_id"], order["symbol"], side,
+        quantity=Decimal(order["requested_qty"]) if side is Side.SELL else None,
+        quote_amount=Decimal(order["requested_quote"]) if side is Side.BUY else None,
+    )
 
 
 def _journal_rows(slot: str, leg: str, plan: Plan) -> list[dict]:
