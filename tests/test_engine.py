@@ -89,16 +89,20 @@ def test_a_lost_response_is_looked_up_not_resent(world):
     assert "LIMA" in holdings(world)
 
 
+def assert_filled_once(world: World, slot: str, symbol: str) -> None:
+    assert len(world.venue.sent) == len(set(world.venue.sent)), "an order was sent twice"
+    statuses = {o["symbol"]: o["status"] for o in world.store.orders_for(slot)}
+    assert statuses[symbol] == "filled" and "rejected" not in statuses.values()
+    assert world.store.load_ledger().holdings() == holdings(world)
+
+
 def test_a_lookup_that_fails_never_leads_to_a_resend(world):
     world.clock.advance(timedelta(days=8))
     world.venue.lose_response_of = {"LIMAUSDT"}
     world.venue.lookups_down_after_loss = 2  # the order went through; the next two lookups time out
     summary = run(world.services.rebalance_slot())
     assert summary.state == "done"
-    assert len(world.venue.sent) == len(set(world.venue.sent)), "an order was sent twice"
-    statuses = {o["symbol"]: o["status"] for o in world.store.orders_for(summary.slot)}
-    assert statuses["LIMAUSDT"] == "filled" and "rejected" not in statuses.values()
-    assert world.store.load_ledger().holdings() == holdings(world)
+    assert_filled_once(world, summary.slot, "LIMAUSDT")
 
 
 def test_an_unknown_outcome_waits_for_the_venue_instead_of_guessing(world):
@@ -113,10 +117,7 @@ def test_an_unknown_outcome_waits_for_the_venue_instead_of_guessing(world):
     world.venue.lookups_down = 0
     second = run(world.services.rebalance_slot())
     assert second.state == "done"
-    assert len(world.venue.sent) == len(set(world.venue.sent)), "an order was sent twice"
-    statuses = {o["symbol"]: o["status"] for o in world.store.orders_for(first.slot)}
-    assert statuses["LIMAUSDT"] == "filled" and "rejected" not in statuses.values()
-    assert world.store.load_ledger().holdings() == holdings(world)
+    assert_filled_once(world, first.slot, "LIMAUSDT")
 
 
 def test_crash_after_a_fill_resumes_without_resending(tmp_path):
