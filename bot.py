@@ -10,25 +10,32 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from handlers import format as fmt
 from handlers.commands import Context
 from handlers.console import console_notifier, run_console, run_once
+from tradingbot.adapters.lockfile import FileLock, NoLock
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.clock import OffsetClock, SystemClock
 from tradingbot.domain import RebalanceSummary
+from tradingbot.engine import Rebalancer
+from tradingbot.errors import UserError
 from tradingbot.params import StrategyParams
 from tradingbot.services import Services
 from tradingbot.settings import Settings, SettingsError, load_settings
 from tradingbot.timefmt import iso, parse_clock
 
 log = logging.getLogger("itradingbot")
+MISFIRE_GRACE = timedelta(minutes=10)  # a slot missed by a bot that was down runs if it returns within this
+SLOT_KEY = re.compile(r"[A-Za-z0-9]{1,17}")  # so every client order id stays within Binance's rules
 
 
 @dataclass
@@ -62,7 +69,9 @@ def build(settings: Settings, args: argparse.Namespace) -> App:
     store = SqliteStore(db, defaults.quote)
     market = SyntheticMarket(clock, seed=settings.synthetic_seed, n_symbols=settings.synthetic_symbols)
     exchange = PaperExchange(db, market, clock)
-    services = Services(store, exchange, market, clock, defaults, market_name="synthetic")
+    lock = NoLock() if str(db_path) == ":memory:" else FileLock(f"{db_path}.lock")
+    rebalancer = Rebalancer(store, exchange, market, clock, lock)
+    services = Services(store, exchange, market, clock, rebalancer, defaults, market_name="synthetic")
     _sync_paper_costs(exchange, services.params)
     services.listeners.append(lambda p, _changes: _sync_paper_costs(exchange, p))
     if not store.deposits():
@@ -85,14 +94,16 @@ def summary_json(s: RebalanceSummary) -> str:
     def money(x: Decimal | None) -> str | None:
         return None if x is None else str(x)
 
+    r = s.row
     return json.dumps({
-        "slot": s.slot, "state": s.state, "already_done": s.already_done,
-        "started_at": iso(s.started_at), "finished_at": iso(s.finished_at) if s.finished_at else None,
-        "strategy": s.strategy, "mode": s.mode, "targets": list(s.targets),
-        "equity_before": money(s.equity_before), "equity_after": money(s.equity_after),
-        "fees": money(s.fees), "turnover": money(s.turnover), "signal_to_fill_ms": s.signal_to_fill_ms,
-        "orders": [{k: o[k] for k in ("client_order_id", "symbol", "side", "requested_qty", "requested_quote",
-                                      "status", "error")} for o in s.orders],
+        "slot": r.slot, "state": r.state, "kind": r.kind, "already_done": s.already_done,
+        "started_at": iso(r.started_at), "finished_at": iso(r.finished_at) if r.finished_at else None,
+        "strategy": r.strategy, "mode": r.mode, "targets": list(r.targets),
+        "equity_before": money(r.equity_before), "equity_after": money(s.equity_after),
+        "fees": money(r.fees), "turnover": money(r.turnover), "signal_to_fill_ms": r.signal_to_fill_ms,
+        "orders": [{"client_order_id": o.client_order_id, "symbol": o.symbol, "side": o.side.value,
+                    "requested_qty": money(o.requested_qty), "requested_quote": money(o.requested_quote),
+                    "status": o.status.value, "error": o.error} for o in s.orders],
         "fills": [{"client_order_id": f.client_order_id, "symbol": f.symbol, "side": f.side.value,
                    "price": str(f.price), "quantity": str(f.quantity), "commission": str(f.commission),
                    "commission_asset": f.commission_asset, "fee_quote": str(f.fee_quote), "time": iso(f.time)}
@@ -108,7 +119,7 @@ async def serve(app: App) -> None:
     """Run the scheduler and the console chat in one asyncio loop until EOF or /quit."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from tradingbot.jobs import install_jobs
+    from tradingbot.jobs import catch_up, install_jobs
 
     services = app.services
     if app.settings.telegram_bot_token:
@@ -121,9 +132,11 @@ async def serve(app: App) -> None:
         await push(fmt.summary(summary, services.quote, services.params.zone))
 
     scheduler = AsyncIOScheduler(timezone="UTC")
-    install_jobs(scheduler, services, notify, mark_minutes=app.settings.mark_every_minutes)
+    install_jobs(scheduler, services, notify, mark_minutes=app.settings.mark_every_minutes,
+                 misfire_grace_s=int(MISFIRE_GRACE.total_seconds()))
     scheduler.start()
     await services.mark("start")
+    await catch_up(services, notify, MISFIRE_GRACE)
     stop = asyncio.Event()
     try:
         ctx = Context(services, "console", progress_printer)
@@ -136,11 +149,13 @@ async def serve(app: App) -> None:
 async def main_async(args: argparse.Namespace, app: App) -> int:
     services = app.services
     if args.command == "chat":
-        await services.rebalancer.resume_unfinished(services.params)
+        # Looking never resumes a rebalance: only the running bot and `rebalance` do.
         await run_once(Context(services, "cli", progress_printer), args.lines, sys.stdout, Path(app.settings.chart_dir))
         return 0
     if args.command == "rebalance":
         await services.rebalancer.resume_unfinished(services.params)
+        if args.slot and not SLOT_KEY.fullmatch(args.slot):
+            raise UserError(f"--slot must be 1 to 17 letters or digits (got {args.slot[:40]!r})")
         if args.slot:
             summary = await services.rebalancer.run(args.slot, "manual", services.params, progress_printer)
         else:
@@ -166,10 +181,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, and a bot token is in the path
     app = build(settings, args)
     log.info("started: venue %s, database %s", app.services.exchange.name, app.db_path)
     try:
         return asyncio.run(main_async(args, app))
+    except UserError as e:
+        print(f"⚠ {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -22,10 +22,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from handlers.commands import Context, dispatch  # noqa: E402
+from tradingbot.adapters.lockfile import FileLock
 from tradingbot.adapters.paper import PaperCosts, PaperExchange  # noqa: E402
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database  # noqa: E402
 from tradingbot.adapters.synthetic import SyntheticMarket  # noqa: E402
-from tradingbot.clock import ManualClock  # noqa: E402
+from tradingbot.clock import ManualClock
+from tradingbot.engine import Rebalancer  # noqa: E402
 from tradingbot.domain import EquityMark  # noqa: E402
 from tradingbot.ledger import replay  # noqa: E402
 from tradingbot.market_view import snapshot_universe  # noqa: E402
@@ -42,7 +44,8 @@ def build(path: Path, symbols: int):
     db = open_database(path)
     store = SqliteStore(db, "USDT")
     paper = PaperExchange(db, market, clock, PaperCosts(Decimal("0.001"), Decimal(5), 0))
-    services = Services(store, paper, market, clock, StrategyParams(topn=10), "synthetic")
+    rebalancer = Rebalancer(store, paper, market, clock, FileLock(f"{path}.lock"))
+    services = Services(store, paper, market, clock, rebalancer, StrategyParams(topn=10), "synthetic")
     with db.atomic():
         paper.deposit("USDT", Decimal(10000))
         store.deposit(Decimal(10000), clock.now())

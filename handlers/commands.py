@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Awaitable, Callable
@@ -57,9 +58,10 @@ class Command:
 
 
 def _count(args: list[str], default: int, usage: str) -> int:
+    """An optional count; ASCII digits only (str.isdigit accepts '²', which int() refuses)."""
     if not args:
         return default
-    if len(args) > 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= 500:
+    if len(args) > 1 or not re.fullmatch(r"[0-9]{1,3}", args[0]) or not 1 <= int(args[0]) <= 500:
         raise UserError(f"usage: {usage} — n is a whole number from 1 to 500")
     return int(args[0])
 

@@ -5,8 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from tradingbot.adapters.sqlite_store import RebalanceRow
-from tradingbot.domain import Change, Fill, Plan, RebalanceSummary
+from tradingbot.domain import Change, Fill, Plan, RebalanceRow, RebalanceSummary
 from tradingbot.money import fmt_decimal
 from tradingbot.params import PARAM_SPECS, StrategyParams
 from tradingbot.services import PnlReport, PositionsReport, RankingReport, StatusReport
@@ -69,16 +68,24 @@ def pnl(r: PnlReport, tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
+DUST_VALUE = Decimal(1)  # below this (in quote) a holding is a leftover, summed up on one line
+
+
 def positions(r: PositionsReport) -> str:
-    if not r.positions:
+    held = [p for p in r.positions if p.value >= DUST_VALUE or p.price is None]
+    dust = [p for p in r.positions if p not in held]
+    if not held and not dust:
         return f"No positions. Cash {money(r.cash, r.quote)}."
     rows = [f"{'asset':<8}{'qty':>14}{'avg cost':>12}{'price':>12}{'value':>12}{'unreal.':>11}{'wt':>7}"]
-    for p in r.positions:
+    for p in held:
         rows.append(
             f"{p.asset:<8}{qty(p.quantity):>14}{_price(p.avg_cost):>12}{_price(p.price):>12}"
             f"{money(p.value):>12}{signed(p.unrealized):>11}{r.weight(p) * 100:>6.1f}%"
         )
     rows.append(f"{'cash':<8}{'':>14}{'':>12}{'':>12}{money(r.cash):>12}{'':>11}{r.cash / r.equity * 100 if r.equity else 0:>6.1f}%")
+    if dust:
+        rows.append(f"dust: {len(dust)} leftovers below one lot worth {money(sum(p.value for p in dust), r.quote)}"
+                    f" ({', '.join(p.asset for p in dust[:8])}{'…' if len(dust) > 8 else ''})")
     rows.append(f"Equity {money(r.equity, r.quote)}; fees paid so far are in the average costs.")
     return "\n".join(rows)
 
@@ -134,22 +141,23 @@ def plan(sells: Plan, buys: Plan, quote: str) -> str:
 
 
 def summary(s: RebalanceSummary, quote: str, tz: ZoneInfo) -> str:
+    r = s.row
     if s.already_done:
-        head = f"Slot {s.slot} already {s.state} at {local(s.finished_at or s.started_at, tz)}: nothing sent."
-    elif s.state == "skipped":
-        return f"Rebalance {s.slot} skipped: " + "; ".join(s.errors)
+        head = f"Slot {r.slot} already {r.state} at {local(r.finished_at or r.started_at, tz)}: nothing sent."
+    elif s.state in ("skipped", "abandoned", "failed"):
+        return f"Rebalance {s.slot} {s.state}: " + "; ".join(e.removeprefix(f"{s.state}: ") for e in s.errors)
     elif s.state != "done":
         head = f"Rebalance {s.slot} INCOMPLETE ({s.state}); it resumes on the next run."
     else:
-        head = f"Rebalance {s.slot} done ({s.strategy}, {s.mode} mode)."
+        head = f"Rebalance {r.slot} done ({r.strategy}, {r.mode} mode)."
     sold = [f for f in s.fills if f.side.value == "SELL"]
     bought = [f for f in s.fills if f.side.value == "BUY"]
     lines = [
         head,
         f"Sold {len(sold)}: " + (", ".join(f.symbol.removesuffix(quote) for f in sold) or "—"),
         f"Bought {len(bought)}: " + (", ".join(f.symbol.removesuffix(quote) for f in bought) or "—"),
-        f"Fees: {money(s.fees, quote)}; turnover {money(s.turnover, quote)}",
-        f"Equity: {money(s.equity_before, quote)} → {money(s.equity_after, quote)}",
+        f"Fees: {money(r.fees, quote)}; turnover {money(r.turnover, quote)}",
+        f"Equity: {money(r.equity_before, quote)} → {money(s.equity_after, quote)}",
     ]
     lines += [f"Skipped {k.symbol}: {k.reason}" for k in s.skipped]
     leftovers = [p for p in s.positions if p.asset + quote not in s.targets]

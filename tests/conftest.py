@@ -9,9 +9,11 @@ import pytest
 
 from tests.builders import NOW
 from tests.fakes import FaultyExchange, ScriptedMarket
+from tradingbot.adapters.lockfile import FileLock
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.clock import ManualClock
+from tradingbot.engine import Rebalancer
 from tradingbot.params import StrategyParams
 from tradingbot.services import Services
 
@@ -39,7 +41,9 @@ class World:
         self.paper = PaperExchange(self.db, self.market, self.clock, PaperCosts(Decimal("0.001"), Decimal(5), 0))
         self.venue = FaultyExchange(self.paper)
         defaults = params or StrategyParams(topn=4, min_age_days=1)
-        self.services = Services(self.store, self.venue, self.market, self.clock, defaults, "scripted")
+        self.lock = FileLock(f"{path}.lock")
+        rebalancer = Rebalancer(self.store, self.venue, self.market, self.clock, self.lock)
+        self.services = Services(self.store, self.venue, self.market, self.clock, rebalancer, defaults, "scripted")
         if not self.store.deposits():
             with self.db.atomic():
                 self.paper.deposit("USDT", Decimal(10000))

@@ -24,7 +24,8 @@ def test_console_session_end_to_end(tmp_path):
         "/status", "/set topn=abc", "/set topn=4 mode=delta", "/rebalance_now", "/positions", "/frobnicate",
         "/params", "/quit",
     ]) + "\n"
-    out = bot("--demo", "--clock", "2026-11-24T09:00:30Z", db=tmp_path / "demo.sqlite", stdin=session).stdout
+    # 09:30 is past the 10-minute grace, so start-up does not catch up the 09:00 slot.
+    out = bot("--demo", "--clock", "2026-11-24T09:30:00Z", db=tmp_path / "demo.sqlite", stdin=session).stdout
     assert "Venue: paper (market data: synthetic)" in out
     assert "⚠ topn must be a whole number from 1 to 50 (got 'abc')" in out
     assert "topn: 10 → 4" in out and "mode: full → delta" in out
@@ -33,6 +34,13 @@ def test_console_session_end_to_end(tmp_path):
     assert len(positions) == 1 + 4 + 1  # header line remainder, four holdings, cash
     assert "unknown command /frobnicate" in out
     assert "topn = 4" in out
+
+
+def test_start_up_catches_up_a_slot_missed_within_the_grace_period(tmp_path):
+    out = bot("--demo", "--clock", "2026-11-24T09:04:00Z", db=tmp_path / "demo.sqlite", stdin="/history\n").stdout
+    assert "[push] Rebalance S20261124T0900 done" in out
+    history = out.split("slot ")[1].strip().splitlines()[1:]
+    assert [line.split()[:2] for line in history] == [["S20261124T0900", "done"]]  # ran once, nothing else
 
 
 def test_bad_settings_stop_the_start_with_one_line(tmp_path):

@@ -26,7 +26,7 @@ def test_rebalance_buys_top_n_in_equal_weight(world):
     weights = [positions.weight(p) for p in positions.positions]
     assert max(weights) - min(weights) < Decimal("0.01")  # equal up to step rounding and fees
     assert positions.cash < positions.equity * Decimal("0.01")
-    assert summary.fees == sum(f.fee_quote for f in summary.fills) > 0
+    assert summary.row.fees == sum(f.fee_quote for f in summary.fills) > 0
 
 
 def test_the_ranking_acted_on_is_kept_with_the_rebalance(world):
@@ -91,7 +91,7 @@ def test_a_lost_response_is_looked_up_not_resent(world):
 
 def assert_filled_once(world: World, slot: str, symbol: str) -> None:
     assert len(world.venue.sent) == len(set(world.venue.sent)), "an order was sent twice"
-    statuses = {o["symbol"]: o["status"] for o in world.store.orders_for(slot)}
+    statuses = {o.symbol: o.status.value for o in world.store.orders_for(slot)}
     assert statuses[symbol] == "filled" and "rejected" not in statuses.values()
     assert world.store.load_ledger().holdings() == holdings(world)
 
@@ -111,8 +111,8 @@ def test_an_unknown_outcome_waits_for_the_venue_instead_of_guessing(world):
     world.venue.lookups_down_after_loss = 1000  # the order went through, then every lookup fails
     first = run(world.services.rebalance_slot())
     assert first.state in ("selling", "buying")
-    lima = [o for o in world.store.orders_for(first.slot) if o["symbol"] == "LIMAUSDT"][0]
-    assert lima["status"] == "sending"  # outcome unknown: kept for the next run, not re-sent, not rejected
+    lima = [o for o in world.store.orders_for(first.slot) if o.symbol == "LIMAUSDT"][0]
+    assert lima.status.value == "sending"  # outcome unknown: kept for the next run, not re-sent, not rejected
 
     world.venue.lookups_down = 0
     second = run(world.services.rebalance_slot())

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from tests.builders import NOW
+from tradingbot.adapters import schema
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.domain import Change, EquityMark
 
@@ -12,17 +13,16 @@ from tradingbot.domain import Change, EquityMark
 def test_schema_is_versioned_wal_and_enforces_foreign_keys(tmp_path):
     db = open_database(tmp_path / "x.sqlite")
     store = SqliteStore(db, "USDT")
-    assert store.schema_version == 2
+    assert store.schema_version == len(schema.MIGRATIONS)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("INSERT INTO fills (client_order_id, symbol, side, price, quantity, quote_quantity, commission,"
                    " commission_asset, fee_quote, time) VALUES ('nope', 'X', 'BUY', '1', '1', '1', '0', 'X', '0', 't')")
     SqliteStore(db, "USDT")  # reopening migrates nothing twice
-    assert store.schema_version == 2
+    assert store.schema_version == len(schema.MIGRATIONS)
 
 
 def test_a_version_1_database_is_migrated_in_place(tmp_path):
-    from tradingbot.adapters import schema
     db = open_database(tmp_path / "old.sqlite")
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
     for sql in schema.V1:
@@ -31,7 +31,7 @@ def test_a_version_1_database_is_migrated_in_place(tmp_path):
     db.execute("INSERT INTO params VALUES ('topn', '5')")
     db.conn.commit()
     store = SqliteStore(db, "USDT")
-    assert store.schema_version == 2 and store.load_params() == {"topn": "5"}
+    assert store.schema_version == len(schema.MIGRATIONS) and store.load_params() == {"topn": "5"}
     assert "rankings" in db.table_names()
 
 

@@ -5,12 +5,15 @@ Nothing here does I/O.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 
 ZERO = Decimal(0)
+QUOTE_UNIT = Decimal("0.00000001")  # Binance amounts carry at most 8 decimals
+CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")  # what Binance accepts as newClientOrderId
 
 
 class Side(str, Enum):
@@ -207,7 +210,8 @@ class Position:
 
     @property
     def unrealized(self) -> Decimal:
-        return self.value - self.cost if self.price is not None else ZERO
+        """Value less cost; an asset with no price at all counts at zero value, so the loss shows."""
+        return self.value - self.cost
 
 
 @dataclass(frozen=True)
@@ -226,25 +230,65 @@ class Change:
     new: str
 
 
-@dataclass
-class RebalanceSummary:
-    """The typed result of one rebalance, for chat replies, pushes and --json."""
+@dataclass(frozen=True)
+class OrderRecord:
+    """An order as the journal knows it: planned, being sent, or settled."""
 
+    client_order_id: str
+    rebalance_id: int
     slot: str
-    state: str
+    leg: str  # S (sell) or B (buy)
+    symbol: str
+    side: Side
+    requested_qty: Decimal | None
+    requested_quote: Decimal | None
+    status: OrderStatus
+    error_code: int | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class RebalanceRow:
+    """The journal entry of one slot."""
+
+    id: int
+    slot: str
+    kind: str  # scheduled | manual | liquidate
+    state: str  # selling | buying | done | skipped | abandoned | failed
     started_at: datetime
     finished_at: datetime | None
     strategy: str
     mode: str
     targets: tuple[str, ...]
     equity_before: Decimal
-    equity_after: Decimal
-    fees: Decimal
+    equity_after: Decimal | None
     turnover: Decimal
-    orders: list[dict] = field(default_factory=list)
-    fills: list[Fill] = field(default_factory=list)
-    skipped: list[SkippedOrder] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    positions: list[Position] = field(default_factory=list)
+    fees: Decimal
+    signal_to_fill_ms: float | None
+    note: str
+
+
+@dataclass(frozen=True)
+class RebalanceSummary:
+    """The typed result of one rebalance (its journal row and what it did), for replies, pushes and --json."""
+
+    row: RebalanceRow
+    equity_after: Decimal  # the row's, or equity now while the slot is unfinished
+    orders: tuple[OrderRecord, ...] = ()
+    fills: tuple[Fill, ...] = ()
+    skipped: tuple[SkippedOrder, ...] = ()
+    errors: tuple[str, ...] = ()
+    positions: tuple[Position, ...] = ()
     already_done: bool = False
-    signal_to_fill_ms: float | None = None
+
+    @property
+    def slot(self) -> str:
+        return self.row.slot
+
+    @property
+    def state(self) -> str:
+        return self.row.state
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return self.row.targets

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -9,12 +10,14 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .domain import Change, RebalanceSummary
+from .errors import UserError
 from .params import StrategyParams
-from .schedule import cron_fields
+from .schedule import cron_fields, last_slot, slot_key
 from .services import Services
 
 log = logging.getLogger(__name__)
-REBALANCE_JOB, MARK_JOB = "rebalance", "mark"
+REBALANCE_JOB, MARK_JOB, RESUME_JOB = "rebalance", "mark", "resume"
+RESUME_EVERY_MINUTES = 5
 SCHEDULE_KEYS = {"every", "at", "weekday", "timezone"}
 Notify = Callable[[RebalanceSummary], Awaitable[None]]
 
@@ -32,14 +35,27 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
             log.info("scheduled rebalance skipped: paused")
             return
         # The journal key of the slot, not APScheduler, guarantees a slot never runs twice.
-        await notify(await services.rebalance_slot())
+        try:
+            await notify(await services.rebalance_slot())
+        except UserError as e:  # e.g. another process holds the account; the resume job retries
+            log.warning("scheduled rebalance not run: %s", e)
 
     async def mark() -> None:
         await services.mark()
 
+    async def resume() -> None:
+        # A slot left open by an outage is retried here, or abandoned once a period old.
+        try:
+            for summary in await services.rebalancer.resume_unfinished(services.params):
+                await notify(summary)
+        except UserError as e:
+            log.warning("resume not run: %s", e)
+
     scheduler.add_job(rebalance, rebalance_trigger(services.params), id=REBALANCE_JOB, replace_existing=True,
                       misfire_grace_time=misfire_grace_s, coalesce=True, max_instances=1)
     scheduler.add_job(mark, IntervalTrigger(minutes=mark_minutes), id=MARK_JOB, replace_existing=True,
+                      misfire_grace_time=misfire_grace_s, coalesce=True, max_instances=1)
+    scheduler.add_job(resume, IntervalTrigger(minutes=RESUME_EVERY_MINUTES), id=RESUME_JOB, replace_existing=True,
                       misfire_grace_time=misfire_grace_s, coalesce=True, max_instances=1)
 
     def reschedule(params: StrategyParams, changes: list[Change]) -> None:
@@ -48,3 +64,17 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
             log.info("rebalance rescheduled: every %s at %s %s", params.every, params.at, params.timezone)
 
     services.listeners.append(reschedule)
+
+
+async def catch_up(services: Services, notify: Notify, grace: timedelta) -> None:
+    """At start-up: run the slot the bot was down for, if it is still within the grace period.
+
+    APScheduler computes the next fire time from now when it starts, so a slot missed while the
+    process was down would otherwise be skipped; the journal key keeps this from running it twice.
+    """
+    p = services.params
+    due = last_slot(services.clock.now(), p.every, p.at, p.weekday, p.zone)
+    if services.paused or services.clock.now() - due > grace or services.store.get_rebalance(slot_key(due)):
+        return
+    log.info("catching up the missed slot %s", slot_key(due))
+    await notify(await services.rebalance_slot())

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Iterable, Mapping
 
-from .domain import ZERO, Fill, Position, Side
+from .domain import QUOTE_UNIT as COST_UNIT, ZERO, Fill, Position, Side
 
-COST_UNIT = Decimal("0.00000001")
 
 
 @dataclass

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Iterable
 
 from .domain import Ranking, SymbolRules, SymbolSnapshot
 from .params import StrategyParams
@@ -12,6 +13,7 @@ from .ranking import anchors, build_snapshot, rank_universe, volume_window
 
 # Bounded fan-out: enough to hide a remote venue's latency, small enough to respect its rate limits.
 CONCURRENCY = 16
+STALE_PRICE_WINDOW = timedelta(days=30)
 
 
 async def snapshot_universe(market: MarketData, params: StrategyParams, now: datetime) -> list[SymbolSnapshot]:
@@ -45,3 +47,19 @@ async def rank_now(market: MarketData, params: StrategyParams, now: datetime) ->
 
 async def rules_by_symbol(market: MarketData) -> dict[str, SymbolRules]:
     return {r.symbol: r for r in await market.symbols()}
+
+
+async def valuation_prices(market: MarketData, assets: Iterable[str], quote: str, now: datetime) -> dict[str, Decimal]:
+    """Current prices, plus the last close for a held asset that has none (halted, delisted).
+
+    Valuing a halted holding at zero would book a loss that has not happened; its last traded
+    price is the honest mark until it trades again or is written off.
+    """
+    prices = await market.prices()
+    for asset in assets:
+        symbol = asset + quote
+        if symbol not in prices:
+            recent = await market.candles(symbol, "1h", now - STALE_PRICE_WINDOW, now)
+            if recent:
+                prices[symbol] = recent[-1].close
+    return prices

@@ -17,10 +17,10 @@ from typing import Any, Callable, Collection, Sequence
 from .domain import Change
 from .errors import UserError
 from .exclusions import LISTS, exclusion_reason
+from .schedule import WEEKDAYS
 
 STRATEGIES = ("momentum", "reversal")
 PERIODS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": timedelta(days=1), "1w": timedelta(weeks=1)}
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MODES = ("full", "delta")
 
 _HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})  # control, format, unassigned, line breaks
@@ -116,7 +116,10 @@ def _decimal(lo: Decimal, hi: Decimal, lo_open: bool = False) -> Parser:
         if len(value) > 40 or not _NUMBER.fullmatch(value) or Decimal(value) > hi:
             raise _Bad
         with localcontext(prec=60):
-            number = Decimal(value).quantize(_PLACES).normalize()
+            exact = Decimal(value)
+            number = exact.quantize(_PLACES).normalize()
+            if exact != number:  # 1e-9999 would silently become 0: refuse what cannot be kept exactly
+                raise _Bad
             if number == number.to_integral_value():
                 number = number.quantize(Decimal(1))  # 1000000, not 1E+6, in reprs and logs
         if number < lo or (lo_open and number == lo):

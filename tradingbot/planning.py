@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Mapping, Sequence
 
-from .domain import ZERO, Plan, PlannedOrder, Side, SkippedOrder, SymbolRules
+from .domain import QUOTE_UNIT, ZERO, Plan, PlannedOrder, Side, SkippedOrder, SymbolRules
 from .money import floor_to_step
 
 BPS = Decimal(10_000)
-QUOTE_UNIT = Decimal("0.00000001")
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,13 @@ class Book:
     @property
     def equity(self) -> Decimal:
         return self.cash + sum((self.value_of(a) for a in self.holdings), ZERO)
+
+
+def book_from(quote: str, balances: Mapping[str, Decimal], rules: Mapping[str, SymbolRules],
+              prices: Mapping[str, Decimal]) -> Book:
+    """A Book from venue balances: the quote balance is cash, every other positive balance a holding."""
+    holdings = {a: q for a, q in balances.items() if a != quote and q > 0}
+    return Book(quote, balances.get(quote, ZERO), holdings, rules, prices)
 
 
 def target_value(book: Book, targets: Sequence[str], invest_fraction: Decimal) -> Decimal:
@@ -115,8 +121,9 @@ def _size(
         return
     est_price = _fill_estimate(price, side, costs)
     qty = floor_to_step(wanted, rules.step_size)
-    if rules.max_qty > 0:
-        qty = min(qty, floor_to_step(rules.max_qty, rules.step_size))
+    capped = rules.max_qty > 0 and qty > rules.max_qty
+    if capped:
+        qty = floor_to_step(rules.max_qty, rules.step_size)
     notional = qty * est_price
     if qty <= 0 or qty < rules.min_qty:
         skipped.append(SkippedOrder(symbol, side, wanted, wanted * est_price, f"below minimum quantity {rules.min_qty}"))
@@ -125,4 +132,6 @@ def _size(
         skipped.append(SkippedOrder(symbol, side, qty, notional, reason))
     else:
         quote_amount = None if spend is None else min(spend, book.cash)
+        if capped and quote_amount is not None:  # or the venue would size the buy past max_qty
+            quote_amount = min(quote_amount, floor_to_step(notional, QUOTE_UNIT))
         orders.append(PlannedOrder(symbol, side, qty, quote_amount, est_price, notional * costs.fee_rate))

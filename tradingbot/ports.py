@@ -5,7 +5,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from .domain import Candle, OrderRequest, OrderResult, SymbolRules
+from .domain import (
+    Candle, EquityMark, Fill, OrderRecord, OrderRequest, OrderResult, OrderStatus, Position, Ranking, RebalanceRow,
+    SymbolRules,
+)
+from .ledger import Ledger
 
 
 class Clock(Protocol):
@@ -45,3 +49,37 @@ class Exchange(Protocol):
 
     async def find_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
         """Look an order up by client order id (None if the venue never received it)."""
+
+
+class ProcessLock(Protocol):
+    """Keeps two processes from running rebalances on one database at the same time."""
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; False if another process holds it."""
+
+    def release(self) -> None: ...
+
+
+class Store(Protocol):
+    """What the engine needs from persistence: the ledger and the rebalance journal."""
+
+    quote: str
+
+    def load_ledger(self) -> Ledger: ...
+    def get_state(self, key: str, default: str | None = None) -> str | None: ...
+    def set_state(self, key: str, value: str) -> None: ...
+    def get_rebalance(self, slot: str) -> RebalanceRow | None: ...
+    def unfinished_rebalances(self) -> list[RebalanceRow]: ...
+    def start_rebalance(self, slot: str, kind: str, state: str, at: datetime, strategy: str, mode: str,
+                        targets: tuple[str, ...], equity_before: Decimal, note: str = "",
+                        ranking: Ranking | None = None) -> RebalanceRow: ...
+    def update_rebalance(self, slot: str, **fields: object) -> None: ...
+    def finish_rebalance(self, row: RebalanceRow, at: datetime, positions: list[Position], cash: Decimal,
+                         mark: EquityMark, **fields: object) -> None: ...
+    def add_orders(self, rebalance_id: int, slot: str, orders: list[OrderRecord], at: datetime) -> None: ...
+    def orders_for(self, slot: str, leg: str | None = None) -> list[OrderRecord]: ...
+    def set_order_status(self, client_order_id: str, status: OrderStatus, at: datetime,
+                         error_code: int | None = None, error: str = "") -> None: ...
+    def record_execution(self, client_order_id: str, status: OrderStatus, exchange_order_id: str,
+                         fills: tuple[Fill, ...], base: str, rebalance_id: int | None, at: datetime) -> bool: ...
+    def fills(self, limit: int | None = None, rebalance_id: int | None = None) -> list[Fill]: ...

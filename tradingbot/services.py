@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable
 
-from .adapters.sqlite_store import RebalanceRow, SqliteStore
-from .domain import ZERO, Change, EquityMark, Fill, Plan, Position, Ranking, RebalanceSummary
+from .adapters.sqlite_store import SqliteStore
+from .domain import ZERO, Change, EquityMark, Fill, Plan, Position, Ranking, RebalanceRow, RebalanceSummary
 from .engine import Progress, Rebalancer
 from .errors import UserError
-from .market_view import rank_now, rules_by_symbol
+from .ledger import Ledger
+from .market_view import rank_now, rules_by_symbol, valuation_prices
 from .params import StrategyParams, parse_assignments
-from .planning import Book, Costs, plan_buys, plan_sells
+from .planning import Book, Costs, book_from, plan_buys, plan_sells
 from .ports import Clock, Exchange, MarketData
 from .schedule import last_slot, next_slot, slot_key
 
@@ -73,10 +74,10 @@ class RankingReport:
 
 class Services:
     def __init__(self, store: SqliteStore, exchange: Exchange, market: MarketData, clock: Clock,
-                 defaults: StrategyParams, market_name: str):
+                 rebalancer: Rebalancer, defaults: StrategyParams, market_name: str):
         self.store, self.exchange, self.market, self.clock = store, exchange, market, clock
+        self.rebalancer = rebalancer
         self.market_name = market_name
-        self.rebalancer = Rebalancer(store, exchange, market, clock)
         self.params = StrategyParams.from_strings(store.load_params(), base=defaults)
         self.listeners: list[ParamsListener] = []
         self.next_run: Callable[[], datetime | None] = self._computed_next_run
@@ -85,10 +86,14 @@ class Services:
     def quote(self) -> str:
         return self.store.quote
 
+    async def _valued(self) -> tuple[Ledger, dict[str, Decimal]]:
+        """The ledger and the prices to value it at (a halted holding at its last close)."""
+        ledger = self.store.load_ledger()
+        return ledger, await valuation_prices(self.market, ledger.holdings(), self.quote, self.clock.now())
+
     # --- looking ------------------------------------------------------------------------
     async def status(self) -> StatusReport:
-        ledger = self.store.load_ledger()
-        prices = await self.market.prices()
+        ledger, prices = await self._valued()
         return StatusReport(
             venue=self.exchange.name, market=self.market_name, params=self.params,
             equity=ledger.equity(prices), cash=ledger.cash, positions=len(ledger.holdings()),
@@ -97,8 +102,7 @@ class Services:
         )
 
     async def pnl(self) -> PnlReport:
-        ledger = self.store.load_ledger()
-        prices = await self.market.prices()
+        ledger, prices = await self._valued()
         equity = ledger.equity(prices)
         held = ledger.valued(prices)
         now = self.clock.now()
@@ -120,8 +124,7 @@ class Services:
         return PnlWindow(label, max(since, mark.time) if mark else since, equity - mark.equity if mark else None)
 
     async def positions(self) -> PositionsReport:
-        ledger = self.store.load_ledger()
-        prices = await self.market.prices()
+        ledger, prices = await self._valued()
         return PositionsReport(tuple(ledger.valued(prices)), ledger.cash, ledger.equity(prices), self.quote)
 
     async def ranking(self) -> RankingReport:
@@ -130,10 +133,10 @@ class Services:
         return RankingReport(ranking, held)
 
     def history(self, n: int) -> list[RebalanceRow]:
-        return self.store.recent_rebalances(_count(n))
+        return self.store.recent_rebalances(n)
 
     def trades(self, n: int) -> list[Fill]:
-        return self.store.fills(limit=_count(n))
+        return self.store.fills(limit=n)
 
     # --- acting -------------------------------------------------------------------------
     async def preview(self) -> tuple[Ranking, Plan, Plan]:
@@ -141,9 +144,9 @@ class Services:
         ranking = await rank_now(self.market, self.params, self.clock.now())
         rules = await rules_by_symbol(self.market)
         balances = await self.exchange.balances()
-        prices = await self.market.prices()
-        holdings = {a: q for a, q in balances.items() if a != self.quote and q > 0}
-        book = Book(self.quote, balances.get(self.quote, ZERO), holdings, rules, prices)
+        held = [a for a in balances if a != self.quote]
+        book = book_from(self.quote, balances, rules,
+                         await valuation_prices(self.market, held, self.quote, self.clock.now()))
         costs = Costs(self.params.fee_rate, self.params.slippage_bps)
         sells = plan_sells(book, ranking.selected, self.params.mode, self.params.invest_fraction, costs)
         after = _after_sells(book, sells, costs)
@@ -168,6 +171,9 @@ class Services:
     def set_params(self, args: str | list[str], who: str) -> list[Change]:
         """Apply key=value pairs all or none; persist with an audit row per change."""
         new, changes = parse_assignments(args, self.params)
+        if new.quote != self.quote:
+            raise UserError(f"quote must stay {self.quote}: it is this account's cash asset "
+                            "(start a new database to trade against another quote)")
         if changes:
             self.store.save_params(new.to_strings(), changes, who, self.clock.now())
             self.params = new
@@ -195,8 +201,7 @@ class Services:
 
     async def mark(self, source: str = "periodic") -> EquityMark:
         """Record equity at current prices (the hourly mark that P/L windows and charts read)."""
-        ledger = self.store.load_ledger()
-        prices = await self.market.prices()
+        ledger, prices = await self._valued()
         equity = ledger.equity(prices)
         mark = EquityMark(self.clock.now(), equity, ledger.cash, equity - ledger.cash, source)
         self.store.add_mark(mark)
@@ -205,12 +210,6 @@ class Services:
     def _computed_next_run(self) -> datetime | None:
         p = self.params
         return next_slot(self.clock.now(), p.every, p.at, p.weekday, p.zone)
-
-
-def _count(n: int) -> int:
-    if not 1 <= n <= 500:
-        raise UserError(f"n must be a whole number from 1 to 500 (got {n})")
-    return n
 
 
 def _after_sells(book: Book, sells: Plan, costs: Costs) -> Book:

@@ -128,7 +128,7 @@ def load_settings(env_file: str | None = ".env", **overrides: Any) -> Settings:
     if unknown:
         raise SettingsError(f"{unknown[0].upper()}: not a known setting")
     try:
-        return Settings(_env_file=env_file, **overrides)
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]  # pydantic-settings kwarg
     except ValidationError as exc:
         # 'from None': the pydantic error carries the raw input, which may be a secret.
         raise SettingsError(_message(exc.errors()[0])) from None

@@ -1,7 +1,6 @@
 """The paper venue: fills market orders Binance-style against MarketData prices, kept in SQLite."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -9,7 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from ..domain import ZERO, Fill, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
+from ..domain import CLIENT_ORDER_ID, QUOTE_UNIT, ZERO, Fill, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
 from ..errors import (
     FILTER_FAILURE, ILLEGAL_CHARS, INVALID_SYMBOL, MANDATORY_PARAM, NEW_ORDER_REJECTED, OrderRejected,
 )
@@ -18,9 +17,7 @@ from ..ports import Clock, MarketData
 from ..timefmt import iso, parse_iso
 
 
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 _NUMBER_RANGE = "legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'."
-_SATOSHI = Decimal("0.00000001")  # Binance amounts carry at most 8 decimals
 _BPS = Decimal(10000)
 _PREC = 60  # wide enough that no product or sum of Binance-sized amounts is ever rounded
 _NO_FUNDS = "Account has insufficient balance for requested action."
@@ -54,7 +51,7 @@ def _text(d: Decimal | None) -> str | None:
 
 def _check_params(order: OrderRequest) -> None:
     """Parameter checks Binance makes before the symbol and the book are consulted."""
-    if not _CLIENT_ID.match(order.client_order_id):
+    if not CLIENT_ORDER_ID.match(order.client_order_id):
         raise OrderRejected(ILLEGAL_CHARS, "Illegal characters found in parameter 'newClientOrderId'.")
     for name, value in (("quantity", order.quantity), ("quoteOrderQty", order.quote_amount)):
         if value is not None and (not value.is_finite() or value < 0):  # the wire format has no sign
@@ -74,7 +71,7 @@ def _fill_price(price: Decimal, side: Side, rules: SymbolRules, slippage_bps: De
 
 def _buy_quantity(quote_amount: Decimal, fill_price: Decimal, step: Decimal) -> Decimal:
     """Binance quoteOrderQty: the largest lot-size quantity whose cost does not exceed the amount."""
-    step = step if step > 0 else _SATOSHI  # no lot rule still means 8 decimals at most
+    step = step if step > 0 else QUOTE_UNIT  # no lot rule still means 8 decimals at most
     qty = floor_to_step(quote_amount / fill_price, step)
     # The division is rounded to context precision; never let that tip the spend over the amount
     while qty > 0 and qty * fill_price > quote_amount:
@@ -94,7 +91,7 @@ def _check_filters(qty: Decimal, price: Decimal, rules: SymbolRules) -> None:
 
 def _commission(amount: Decimal, fee_rate: Decimal) -> Decimal:
     """Fee on the amount received, to 8 decimals, never more than the amount itself."""
-    return min((amount * fee_rate).quantize(_SATOSHI, rounding=ROUND_HALF_UP), amount)
+    return min((amount * fee_rate).quantize(QUOTE_UNIT, rounding=ROUND_HALF_UP), amount)
 
 
 @dataclass(frozen=True)

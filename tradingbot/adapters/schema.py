@@ -62,4 +62,7 @@ V2 = [
     "CREATE INDEX rankings_rebalance ON rankings(rebalance_id)",
 ]
 
-MIGRATIONS: list[list[str]] = [V1, V2]
+# V3: one row per venue trade, so no path can book the same execution twice.
+V3 = ["CREATE UNIQUE INDEX fills_once ON fills(client_order_id, trade_id)"]
+
+MIGRATIONS: list[list[str]] = [V1, V2, V3]

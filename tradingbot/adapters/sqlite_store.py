@@ -5,8 +5,6 @@ Money is stored as exact decimal TEXT; the `bi_*` views cast it to REAL for char
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,29 +12,11 @@ from typing import Any, Iterator
 
 import sqlite_utils
 
-from ..domain import ZERO, Change, EquityMark, Fill, Position, RankRow, Ranking, Side
+from ..domain import ZERO, Change, EquityMark, Fill, Position, Side
 from ..ledger import Ledger
 from ..timefmt import iso, parse_iso
 from .schema import MIGRATIONS
-
-
-@dataclass(frozen=True)
-class RebalanceRow:
-    id: int
-    slot: str
-    kind: str
-    state: str  # selling | buying | done | skipped | failed
-    started_at: datetime
-    finished_at: datetime | None
-    strategy: str
-    mode: str
-    targets: tuple[str, ...]
-    equity_before: Decimal
-    equity_after: Decimal | None
-    turnover: Decimal
-    fees: Decimal
-    signal_to_fill_ms: float | None
-    note: str
+from .sqlite_journal import SqliteJournal, text
 
 
 def open_database(path: str | Path) -> sqlite_utils.Database:
@@ -52,7 +32,9 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     return db
 
 
-class SqliteStore:
+class SqliteStore(SqliteJournal):
+    """The bot's database: ledger, parameters, marks, and (from SqliteJournal) the rebalance journal."""
+
     def __init__(self, db: sqlite_utils.Database, quote: str):
         self.db = db
         self.quote = quote
@@ -145,125 +127,6 @@ class SqliteStore:
                 [p.asset, str(p.quantity), str(p.cost), str(p.realized), str(p.fees), iso(at)],
             )
 
-    # --- the rebalance journal ----------------------------------------------------------
-    def get_rebalance(self, slot: str) -> RebalanceRow | None:
-        row = self.db.execute("SELECT * FROM rebalances WHERE slot = ?", [slot]).fetchone()
-        return self._rebalance(row) if row else None
-
-    def unfinished_rebalances(self) -> list[RebalanceRow]:
-        rows = self.db.execute("SELECT * FROM rebalances WHERE state IN ('selling', 'buying') ORDER BY id")
-        return [self._rebalance(r) for r in rows]
-
-    def recent_rebalances(self, limit: int) -> list[RebalanceRow]:
-        rows = self.db.execute("SELECT * FROM rebalances ORDER BY id DESC LIMIT ?", [limit])
-        return [self._rebalance(r) for r in rows]
-
-    def last_rebalance(self, states: tuple[str, ...] = ("done",)) -> RebalanceRow | None:
-        marks = ",".join("?" * len(states))
-        row = self.db.execute(
-            f"SELECT * FROM rebalances WHERE state IN ({marks}) ORDER BY id DESC LIMIT 1", list(states)
-        ).fetchone()
-        return self._rebalance(row) if row else None
-
-    def _rebalance(self, row: tuple) -> RebalanceRow:
-        cols = [d[0] for d in self.db.execute("SELECT * FROM rebalances LIMIT 0").description]
-        r = dict(zip(cols, row))
-        return RebalanceRow(
-            id=r["id"], slot=r["slot"], kind=r["kind"], state=r["state"],
-            started_at=parse_iso(r["started_at"]),
-            finished_at=parse_iso(r["finished_at"]) if r["finished_at"] else None,
-            strategy=r["strategy"], mode=r["mode"], targets=tuple(json.loads(r["targets"])),
-            equity_before=Decimal(r["equity_before"]),
-            equity_after=Decimal(r["equity_after"]) if r["equity_after"] is not None else None,
-            turnover=Decimal(r["turnover"]), fees=Decimal(r["fees"]),
-            signal_to_fill_ms=r["signal_to_fill_ms"], note=r["note"] or "",
-        )
-
-    def start_rebalance(self, slot: str, kind: str, state: str, at: datetime, strategy: str, mode: str,
-                        targets: tuple[str, ...], equity_before: Decimal, note: str = "",
-                        ranking: Ranking | None = None) -> RebalanceRow:
-        """Open the journal entry of a slot (with the ranking it acts on); a second start of a slot fails."""
-        with self.db.atomic():
-            cur = self.db.execute(
-                "INSERT INTO rebalances (slot, kind, state, started_at, strategy, mode, targets, equity_before,"
-                " turnover, fees, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '0', '0', ?)",
-                [slot, kind, state, iso(at), strategy, mode, json.dumps(list(targets)), str(equity_before), note],
-            )
-            if ranking is not None:
-                self.db.conn.executemany(
-                    "INSERT INTO rankings (rebalance_id, rank, symbol, score, quote_volume, eligible, selected,"
-                    " reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(cur.lastrowid, r.rank, r.symbol, _text(r.score), str(r.quote_volume), r.eligible,
-                      r.selected, r.reason) for r in ranking.rows],
-                )
-        row = self.get_rebalance(slot)
-        assert row is not None
-        return row
-
-    def ranking_of(self, rebalance_id: int) -> list[RankRow]:
-        rows = self.db.execute(
-            "SELECT symbol, score, quote_volume, eligible, reason, selected, rank FROM rankings"
-            " WHERE rebalance_id = ? ORDER BY id", [rebalance_id]
-        ).fetchall()
-        return [RankRow(s, Decimal(sc) if sc is not None else None, Decimal(v), bool(e), why, bool(sel), rk)
-                for s, sc, v, e, why, sel, rk in rows]
-
-    def update_rebalance(self, slot: str, **fields: Any) -> None:
-        values = {k: (iso(v) if isinstance(v, datetime) else str(v) if isinstance(v, Decimal) else v)
-                  for k, v in fields.items()}
-        sets = ", ".join(f"{k} = ?" for k in values)
-        with self.db.atomic():
-            self.db.execute(f"UPDATE rebalances SET {sets} WHERE slot = ?", [*values.values(), slot])
-
-    def add_orders(self, rebalance_id: int, slot: str, rows: list[dict[str, Any]], at: datetime) -> None:
-        """Journal planned (and skipped) orders before anything is sent."""
-        with self.db.atomic():
-            for r in rows:
-                self.db.execute(
-                    "INSERT INTO orders (client_order_id, rebalance_id, slot, leg, symbol, side, requested_qty,"
-                    " requested_quote, est_price, status, error, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [r["client_order_id"], rebalance_id, slot, r["leg"], r["symbol"], r["side"],
-                     _text(r["requested_qty"]), _text(r.get("requested_quote")), _text(r.get("est_price")),
-                     r["status"], r.get("error", ""), iso(at), iso(at)],
-                )
-
-    def orders_for(self, slot: str, leg: str | None = None) -> list[dict[str, Any]]:
-        sql, params = "SELECT * FROM orders WHERE slot = ?", [slot]
-        if leg:
-            sql, params = sql + " AND leg = ?", [slot, leg]
-        cur = self.db.execute(sql + " ORDER BY created_at, client_order_id", params)
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
-
-    def set_order_status(self, client_order_id: str, status: str, at: datetime,
-                         error_code: int | None = None, error: str = "") -> None:
-        with self.db.atomic():
-            self.db.execute(
-                "UPDATE orders SET status = ?, error_code = ?, error = ?, updated_at = ? WHERE client_order_id = ?",
-                [status, error_code, error, iso(at), client_order_id],
-            )
-
-    def record_execution(self, client_order_id: str, status: str, exchange_order_id: str,
-                         fills: tuple[Fill, ...], base: str, rebalance_id: int | None, at: datetime) -> None:
-        """Fills, the order's final status and the ledger move together in one transaction."""
-        with self.db.atomic():
-            ledger = self.load_ledger()
-            for f in fills:
-                self.db.execute(
-                    "INSERT INTO fills (client_order_id, rebalance_id, symbol, side, price, quantity, quote_quantity,"
-                    " commission, commission_asset, fee_quote, time, trade_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [client_order_id, rebalance_id, f.symbol, f.side.value, str(f.price), str(f.quantity),
-                     str(f.quote_quantity), str(f.commission), f.commission_asset, str(f.fee_quote),
-                     iso(f.time), f.trade_id],
-                )
-                ledger.apply_fill(f, base)
-            self._save_ledger(ledger, at)
-            self.db.execute(
-                "UPDATE orders SET status = ?, exchange_order_id = ?, updated_at = ? WHERE client_order_id = ?",
-                [status, exchange_order_id, iso(at), client_order_id],
-            )
-
     def fills(self, limit: int | None = None, rebalance_id: int | None = None) -> list[Fill]:
         sql, params = "SELECT * FROM fills", []
         if rebalance_id is not None:
@@ -293,7 +156,7 @@ class SqliteStore:
             for p in positions:
                 self.db.execute(
                     "INSERT INTO inventory (time, rebalance_id, asset, quantity, price, value) VALUES (?,?,?,?,?,?)",
-                    [iso(at), rebalance_id, p.asset, str(p.quantity), _text(p.price), str(p.value)],
+                    [iso(at), rebalance_id, p.asset, str(p.quantity), text(p.price), str(p.value)],
                 )
 
     def add_mark(self, mark: EquityMark) -> None:
@@ -341,9 +204,3 @@ class SqliteStore:
 def _mark(row: tuple) -> EquityMark:
     return EquityMark(parse_iso(row[0]), Decimal(row[1]), Decimal(row[2]), Decimal(row[3]), row[4])
 
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-__all__ = ["SqliteStore", "RebalanceRow", "open_database", "ZERO"]
