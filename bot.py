@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, and a bot token is in the path
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # job bookkeeping would drown the console chat
     app = build(settings, args)
     log.info("started: venue %s, database %s", app.services.exchange.name, app.db_path)
     try:
