@@ -3,8 +3,14 @@
     python bot.py [--demo] [--db PATH] [--clock ISO]            run the bot (scheduler + chat)
     python bot.py [...] chat "/status" "/pnl"                   run commands once, print the replies
     python bot.py [...] rebalance [--json] [--slot KEY]         run one rebalance now, print its summary
+    python bot.py whoami                                        Telegram setup: learn your user id
 """
 from __future__ import annotations
+
+import os
+
+# Opt in to python-telegram-bot's future retry_after type now (a timedelta), before telegram is imported.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 import argparse
 import asyncio
@@ -19,7 +25,9 @@ from pathlib import Path
 
 from handlers import format as fmt
 from handlers.commands import Context
-from handlers.console import console_notifier, run_console, run_once
+from handlers.announce import announce_rebalance
+from handlers.console import ConsoleNotifier, run_console, run_once
+from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.adapters.lockfile import FileLock, NoLock
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
@@ -57,6 +65,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     reb = sub.add_parser("rebalance", help="run one rebalance now (the slot due now) and print the summary")
     reb.add_argument("--json", action="store_true", help="print one JSON object")
     reb.add_argument("--slot", help="journal key to run (default: the scheduled slot due now)")
+    sub.add_parser("whoami", help="setup: answer /whoami on Telegram so a new admin learns their id")
     return parser.parse_args(argv)
 
 
@@ -115,42 +124,64 @@ def summary_json(s: RebalanceSummary) -> str:
     })
 
 
-async def serve(app: App) -> None:
+async def serve_console(app: App) -> int:
     """Run the scheduler and the console chat in one asyncio loop until EOF or /quit."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from tradingbot.jobs import catch_up, install_jobs
 
     services = app.services
-    if app.settings.telegram_bot_token:
-        log.warning("TELEGRAM_BOT_TOKEN is set, but this version chats on the console only")
+    notifier = ConsoleNotifier()
+
+    async def announce(summary: RebalanceSummary) -> None:
+        await announce_rebalance(summary, services, notifier)
+
     for summary in await services.rebalancer.resume_unfinished(services.params):
-        print(fmt.summary(summary, services.quote, services.params.zone), flush=True)
-    push = console_notifier()
-
-    async def notify(summary: RebalanceSummary) -> None:
-        await push(fmt.summary(summary, services.quote, services.params.zone))
-
+        await announce(summary)
     scheduler = AsyncIOScheduler(timezone="UTC")
-    install_jobs(scheduler, services, notify, mark_minutes=app.settings.mark_every_minutes,
-                 misfire_grace_s=int(MISFIRE_GRACE.total_seconds()))
+    install_jobs(scheduler, services, announce, mark_minutes=app.settings.mark_every_minutes,
+                 misfire_grace_s=int(MISFIRE_GRACE.total_seconds()),
+                 alert=lambda text: notifier.push("alert", text))
     scheduler.start()
     await services.mark("start")
-    await catch_up(services, notify, MISFIRE_GRACE)
+    await catch_up(services, announce, MISFIRE_GRACE)
     stop = asyncio.Event()
     try:
-        ctx = Context(services, "console", progress_printer)
+        ctx = Context(services, "console", progress=progress_printer)
         await run_console(ctx, sys.stdin, sys.stdout, Path(app.settings.chart_dir), stop)
     finally:
         scheduler.shutdown(wait=False)
         log.info("stopped")
+    return 0
+
+
+async def serve(app: App) -> int:
+    """Telegram when a token is set, else the console."""
+    s = app.settings
+    if s.telegram_bot_token is None:
+        return await serve_console(app)
+    from handlers.telegram_app import TelegramConfig, serve_telegram
+
+    config = TelegramConfig(
+        token=s.telegram_bot_token.get_secret_value(), base_url=s.telegram_api_base_url,
+        admins=frozenset(s.telegram_admin_ids), viewers=frozenset(s.telegram_viewer_ids),
+        notify_chats=list(s.telegram_notify_chat_ids),
+        levels={"rebalance": s.notify_rebalance, "alert": s.notify_alerts, "lifecycle": s.notify_lifecycle,
+                "daily": s.notify_daily},
+        daily_at=s.daily_summary_at, mark_minutes=s.mark_every_minutes, misfire_grace=MISFIRE_GRACE,
+    )
+    code = await serve_telegram(app.services, SqliteOutbox(app.services.store.db), config)
+    if code:
+        print("stopped: another instance is polling this bot token (Telegram 409 Conflict); "
+              "stop the other one first", file=sys.stderr)
+    return code
 
 
 async def main_async(args: argparse.Namespace, app: App) -> int:
     services = app.services
     if args.command == "chat":
         # Looking never resumes a rebalance: only the running bot and `rebalance` do.
-        await run_once(Context(services, "cli", progress_printer), args.lines, sys.stdout, Path(app.settings.chart_dir))
+        await run_once(Context(services, "cli", progress=progress_printer), args.lines, sys.stdout, Path(app.settings.chart_dir))
         return 0
     if args.command == "rebalance":
         await services.rebalancer.resume_unfinished(services.params)
@@ -162,14 +193,13 @@ async def main_async(args: argparse.Namespace, app: App) -> int:
             summary = await services.rebalance_slot(progress_printer)
         print(summary_json(summary) if args.json else fmt.summary(summary, services.quote, services.params.zone))
         return 0 if summary.state in ("done", "skipped") else 1
-    await serve(app)
-    return 0
+    return await serve(app)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        settings = load_settings(env_file=args.env_file)
+        settings = load_settings(env_file=args.env_file, require_admins=args.command != "whoami")
         if args.clock:
             parse_clock(args.clock)
     except SettingsError as e:
@@ -183,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, and a bot token is in the path
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # job bookkeeping would drown the console chat
+    if args.command == "whoami":
+        return _whoami(settings)
     app = build(settings, args)
     log.info("started: venue %s, database %s", app.services.exchange.name, app.db_path)
     try:
@@ -192,6 +224,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _whoami(settings: Settings) -> int:
+    if settings.telegram_bot_token is None:
+        print("configuration error: TELEGRAM_BOT_TOKEN: needed for whoami (create a bot with @BotFather)",
+              file=sys.stderr)
+        return 2
+    from handlers.telegram_app import whoami_only
+
+    return asyncio.run(whoami_only(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url))
 
 
 if __name__ == "__main__":

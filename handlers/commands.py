@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Awaitable, Callable
 
+from tradingbot.domain import RebalanceSummary
 from tradingbot.errors import UserError
 from tradingbot.services import Services
+
+from tradingbot.params import excerpt
 
 from . import format as fmt
 
@@ -34,15 +37,20 @@ class Reply:
     text: str
     monospace: bool = False  # tables: front ends show them in a fixed-width block
     photos: tuple[Photo, ...] = ()
+    summary: RebalanceSummary | None = None  # set when the command rebalanced: front ends announce it
 
 
 @dataclass
 class Context:
-    """Who is asking, through which front end."""
+    """Who is asking, through which front end, with which role."""
 
     services: Services
     user: str  # for the audit trail: "console", "telegram:12345"
+    role: Role = Role.ADMIN  # the console operator is the admin; Telegram maps ids to roles
     progress: Callable[[str], None] = field(default=lambda _: None)
+    user_id: int | None = None
+    chat_id: int | None = None
+    slot: str | None = None  # a confirmed action's own journal key (a button pressed twice runs once)
 
 
 Handler = Callable[[Context, list[str]], Awaitable[Reply]]
@@ -55,6 +63,13 @@ class Command:
     help: str
     role: Role
     run: Handler
+    preview: Handler | None = None  # front ends that confirm show this first (Telegram: with buttons)
+
+
+def allows(role: Role, needed: Role) -> bool:
+    """Admins may do everything, viewers what viewers and anyone may; ANYONE is open to all."""
+    order = {Role.ANYONE: 0, Role.VIEWER: 1, Role.ADMIN: 2}
+    return order[role] >= order[needed]
 
 
 def _count(args: list[str], default: int, usage: str) -> int:
@@ -72,7 +87,7 @@ def _no_args(name: str, args: list[str]) -> None:
 
 
 async def _help(ctx: Context, args: list[str]) -> Reply:
-    return Reply(help_text())
+    return Reply(help_text(ctx.role))
 
 
 async def _status(ctx: Context, args: list[str]) -> Reply:
@@ -107,6 +122,15 @@ async def _trades(ctx: Context, args: list[str]) -> Reply:
 
 async def _plan(ctx: Context, args: list[str]) -> Reply:
     _no_args("plan", args)
+    return await _plan_reply(ctx)
+
+
+async def _rebalance_preview(ctx: Context, args: list[str]) -> Reply:
+    _no_args("rebalance_now", args)
+    return await _plan_reply(ctx)
+
+
+async def _plan_reply(ctx: Context) -> Reply:
     ranking, sells, buys = await ctx.services.preview()
     if not ranking.selected:
         return Reply(f"No eligible token among {len(ranking.rows)} symbols: a rebalance now would be skipped.")
@@ -117,7 +141,32 @@ async def _rebalance_now(ctx: Context, args: list[str]) -> Reply:
     _no_args("rebalance_now", args)
     s = ctx.services
     log.info("manual rebalance requested by %s", ctx.user)
-    return Reply(fmt.summary(await s.rebalance_now(ctx.progress), s.quote, s.params.zone))
+    summary = await s.rebalance_now(ctx.progress, slot=ctx.slot)
+    return Reply(fmt.summary(summary, s.quote, s.params.zone), summary=summary)
+
+
+async def _liquidate_preview(ctx: Context, args: list[str]) -> Reply:
+    _no_args("liquidate", args)
+    positions = await ctx.services.positions()
+    if not positions.positions:
+        return Reply("Nothing to sell: the account holds only cash.")
+    held = ", ".join(f"{p.asset} ≈ {fmt.money(p.value)}" for p in positions.positions)
+    return Reply(f"Sell everything to {positions.quote} and pause scheduled rebalances?\n{held}")
+
+
+async def _liquidate(ctx: Context, args: list[str]) -> Reply:
+    _no_args("liquidate", args)
+    s = ctx.services
+    log.warning("liquidation requested by %s", ctx.user)
+    summary = await s.liquidate(ctx.progress, slot=ctx.slot)
+    return Reply(fmt.summary(summary, s.quote, s.params.zone) + "\nScheduled rebalances are paused; /resume to restart.",
+                 summary=summary)
+
+
+async def _whoami(ctx: Context, args: list[str]) -> Reply:
+    if ctx.user_id is None:
+        return Reply("You are the console operator (no Telegram id).")
+    return Reply(f"Your user id: {ctx.user_id}\nThis chat's id: {ctx.chat_id}")
 
 
 async def _set(ctx: Context, args: list[str]) -> Reply:
@@ -158,16 +207,21 @@ COMMANDS: tuple[Command, ...] = (
     Command("history", "[n]", "recent rebalances", Role.VIEWER, _history),
     Command("trades", "[n]", "recent fills with fees", Role.VIEWER, _trades),
     Command("params", "", "current strategy parameters", Role.VIEWER, _params),
-    Command("rebalance_now", "", "rank, sell and buy now", Role.ADMIN, _rebalance_now),
+    Command("rebalance_now", "", "rank, sell and buy now (shows the plan to confirm first)", Role.ADMIN,
+            _rebalance_now, preview=_rebalance_preview),
+    Command("liquidate", "", "sell everything to the quote asset and pause (confirm first)", Role.ADMIN,
+            _liquidate, preview=_liquidate_preview),
     Command("set", "key=value ...", "change parameters (all or none), e.g. /set topn=5", Role.ADMIN, _set),
     Command("pause", "", "stop scheduled rebalances (P/L still marked)", Role.ADMIN, _pause),
     Command("resume", "", "resume scheduled rebalances", Role.ADMIN, _resume),
+    Command("whoami", "", "your Telegram user id and this chat's id", Role.ANYONE, _whoami),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 
 
-def help_text() -> str:
-    return "\n".join(f"/{c.name}{' ' + c.args if c.args else ''} — {c.help}" for c in COMMANDS)
+def help_text(role: Role = Role.ADMIN) -> str:
+    """The commands this role may use, one per line."""
+    return "\n".join(f"/{c.name}{' ' + c.args if c.args else ''} — {c.help}" for c in COMMANDS if allows(role, c.role))
 
 
 def parse(text: str) -> tuple[str, list[str]]:
@@ -179,15 +233,25 @@ def parse(text: str) -> tuple[str, list[str]]:
     return name, parts[1:]
 
 
-async def dispatch(ctx: Context, text: str) -> Reply:
-    """Run one chat line; every refusal is one line and changes nothing."""
+def find(name: str) -> Command:
+    command = BY_NAME.get(name)
+    if command is None:
+        close = difflib.get_close_matches(name, BY_NAME, n=1)
+        hint = f" — did you mean /{close[0]}?" if close else ""
+        raise UserError(f"unknown command /{excerpt(name, 32)}{hint} Send /help for the list.")
+    return command
+
+
+async def dispatch(ctx: Context, text: str, preview: bool = False) -> Reply:
+    """Run one chat line (or, with preview, show what a confirmable command would do); refusals are one line."""
     try:
         name, args = parse(text)
-        command = BY_NAME.get(name)
-        if command is None:
-            close = difflib.get_close_matches(name, BY_NAME, n=1)
-            hint = f" — did you mean /{close[0]}?" if close else ""
-            raise UserError(f"unknown command /{name[:32]}{hint} Send /help for the list.")
+        command = find(name)
+        if not allows(ctx.role, command.role):
+            log.warning("refused /%s for %s (role %s)", command.name, ctx.user, ctx.role.value)
+            raise UserError(f"/{command.name} is for admins only")
+        if preview and command.preview is not None:
+            return await command.preview(ctx, args)
         return await command.run(ctx, args)
     except UserError as e:
         return Reply(f"⚠ {e}")

@@ -53,7 +53,11 @@ async def run_console(ctx: Context, inp: TextIO, out: TextIO, chart_dir: Path, s
     stop.set()
 
 
-def console_notifier(out: TextIO = sys.stdout):
-    async def notify(text: str) -> None:
-        print(f"\n[push] {text}", file=out, flush=True)
-    return notify
+class ConsoleNotifier:
+    """Pushes printed on the console, marked so they stand apart from replies."""
+
+    def __init__(self, out: TextIO = sys.stdout):
+        self.out = out
+
+    async def push(self, kind: str, text: str, monospace: bool = False) -> None:
+        print(f"\n[push] {text}", file=self.out, flush=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,6 +17,8 @@ from tradingbot.clock import ManualClock
 from tradingbot.engine import Rebalancer
 from tradingbot.params import StrategyParams
 from tradingbot.services import Services
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # as bot.py does: retry_after as a timedelta
 
 SYMBOLS = [f"{name}USDT" for name in ("ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF", "HOTEL",
                                       "INDIA", "JULIET", "KILO", "LIMA")]

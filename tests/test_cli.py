@@ -107,3 +107,41 @@ def test_killed_mid_rebalance_resumes_without_sending_twice(tmp_path):
     assert venue_orders == 20 and "rejected" not in statuses  # a re-sent order would be a duplicate rejection
     assert resumed["targets"] == reference["targets"]
     assert _invested(resumed) == _invested(reference) == {t.removesuffix("USDT") for t in reference["targets"]}
+
+
+def test_the_bot_process_on_telegram_end_to_end(tmp_path):
+    """As the issue's person-like script: the real bot.py process, the real PTB client, the local fake API."""
+    from tradingbot.sim.telegram_api import FakeTelegram
+
+    admin, stranger, group = 4242, 777, -100
+    fake = FakeTelegram(token="999:E2E")
+    fake.start()
+    env = {**ENV, "TELEGRAM_BOT_TOKEN": "999:E2E", "TELEGRAM_API_BASE_URL": fake.base_url,
+           "TELEGRAM_ADMIN_IDS": str(admin), "TELEGRAM_NOTIFY_CHAT_IDS": f"{admin},{group}"}
+    proc = subprocess.Popen([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db",
+                             str(tmp_path / "tg.sqlite"), "--demo", "--clock", "2026-11-24T09:30:00Z"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        fake.wait_for(lambda m: "started" in m.text, timeout=30)
+
+        def ask(text, fragment, chat=admin, user=admin):
+            fake.send_text(user, text, chat_id=chat)
+            return fake.wait_for(lambda m: m.chat_id == chat and fragment in m.text, timeout=20)
+
+        ask("/status", "Venue: paper")
+        error = ask("/set topn=abc", "topn must be")
+        assert "\n" not in error.text and "from 1 to 50" in error.text
+        ask("/set topn=5", "topn: 10 → 5")
+        plan = ask("/rebalance_now", "Confirm /rebalance_now")
+        confirm = plan.reply_markup["inline_keyboard"][0][0]["callback_data"]
+        fake.press_button(admin, plan.message_id, confirm)
+        fake.wait_for(lambda m: m.chat_id == group and "P/L since start" in m.text, timeout=30)
+        refusal = ask("/pnl", "Not authorised", chat=stranger, user=stranger)
+        assert [m.text for m in fake.messages_to(stranger)] == [refusal.text]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        fake.stop()
+    assert proc.returncode == 0, err[-2000:]
+    assert any("stopping" in m.text for m in fake.messages_to(admin))
+    assert "999:E2E" not in out + err  # the token never reaches the logs

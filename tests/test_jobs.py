@@ -43,3 +43,45 @@ def test_jobs_run_each_slot_once_pause_and_reschedule(world):
             scheduler.shutdown(wait=False)
 
     asyncio.run(scenario())
+
+
+class Recorder:
+    def __init__(self):
+        self.pushed: list[tuple[str, str]] = []
+
+    async def push(self, kind, text, monospace=False):
+        self.pushed.append((kind, text))
+
+
+def test_daily_summary_and_failure_alerts(world):
+    from handlers.announce import daily_summary
+
+    rec = Recorder()
+
+    async def scenario():
+        scheduler = AsyncIOScheduler(timezone="UTC")
+
+        async def notify(summary):
+            pass
+
+        install_jobs(scheduler, world.services, notify, daily=lambda: daily_summary(world.services, rec),
+                     daily_at="20:00", alert=lambda text: rec.push("alert", text))
+        scheduler.start(paused=True)
+        try:
+            daily = scheduler.get_job("daily")
+            probe = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+            assert daily.trigger.get_next_fire_time(None, probe) == datetime(2026, 11, 24, 20, 0, tzinfo=timezone.utc)
+            await daily.func()
+            world.market.symbols = _broken  # the market fails outside any order
+            await scheduler.get_job(REBALANCE_JOB).func()
+        finally:
+            scheduler.shutdown(wait=False)
+
+    asyncio.run(scenario())
+    kinds = [k for k, _ in rec.pushed]
+    assert kinds == ["daily", "alert"]
+    assert "Net P/L" in rec.pushed[0][1] and "Scheduled rebalance failed" in rec.pushed[1][1]
+
+
+async def _broken():
+    raise ConnectionError("market data unreachable")

@@ -109,8 +109,18 @@ def test_adding_a_venue_is_one_constant_and_live_keeps_its_switch(monkeypatch: p
     assert load_settings(env_file=None, exchange="live", allow_real_money_trading=True).exchange == "live"
 
 
+def test_a_token_without_admins_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env_file=None)
+    assert str(caught.value).startswith("TELEGRAM_ADMIN_IDS: required when TELEGRAM_BOT_TOKEN is set")
+    assert TOKEN not in str(caught.value)
+    assert load_settings(env_file=None, require_admins=False).telegram_admin_ids == []
+
+
 def test_secrets_stay_out_of_text(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_ADMIN_IDS", "42")
     monkeypatch.setenv("BINANCE_API_SECRET", TOKEN + "-binance")
     s = load_settings(env_file=None)
     assert s.telegram_bot_token is not None and s.telegram_bot_token.get_secret_value() == TOKEN

@@ -16,19 +16,27 @@ from .schedule import cron_fields, last_slot, slot_key
 from .services import Services
 
 log = logging.getLogger(__name__)
-REBALANCE_JOB, MARK_JOB, RESUME_JOB = "rebalance", "mark", "resume"
+REBALANCE_JOB, MARK_JOB, RESUME_JOB, DAILY_JOB = "rebalance", "mark", "resume", "daily"
 RESUME_EVERY_MINUTES = 5
 SCHEDULE_KEYS = {"every", "at", "weekday", "timezone"}
 Notify = Callable[[RebalanceSummary], Awaitable[None]]
+Daily = Callable[[], Awaitable[None]]
+Alert = Callable[[str], Awaitable[None]]
 
 
 def rebalance_trigger(p: StrategyParams) -> CronTrigger:
     return CronTrigger(timezone=p.zone, **cron_fields(p.every, p.at, p.weekday))
 
 
+def daily_trigger(p: StrategyParams, at: str) -> CronTrigger:
+    hour, minute = at.split(":")
+    return CronTrigger(hour=int(hour), minute=int(minute), timezone=p.zone)
+
+
 def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify,
-                 mark_minutes: int = 60, misfire_grace_s: int = 600) -> None:
-    """The rebalance cron (coalesced, with a grace period for a bot that was down) and periodic marks."""
+                 mark_minutes: int = 60, misfire_grace_s: int = 600,
+                 daily: Daily | None = None, daily_at: str = "20:00", alert: Alert | None = None) -> None:
+    """The rebalance cron (coalesced, with a grace period), periodic marks, resumes, the daily summary."""
 
     async def rebalance() -> None:
         if services.paused:
@@ -39,6 +47,12 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
             await notify(await services.rebalance_slot())
         except UserError as e:  # e.g. another process holds the account; the resume job retries
             log.warning("scheduled rebalance not run: %s", e)
+            if alert:
+                await alert(f"⚠ Scheduled rebalance not run: {e}")
+        except Exception as e:  # the market or venue failed outside an order: say so, never only in a log
+            log.exception("scheduled rebalance failed")
+            if alert:
+                await alert(f"⚠ Scheduled rebalance failed: {type(e).__name__}: {str(e)[:300]}")
 
     async def mark() -> None:
         await services.mark()
@@ -58,10 +72,16 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
     scheduler.add_job(resume, IntervalTrigger(minutes=RESUME_EVERY_MINUTES), id=RESUME_JOB, replace_existing=True,
                       misfire_grace_time=misfire_grace_s, coalesce=True, max_instances=1)
 
+    if daily is not None:
+        scheduler.add_job(daily, daily_trigger(services.params, daily_at), id=DAILY_JOB, replace_existing=True,
+                          misfire_grace_time=misfire_grace_s, coalesce=True, max_instances=1)
+
     def reschedule(params: StrategyParams, changes: list[Change]) -> None:
         if SCHEDULE_KEYS & {c.key for c in changes}:
             scheduler.reschedule_job(REBALANCE_JOB, trigger=rebalance_trigger(params))
             log.info("rebalance rescheduled: every %s at %s %s", params.every, params.at, params.timezone)
+        if daily is not None and "timezone" in {c.key for c in changes}:
+            scheduler.reschedule_job(DAILY_JOB, trigger=daily_trigger(params, daily_at))
 
     services.listeners.append(reschedule)
 

@@ -83,3 +83,9 @@ class Store(Protocol):
     def record_execution(self, client_order_id: str, status: OrderStatus, exchange_order_id: str,
                          fills: tuple[Fill, ...], base: str, rebalance_id: int | None, at: datetime) -> bool: ...
     def fills(self, limit: int | None = None, rebalance_id: int | None = None) -> list[Fill]: ...
+
+
+class Notifier(Protocol):
+    """Pushes to the people watching: kinds rebalance, alert, lifecycle, daily."""
+
+    async def push(self, kind: str, text: str, monospace: bool = False) -> None: ...

@@ -138,6 +138,13 @@ class Services:
     def trades(self, n: int) -> list[Fill]:
         return self.store.fills(limit=n)
 
+    def rebalance_pnl(self, summary: RebalanceSummary) -> tuple[Decimal, Decimal | None]:
+        """Net P/L since start, and the equity change since the rebalance before this one (if any)."""
+        deposits = self.store.load_ledger().deposits
+        previous = self.store.previous_rebalance(summary.row.id)
+        since_previous = summary.equity_after - previous.equity_after if previous and previous.equity_after else None
+        return summary.equity_after - deposits, since_previous
+
     # --- acting -------------------------------------------------------------------------
     async def preview(self) -> tuple[Ranking, Plan, Plan]:
         """What a rebalance now would sell and buy (buys estimated as if the sells filled at last price)."""
@@ -164,8 +171,9 @@ class Services:
         due = last_slot(self.clock.now(), p.every, p.at, p.weekday, p.zone)
         return await self.rebalancer.run(slot_key(due), "scheduled", p, progress)
 
-    async def liquidate(self, progress: Progress | None = None) -> RebalanceSummary:
-        key = "L" + slot_key(self.clock.now(), manual=True)[1:]
+    async def liquidate(self, progress: Progress | None = None, slot: str | None = None) -> RebalanceSummary:
+        """Sell everything to the quote asset, then pause scheduled rebalances."""
+        key = slot or "L" + slot_key(self.clock.now(), manual=True)[1:]
         return await self.rebalancer.run(key, "liquidate", self.params, progress)
 
     def set_params(self, args: str | list[str], who: str) -> list[Change]:

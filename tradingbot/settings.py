@@ -17,6 +17,7 @@ from .params import canonical_timezone, excerpt
 EXCHANGES: tuple[str, ...] = ("paper",)
 MARKET_DATA_SOURCES: tuple[str, ...] = ("synthetic",)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+NOTIFY_LEVELS = ("on", "silent", "off")  # silent: delivered without a sound
 _SECRETS = frozenset({"telegram_bot_token", "binance_api_key", "binance_api_secret"})
 _ID = re.compile(r"-?\d{1,20}", re.ASCII)
 
@@ -53,6 +54,11 @@ class Settings(BaseSettings):
     synthetic_seed: int = Field(7, description="a whole number")
     synthetic_symbols: int = Field(240, ge=50, le=2000, description="a whole number from 50 to 2000")
     mark_every_minutes: int = Field(60, ge=1, le=1440, description="a whole number from 1 to 1440")
+    notify_rebalance: str = Field("on", description="one of on, silent, off")
+    notify_alerts: str = Field("on", description="one of on, silent, off")
+    notify_lifecycle: str = Field("silent", description="one of on, silent, off")
+    notify_daily: str = Field("silent", description="one of on, silent, off")
+    daily_summary_at: str = Field("20:00", description="a time of day HH:MM (manager's timezone)")
     chart_dir: Path = Field(Path("charts_out"), description="a directory path")
     log_level: str = Field("INFO", description="one of " + ", ".join(LOG_LEVELS))
 
@@ -86,6 +92,19 @@ class Settings(BaseSettings):
     @classmethod
     def _market_data(cls, value: str) -> str:
         return _one_of(value.strip().lower(), MARKET_DATA_SOURCES)
+
+    @field_validator("notify_rebalance", "notify_alerts", "notify_lifecycle", "notify_daily")
+    @classmethod
+    def _notify(cls, value: str) -> str:
+        return _one_of(value.strip().lower(), NOTIFY_LEVELS)
+
+    @field_validator("daily_summary_at")
+    @classmethod
+    def _daily_at(cls, value: str) -> str:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+        if not match:
+            raise ValueError("not a time of day")
+        return f"{int(match[1]):02d}:{match[2]}"
 
     @field_validator("log_level")
     @classmethod
@@ -121,14 +140,19 @@ def _message(error: Any) -> str:
     return f"{name.upper()}: must be {allowed} (got '{excerpt(value)}')"
 
 
-def load_settings(env_file: str | None = ".env", **overrides: Any) -> Settings:
+def load_settings(env_file: str | None = ".env", require_admins: bool = True, **overrides: Any) -> Settings:
     """Read settings: overrides, then the environment, then env_file (None: environment only)."""
     overrides = {key.lower(): value for key, value in overrides.items()}
     unknown = sorted(set(overrides) - set(Settings.model_fields))
     if unknown:
         raise SettingsError(f"{unknown[0].upper()}: not a known setting")
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]  # pydantic-settings kwarg
+        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]  # pydantic-settings kwarg
     except ValidationError as exc:
         # 'from None': the pydantic error carries the raw input, which may be a secret.
         raise SettingsError(_message(exc.errors()[0])) from None
+    if require_admins and settings.telegram_bot_token and not settings.telegram_admin_ids:
+        # A bot nobody may command would answer strangers only with refusals: refuse to start instead.
+        raise SettingsError("TELEGRAM_ADMIN_IDS: required when TELEGRAM_BOT_TOKEN is set "
+                            "(run `python bot.py whoami`, then send /whoami to the bot to learn your id)")
+    return settings

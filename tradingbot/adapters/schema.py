@@ -65,4 +65,13 @@ V2 = [
 # V3: one row per venue trade, so no path can book the same execution twice.
 V3 = ["CREATE UNIQUE INDEX fills_once ON fills(client_order_id, trade_id)"]
 
-MIGRATIONS: list[list[str]] = [V1, V2, V3]
+# V4: pushes waiting for delivery (no alert is dropped silently: each row ends sent or failed, with why).
+V4 = [
+    """CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, chat_id INTEGER NOT NULL, kind TEXT NOT NULL,
+        body TEXT NOT NULL, silent INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT, sent_at TEXT)""",
+    "CREATE INDEX outbox_pending ON outbox(status, chat_id, id)",
+]
+
+MIGRATIONS: list[list[str]] = [V1, V2, V3, V4]

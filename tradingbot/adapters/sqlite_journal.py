@@ -50,6 +50,11 @@ class SqliteJournal:
         marks = ",".join("?" * len(states))
         return next(iter(self._rebalances(f"WHERE state IN ({marks}) ORDER BY id DESC LIMIT 1", list(states))), None)
 
+    def previous_rebalance(self, rebalance_id: int) -> RebalanceRow | None:
+        """The last completed rebalance before this one."""
+        return next(iter(self._rebalances("WHERE state = 'done' AND id < ? ORDER BY id DESC LIMIT 1",
+                                          [rebalance_id])), None)
+
     def _rebalances(self, where: str, params: list[Any] | None = None) -> list[RebalanceRow]:
         cur = self.db.execute(f"SELECT * FROM rebalances {where}", params or [])
         cols = [d[0] for d in cur.description]

@@ -1,0 +1,33 @@
+"""What the bot pushes on its own: rebalance summaries, alerts, start/stop notices, the daily summary."""
+from __future__ import annotations
+
+from tradingbot.domain import RebalanceSummary
+from tradingbot.ports import Notifier
+from tradingbot.services import Services
+
+from . import format as fmt
+
+
+async def announce_rebalance(summary: RebalanceSummary, services: Services, notifier: Notifier) -> None:
+    """After a rebalance: the summary with P/L; an alert too if anything went wrong or was skipped."""
+    if summary.already_done:
+        return
+    quote, tz = services.quote, services.params.zone
+    since_start, since_previous = services.rebalance_pnl(summary)
+    text = fmt.summary(summary, quote, tz)
+    text += f"\nP/L since start: {fmt.signed(since_start, quote)}"
+    if since_previous is not None:
+        text += f"; since the previous rebalance: {fmt.signed(since_previous, quote)}"
+    await notifier.push("rebalance", text)
+    problems = list(summary.errors) + [f"skipped {k.symbol}: {k.reason}" for k in summary.skipped]
+    if summary.state != "done" or problems:
+        head = {"done": f"⚠ Rebalance {summary.slot} done with problems",
+                "skipped": f"⚠ Rebalance {summary.slot} skipped"}.get(summary.state,
+                                                                       f"⚠ Rebalance {summary.slot} {summary.state}")
+        await notifier.push("alert", "\n".join([head, *problems]))
+
+
+async def daily_summary(services: Services, notifier: Notifier) -> None:
+    status = await services.status()
+    pnl = await services.pnl()
+    await notifier.push("daily", "Daily summary\n" + fmt.status(status) + "\n\n" + fmt.pnl(pnl, services.params.zone))

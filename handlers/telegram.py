@@ -1,0 +1,202 @@
+"""The Telegram front end: the command table as PTB handlers, roles, and confirmation buttons.
+
+Every command goes through the same `dispatch` as the console; this module only decides who
+may ask, renders replies for Telegram, and asks admins to confirm what trades.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable
+
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from tradingbot.domain import RebalanceSummary
+from tradingbot.errors import UserError
+from tradingbot.ports import Clock
+from tradingbot.schedule import slot_key
+from tradingbot.services import Services
+
+from .commands import BY_NAME, COMMANDS, Command, Context, Reply, Role, allows, dispatch, parse
+from .telegram_push import retry_seconds
+from .telegram_text import html_chunks
+
+log = logging.getLogger(__name__)
+CONFIRM_TTL = timedelta(seconds=60)
+REFUSAL = "Not authorised. Send /whoami and ask an admin to add your id."
+Announce = Callable[[RebalanceSummary], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Access:
+    admins: frozenset[int]
+    viewers: frozenset[int]
+
+    def role_of(self, user_id: int) -> Role | None:
+        if user_id in self.admins:
+            return Role.ADMIN
+        if user_id in self.viewers:
+            return Role.VIEWER
+        return None
+
+
+@dataclass
+class Pending:
+    """A confirmable command an admin asked for, waiting for their button press."""
+
+    command: str
+    args: list[str]
+    user_id: int
+    chat_id: int
+    created: datetime
+    done: bool = False
+
+
+class TelegramFrontEnd:
+    def __init__(self, bot: Bot, services: Services, access: Access, clock: Clock, announce: Announce):
+        self.bot, self.services, self.access, self.clock, self.announce = bot, services, access, clock, announce
+        self.pending: dict[str, Pending] = {}
+        self.conflict = asyncio.Event()  # set when another poller uses this token
+
+    def register(self, app: Application) -> None:
+        app.add_handler(CommandHandler([c.name for c in COMMANDS], self.on_command))
+        app.add_handler(MessageHandler(filters.COMMAND, self.on_command))  # unknown commands get a reply
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_error_handler(self.on_error)
+
+    def menu(self) -> list[BotCommand]:
+        """The bot's command menu (setMyCommands), from the command table."""
+        return [BotCommand(c.name, c.help[:256]) for c in COMMANDS]
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None or not message.text:
+            return
+        if not self._addressed_to_us(message.text, context.bot.username, chat.type):
+            return
+        role = self.access.role_of(user.id)
+        try:
+            name, _ = parse(message.text)
+        except UserError:
+            return
+        command = BY_NAME.get(name)
+        if role is None and not (command and command.role is Role.ANYONE):
+            log.warning("refused /%s from user %s in chat %s: not authorised", name[:32], user.id, chat.id)
+            await self._send(chat.id, Reply(REFUSAL))
+            return
+        ctx = Context(self.services, f"telegram:{user.id}", role or Role.ANYONE, user_id=user.id, chat_id=chat.id)
+        if command and command.preview and allows(ctx.role, command.role):
+            await self._ask_to_confirm(ctx, command, message.text)
+            return
+        await self._send(chat.id, await dispatch(ctx, message.text))
+
+    def _addressed_to_us(self, text: str, username: str | None, chat_type: str) -> bool:
+        """In a group, /cmd@otherbot is for another bot; in private every command is for us."""
+        head = text.split(maxsplit=1)[0]
+        if "@" not in head or chat_type == "private":
+            return True
+        return head.split("@", 1)[1].lower() == (username or "").lower()
+
+    async def _ask_to_confirm(self, ctx: Context, command: Command, text: str) -> None:
+        preview = await dispatch(ctx, text, preview=True)
+        if preview.text.startswith("⚠") or ctx.chat_id is None or ctx.user_id is None:
+            await self._send(ctx.chat_id or 0, preview)
+            return
+        self._expire()
+        token = secrets.token_urlsafe(9)  # 12 characters: callback_data stays far below 64 bytes
+        self.pending[token] = Pending(command.name, parse(text)[1], ctx.user_id, ctx.chat_id, self.clock.now())
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("✅ Confirm", callback_data=f"ok:{token}"),
+                                          InlineKeyboardButton("✖ Cancel", callback_data=f"no:{token}")]])
+        note = Reply(f"{preview.text}\n\nConfirm /{command.name} within 60 s?", monospace=preview.monospace)
+        await self._send(ctx.chat_id, note, keyboard)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query, user = update.callback_query, update.effective_user
+        if query is None or user is None:
+            return
+        action, _, token = (query.data or "").partition(":")
+        pending = self.pending.get(token)
+        verdict = self._judge(pending, user.id)
+        if verdict:
+            log.warning("button %s from user %s refused: %s", action, user.id, verdict)
+            await query.answer(verdict)
+            return
+        assert pending is not None
+        pending.done = True  # before any await: a second press cannot start a second run
+        await query.answer("Running…" if action == "ok" else "Cancelled")
+        if action != "ok":
+            await query.edit_message_reply_markup(None)
+            await self._send(pending.chat_id, Reply(f"/{pending.command} cancelled."))
+            return
+        await query.edit_message_reply_markup(None)
+        ctx = Context(self.services, f"telegram:{user.id}", Role.ADMIN, user_id=user.id,
+                      chat_id=pending.chat_id, slot=self._slot(pending))
+        reply = await dispatch(ctx, " ".join([f"/{pending.command}", *pending.args]))
+        await self._send(pending.chat_id, reply)
+        if reply.summary is not None:
+            await self.announce(reply.summary)
+
+    def _judge(self, pending: Pending | None, user_id: int) -> str:
+        """Why this press may not act ('' when it may)."""
+        if self.access.role_of(user_id) is not Role.ADMIN:
+            return "Not authorised."
+        if pending is None:
+            return "This confirmation is unknown or has expired."
+        if pending.user_id != user_id:
+            return "Only the admin who asked can confirm."
+        if pending.done:
+            return "Already handled."
+        if self.clock.now() - pending.created > CONFIRM_TTL:
+            return "Expired: send the command again."
+        return ""
+
+    def _slot(self, pending: Pending) -> str:
+        """The confirmed action's journal key: fixed by the request, so it can only ever run once."""
+        key = slot_key(pending.created, manual=True)
+        return ("L" + key[1:]) if pending.command == "liquidate" else key
+
+    def _expire(self) -> None:
+        cutoff = self.clock.now() - CONFIRM_TTL * 10
+        for token in [t for t, p in self.pending.items() if p.created < cutoff]:
+            del self.pending[token]
+
+    async def _reply(self, chat_id: int, reply: Reply) -> None:
+        await self._send(chat_id, reply)
+
+    async def _send(self, chat_id: int, reply: Reply, keyboard: InlineKeyboardMarkup | None = None) -> None:
+        """A direct answer: split to Telegram's limits, flood control waited out, a few network retries."""
+        chunks = html_chunks(reply.text, reply.monospace)
+        for i, chunk in enumerate(chunks):
+            markup = keyboard if i == len(chunks) - 1 else None
+            for attempt in range(4):
+                try:
+                    await self.bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML, reply_markup=markup)
+                    break
+                except RetryAfter as e:
+                    await asyncio.sleep(retry_seconds(e) + 0.1)
+                except (BadRequest, Forbidden) as e:  # will not succeed on retry
+                    log.warning("reply to chat %s refused: %s", chat_id, e.message)
+                    return
+                except NetworkError as e:
+                    if attempt == 3:
+                        log.warning("reply to chat %s not delivered: %s", chat_id, e)
+                        return
+                    await asyncio.sleep(2**attempt)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram handler failed", exc_info=context.error)
+
+    def on_poll_error(self, error: TelegramError) -> None:
+        """getUpdates errors: a 409 means a second instance polls this token, so this one stops."""
+        if isinstance(error, Conflict):
+            log.error("another instance is polling this bot token (409 Conflict); stopping this one")
+            self.conflict.set()
+        else:
+            log.warning("polling Telegram failed: %s", error)
+

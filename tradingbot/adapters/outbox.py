@@ -1,0 +1,62 @@
+"""Pushes waiting for delivery, in SQLite: they survive restarts and outages and leave in order."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlite_utils
+
+from ..timefmt import iso
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+@dataclass(frozen=True)
+class Push:
+    id: int
+    chat_id: int
+    kind: str
+    body: str
+    silent: bool
+    attempts: int
+
+
+class SqliteOutbox:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def enqueue(self, kind: str, bodies: list[str], chat_ids: list[int], silent: bool, at: datetime) -> None:
+        """One row per chat and chunk, all in one transaction, in the order they must arrive."""
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO outbox (created_at, chat_id, kind, body, silent, status) VALUES (?, ?, ?, ?, ?, ?)",
+                [(iso(at), chat, kind, body, int(silent), PENDING) for chat in chat_ids for body in bodies],
+            )
+
+    def heads(self) -> list[Push]:
+        """The oldest pending push of every chat: a chat's later pushes wait behind it, other chats do not."""
+        rows = self.db.execute(
+            "SELECT id, chat_id, kind, body, silent, attempts FROM outbox WHERE id IN"
+            " (SELECT MIN(id) FROM outbox WHERE status = ? GROUP BY chat_id) ORDER BY id", [PENDING]
+        ).fetchall()
+        return [Push(i, c, k, b, bool(s), a) for i, c, k, b, s, a in rows]
+
+    def pending_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM outbox WHERE status = ?", [PENDING]).fetchone()[0]
+
+    def sent(self, push_id: int, at: datetime) -> None:
+        with self.db.atomic():
+            self.db.execute("UPDATE outbox SET status = ?, sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+                            [SENT, iso(at), push_id])
+
+    def failed_attempt(self, push_id: int, error: str) -> None:
+        """Still pending: it is tried again, in order, when Telegram answers."""
+        with self.db.atomic():
+            self.db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                            [error[:500], push_id])
+
+    def given_up(self, push_id: int, error: str) -> None:
+        """Undeliverable (the chat blocked the bot, or Telegram refuses the text): kept, with the reason."""
+        with self.db.atomic():
+            self.db.execute("UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+                            [FAILED, error[:500], push_id])
