@@ -23,12 +23,15 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from telegram.error import InvalidToken
+
 from handlers import format as fmt
 from handlers.commands import Context
 from handlers.announce import announce_rebalance
 from handlers.console import ConsoleNotifier, run_console, run_once
-from tradingbot.adapters.outbox import SqliteOutbox
+from tradingbot import redaction
 from tradingbot.adapters.lockfile import FileLock, NoLock
+from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.synthetic import SyntheticMarket
@@ -209,8 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: --clock must be an ISO-8601 time such as 2026-11-24T09:00:00Z (got {args.clock!r})",
               file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    secrets = [v.get_secret_value() for v in (settings.telegram_bot_token, settings.binance_api_key,
+                                              settings.binance_api_secret) if v is not None]
+    redaction.install(settings.log_level, secrets)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, and a bot token is in the path
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # job bookkeeping would drown the console chat
     if args.command == "whoami":
@@ -224,6 +228,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except InvalidToken:
+        print("configuration error: TELEGRAM_BOT_TOKEN: rejected by Telegram (copy it again from @BotFather)",
+              file=sys.stderr)
+        return 2
+    except Exception:  # logged through the redacting formatter: a traceback never shows a secret
+        log.exception("stopped by an unexpected error")
+        return 1
 
 
 def _whoami(settings: Settings) -> int:

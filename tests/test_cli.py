@@ -145,3 +145,36 @@ def test_the_bot_process_on_telegram_end_to_end(tmp_path):
     assert proc.returncode == 0, err[-2000:]
     assert any("stopping" in m.text for m in fake.messages_to(admin))
     assert "999:E2E" not in out + err  # the token never reaches the logs
+
+
+def test_a_rejected_token_is_one_line_and_never_printed(tmp_path):
+    from tradingbot.sim.telegram_api import FakeTelegram
+
+    fake = FakeTelegram(token="123456:RIGHT")
+    fake.start()
+    try:
+        env = {**ENV, "TELEGRAM_BOT_TOKEN": "123456:WRONG-SECRET", "TELEGRAM_API_BASE_URL": fake.base_url,
+               "TELEGRAM_ADMIN_IDS": "1"}
+        result = subprocess.run([sys.executable, "bot.py", "--env-file", "/nonexistent", "--demo", "--db",
+                                 str(tmp_path / "x.sqlite")], cwd=ROOT, env=env, capture_output=True, text=True,
+                                timeout=60)
+    finally:
+        fake.stop()
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("configuration error: TELEGRAM_BOT_TOKEN: rejected")
+    assert "WRONG-SECRET" not in result.stdout + result.stderr
+
+
+def test_log_lines_and_tracebacks_never_show_a_secret():
+    import logging
+
+    from tradingbot.redaction import RedactingFormatter
+
+    formatter = RedactingFormatter("%(message)s", ["123456:SECRET-TOKEN", "short"])
+    try:
+        raise RuntimeError("request to https://api.telegram.org/bot123456:SECRET-TOKEN/getMe failed")
+    except RuntimeError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "token %s", ("123456:SECRET-TOKEN",),
+                                   sys.exc_info())
+    text = formatter.format(record)
+    assert "SECRET-TOKEN" not in text and text.count("***") >= 2 and "RuntimeError" in text

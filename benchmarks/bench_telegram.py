@@ -1,0 +1,483 @@
+"""Telegram figures: the real bot process (`bot.py --demo`) talking HTTP to the local fake Bot API.
+
+Prints figures and, last, one JSON line. Everything goes through FakeTelegram (tradingbot/sim/telegram_api.py),
+which runs on a thread of this process, and the bot, which runs as a subprocess exactly as an operator starts it:
+
+1. round trip of /status from one admin, sequentially (update injected into the fake -> reply recorded by it);
+2. 20 users sending 500 commands concurrently (/status, /pnl, /positions, /params, /help): every command must get
+   exactly one reply, of the right kind, in the right chat (lost, duplicated and unexpected replies are counted);
+3. the bot's memory after the load (VmRSS and peak VmHWM from /proc/<pid>/status);
+4. baseline, measured in the same run: the same round trip through a trivial python-telegram-bot echo bot (one
+   CommandHandler that answers "ok", same Application options as the real bot) in its own process, against the
+   same fake: the transport floor (long poll, PTB's dispatch, one sendMessage), so the difference is the bot's work;
+   the echo bot also takes the same concurrent load, which shows the ceiling of the harness, the fake and PTB.
+
+Finally the bot gets SIGTERM and must exit 0 within 15 s. Before the bot starts, the demo database is seeded with
+one paper rebalance (`bot.py --demo --db ... rebalance`), so /positions and /pnl have holdings to show.
+
+Latency is measured in this process with time.perf_counter: from just before FakeTelegram.send_text to the moment
+a watcher thread, blocked in FakeTelegram.wait_for, is woken by the fake recording the reply. As a cross-check the
+same round trips are also taken on the fake's own clock (the time it logged the sendMessage call).
+
+    python benchmarks/bench_telegram.py [--sequential 200] [--users 20] [--commands 500]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import queue
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TOKEN = "7000001:BENCH-fake-token"
+NOTIFY_CHAT = -1009000000001  # a supergroup: pushes never land in a user's chat
+ECHO_USER = 9001  # the echo bot's user: a chat of its own, and a stranger to the real bot
+LOAD_COMMANDS = ("/status", "/pnl", "/positions", "/params", "/help")
+# One marker per command, found in that reply only (checked against the other four in the warm-up).
+SIGNATURES = {"/status": "Next rebalance:", "/pnl": "Net P/L:", "/positions": "avg cost",
+              "/params": "invest_fraction =", "/help": "/whoami —"}
+TARGETS = {"status_rtt_ms_p95": 50, "lost": 0, "duplicated": 0, "rss_mb": 200, "sigterm_exit_s": 15}
+
+
+# ----- the echo bot (this file run with --echo-bot, in its own process: only python-telegram-bot loaded) -----
+def echo_bot() -> int:
+    from telegram import Update
+    from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
+
+    async def run() -> None:
+        # The real bot's Application options (handlers/telegram_app.py): base URL and concurrent updates.
+        app = (ApplicationBuilder().token(os.environ["TELEGRAM_BOT_TOKEN"])
+               .base_url(os.environ["TELEGRAM_API_BASE_URL"]).concurrent_updates(True).build())
+
+        async def ok(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            assert update.effective_chat is not None
+            await context.bot.send_message(update.effective_chat.id, "ok")
+
+        app.add_handler(CommandHandler("status", ok))
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        assert app.updater is not None
+        async with app:
+            await app.start()
+            await app.updater.start_polling(timeout=10, allowed_updates=["message", "callback_query"])
+            await stop.wait()
+            await app.updater.stop()
+            await app.stop()
+
+    asyncio.run(run())
+    return 0
+
+
+# ----- observing the fake -----
+class Watcher:
+    """One thread blocked in fake.wait_for: stamps every message the bot sends as the fake records it.
+
+    Only this thread waits on the fake, so the fake's lock is scanned once per change, not once per sender.
+    """
+
+    def __init__(self, fake) -> None:
+        self.fake = fake
+        self._seen: set[tuple[int, int]] = set()
+        self._queues: dict[int, queue.Queue] = {}
+        self._qlock = threading.Lock()
+        self._stop = threading.Event()
+        self.count = 0
+        self._thread = threading.Thread(target=self._run, name="bench-watcher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def queue_of(self, chat_id: int) -> queue.Queue:
+        with self._qlock:
+            return self._queues.setdefault(chat_id, queue.Queue())
+
+    def _run(self) -> None:
+        seen = self._seen
+        while not self._stop.is_set():
+            try:
+                msg = self.fake.wait_for(lambda m: (m.chat_id, m.message_id) not in seen, timeout=0.2)
+            except TimeoutError:
+                continue
+            stamp = time.perf_counter()
+            seen.add((msg.chat_id, msg.message_id))
+            self.count += 1
+            self.queue_of(msg.chat_id).put((stamp, msg))
+
+    def next(self, chat_id: int, timeout: float, proc: subprocess.Popen | None = None):
+        """(perf_counter stamp, SentMessage) of the next message to chat_id; TimeoutError if none came."""
+        q, deadline = self.queue_of(chat_id), time.monotonic() + timeout
+        while True:
+            try:
+                return q.get(timeout=min(0.25, max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                if proc is not None and proc.poll() is not None:
+                    raise RuntimeError(f"the bot process exited with {proc.returncode} while we waited") from None
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(f"no message to chat {chat_id} within {timeout}s") from None
+
+    def drain(self, chat_id: int) -> int:
+        """Throw away what is queued for chat_id (after a phase); how many there were."""
+        q, n = self.queue_of(chat_id), 0
+        while True:
+            try:
+                q.get_nowait()
+                n += 1
+            except queue.Empty:
+                return n
+
+    def settle(self, quiet: float = 1.0, limit: float = 10.0) -> None:
+        """Wait until the bot has sent nothing for `quiet` seconds (late or duplicate replies land first)."""
+        deadline, last, last_change = time.monotonic() + limit, self.count, time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            if self.count != last:
+                last, last_change = self.count, time.monotonic()
+            elif time.monotonic() - last_change >= quiet:
+                return
+
+
+def pct(samples: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def summary(samples: list[float]) -> dict:
+    return {"n": len(samples), "p50": statistics.median(samples), "p95": pct(samples, 95), "max": max(samples)}
+
+
+def classify(text: str) -> str:
+    """Which command this reply answers, from its content ('?' when none or several markers match)."""
+    if text.startswith("⚠"):
+        return "error"
+    kinds = [cmd for cmd, marker in SIGNATURES.items() if marker in text]
+    return kinds[0] if len(kinds) == 1 else "?"
+
+
+def proc_memory(pid: int) -> dict:
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                fields[key] = int(value.split()[0]) / 1024  # kB -> MiB
+    return fields
+
+
+def sequential(fake, watcher: Watcher, user: int, text: str, n: int, proc: subprocess.Popen,
+               timeout: float = 10.0) -> tuple[list[float], list[float], list]:
+    """n round trips, one at a time: (perf_counter ms, wall-clock send times, replies)."""
+    rtts, sent_at, replies = [], [], []
+    for _ in range(n):
+        sent_at.append(time.time())
+        t0 = time.perf_counter()
+        fake.send_text(user, text)
+        stamp, msg = watcher.next(user, timeout, proc)
+        rtts.append((stamp - t0) * 1000)
+        replies.append(msg)
+    return rtts, sent_at, replies
+
+
+def fake_clock_rtts(fake, chat_id: int, sent_at: list[float], first_call: int) -> list[float]:
+    """The same sequential round trips on the fake's clock: send time -> the sendMessage it logged for the reply."""
+    calls = [c for c in fake.calls[first_call:]
+             if c.method.lower() == "sendmessage" and c.status == 200 and str(c.params.get("chat_id")) == str(chat_id)]
+    return [(c.time - t) * 1000 for c, t in zip(calls, sent_at)]
+
+
+def bot_env(fake, admins: list[int], viewers: list[int]) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TELEGRAM_", "NOTIFY_")) and k not in ("LOG_LEVEL", "DB_PATH", "DEMO_DB_PATH")}
+    env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake.base_url, LOG_LEVEL="WARNING",
+               TELEGRAM_ADMIN_IDS=",".join(map(str, admins)), TELEGRAM_VIEWER_IDS=",".join(map(str, viewers)),
+               TELEGRAM_NOTIFY_CHAT_IDS=str(NOTIFY_CHAT), PYTHONUNBUFFERED="1")
+    return env
+
+
+def stop_process(proc: subprocess.Popen, limit: float = 15.0) -> tuple[int | None, float]:
+    """SIGTERM, then wait up to `limit` seconds: (exit code or None if still running, seconds taken)."""
+    t0 = time.perf_counter()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(limit)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+        code = None
+    return code, time.perf_counter() - t0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def log_lines(path: Path) -> list[str]:
+    return [line.rstrip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+
+
+# ----- phases -----
+def bench_echo(fake, watcher: Watcher, tmp: Path, n: int, n_users: int, n_commands: int) -> dict:
+    err = tmp / "echo.stderr"
+    with open(err, "w") as stderr:
+        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--echo-bot"], cwd=ROOT,
+                                env=bot_env(fake, [ECHO_USER], []), stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        t0 = time.perf_counter()
+        sequential(fake, watcher, ECHO_USER, "/status", 1, proc, timeout=30)  # waits for its first poll
+        first_reply_s = time.perf_counter() - t0
+        sequential(fake, watcher, ECHO_USER, "/status", 20, proc)  # warm-up
+        first_call = len(fake.calls)
+        rtts, sent_at, replies = sequential(fake, watcher, ECHO_USER, "/status", n, proc)
+        assert all(m.text == "ok" for m in replies), {m.text for m in replies}
+        fake_ms = fake_clock_rtts(fake, ECHO_USER, sent_at, first_call)
+        watcher.settle(quiet=0.3, limit=3)
+        extra = watcher.drain(ECHO_USER)
+        # The same concurrent load through the echo bot (its own users, 90xx): the harness's and PTB's ceiling.
+        users = [ECHO_USER + 1 + i for i in range(n_users)]
+        crowd = load(fake, watcher, proc, users, n_commands, ("/status",), lambda t: "/status" if t == "ok" else "?")
+        memory = proc_memory(proc.pid)
+    finally:
+        code, _ = stop_process(proc)
+    return {"rtt": summary(rtts), "fake_clock": summary(fake_ms), "first_reply_s": first_reply_s,
+            "rss_mb": memory["VmRSS"], "exit": code, "stderr": log_lines(err), "extra_replies": extra,
+            "load": crowd}
+
+
+def seed(db: Path, env: dict) -> float:
+    """One paper rebalance in the demo database, so /positions and /pnl have something to show."""
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "bot.py", "--env-file", "/nonexistent", "--demo", "--db", str(db),
+                           "rebalance"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"seeding rebalance failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return time.perf_counter() - t0
+
+
+def load(fake, watcher: Watcher, proc: subprocess.Popen, users: list[int], total: int,
+         commands: tuple[str, ...] = LOAD_COMMANDS, kind_of=classify) -> dict:
+    """Every user in its own thread, sending its commands one after the other (a person waits for the answer).
+
+    Afterwards each chat's replies are classified by content and compared with what that chat asked.
+    """
+    rng = random.Random(7)
+    mix = [commands[i % len(commands)] for i in range(total)]
+    rng.shuffle(mix)
+    plan = {u: mix[i::len(users)] for i, u in enumerate(users)}
+    sent: dict[int, Counter[str]] = {u: Counter() for u in users}
+    latencies: dict[str, list[float]] = {c: [] for c in commands}
+    timeouts: list[tuple[int, str]] = []
+    before = {u: len(fake.messages_to(u)) for u in users}
+    gate = threading.Barrier(len(users) + 1)
+
+    def person(user: int) -> None:
+        gate.wait()
+        misses = 0
+        for text in plan[user]:
+            t0 = time.perf_counter()
+            fake.send_text(user, text)
+            sent[user][text] += 1
+            try:
+                stamp, _ = watcher.next(user, 5.0, proc)
+            except TimeoutError:  # counted; the accounting below decides lost or merely late
+                timeouts.append((user, text))
+                misses += 1
+                if misses == 3:  # this person gives up: keeps a broken bot from stretching the run
+                    return
+                continue
+            except RuntimeError:  # the bot died: the accounting below shows what went missing
+                return
+            misses = 0
+            latencies[text].append((stamp - t0) * 1000)
+
+    threads = [threading.Thread(target=person, args=(u,), name=f"user-{u}") for u in users]
+    for t in threads:
+        t.start()
+    bot_cpu0, own_cpu0 = cpu_seconds(proc.pid), time.process_time()
+    gate.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    bot_cpu, own_cpu = cpu_seconds(proc.pid) - bot_cpu0, time.process_time() - own_cpu0
+    watcher.settle(quiet=1.5, limit=20)  # late and duplicate replies get their chance to show up
+    lost = duplicated = unexpected = 0
+    samples: list[str] = []
+    for u in users:
+        got: Counter[str] = Counter()
+        for m in fake.messages_to(u)[before[u]:]:
+            kind = kind_of(m.text)
+            got[kind] += 1
+            if kind not in commands and len(samples) < 5:
+                samples.append(f"chat {u}: {m.text[:120]!r}")
+        lost += sum((sent[u] - got).values())
+        duplicated += sum(((got - sent[u]) & Counter({c: 10**9 for c in commands})).values())
+        unexpected += sum(n for k, n in got.items() if k not in commands)
+        watcher.drain(u)
+    every = [x for xs in latencies.values() for x in xs]
+    return {"sent": sum(sum(c.values()) for c in sent.values()), "lost": lost, "duplicated": duplicated,
+            "unexpected": unexpected, "unexpected_samples": samples, "timeouts": len(timeouts), "wall_s": wall,
+            "bot_cpu_s": bot_cpu, "bench_cpu_s": own_cpu,
+            "rtt": summary(every) if every else None,
+            "rtt_by_command": {c: summary(xs) for c, xs in latencies.items() if xs}}
+
+
+def bench_bot(fake, watcher: Watcher, tmp: Path, n: int, n_users: int, n_commands: int) -> dict:
+    n_admins = max(1, n_users // 4)
+    admins = [1001 + i for i in range(n_admins)]
+    viewers = [2001 + i for i in range(n_users - n_admins)]
+    env = bot_env(fake, admins, viewers)
+    db = tmp / "bench.sqlite"
+    out: dict = {"seed_rebalance_s": seed(db, env)}
+    err_path = tmp / "bot.stderr"
+    with open(err_path, "w") as stderr:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "bot.py", "--env-file", "/nonexistent", "--demo", "--db", str(db)],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        started = watcher.next(NOTIFY_CHAT, 30, proc)[1]
+        if "started" not in started.text:
+            raise RuntimeError(f"the bot's first push is not the start-up one: {started.text!r}")
+        out["startup_s"] = time.perf_counter() - t0
+        out["rss_mb_idle"] = proc_memory(proc.pid)["VmRSS"]
+        admin = admins[0]
+
+        # Warm-up, and proof that each load command answers with its own marker and no other's.
+        by_command = {}
+        for text in LOAD_COMMANDS:
+            rtts, _, replies = sequential(fake, watcher, admin, text, 10, proc)
+            kinds = {classify(m.text) for m in replies}
+            if kinds != {text}:
+                raise RuntimeError(f"{text} answered {kinds}: {replies[0].text[:300]!r}")
+            by_command[text] = statistics.median(rtts)
+        out["sequential_p50_by_command"] = by_command
+
+        watcher.settle(quiet=0.3, limit=3)
+        before, first_call = len(fake.messages_to(admin)), len(fake.calls)
+        rtts, sent_at, replies = sequential(fake, watcher, admin, "/status", n, proc)
+        out["status_rtt"] = summary(rtts)
+        out["status_fake_clock"] = summary(fake_clock_rtts(fake, admin, sent_at, first_call))
+        watcher.settle(quiet=0.5, limit=5)
+        recorded = fake.messages_to(admin)[before:]
+        out["status_replies"] = {"sent": n, "recorded": len(recorded),
+                                 "not_status": sum(classify(m.text) != "/status" for m in recorded)}
+        watcher.drain(admin)
+
+        out["load"] = load(fake, watcher, proc, admins + viewers, n_commands)
+        memory = proc_memory(proc.pid)
+        out["rss_mb_after_load"], out["rss_mb_peak"] = memory["VmRSS"], memory["VmHWM"]
+        pushes_before_stop = len(fake.messages_to(NOTIFY_CHAT))
+    except (RuntimeError, TimeoutError) as err:
+        tail = "\n".join(log_lines(err_path)[-15:]) or "(empty)"
+        raise RuntimeError(f"{err}\nthe bot's stderr, last lines:\n{tail}") from err
+    finally:
+        out["sigterm_exit_code"], out["sigterm_exit_s"] = stop_process(proc)
+    out["stopping_push"] = any("stopping" in m.text for m in fake.messages_to(NOTIFY_CHAT)[pushes_before_stop:])
+    out["stderr"] = log_lines(err_path)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sequential", type=int, default=200, help="sequential /status round trips (and echo)")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--commands", type=int, default=500, help="commands in the concurrent load, in total")
+    parser.add_argument("--echo-bot", action="store_true", help=argparse.SUPPRESS)  # the baseline's own process
+    args = parser.parse_args()
+    if args.echo_bot:
+        return echo_bot()
+
+    from tradingbot.sim.telegram_api import FakeTelegram
+
+    t_run = time.perf_counter()
+    fake = FakeTelegram(token=TOKEN)
+    fake.start()
+    watcher = Watcher(fake)
+    watcher.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            echo = bench_echo(fake, watcher, Path(tmp), args.sequential, args.users, args.commands)
+            bot = bench_bot(fake, watcher, Path(tmp), args.sequential, args.users, args.commands)
+    finally:
+        watcher.stop()
+        fake.stop()
+    run_s = time.perf_counter() - t_run
+
+    st, ec, ld, el = bot["status_rtt"], echo["rtt"], bot["load"], echo["load"]
+    warnings = [line for line in bot["stderr"] if " WARNING " in line]
+    errors = [line for line in bot["stderr"] if line not in warnings]
+    figures = {
+        "status_rtt_ms_p50": st["p50"], "status_rtt_ms_p95": st["p95"], "status_rtt_ms_max": st["max"],
+        "status_rtt_n": st["n"],
+        "status_rtt_fake_clock_ms_p50": bot["status_fake_clock"]["p50"],
+        "status_rtt_fake_clock_ms_p95": bot["status_fake_clock"]["p95"],
+        "baseline_echo_rtt_ms_p50": ec["p50"], "baseline_echo_rtt_ms_p95": ec["p95"],
+        "baseline_echo_rtt_ms_max": ec["max"],
+        "baseline_echo_fake_clock_ms_p50": echo["fake_clock"]["p50"],
+        "bot_own_work_ms_p50": st["p50"] - ec["p50"],
+        **{f"sequential_{c[1:]}_ms_p50": v for c, v in bot["sequential_p50_by_command"].items()},
+        "status_sequential_unmatched_replies": bot["status_replies"]["recorded"] - bot["status_replies"]["sent"]
+        + bot["status_replies"]["not_status"],
+        "load_users": args.users, "load_commands": ld["sent"], "load_lost": ld["lost"],
+        "load_duplicated": ld["duplicated"], "load_unexpected": ld["unexpected"], "load_timeouts": ld["timeouts"],
+        "load_wall_s": ld["wall_s"], "load_throughput_cmd_per_s": ld["sent"] / ld["wall_s"],
+        "load_rtt_ms_p50": ld["rtt"]["p50"] if ld["rtt"] else None,
+        "load_rtt_ms_p95": ld["rtt"]["p95"] if ld["rtt"] else None,
+        "load_rtt_ms_max": ld["rtt"]["max"] if ld["rtt"] else None,
+        **{f"load_{c[1:]}_ms_p95": s["p95"] for c, s in ld["rtt_by_command"].items()},
+        "load_bot_cpu_ms_per_command": ld["bot_cpu_s"] * 1000 / ld["sent"],
+        "load_harness_cpu_ms_per_command": ld["bench_cpu_s"] * 1000 / ld["sent"],
+        "baseline_echo_load_wall_s": el["wall_s"], "baseline_echo_load_throughput_cmd_per_s": el["sent"] / el["wall_s"],
+        "baseline_echo_load_rtt_ms_p50": el["rtt"]["p50"] if el["rtt"] else None,
+        "baseline_echo_load_rtt_ms_p95": el["rtt"]["p95"] if el["rtt"] else None,
+        "baseline_echo_load_bot_cpu_ms_per_command": el["bot_cpu_s"] * 1000 / el["sent"],
+        "baseline_echo_load_lost": el["lost"] + el["timeouts"], "baseline_echo_load_duplicated": el["duplicated"],
+        "baseline_echo_sequential_extra_replies": echo["extra_replies"],
+        "bot_rss_mb_idle": bot["rss_mb_idle"], "bot_rss_mb_after_load": bot["rss_mb_after_load"],
+        "bot_rss_mb_peak": bot["rss_mb_peak"], "baseline_echo_rss_mb": echo["rss_mb"],
+        "bot_startup_s": bot["startup_s"], "seed_rebalance_s": bot["seed_rebalance_s"],
+        "sigterm_exit_code": bot["sigterm_exit_code"], "sigterm_exit_s": bot["sigterm_exit_s"],
+        "stopping_push_sent": bot["stopping_push"], "echo_exit_code": echo["exit"],
+        "bot_stderr_warnings": len(warnings), "bot_stderr_other_lines": len(errors),
+        "run_s": run_s,
+    }
+    figures = {k: round(v, 2) if isinstance(v, float) else v for k, v in figures.items()}
+    for key, value in figures.items():
+        print(f"{key:>40}: {value}")
+    for line in ld["unexpected_samples"] + el["unexpected_samples"]:
+        print(f"  unexpected reply: {line}")
+    for line in (warnings + errors)[:10]:
+        print(f"  bot stderr: {line[:200]}")
+    for line in echo["stderr"][:5]:
+        print(f"  echo stderr: {line[:200]}")
+    checks = {"status_rtt_ms_p95": figures["status_rtt_ms_p95"] <= TARGETS["status_rtt_ms_p95"],
+              "lost": ld["lost"] == 0 and ld["timeouts"] == 0, "duplicated": ld["duplicated"] == 0,
+              "rss_mb": bot["rss_mb_peak"] <= TARGETS["rss_mb"],
+              "sigterm_exit": bot["sigterm_exit_code"] == 0 and bot["sigterm_exit_s"] <= TARGETS["sigterm_exit_s"]}
+    figures["targets"] = TARGETS
+    figures["met"] = checks
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
