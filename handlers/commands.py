@@ -5,6 +5,7 @@ import difflib
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Awaitable, Callable
 
@@ -50,7 +51,7 @@ class Context:
     progress: Callable[[str], None] = field(default=lambda _: None)
     user_id: int | None = None
     chat_id: int | None = None
-    slot: str | None = None  # a confirmed action's own journal key (a button pressed twice runs once)
+    requested_at: datetime | None = None  # a confirmed request's time fixes its journal key: it runs once
 
 
 Handler = Callable[[Context, list[str]], Awaitable[Reply]]
@@ -141,7 +142,7 @@ async def _rebalance_now(ctx: Context, args: list[str]) -> Reply:
     _no_args("rebalance_now", args)
     s = ctx.services
     log.info("manual rebalance requested by %s", ctx.user)
-    summary = await s.rebalance_now(ctx.progress, slot=ctx.slot)
+    summary = await s.rebalance_now(ctx.progress, requested_at=ctx.requested_at)
     return Reply(fmt.summary(summary, s.quote, s.params.zone), summary=summary)
 
 
@@ -158,7 +159,7 @@ async def _liquidate(ctx: Context, args: list[str]) -> Reply:
     _no_args("liquidate", args)
     s = ctx.services
     log.warning("liquidation requested by %s", ctx.user)
-    summary = await s.liquidate(ctx.progress, slot=ctx.slot)
+    summary = await s.liquidate(ctx.progress, requested_at=ctx.requested_at)
     return Reply(fmt.summary(summary, s.quote, s.params.zone) + "\nScheduled rebalances are paused; /resume to restart.",
                  summary=summary)
 

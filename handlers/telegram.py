@@ -8,19 +8,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable
 
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Conflict, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from tradingbot.domain import RebalanceSummary
 from tradingbot.errors import UserError
 from tradingbot.ports import Clock
-from tradingbot.schedule import slot_key
 from tradingbot.services import Services
 
 from .commands import BY_NAME, COMMANDS, Command, Context, Reply, Role, allows, dispatch, parse
@@ -29,8 +30,12 @@ from .telegram_text import html_chunks
 
 log = logging.getLogger(__name__)
 CONFIRM_TTL = timedelta(seconds=60)
+NEWCOMER_WINDOW_S = 30.0  # a 409 this soon after starting to poll means another instance was first
+CONFLICT_ALERT_EVERY_S = 600.0
+MAX_FLOOD_WAIT_S = 120.0
 REFUSAL = "Not authorised. Send /whoami and ask an admin to add your id."
 Announce = Callable[[RebalanceSummary], Awaitable[None]]
+Alert = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -59,10 +64,15 @@ class Pending:
 
 
 class TelegramFrontEnd:
-    def __init__(self, bot: Bot, services: Services, access: Access, clock: Clock, announce: Announce):
-        self.bot, self.services, self.access, self.clock, self.announce = bot, services, access, clock, announce
+    def __init__(self, bot: Bot, services: Services, access: Access, clock: Clock, announce: Announce,
+                 alert: Alert):
+        self.bot, self.services, self.access, self.clock = bot, services, access, clock
+        self.announce, self.alert = announce, alert
         self.pending: dict[str, Pending] = {}
-        self.conflict = asyncio.Event()  # set when another poller uses this token
+        self.conflict = asyncio.Event()  # set when this instance must give way to another poller
+        self._polling_since = time.monotonic()
+        self._last_conflict_alert = -CONFLICT_ALERT_EVERY_S
+        self._tasks: set[asyncio.Task] = set()
 
     def register(self, app: Application) -> None:
         app.add_handler(CommandHandler([c.name for c in COMMANDS], self.on_command))
@@ -129,14 +139,16 @@ class TelegramFrontEnd:
             return
         assert pending is not None
         pending.done = True  # before any await: a second press cannot start a second run
-        await query.answer("Running…" if action == "ok" else "Cancelled")
-        if action != "ok":
+        # Acknowledging the press is a courtesy: a failure there must not cancel what the admin confirmed.
+        with suppress(TelegramError):
+            await query.answer("Running…" if action == "ok" else "Cancelled")
+        with suppress(TelegramError):
             await query.edit_message_reply_markup(None)
+        if action != "ok":
             await self._send(pending.chat_id, Reply(f"/{pending.command} cancelled."))
             return
-        await query.edit_message_reply_markup(None)
         ctx = Context(self.services, f"telegram:{user.id}", Role.ADMIN, user_id=user.id,
-                      chat_id=pending.chat_id, slot=self._slot(pending))
+                      chat_id=pending.chat_id, requested_at=pending.created)
         reply = await dispatch(ctx, " ".join([f"/{pending.command}", *pending.args]))
         await self._send(pending.chat_id, reply)
         if reply.summary is not None:
@@ -156,47 +168,61 @@ class TelegramFrontEnd:
             return "Expired: send the command again."
         return ""
 
-    def _slot(self, pending: Pending) -> str:
-        """The confirmed action's journal key: fixed by the request, so it can only ever run once."""
-        key = slot_key(pending.created, manual=True)
-        return ("L" + key[1:]) if pending.command == "liquidate" else key
-
     def _expire(self) -> None:
         cutoff = self.clock.now() - CONFIRM_TTL * 10
         for token in [t for t, p in self.pending.items() if p.created < cutoff]:
             del self.pending[token]
-
-    async def _reply(self, chat_id: int, reply: Reply) -> None:
-        await self._send(chat_id, reply)
 
     async def _send(self, chat_id: int, reply: Reply, keyboard: InlineKeyboardMarkup | None = None) -> None:
         """A direct answer: split to Telegram's limits, flood control waited out, a few network retries."""
         chunks = html_chunks(reply.text, reply.monospace)
         for i, chunk in enumerate(chunks):
             markup = keyboard if i == len(chunks) - 1 else None
-            for attempt in range(4):
-                try:
-                    await self.bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML, reply_markup=markup)
-                    break
-                except RetryAfter as e:
-                    await asyncio.sleep(retry_seconds(e) + 0.1)
-                except (BadRequest, Forbidden) as e:  # will not succeed on retry
-                    log.warning("reply to chat %s refused: %s", chat_id, e.message)
-                    return
-                except NetworkError as e:
-                    if attempt == 3:
-                        log.warning("reply to chat %s not delivered: %s", chat_id, e)
-                        return
-                    await asyncio.sleep(2**attempt)
+            if not await self._send_chunk(chat_id, chunk, markup):
+                log.warning("reply to chat %s not delivered (%d of %d parts sent)", chat_id, i, len(chunks))
+                return
+
+    async def _send_chunk(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+        failures, waited = 0, 0.0
+        while failures < 4 and waited <= MAX_FLOOD_WAIT_S:
+            try:
+                await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+                return True
+            except RetryAfter as e:  # flood control is a wait, not a failure
+                waited += retry_seconds(e) + 0.1
+                await asyncio.sleep(retry_seconds(e) + 0.1)
+            except (BadRequest, Forbidden) as e:  # will not succeed on retry
+                log.warning("reply to chat %s refused: %s", chat_id, e.message)
+                return False
+            except TelegramError as e:
+                failures += 1
+                log.info("reply to chat %s failed (%s), attempt %d", chat_id, e, failures)
+                await asyncio.sleep(2**failures)
+        return False
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram handler failed", exc_info=context.error)
 
+    def polling_started(self) -> None:
+        self._polling_since = time.monotonic()
+
     def on_poll_error(self, error: TelegramError) -> None:
-        """getUpdates errors: a 409 means a second instance polls this token, so this one stops."""
-        if isinstance(error, Conflict):
-            log.error("another instance is polling this bot token (409 Conflict); stopping this one")
-            self.conflict.set()
-        else:
+        """getUpdates errors. A 409 means two instances poll one token: the newcomer stops.
+
+        Telegram answers 409 to whichever poll the other one cut off, so both see it. The instance
+        that has just started is the newcomer; the established one keeps serving and alerts.
+        """
+        if not isinstance(error, Conflict):
             log.warning("polling Telegram failed: %s", error)
+            return
+        if time.monotonic() - self._polling_since < NEWCOMER_WINDOW_S:
+            log.error("another instance is already polling this bot token (409 Conflict); stopping this one")
+            self.conflict.set()
+            return
+        log.error("another instance tried to poll this bot token (409 Conflict); this one keeps running")
+        if time.monotonic() - self._last_conflict_alert > CONFLICT_ALERT_EVERY_S:
+            self._last_conflict_alert = time.monotonic()
+            self._tasks.add(asyncio.get_running_loop().create_task(self.alert(
+                "⚠ Another instance tried to poll this bot's token (Telegram 409). This one keeps running; "
+                "stop the other one.")))
 

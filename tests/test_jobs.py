@@ -21,16 +21,16 @@ def test_jobs_run_each_slot_once_pause_and_reschedule(world):
         try:
             job = scheduler.get_job(REBALANCE_JOB)
             assert job.misfire_grace_time == 600 and job.coalesce
-            await job.func()
-            await job.func()  # a second firing for the same slot (e.g. after a restart) sends nothing
+            await job.func(*job.args)
+            await job.func(*job.args)  # a second firing for the same slot (e.g. after a restart) sends nothing
             assert [s.already_done for s in pushed] == [False, True]
             sent = len(world.venue.sent)
 
             world.services.pause("test")
-            await job.func()
+            await job.func(*job.args)
             assert len(pushed) == 2 and len(world.venue.sent) == sent
 
-            await scheduler.get_job(MARK_JOB).func()
+            await _fire(scheduler, MARK_JOB)
             assert world.store.last_mark().source == "periodic"
 
             world.services.set_params("at=10:30 timezone=Europe/Paris every=1w weekday=fri", "test")
@@ -71,9 +71,9 @@ def test_daily_summary_and_failure_alerts(world):
             daily = scheduler.get_job("daily")
             probe = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
             assert daily.trigger.get_next_fire_time(None, probe) == datetime(2026, 11, 24, 20, 0, tzinfo=timezone.utc)
-            await daily.func()
+            await daily.func(*daily.args)
             world.market.symbols = _broken  # the market fails outside any order
-            await scheduler.get_job(REBALANCE_JOB).func()
+            await _fire(scheduler, REBALANCE_JOB)
         finally:
             scheduler.shutdown(wait=False)
 
@@ -85,3 +85,8 @@ def test_daily_summary_and_failure_alerts(world):
 
 async def _broken():
     raise ConnectionError("market data unreachable")
+
+
+async def _fire(scheduler, job_id):
+    job = scheduler.get_job(job_id)
+    await job.func(*job.args)

@@ -47,4 +47,5 @@ def test_cron_trigger_agrees_with_next_slot():
 def test_slot_keys_fit_client_order_ids():
     t = datetime(2026, 11, 24, 9, 0, 3, tzinfo=UTC)
     assert slot_key(t) == "S20261124T0900"
-    assert slot_key(t, manual=True) == "M20261124T090003"
+    assert slot_key(t, kind="manual") == "M20261124T090003"
+    assert slot_key(t, kind="liquidate") == "L20261124T090003"

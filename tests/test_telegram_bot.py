@@ -206,3 +206,37 @@ def test_a_confirmation_expires_after_60_seconds(world, fake):
     run_with_bot(world, fake, scenario)
     assert world.venue.sent == []
     assert any("Expired" in (a.get("text") or "") for a in fake.answered_callbacks)
+
+
+def test_telegram_down_at_start_delays_chat_but_not_the_bot(world, fake):
+    async def main():
+        fake.down(True)
+        stop = asyncio.Event()
+        bot = asyncio.create_task(serve_telegram(world.services, SqliteOutbox(world.db), config(fake), stop))
+        await asyncio.sleep(2.0)
+        assert not bot.done()  # still running, retrying, its start-up push waiting in the outbox
+        assert world.store.last_mark().source == "start"  # the engine side started without Telegram
+        fake.down(False)
+        await wait(fake, lambda m: "started" in m.text, timeout=20)
+        fake.send_text(ADMIN, "/status")
+        await wait(fake, text_to(ADMIN, "Venue: paper"))
+        stop.set()
+        return await asyncio.wait_for(bot, 20)
+
+    assert asyncio.run(main()) == 0
+
+
+def test_an_established_instance_keeps_running_and_alerts_on_a_conflict(world, fake, monkeypatch):
+    import handlers.telegram as front
+
+    monkeypatch.setattr(front, "NEWCOMER_WINDOW_S", 0.5)  # so 'established' takes half a second, not 30
+
+    async def scenario():
+        await asyncio.sleep(1.0)
+        fake.conflict(True)
+        await wait(fake, text_to(GROUP, "Another instance tried to poll"), timeout=15)
+        fake.conflict(False)
+        fake.send_text(ADMIN, "/status")
+        await wait(fake, text_to(ADMIN, "Venue: paper"), timeout=15)
+
+    assert run_with_bot(world, fake, scenario) == 0

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -21,11 +22,26 @@ RESUME_EVERY_MINUTES = 5
 SCHEDULE_KEYS = {"every", "at", "weekday", "timezone"}
 Notify = Callable[[RebalanceSummary], Awaitable[None]]
 Daily = Callable[[], Awaitable[None]]
+Work = Callable[[], Awaitable[None]]
 Alert = Callable[[str], Awaitable[None]]
 
 
 def rebalance_trigger(p: StrategyParams) -> CronTrigger:
     return CronTrigger(timezone=p.zone, **cron_fields(p.every, p.at, p.weekday))
+
+
+async def _guarded(what: str, work: Work, alert: Alert | None) -> None:
+    """Run a job; a failure is logged and pushed as an alert, never only buried in APScheduler's log."""
+    try:
+        await work()
+    except UserError as e:  # e.g. another process holds the account; the resume job retries
+        log.warning("%s not run: %s", what, e)
+        if alert:
+            await alert(f"⚠ {what} not run: {e}")
+    except Exception as e:
+        log.exception("%s failed", what)
+        if alert:
+            await alert(f"⚠ {what} failed: {type(e).__name__}: {str(e)[:300]}")
 
 
 def daily_trigger(p: StrategyParams, at: str) -> CronTrigger:
@@ -43,37 +59,27 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
             log.info("scheduled rebalance skipped: paused")
             return
         # The journal key of the slot, not APScheduler, guarantees a slot never runs twice.
-        try:
-            await notify(await services.rebalance_slot())
-        except UserError as e:  # e.g. another process holds the account; the resume job retries
-            log.warning("scheduled rebalance not run: %s", e)
-            if alert:
-                await alert(f"⚠ Scheduled rebalance not run: {e}")
-        except Exception as e:  # the market or venue failed outside an order: say so, never only in a log
-            log.exception("scheduled rebalance failed")
-            if alert:
-                await alert(f"⚠ Scheduled rebalance failed: {type(e).__name__}: {str(e)[:300]}")
+        summary = await services.rebalance_slot()
+        # Announced under its own guard, so a push failure is not reported as a failed rebalance.
+        await _guarded("Rebalance announcement", lambda: notify(summary), alert)
+
+    async def resume() -> None:
+        # A slot left open by an outage is retried here, or abandoned once a period old.
+        for summary in await services.rebalancer.resume_unfinished(services.params):
+            await notify(summary)
 
     async def mark() -> None:
         await services.mark()
 
-    async def resume() -> None:
-        # A slot left open by an outage is retried here, or abandoned once a period old.
-        try:
-            for summary in await services.rebalancer.resume_unfinished(services.params):
-                await notify(summary)
-        except UserError as e:
-            log.warning("resume not run: %s", e)
-
-    scheduler.add_job(rebalance, rebalance_trigger(services.params), id=REBALANCE_JOB, replace_existing=True,
-                      misfire_grace_time=misfire_grace_s, coalesce=True, max_instances=1)
-    scheduler.add_job(mark, IntervalTrigger(minutes=mark_minutes), id=MARK_JOB, replace_existing=True,
-                      misfire_grace_time=misfire_grace_s, coalesce=True, max_instances=1)
-    scheduler.add_job(resume, IntervalTrigger(minutes=RESUME_EVERY_MINUTES), id=RESUME_JOB, replace_existing=True,
-                      misfire_grace_time=misfire_grace_s, coalesce=True, max_instances=1)
-
+    jobs: list[tuple[str, str, Work, BaseTrigger]] = [
+        (REBALANCE_JOB, "Scheduled rebalance", rebalance, rebalance_trigger(services.params)),
+        (MARK_JOB, "Equity mark", mark, IntervalTrigger(minutes=mark_minutes)),
+        (RESUME_JOB, "Resuming an open rebalance", resume, IntervalTrigger(minutes=RESUME_EVERY_MINUTES)),
+    ]
     if daily is not None:
-        scheduler.add_job(daily, daily_trigger(services.params, daily_at), id=DAILY_JOB, replace_existing=True,
+        jobs.append((DAILY_JOB, "Daily summary", daily, daily_trigger(services.params, daily_at)))
+    for job_id, what, work, trigger in jobs:
+        scheduler.add_job(_guarded, trigger, args=[what, work, alert], id=job_id, replace_existing=True,
                           misfire_grace_time=misfire_grace_s, coalesce=True, max_instances=1)
 
     def reschedule(params: StrategyParams, changes: list[Change]) -> None:

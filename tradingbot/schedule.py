@@ -61,10 +61,12 @@ def next_slot(now: datetime, every: str, at: time, weekday: str, tz: ZoneInfo) -
     raise ValueError("no slot found")
 
 
-def slot_key(when: datetime, manual: bool = False) -> str:
-    """Journal key of a slot: S20261124T0900 (scheduled, UTC) or M20261124T091503 (manual)."""
+def slot_key(when: datetime, kind: str = "scheduled") -> str:
+    """Journal key: S20261124T0900 (scheduled slot, UTC), M20261124T091503 (manual), L… (liquidation)."""
     utc = when.astimezone(timezone.utc)
-    return utc.strftime("M%Y%m%dT%H%M%S") if manual else utc.strftime("S%Y%m%dT%H%M")
+    if kind == "scheduled":
+        return utc.strftime("S%Y%m%dT%H%M")
+    return {"manual": "M", "liquidate": "L"}[kind] + utc.strftime("%Y%m%dT%H%M%S")
 
 
 def cron_fields(every: str, at: time, weekday: str) -> dict[str, str]:

@@ -160,9 +160,10 @@ class Services:
         buys = plan_buys(after, ranking.selected, self.params.invest_fraction, costs) if ranking.selected else Plan(())
         return ranking, sells, buys
 
-    async def rebalance_now(self, progress: Progress | None = None, slot: str | None = None) -> RebalanceSummary:
-        """A manual rebalance: its own slot key (per second), so a repeated request never doubles."""
-        key = slot or slot_key(self.clock.now(), manual=True)
+    async def rebalance_now(self, progress: Progress | None = None,
+                            requested_at: datetime | None = None) -> RebalanceSummary:
+        """A manual rebalance keyed by when it was asked for (to the second): a repeated request never doubles."""
+        key = slot_key(requested_at or self.clock.now(), kind="manual")
         return await self.rebalancer.run(key, "manual", self.params, progress)
 
     async def rebalance_slot(self, progress: Progress | None = None) -> RebalanceSummary:
@@ -171,9 +172,10 @@ class Services:
         due = last_slot(self.clock.now(), p.every, p.at, p.weekday, p.zone)
         return await self.rebalancer.run(slot_key(due), "scheduled", p, progress)
 
-    async def liquidate(self, progress: Progress | None = None, slot: str | None = None) -> RebalanceSummary:
+    async def liquidate(self, progress: Progress | None = None,
+                        requested_at: datetime | None = None) -> RebalanceSummary:
         """Sell everything to the quote asset, then pause scheduled rebalances."""
-        key = slot or "L" + slot_key(self.clock.now(), manual=True)[1:]
+        key = slot_key(requested_at or self.clock.now(), kind="liquidate")
         return await self.rebalancer.run(key, "liquidate", self.params, progress)
 
     def set_params(self, args: str | list[str], who: str) -> list[Change]:
