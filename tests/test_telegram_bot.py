@@ -240,3 +240,22 @@ def test_an_established_instance_keeps_running_and_alerts_on_a_conflict(world, f
         await wait(fake, text_to(ADMIN, "Venue: paper"), timeout=15)
 
     assert run_with_bot(world, fake, scenario) == 0
+
+
+def test_liquidate_confirms_sells_everything_and_pauses(world, fake):
+    asyncio.run(world.services.rebalance_now())
+    held_before = set(world.store.load_ledger().holdings())
+
+    async def scenario():
+        fake.send_text(ADMIN, "/liquidate")
+        ask = await wait(fake, text_to(ADMIN, "Confirm /liquidate"))
+        assert all(asset in ask.text for asset in held_before)
+        fake.press_button(ADMIN, ask.message_id, ask.reply_markup["inline_keyboard"][0][0]["callback_data"])
+        await wait(fake, text_to(ADMIN, "Scheduled rebalances are paused"), timeout=15)
+        fake.send_text(ADMIN, "/status")
+        await wait(fake, text_to(ADMIN, "PAUSED"))
+
+    run_with_bot(world, fake, scenario)
+    positions = asyncio.run(world.services.positions())
+    assert all(p.value < 1 for p in positions.positions)  # only sub-lot dust is left
+    assert world.services.paused
