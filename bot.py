@@ -134,7 +134,7 @@ async def serve_console(app: App) -> int:
     from tradingbot.jobs import catch_up, install_jobs
 
     services = app.services
-    notifier = ConsoleNotifier()
+    notifier = ConsoleNotifier(Path(app.settings.chart_dir))
 
     async def announce(summary: RebalanceSummary) -> None:
         await announce_rebalance(summary, services, notifier)

@@ -5,6 +5,7 @@ from tradingbot.domain import RebalanceSummary
 from tradingbot.ports import Notifier
 from tradingbot.services import Services
 
+from . import chart_replies as chart
 from . import format as fmt
 
 
@@ -18,7 +19,9 @@ async def announce_rebalance(summary: RebalanceSummary, services: Services, noti
     text += f"\nP/L since start: {fmt.signed(since_start, quote)}"
     if since_previous is not None:
         text += f"; since the previous rebalance: {fmt.signed(since_previous, quote)}"
-    await notifier.push("rebalance", text)
+    album = await chart.optional(chart.equity(services)) + await chart.optional(chart.allocation(services))
+    await notifier.push("rebalance", text, photos=[(p.name, p.png) for p in album],
+                        caption="Equity and allocation after the rebalance")
     problems = list(summary.errors) + [f"skipped {k.symbol}: {k.reason}" for k in summary.skipped]
     if summary.state != "done" or problems:
         head = {"done": f"⚠ Rebalance {summary.slot} done with problems",

@@ -9,13 +9,14 @@ from datetime import datetime
 from enum import Enum
 from typing import Awaitable, Callable
 
-from tradingbot.domain import RebalanceSummary
 from tradingbot.errors import UserError
 from tradingbot.services import Services
 
 from tradingbot.params import excerpt
 
+from . import chart_replies as chart
 from . import format as fmt
+from .replies import Reply
 
 log = logging.getLogger(__name__)
 
@@ -24,21 +25,6 @@ class Role(str, Enum):
     ANYONE = "anyone"
     VIEWER = "viewer"
     ADMIN = "admin"
-
-
-@dataclass(frozen=True)
-class Photo:
-    name: str
-    png: bytes
-    caption: str = ""
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    monospace: bool = False  # tables: front ends show them in a fixed-width block
-    photos: tuple[Photo, ...] = ()
-    summary: RebalanceSummary | None = None  # set when the command rebalanced: front ends announce it
 
 
 @dataclass
@@ -98,22 +84,39 @@ async def _status(ctx: Context, args: list[str]) -> Reply:
 
 async def _pnl(ctx: Context, args: list[str]) -> Reply:
     _no_args("pnl", args)
-    return Reply(fmt.pnl(await ctx.services.pnl(), ctx.services.params.zone))
+    text = fmt.pnl(await ctx.services.pnl(), ctx.services.params.zone)
+    return Reply(text, later=lambda: chart.optional(chart.equity(ctx.services)))
 
 
 async def _positions(ctx: Context, args: list[str]) -> Reply:
     _no_args("positions", args)
-    return Reply(fmt.positions(await ctx.services.positions()), monospace=True)
+    report = await ctx.services.positions()
+    return Reply(fmt.positions(report), monospace=True,
+                 later=lambda: chart.optional(chart.allocation(ctx.services, report)))
 
 
 async def _ranking(ctx: Context, args: list[str]) -> Reply:
     limit = _count(args, 20, "/ranking [n]")
-    return Reply(fmt.ranking(await ctx.services.ranking(), limit), monospace=True)
+    report = await ctx.services.ranking()
+    return Reply(fmt.ranking(report, limit), monospace=True,
+                 later=lambda: chart.optional(chart.ranking(ctx.services, report)))
 
 
 async def _history(ctx: Context, args: list[str]) -> Reply:
     s = ctx.services
-    return Reply(fmt.history(s.history(_count(args, 10, "/history [n]")), s.quote, s.params.zone), monospace=True)
+    text = fmt.history(s.history(_count(args, 10, "/history [n]")), s.quote, s.params.zone)
+    return Reply(text, monospace=True, later=lambda: chart.optional(chart.rebalances(s)))
+
+
+async def _chart(ctx: Context, args: list[str]) -> Reply:
+    usage = "usage: /chart " + "|".join(chart.NAMES)
+    if len(args) != 1 or args[0].lower() not in chart.NAMES:
+        raise UserError(usage)
+    try:
+        photo = await chart.by_name(args[0].lower(), ctx.services)
+    except chart.NothingToChart as e:
+        return Reply(f"Nothing to chart yet: {e}")
+    return Reply(photo.caption, photos=(photo,))
 
 
 async def _trades(ctx: Context, args: list[str]) -> Reply:
@@ -207,6 +210,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("plan", "", "the orders a rebalance now would send, with estimated fees", Role.VIEWER, _plan),
     Command("history", "[n]", "recent rebalances", Role.VIEWER, _history),
     Command("trades", "[n]", "recent fills with fees", Role.VIEWER, _trades),
+    Command("chart", "name", "one chart: " + ", ".join(chart.NAMES), Role.VIEWER, _chart),
     Command("params", "", "current strategy parameters", Role.VIEWER, _params),
     Command("rebalance_now", "", "rank, sell and buy now (shows the plan to confirm first)", Role.ADMIN,
             _rebalance_now, preview=_rebalance_preview),

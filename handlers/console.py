@@ -4,25 +4,26 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Sequence, TextIO
 
-from .commands import Context, Reply, dispatch
+from .commands import Context, dispatch
+from .replies import Photo, Reply
 
 
-def save_photos(reply: Reply, folder: Path) -> list[Path]:
+def save_photos(photos: Sequence[Photo], folder: Path) -> list[Path]:
     """Charts go to files; the console prints their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for photo in reply.photos:
+    for photo in photos:
         path = folder / photo.name
         path.write_bytes(photo.png)
         paths.append(path)
     return paths
 
 
-def render(reply: Reply, folder: Path) -> str:
-    lines = [reply.text]
-    lines += [f"[chart] {p}" for p in save_photos(reply, folder)]
+async def render(reply: Reply, folder: Path) -> str:
+    """The reply's text, then the paths of its charts once drawn."""
+    lines = [reply.text] + [f"[chart] {p}" for p in save_photos(await reply.charts(), folder)]
     return "\n".join(lines)
 
 
@@ -30,7 +31,7 @@ async def run_once(ctx: Context, lines: list[str], out: TextIO, chart_dir: Path)
     """`bot.py chat "/status" "/pnl"`: each command once, replies printed in order."""
     for line in lines:
         reply = await dispatch(ctx, line)
-        print(f"> {line}\n{render(reply, chart_dir)}\n", file=out, flush=True)
+        print(f"> {line}\n{await render(reply, chart_dir)}\n", file=out, flush=True)
 
 
 async def run_console(ctx: Context, inp: TextIO, out: TextIO, chart_dir: Path, stop: asyncio.Event) -> None:
@@ -49,15 +50,17 @@ async def run_console(ctx: Context, inp: TextIO, out: TextIO, chart_dir: Path, s
         if line in ("/quit", "/exit"):
             break
         reply = await dispatch(ctx, line)
-        print(render(reply, chart_dir), file=out, flush=True)
+        print(await render(reply, chart_dir), file=out, flush=True)
     stop.set()
 
 
 class ConsoleNotifier:
-    """Pushes printed on the console, marked so they stand apart from replies."""
+    """Pushes printed on the console, marked so they stand apart from replies; charts saved as files."""
 
-    def __init__(self, out: TextIO = sys.stdout):
-        self.out = out
+    def __init__(self, chart_dir: Path, out: TextIO = sys.stdout):
+        self.chart_dir, self.out = chart_dir, out
 
-    async def push(self, kind: str, text: str, monospace: bool = False) -> None:
-        print(f"\n[push] {text}", file=self.out, flush=True)
+    async def push(self, kind: str, text: str, monospace: bool = False,
+                   photos: Sequence[tuple[str, bytes]] = (), caption: str = "") -> None:
+        reply = Reply(text, monospace, tuple(Photo(name, png, caption) for name, png in photos))
+        print(f"\n[push] {await render(reply, self.chart_dir)}", file=self.out, flush=True)

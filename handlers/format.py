@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from tradingbot.domain import Change, Fill, Plan, RebalanceRow, RebalanceSummary
+from tradingbot.domain import DUST_VALUE, Change, Fill, Plan, RebalanceRow, RebalanceSummary
 from tradingbot.money import fmt_decimal
 from tradingbot.params import PARAM_SPECS, StrategyParams
 from tradingbot.services import PnlReport, PositionsReport, RankingReport, StatusReport
@@ -66,9 +66,6 @@ def pnl(r: PnlReport, tz: ZoneInfo) -> str:
         since = f" since {local(w.since, tz)}" if w.since else ""
         lines.append(f"{w.label}: {signed(w.change, r.quote) if w.change is not None else 'no mark yet'}{since}")
     return "\n".join(lines)
-
-
-DUST_VALUE = Decimal(1)  # below this (in quote) a holding is a leftover, summed up on one line
 
 
 def positions(r: PositionsReport) -> str:

@@ -25,8 +25,8 @@ from tradingbot.ports import Clock
 from tradingbot.services import Services
 
 from .commands import BY_NAME, COMMANDS, Command, Context, Reply, Role, allows, dispatch, parse
-from .telegram_push import retry_seconds
-from .telegram_text import html_chunks
+from .telegram_push import retry_seconds, send_text_or_album
+from .telegram_text import caption, html_chunks
 
 log = logging.getLogger(__name__)
 CONFIRM_TTL = timedelta(seconds=60)
@@ -174,29 +174,37 @@ class TelegramFrontEnd:
             del self.pending[token]
 
     async def _send(self, chat_id: int, reply: Reply, keyboard: InlineKeyboardMarkup | None = None) -> None:
-        """A direct answer: split to Telegram's limits, flood control waited out, a few network retries."""
+        """A direct answer: split to Telegram's limits, charts after the text, flood control waited out."""
         chunks = html_chunks(reply.text, reply.monospace)
         for i, chunk in enumerate(chunks):
             markup = keyboard if i == len(chunks) - 1 else None
-            if not await self._send_chunk(chat_id, chunk, markup):
+            if not await self._attempt(chat_id, lambda c=chunk, m=markup: self.bot.send_message(
+                    chat_id, c, parse_mode=ParseMode.HTML, reply_markup=m)):
                 log.warning("reply to chat %s not delivered (%d of %d parts sent)", chat_id, i, len(chunks))
                 return
+        photos = await reply.charts()
+        if photos:
+            album = [(p.name, p.png) for p in photos]
+            title = caption(" · ".join(p.caption for p in photos if p.caption))
+            if not await self._attempt(chat_id, lambda: send_text_or_album(self.bot, chat_id, title, album)):
+                log.warning("charts for chat %s not delivered", chat_id)
 
-    async def _send_chunk(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    async def _attempt(self, chat_id: int, send: Callable[[], Awaitable[object]]) -> bool:
+        """Try one send: flood control is a wait, not a failure; a refusal is final; network errors retry."""
         failures, waited = 0, 0.0
         while failures < 4 and waited <= MAX_FLOOD_WAIT_S:
             try:
-                await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+                await send()
                 return True
-            except RetryAfter as e:  # flood control is a wait, not a failure
+            except RetryAfter as e:
                 waited += retry_seconds(e) + 0.1
                 await asyncio.sleep(retry_seconds(e) + 0.1)
             except (BadRequest, Forbidden) as e:  # will not succeed on retry
-                log.warning("reply to chat %s refused: %s", chat_id, e.message)
+                log.warning("message to chat %s refused: %s", chat_id, e.message)
                 return False
             except TelegramError as e:
                 failures += 1
-                log.info("reply to chat %s failed (%s), attempt %d", chat_id, e, failures)
+                log.info("message to chat %s failed (%s), attempt %d", chat_id, e, failures)
                 await asyncio.sleep(2**failures)
         return False
 

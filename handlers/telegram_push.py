@@ -9,14 +9,16 @@ import asyncio
 import logging
 from datetime import timedelta
 from enum import Enum
+from typing import Sequence
 
-from telegram import Bot
+from telegram import Bot, InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from tradingbot.adapters.outbox import Push, SqliteOutbox
 from tradingbot.ports import Clock
 
+from .telegram_text import caption as html_caption
 from .telegram_text import html_chunks
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,22 @@ class Outcome(Enum):
     DONE = "done"  # sent, or given up with the reason recorded
     FLOOD = "flood"  # this chat must wait retry_after
     UNREACHABLE = "unreachable"  # Telegram did not answer: every chat waits
+
+
+async def send_text_or_album(bot: Bot, chat_id: int, body: str, photos: Sequence[tuple[str, bytes]],
+                             silent: bool = False) -> None:
+    """One message: text, one captioned photo, or an album captioned on its first photo."""
+    if not photos:
+        await bot.send_message(chat_id, body, parse_mode=ParseMode.HTML, disable_notification=silent)
+    elif len(photos) == 1:
+        name, png = photos[0]
+        await bot.send_photo(chat_id, png, filename=name, caption=body or None,
+                             parse_mode=ParseMode.HTML, disable_notification=silent)
+    else:
+        # Raw bytes, not a prebuilt InputFile: PTB then uploads each as an attach:// part of the album.
+        media = [InputMediaPhoto(png, filename=name, caption=(body or None) if i == 0 else None,
+                                 parse_mode=ParseMode.HTML) for i, (name, png) in enumerate(photos)]
+        await bot.send_media_group(chat_id, media, disable_notification=silent)
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -43,8 +61,12 @@ class TelegramPusher:
         self._backoff = 0.0
         self._not_before: dict[int, float] = {}  # loop time before which a chat is not tried again
 
-    async def push(self, kind: str, text: str, monospace: bool = False) -> None:
-        """Queue a push for every notify chat (on: with sound, silent: without, off: not at all)."""
+    async def push(self, kind: str, text: str, monospace: bool = False,
+                   photos: Sequence[tuple[str, bytes]] = (), caption: str = "") -> None:
+        """Queue a push for every notify chat (on: with sound, silent: without, off: not at all).
+
+        Photos follow the text as one album, captioned.
+        """
         level = self.levels.get(kind, "on")
         if level == "off":
             log.info("%s push not sent: notifications of this kind are off", kind)
@@ -52,7 +74,8 @@ class TelegramPusher:
         if not self.chat_ids:
             log.warning("%s push not sent: TELEGRAM_NOTIFY_CHAT_IDS is empty: %s", kind, text[:200])
             return
-        self.outbox.enqueue(kind, html_chunks(text, monospace), self.chat_ids, level == "silent", self.clock.now())
+        self.outbox.enqueue(kind, html_chunks(text, monospace), self.chat_ids, level == "silent", self.clock.now(),
+                            photos=list(photos), caption=html_caption(caption))
         self._wake.set()
 
     async def run(self) -> None:
@@ -111,8 +134,7 @@ class TelegramPusher:
 
     async def _deliver(self, push: Push) -> tuple[Outcome, float]:
         try:
-            await self.bot.send_message(push.chat_id, push.body, parse_mode=ParseMode.HTML,
-                                        disable_notification=push.silent)
+            await send_text_or_album(self.bot, push.chat_id, push.body, push.photos, push.silent)
         except RetryAfter as e:
             self.outbox.failed_attempt(push.id, f"flood control: retry after {retry_seconds(e)} s")
             return Outcome.FLOOD, retry_seconds(e) + 0.1

@@ -7,11 +7,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "LOG_LEVEL": "WARNING", "TELEGRAM_BOT_TOKEN": "", "SYNTHETIC_SYMBOLS": "240"}
+ENV = {**os.environ, "LOG_LEVEL": "WARNING", "TELEGRAM_BOT_TOKEN": "", "SYNTHETIC_SYMBOLS": "240",
+       "CHART_DIR": tempfile.mkdtemp(prefix="itb-charts-")}
 
 
 def bot(*args: str, db: Path, stdin: str | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
@@ -39,7 +41,7 @@ def test_console_session_end_to_end(tmp_path):
 def test_start_up_catches_up_a_slot_missed_within_the_grace_period(tmp_path):
     out = bot("--demo", "--clock", "2026-11-24T09:04:00Z", db=tmp_path / "demo.sqlite", stdin="/history\n").stdout
     assert "[push] Rebalance S20261124T0900 done" in out
-    history = out.split("slot ")[1].strip().splitlines()[1:]
+    history = [line for line in out.split("slot ")[1].strip().splitlines()[1:] if not line.startswith("[chart]")]
     assert [line.split()[:2] for line in history] == [["S20261124T0900", "done"]]  # ran once, nothing else
 
 
@@ -178,3 +180,14 @@ def test_log_lines_and_tracebacks_never_show_a_secret():
                                    sys.exc_info())
     text = formatter.format(record)
     assert "SECRET-TOKEN" not in text and text.count("***") >= 2 and "RuntimeError" in text
+
+
+def test_chat_saves_charts_as_png_files_and_prints_their_paths(tmp_path):
+    env = {**ENV, "CHART_DIR": str(tmp_path / "charts")}
+    result = subprocess.run([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(tmp_path / "c.db"),
+                             "--demo", "chat", "/rebalance_now", "/chart equity", "/positions", "/chart bogus"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    paths = [Path(line.split("[chart] ", 1)[1]) for line in result.stdout.splitlines() if "[chart] " in line]
+    assert {p.name for p in paths} == {"equity.png", "allocation.png"}
+    assert all(p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for p in paths)
+    assert "usage: /chart equity|allocation|rebalances|ranking|inventory" in result.stdout

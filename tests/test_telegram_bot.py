@@ -259,3 +259,19 @@ def test_liquidate_confirms_sells_everything_and_pauses(world, fake):
     positions = asyncio.run(world.services.positions())
     assert all(p.value < 1 for p in positions.positions)  # only sub-lot dust is left
     assert world.services.paused
+
+
+def test_charts_reach_the_chat_and_the_push_carries_an_album(world, fake):
+    async def scenario():
+        fake.send_text(ADMIN, "/rebalance_now")
+        plan = await wait(fake, text_to(ADMIN, "Confirm /rebalance_now"))
+        fake.press_button(ADMIN, plan.message_id, plan.reply_markup["inline_keyboard"][0][0]["callback_data"])
+        await wait(fake, lambda m: m.chat_id == GROUP and m.kind == "photo" and m.media_group_id, timeout=20)
+        fake.send_text(ADMIN, "/pnl")
+        await wait(fake, lambda m: m.chat_id == ADMIN and m.kind == "photo" and "Equity" in m.text, timeout=20)
+
+    run_with_bot(world, fake, scenario)
+    album = [m for m in fake.messages_to(GROUP) if m.kind == "photo"]
+    assert len(album) == 2 and len({m.media_group_id for m in album}) == 1
+    assert all(m.photo_bytes.startswith(b"\x89PNG") for m in album)
+    assert len(album[0].text) <= 1024

@@ -13,6 +13,7 @@ from enum import Enum
 
 ZERO = Decimal(0)
 QUOTE_UNIT = Decimal("0.00000001")  # Binance amounts carry at most 8 decimals
+DUST_VALUE = Decimal(1)  # a holding worth less (in quote) is a sub-lot leftover, not a position
 CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")  # what Binance accepts as newClientOrderId
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, Sequence
 
 from .domain import (
     Candle, EquityMark, Fill, OrderRecord, OrderRequest, OrderResult, OrderStatus, Position, Ranking, RebalanceRow,
@@ -86,6 +86,7 @@ class Store(Protocol):
 
 
 class Notifier(Protocol):
-    """Pushes to the people watching: kinds rebalance, alert, lifecycle, daily."""
+    """Pushes to the people watching: kinds rebalance, alert, lifecycle, daily; photos as (name, PNG) pairs."""
 
-    async def push(self, kind: str, text: str, monospace: bool = False) -> None: ...
+    async def push(self, kind: str, text: str, monospace: bool = False,
+                   photos: Sequence[tuple[str, bytes]] = (), caption: str = "") -> None: ...

@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Callable
 
 from .adapters.sqlite_store import SqliteStore
-from .domain import ZERO, Change, EquityMark, Fill, Plan, Position, Ranking, RebalanceRow, RebalanceSummary
+from .benchmarks import scaled, universe_step
+from .domain import DUST_VALUE, ZERO, Change, EquityMark, Fill, Plan, Position, Ranking, RebalanceRow, RebalanceSummary
 from .engine import Progress, Rebalancer
 from .errors import UserError
 from .ledger import Ledger
@@ -67,6 +68,16 @@ class PositionsReport:
 
 
 @dataclass(frozen=True)
+class EquityHistory:
+    """What the equity chart shows: the marks, capital, fees, and benchmarks scaled to the account."""
+
+    marks: tuple[EquityMark, ...]
+    deposits: Decimal
+    fees: Decimal
+    benchmarks: dict[str, list[tuple[datetime, Decimal]]]
+
+
+@dataclass(frozen=True)
 class RankingReport:
     ranking: Ranking
     held: frozenset[str]
@@ -80,6 +91,7 @@ class Services:
         self.market_name = market_name
         self.params = StrategyParams.from_strings(store.load_params(), base=defaults)
         self.listeners: list[ParamsListener] = []
+        self._universe_prices: dict[str, Decimal] = {}
         self.next_run: Callable[[], datetime | None] = self._computed_next_run
 
     @property
@@ -129,7 +141,8 @@ class Services:
 
     async def ranking(self) -> RankingReport:
         ranking = await rank_now(self.market, self.params, self.clock.now())
-        held = frozenset(a + self.quote for a in self.store.load_ledger().holdings())
+        positions = await self.positions()
+        held = frozenset(p.asset + self.quote for p in positions.positions if p.value >= DUST_VALUE)
         return RankingReport(ranking, held)
 
     def history(self, n: int) -> list[RebalanceRow]:
@@ -164,19 +177,26 @@ class Services:
                             requested_at: datetime | None = None) -> RebalanceSummary:
         """A manual rebalance keyed by when it was asked for (to the second): a repeated request never doubles."""
         key = slot_key(requested_at or self.clock.now(), kind="manual")
-        return await self.rebalancer.run(key, "manual", self.params, progress)
+        return await self._benchmarked(await self.rebalancer.run(key, "manual", self.params, progress))
 
     async def rebalance_slot(self, progress: Progress | None = None) -> RebalanceSummary:
         """The scheduled slot due now (the latest slot at or before now)."""
         p = self.params
         due = last_slot(self.clock.now(), p.every, p.at, p.weekday, p.zone)
-        return await self.rebalancer.run(slot_key(due), "scheduled", p, progress)
+        return await self._benchmarked(await self.rebalancer.run(slot_key(due), "scheduled", p, progress))
 
     async def liquidate(self, progress: Progress | None = None,
                         requested_at: datetime | None = None) -> RebalanceSummary:
         """Sell everything to the quote asset, then pause scheduled rebalances."""
         key = slot_key(requested_at or self.clock.now(), kind="liquidate")
-        return await self.rebalancer.run(key, "liquidate", self.params, progress)
+        return await self._benchmarked(await self.rebalancer.run(key, "liquidate", self.params, progress))
+
+    async def _benchmarked(self, summary: RebalanceSummary) -> RebalanceSummary:
+        """A rebalance marks equity; the benchmarks are marked beside it, so charts compare like with like."""
+        if summary.state == "done" and not summary.already_done:
+            _, prices = await self._valued()
+            await self._mark_benchmarks(prices)
+        return summary
 
     def set_params(self, args: str | list[str], who: str) -> list[Change]:
         """Apply key=value pairs all or none; persist with an audit row per change."""
@@ -210,12 +230,36 @@ class Services:
         return was
 
     async def mark(self, source: str = "periodic") -> EquityMark:
-        """Record equity at current prices (the hourly mark that P/L windows and charts read)."""
+        """Record equity at current prices, and the benchmarks beside it (what P/L windows and charts read)."""
         ledger, prices = await self._valued()
         equity = ledger.equity(prices)
         mark = EquityMark(self.clock.now(), equity, ledger.cash, equity - ledger.cash, source)
         self.store.add_mark(mark)
+        await self._mark_benchmarks(prices)
         return mark
+
+    async def _mark_benchmarks(self, prices: dict[str, Decimal]) -> None:
+        rules = await self.market.symbols()
+        bases = frozenset(r.base for r in rules)
+        universe = {r.symbol: prices[r.symbol] for r in rules
+                    if r.quote == self.quote and r.trading and r.symbol in prices
+                    and not self.params.skip_reason(r.base, r.symbol, bases)}
+        last = self.store.benchmarks()[-1:] or [(self.clock.now(), None, Decimal(1))]
+        # Prices of the previous mark live in memory: after a restart the index carries on unchanged once.
+        index = universe_step(last[0][2], self._universe_prices, universe)
+        self._universe_prices = universe
+        self.store.add_benchmark(self.clock.now(), prices.get("BTC" + self.quote), index, len(universe))
+
+    def equity_history(self) -> EquityHistory:
+        """The account's marks with BTC buy-and-hold and the equal-weight universe scaled beside them."""
+        ledger = self.store.load_ledger()
+        marks = tuple(self.store.marks())
+        rows = self.store.benchmarks()
+        btc = [(t, b) for t, b, _ in rows if b is not None]
+        universe = [(t, u) for t, _, u in rows]
+        benchmarks = {"BTC buy & hold": scaled(btc, marks, ledger.deposits),
+                      "Equal-weight universe": scaled(universe, marks, ledger.deposits)}
+        return EquityHistory(marks, ledger.deposits, ledger.fees, {k: v for k, v in benchmarks.items() if v})
 
     def _computed_next_run(self) -> datetime | None:
         p = self.params

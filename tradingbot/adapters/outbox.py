@@ -16,22 +16,36 @@ class Push:
     id: int
     chat_id: int
     kind: str
-    body: str
+    body: str  # the message, or the album's caption when photos are attached
     silent: bool
     attempts: int
+    photos: tuple[tuple[str, bytes], ...] = ()
 
 
 class SqliteOutbox:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    def enqueue(self, kind: str, bodies: list[str], chat_ids: list[int], silent: bool, at: datetime) -> None:
-        """One row per chat and chunk, all in one transaction, in the order they must arrive."""
+    def enqueue(self, kind: str, bodies: list[str], chat_ids: list[int], silent: bool, at: datetime,
+                photos: list[tuple[str, bytes]] | None = None, caption: str = "") -> None:
+        """One row per chat and chunk (then one album row, if photos), all in one transaction, in order."""
         with self.db.atomic():
-            self.db.conn.executemany(
-                "INSERT INTO outbox (created_at, chat_id, kind, body, silent, status) VALUES (?, ?, ?, ?, ?, ?)",
-                [(iso(at), chat, kind, body, int(silent), PENDING) for chat in chat_ids for body in bodies],
-            )
+            for chat in chat_ids:
+                for body in bodies:
+                    self._insert(at, chat, kind, body, silent)
+                if photos:
+                    row = self._insert(at, chat, kind, caption, silent)
+                    self.db.conn.executemany(
+                        "INSERT INTO outbox_photos (outbox_id, position, name, png) VALUES (?, ?, ?, ?)",
+                        [(row, i, name, png) for i, (name, png) in enumerate(photos)],
+                    )
+
+    def _insert(self, at: datetime, chat: int, kind: str, body: str, silent: bool) -> int:
+        cur = self.db.execute(
+            "INSERT INTO outbox (created_at, chat_id, kind, body, silent, status) VALUES (?, ?, ?, ?, ?, ?)",
+            [iso(at), chat, kind, body, int(silent), PENDING],
+        )
+        return int(cur.lastrowid or 0)
 
     def heads(self) -> list[Push]:
         """The oldest pending push of every chat: a chat's later pushes wait behind it, other chats do not."""
@@ -39,7 +53,12 @@ class SqliteOutbox:
             "SELECT id, chat_id, kind, body, silent, attempts FROM outbox WHERE id IN"
             " (SELECT MIN(id) FROM outbox WHERE status = ? GROUP BY chat_id) ORDER BY id", [PENDING]
         ).fetchall()
-        return [Push(i, c, k, b, bool(s), a) for i, c, k, b, s, a in rows]
+        return [Push(i, c, k, b, bool(s), a, self._photos(i)) for i, c, k, b, s, a in rows]
+
+    def _photos(self, push_id: int) -> tuple[tuple[str, bytes], ...]:
+        rows = self.db.execute("SELECT name, png FROM outbox_photos WHERE outbox_id = ? ORDER BY position",
+                               [push_id]).fetchall()
+        return tuple((name, bytes(png)) for name, png in rows)
 
     def pending_count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM outbox WHERE status = ?", [PENDING]).fetchone()[0]

@@ -74,4 +74,15 @@ V4 = [
     "CREATE INDEX outbox_pending ON outbox(status, chat_id, id)",
 ]
 
-MIGRATIONS: list[list[str]] = [V1, V2, V3, V4]
+# V5: benchmarks marked beside equity (BTC price, equal-weight universe index) and photos for pushed albums.
+V5 = [
+    """CREATE TABLE benchmark_marks (
+        id INTEGER PRIMARY KEY, time TEXT NOT NULL, btc_price TEXT, universe_index TEXT NOT NULL,
+        universe_size INTEGER NOT NULL)""",
+    "CREATE INDEX benchmark_marks_time ON benchmark_marks(time)",
+    """CREATE TABLE outbox_photos (
+        outbox_id INTEGER NOT NULL REFERENCES outbox(id), position INTEGER NOT NULL, name TEXT NOT NULL,
+        png BLOB NOT NULL, PRIMARY KEY (outbox_id, position))""",
+]
+
+MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5]

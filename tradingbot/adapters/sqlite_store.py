@@ -201,6 +201,30 @@ class SqliteStore(SqliteJournal):
         return [_mark(r) for r in self.db.execute(sql + " ORDER BY time", params)]
 
 
+    # --- benchmarks and inventory history (for charts) -----------------------------------
+    def add_benchmark(self, at: datetime, btc_price: Decimal | None, universe_index: Decimal, size: int) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO benchmark_marks (time, btc_price, universe_index, universe_size) VALUES (?,?,?,?)",
+                [iso(at), text(btc_price), str(universe_index), size],
+            )
+
+    def benchmarks(self, since: datetime | None = None) -> list[tuple[datetime, Decimal | None, Decimal]]:
+        """(time, BTC price, equal-weight universe index) at every benchmark mark, oldest first."""
+        sql, params = "SELECT time, btc_price, universe_index FROM benchmark_marks", []
+        if since:
+            sql, params = sql + " WHERE time >= ?", [iso(since)]
+        return [(parse_iso(t), Decimal(b) if b is not None else None, Decimal(u))
+                for t, b, u in self.db.execute(sql + " ORDER BY time", params)]
+
+    def inventory_history(self) -> list[tuple[datetime, dict[str, Decimal]]]:
+        """Value per asset (cash included) after each rebalance, oldest first."""
+        history: dict[str, dict[str, Decimal]] = {}
+        for t, asset, value in self.db.execute("SELECT time, asset, value FROM inventory ORDER BY time, id"):
+            history.setdefault(t, {})[asset] = Decimal(value)
+        return [(parse_iso(t), values) for t, values in history.items()]
+
+
 def _mark(row: tuple) -> EquityMark:
     return EquityMark(parse_iso(row[0]), Decimal(row[1]), Decimal(row[2]), Decimal(row[3]), row[4])
 

@@ -1,0 +1,64 @@
+"""Charts attached to replies and pushes: data from the services, drawing in a worker thread.
+
+Rendering takes tens of milliseconds of CPU; off the event loop, the bot keeps answering meanwhile.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Awaitable, Callable
+
+import charts
+from charts import NothingToChart  # noqa: F401  (re-exported for the commands)
+from tradingbot.services import PositionsReport, RankingReport, Services
+
+from .replies import Photo
+
+NAMES = ("equity", "allocation", "rebalances", "ranking", "inventory")
+MAX_REBALANCES = 365
+
+
+async def _draw(name: str, caption: str, draw: Callable[[], bytes]) -> Photo:
+    return Photo(f"{name}.png", await asyncio.to_thread(draw), caption)
+
+
+async def equity(s: Services) -> Photo:
+    h = s.equity_history()
+    return await _draw("equity", "Equity, drawdown and benchmarks", lambda: charts.equity_chart(
+        h.marks, h.deposits, h.fees, h.benchmarks, s.params.zone, s.quote))
+
+
+async def allocation(s: Services, report: PositionsReport | None = None) -> Photo:
+    r = report or await s.positions()
+    return await _draw("allocation", "Allocation and unrealized P/L", lambda: charts.allocation_chart(
+        r.positions, r.cash, r.equity, r.quote))
+
+
+async def rebalances(s: Services) -> Photo:
+    rows = list(reversed(s.store.recent_rebalances(MAX_REBALANCES)))
+    return await _draw("rebalances", "P/L per rebalance and cumulative fees", lambda: charts.rebalance_pnl_chart(
+        rows, s.params.zone, s.quote))
+
+
+async def ranking(s: Services, report: RankingReport | None = None) -> Photo:
+    r = report or await s.ranking()
+    return await _draw("ranking", "Ranking by lookback return", lambda: charts.ranking_chart(r.ranking, r.held))
+
+
+async def inventory(s: Services) -> Photo:
+    history = s.store.inventory_history()
+    return await _draw("inventory", "Inventory value per asset", lambda: charts.inventory_chart(
+        history, s.params.zone, s.quote))
+
+
+async def by_name(name: str, s: Services) -> Photo:
+    drawers = {"equity": equity, "allocation": allocation, "rebalances": rebalances, "ranking": ranking,
+               "inventory": inventory}
+    return await drawers[name](s)
+
+
+async def optional(photo: Awaitable[Photo]) -> tuple[Photo, ...]:
+    """A chart if there is something to draw; none (and no error) when there is not yet."""
+    try:
+        return (await photo,)
+    except NothingToChart:
+        return ()
