@@ -47,3 +47,15 @@ def test_inventory_history_is_value_per_asset_per_rebalance(world):
     assert len(history) == 2
     for _, values in history:
         assert "USDT" in values and len(values) >= 5
+
+
+def test_the_universe_index_chains_across_restarts(tmp_path):
+    from tests.conftest import World
+
+    first = World(tmp_path / "b.sqlite")
+    asyncio.run(first.services.mark())
+    first.clock.advance(timedelta(days=3))
+    again = World(tmp_path / "b.sqlite", clock=first.clock)  # a new process on the same database
+    asyncio.run(again.services.mark())
+    (_, _, start), (_, _, later) = again.store.benchmarks()
+    assert start == D(1) and later != D(1)

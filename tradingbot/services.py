@@ -1,6 +1,7 @@
 """Services: the use cases a person asks for, returning typed results (formatting lives in handlers/)."""
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from .schedule import last_slot, next_slot, slot_key
 
 log = logging.getLogger(__name__)
 ParamsListener = Callable[[StrategyParams, list[Change]], None]
+UNIVERSE_PRICES = "universe_prices"  # bot_state key: prices at the last benchmark mark
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,6 @@ class Services:
         self.market_name = market_name
         self.params = StrategyParams.from_strings(store.load_params(), base=defaults)
         self.listeners: list[ParamsListener] = []
-        self._universe_prices: dict[str, Decimal] = {}
         self.next_run: Callable[[], datetime | None] = self._computed_next_run
 
     @property
@@ -245,10 +246,12 @@ class Services:
                     if r.quote == self.quote and r.trading and r.symbol in prices
                     and not self.params.skip_reason(r.base, r.symbol, bases)}
         last = self.store.benchmarks()[-1:] or [(self.clock.now(), None, Decimal(1))]
-        # Prices of the previous mark live in memory: after a restart the index carries on unchanged once.
-        index = universe_step(last[0][2], self._universe_prices, universe)
-        self._universe_prices = universe
-        self.store.add_benchmark(self.clock.now(), prices.get("BTC" + self.quote), index, len(universe))
+        # The previous mark's prices are kept with the state, so the chain survives restarts.
+        before = {k: Decimal(v) for k, v in json.loads(self.store.get_state(UNIVERSE_PRICES, "{}") or "{}").items()}
+        index = universe_step(last[0][2], before, universe)
+        with self.store.db.atomic():
+            self.store.set_state(UNIVERSE_PRICES, json.dumps({k: str(v) for k, v in universe.items()}))
+            self.store.add_benchmark(self.clock.now(), prices.get("BTC" + self.quote), index, len(universe))
 
     def equity_history(self) -> EquityHistory:
         """The account's marks with BTC buy-and-hold and the equal-weight universe scaled beside them."""
