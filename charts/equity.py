@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -26,10 +26,10 @@ def drawdown(equity: np.ndarray, start: float) -> np.ndarray:
     return np.where(peak > 0, (out - 1) * 100, 0.0)
 
 
-def _line(ax: Axes, x: np.ndarray, y: np.ndarray, max_points: int | None, **kw: object) -> None:
+def _line(ax: Axes, x: np.ndarray, y: np.ndarray, max_points: int | None, **kw: Any) -> None:
     """One series, thinned for drawing; a lone point gets a marker so it shows at all."""
     dx, dy = downsample(x, y, max_points)
-    ax.plot(dx, dy, marker="o" if len(dx) == 1 else None, markersize=10, **kw)  # type: ignore[arg-type]
+    ax.plot(dx, dy, marker="o" if len(dx) == 1 else None, markersize=10, **kw)
 
 
 def _subtitle(last: Decimal, deposits: Decimal, fees: Decimal, quote: str, worst: float, since: str) -> str:

@@ -96,7 +96,9 @@ def allocation_chart(positions: Sequence[Position], cash: Decimal, equity: Decim
         legend = [Patch(color=c, label=n) for c, n in ((s.GAIN, "gain"), (s.LOSS, "loss"), (s.GREY, "cash"),
                                                        (s.LIGHT_GREY, "dust")) if c in kinds]
         s.legend_above(ax, len(legend), legend)
-        held = s.count(sum(1 for p in positions if p.quantity != 0), "position")
+        dust = sum(1 for p in positions if p.quantity != 0 and p.value < DUST)
+        held = s.count(sum(1 for p in positions if p.quantity != 0) - dust, "position")
+        held += f" (+{dust} dust)" if dust else ""
         s.header(fig, "Allocation now", f"Equity {s.money(total, quote)} · {held}\n"
                                         f"Unrealized P/L {s.money(float(pnl), quote, sign=True)}")
         s.footer(fig, f"Amounts in {quote} · bar = share of equity · dust = under 1 {quote}")
@@ -139,7 +141,7 @@ def _stack(ax: Axes, x: np.ndarray, series: list[tuple[str, np.ndarray, str]]) -
         ax.set_xlim(x[0] - 1, x[0] + 1)
         return
     ax.stackplot(x, *[v for _, v, _ in series], colors=[c for _, _, c in series],
-                 labels=[n for n, _, _ in series], edgecolor="white", linewidth=0.5)
+                 labels=[n for n, _, _ in series], linewidth=0)
     ax.set_xlim(x[0], x[-1])
 
 

@@ -51,12 +51,17 @@ def _fees_axis(ax: Axes, x: np.ndarray, fees: np.ndarray, quote: str) -> Axes:
 
 
 def rebalance_pnl_chart(rebalances: Sequence[RebalanceRow], tz: ZoneInfo, quote: str) -> bytes:
-    """Bars of equity after − before for each done rebalance, oldest first; cumulative fees on the right."""
+    """P/L of each period between done rebalances (costs included), oldest first; cumulative fees on the right.
+
+    A bar is the change in equity since the previous rebalance finished (the first: since it started), so
+    it shows what holding the picks earned net of that rebalance's fees and slippage, not the costs alone.
+    """
     done = sorted((r for r in rebalances if r.state == "done" and r.equity_after is not None),
                   key=lambda r: (r.started_at, r.id))
     if not done:
         raise NothingToChart("No completed rebalances yet.")
-    pnl = [r.equity_after - r.equity_before for r in done if r.equity_after is not None]
+    pnl = [r.equity_after - (done[i - 1].equity_after if i else r.equity_before)  # type: ignore[operator]
+           for i, r in enumerate(done)]
     fees = np.cumsum(floats(r.fees for r in done))  # over all of them: the line ends at the true total
     shown = done[-MAX_BARS:]
     first = len(done) - len(shown)
@@ -82,5 +87,5 @@ def rebalance_pnl_chart(rebalances: Sequence[RebalanceRow], tz: ZoneInfo, quote:
                                Line2D([], [], color=s.BLUE, linewidth=2.5, label="cumulative fees")])
         s.header(fig, "P/L per rebalance", _subtitle(pnl, sum((r.fees for r in done), Decimal(0)), quote,
                                                      len(shown)))
-        s.footer(fig, f"Amounts in {quote} · P/L = equity after − equity before")
+        s.footer(fig, f"Amounts in {quote} · P/L = equity change since the previous rebalance, costs included")
         return s.png(fig)

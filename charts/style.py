@@ -9,7 +9,6 @@ because a phone shows the image at about a third of its size, where 18 px is the
 """
 from __future__ import annotations
 
-import math
 import struct
 import threading
 import zlib
