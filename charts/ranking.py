@@ -1,7 +1,7 @@
 """A ranking snapshot: the best and worst scores, picks and holdings marked."""
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import timezone
 
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
@@ -10,17 +10,13 @@ from charts import NothingToChart
 from charts import style as s
 from charts.series import local
 from tradingbot.domain import Ranking, RankRow
+from tradingbot.params import format_duration
 
 MAX_N = 25  # per end: 51 rows is already ~18 px each, the least a label needs
 
 
-def lookback_text(lookback: timedelta) -> str:
-    """A lookback as the strategy settings write it: 7d, 12h, 90m."""
-    seconds = int(lookback.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+# A lookback as the strategy parameters write it (7d, 12h): the same formatter, not a second one.
+lookback_text = format_duration
 
 
 def _held_line(held: frozenset[str], shown: set[str], position: dict[str, int]) -> str:

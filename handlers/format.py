@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from tradingbot.domain import DUST_VALUE, Change, Fill, Plan, RebalanceRow, RebalanceSummary
 from tradingbot.money import fmt_decimal
-from tradingbot.params import PARAM_SPECS, StrategyParams
+from tradingbot.params import PARAM_SPECS, StrategyParams, format_duration
 from tradingbot.services import PnlReport, PositionsReport, RankingReport, StatusReport
 
 
@@ -42,7 +42,7 @@ def status(r: StatusReport) -> str:
     last_text = f"{last.slot} {last.state} at {local(last.finished_at or last.started_at, tz)}" if last else "none yet"
     return "\n".join([
         f"Venue: {r.venue} (market data: {r.market})",
-        f"Strategy: {p.strategy}, lookback {p.to_strings()['lookback']}, top {p.topn}, {p.mode} mode",
+        f"Strategy: {p.strategy}, lookback {format_duration(p.lookback)}, top {p.topn}, {p.mode} mode",
         f"Schedule: every {p.every} at {p.at:%H:%M} {p.timezone}" + (f" ({p.weekday})" if p.every == "1w" else ""),
         f"Equity: {money(r.equity, p.quote)}",
         f"Cash: {money(r.cash, p.quote)}",
@@ -96,7 +96,7 @@ def _price(x: Decimal | None) -> str:
 def ranking(r: RankingReport, limit: int) -> str:
     rk = r.ranking
     eligible = [row for row in rk.rows if row.eligible]
-    head = (f"{rk.strategy}, lookback {_duration(rk.lookback)}, top {rk.topn}: "
+    head = (f"{rk.strategy}, lookback {format_duration(rk.lookback)}, top {rk.topn}: "
             f"{len(eligible)} eligible of {len(rk.rows)} symbols")
     rows = [head, f"{'#':>3} {'symbol':<14}{'return':>9}{'vol/day':>12}  pick"]
     for row in eligible[:limit]:
@@ -118,11 +118,6 @@ def _short(x: Decimal) -> str:
         if x >= size:
             return f"{x / size:.1f}{unit}"
     return f"{x:.0f}"
-
-
-def _duration(td) -> str:
-    hours = int(td.total_seconds() // 3600)
-    return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
 
 
 def plan(sells: Plan, buys: Plan, quote: str) -> str:

@@ -18,9 +18,9 @@ from .domain import (
     RebalanceSummary, Side, SkippedOrder, SymbolRules,
 )
 from .errors import OrderRejected, UserError, VenueUnavailable
-from .market_view import rank_now, rules_by_symbol, valuation_prices
+from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from .params import StrategyParams
-from .planning import Book, Costs, book_from, plan_buys, plan_sells
+from .planning import Book, Costs, plan_buys, plan_sells
 from .ports import Clock, Exchange, MarketData, ProcessLock, Store
 
 log = logging.getLogger(__name__)
@@ -168,10 +168,7 @@ class Rebalancer:
         return True
 
     async def _book(self, rules: dict[str, SymbolRules]) -> Book:
-        balances = await self.exchange.balances()
-        held = [a for a in balances if a != self.quote]
-        return book_from(self.quote, balances, rules,
-                         await valuation_prices(self.market, held, self.quote, self.clock.now()))
+        return await venue_book(self.exchange, self.market, self.quote, rules, self.clock.now())
 
     async def _execute(self, row: RebalanceRow, order: OrderRecord, rules: dict[str, SymbolRules],
                        look_first: bool) -> bool:

@@ -8,7 +8,8 @@ from typing import Iterable
 
 from .domain import Ranking, SymbolRules, SymbolSnapshot
 from .params import StrategyParams
-from .ports import MarketData
+from .planning import Book, book_from
+from .ports import Exchange, MarketData
 from .ranking import anchors, build_snapshot, rank_universe, volume_window
 
 # Bounded fan-out: enough to hide a remote venue's latency, small enough to respect its rate limits.
@@ -63,3 +64,11 @@ async def valuation_prices(market: MarketData, assets: Iterable[str], quote: str
             if recent:
                 prices[symbol] = recent[-1].close
     return prices
+
+
+async def venue_book(exchange: Exchange, market: MarketData, quote: str, rules: dict[str, SymbolRules],
+                     now: datetime) -> Book:
+    """What the venue says the account holds, valued for planning (a halted holding at its last close)."""
+    balances = await exchange.balances()
+    held = [a for a in balances if a != quote]
+    return book_from(quote, balances, rules, await valuation_prices(market, held, quote, now))

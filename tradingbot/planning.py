@@ -5,7 +5,7 @@ sells actually produced, so a slipped or partly rejected sell never leads to ove
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Mapping, Sequence
 
@@ -135,3 +135,14 @@ def _size(
         if capped and quote_amount is not None:  # or the venue would size the buy past max_qty
             quote_amount = min(quote_amount, floor_to_step(notional, QUOTE_UNIT))
         orders.append(PlannedOrder(symbol, side, qty, quote_amount, est_price, notional * costs.fee_rate))
+
+
+def after_sells(book: Book, sells: Plan, costs: Costs) -> Book:
+    """The book as it would be if every planned sell filled at its estimated price."""
+    holdings = dict(book.holdings)
+    cash = book.cash
+    for o in sells.orders:
+        asset = book.rules[o.symbol].base
+        holdings[asset] = holdings.get(asset, ZERO) - o.quantity
+        cash += o.est_notional * (1 - costs.fee_rate)
+    return replace(book, cash=cash, holdings={a: q for a, q in holdings.items() if q > 0})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable
@@ -14,9 +14,9 @@ from .domain import DUST_VALUE, ZERO, Change, EquityMark, Fill, Plan, Position, 
 from .engine import Progress, Rebalancer
 from .errors import UserError
 from .ledger import Ledger
-from .market_view import rank_now, rules_by_symbol, valuation_prices
+from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from .params import StrategyParams, parse_assignments
-from .planning import Book, Costs, book_from, plan_buys, plan_sells
+from .planning import Costs, after_sells, plan_buys, plan_sells
 from .ports import Clock, Exchange, MarketData
 from .schedule import last_slot, next_slot, slot_key
 
@@ -163,14 +163,11 @@ class Services:
     async def preview(self) -> tuple[Ranking, Plan, Plan]:
         """What a rebalance now would sell and buy (buys estimated as if the sells filled at last price)."""
         ranking = await rank_now(self.market, self.params, self.clock.now())
-        rules = await rules_by_symbol(self.market)
-        balances = await self.exchange.balances()
-        held = [a for a in balances if a != self.quote]
-        book = book_from(self.quote, balances, rules,
-                         await valuation_prices(self.market, held, self.quote, self.clock.now()))
+        book = await venue_book(self.exchange, self.market, self.quote, await rules_by_symbol(self.market),
+                                self.clock.now())
         costs = Costs(self.params.fee_rate, self.params.slippage_bps)
         sells = plan_sells(book, ranking.selected, self.params.mode, self.params.invest_fraction, costs)
-        after = _after_sells(book, sells, costs)
+        after = after_sells(book, sells, costs)
         buys = plan_buys(after, ranking.selected, self.params.invest_fraction, costs) if ranking.selected else Plan(())
         return ranking, sells, buys
 
@@ -267,14 +264,3 @@ class Services:
     def _computed_next_run(self) -> datetime | None:
         p = self.params
         return next_slot(self.clock.now(), p.every, p.at, p.weekday, p.zone)
-
-
-def _after_sells(book: Book, sells: Plan, costs: Costs) -> Book:
-    """The book as it would be if every planned sell filled at its estimated price."""
-    holdings = dict(book.holdings)
-    cash = book.cash
-    for o in sells.orders:
-        asset = book.rules[o.symbol].base
-        holdings[asset] = holdings.get(asset, ZERO) - o.quantity
-        cash += o.est_notional * (1 - costs.fee_rate)
-    return replace(book, cash=cash, holdings={a: q for a, q in holdings.items() if q > 0})
