@@ -1,0 +1,112 @@
+"""The candle cache: answers exactly what the source would, and asks the source only for what it lacks."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import given, settings, strategies as st
+
+from tradingbot.adapters.cached_market import CachedMarketData
+from tradingbot.adapters.kline_store import KlineStore
+from tradingbot.adapters.sqlite_store import open_database
+from tradingbot.adapters.synthetic import SyntheticMarket
+from tradingbot.clock import ManualClock
+from tradingbot.market_view import rank_now
+from tradingbot.params import StrategyParams
+
+NOW = datetime(2025, 3, 10, 9, 0, 0, 250_000, tzinfo=timezone.utc)
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+class CountingSource:
+    """The synthetic market, recording every candle request it answers."""
+
+    def __init__(self, market: SyntheticMarket):
+        self.market, self.calls = market, []
+
+    async def symbols(self):
+        return await self.market.symbols()
+
+    async def prices(self):
+        return await self.market.prices()
+
+    async def first_candle_time(self, symbol):
+        self.calls.append(("first", symbol))
+        return await self.market.first_candle_time(symbol)
+
+    async def candles(self, symbol, interval, start, end):
+        self.calls.append((symbol, interval, start, end))
+        return await self.market.candles(symbol, interval, start, end)
+
+
+def setup(now: datetime = NOW, n: int = 60):
+    clock = ManualClock(now)
+    market = SyntheticMarket(clock, seed=3, n_symbols=n)
+    source = CountingSource(market)
+    cached = CachedMarketData(source, KlineStore(open_database(":memory:")), clock)
+    return clock, market, source, cached
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+@settings(max_examples=40, deadline=None)
+@given(spans=st.lists(st.tuples(st.integers(-400, 30), st.integers(0, 200)), min_size=1, max_size=5),
+       interval=st.sampled_from(["1h", "1d"]))
+def test_cached_answers_equal_the_source_for_any_sequence_of_ranges(spans, interval):
+    clock, market, _, cached = setup()
+    unit = HOUR if interval == "1h" else DAY
+    for offset, length in spans:
+        start = NOW + offset * unit
+        end = start + length * unit
+        assert run(cached.candles("BTCUSDT", interval, start, end)) == run(market.candles("BTCUSDT", interval, start, end))
+
+
+def test_a_second_read_of_closed_candles_asks_nothing():
+    _, _, source, cached = setup()
+    first = run(cached.candles("ETHUSDT", "1h", NOW - 7 * DAY, NOW - HOUR))
+    calls = len(source.calls)
+    assert run(cached.candles("ETHUSDT", "1h", NOW - 5 * DAY, NOW - 2 * HOUR)) == first[48:-1]
+    assert len(source.calls) == calls
+
+
+def test_an_hour_later_only_the_new_candle_is_fetched():
+    clock, market, source, cached = setup()
+    run(cached.candles("ETHUSDT", "1h", NOW - 7 * DAY, NOW - HOUR))
+    clock.advance(HOUR)
+    source.calls.clear()
+    got = run(cached.candles("ETHUSDT", "1h", NOW - 7 * DAY, NOW))
+    assert got == run(market.candles("ETHUSDT", "1h", NOW - 7 * DAY, NOW))
+    assert source.calls == [("ETHUSDT", "1h", NOW.replace(microsecond=0), NOW.replace(microsecond=0))]
+
+
+def test_daily_candles_are_assembled_exactly_from_complete_hours():
+    _, market, source, cached = setup()
+    run(cached.candles("BTCUSDT", "1h", NOW - 10 * DAY, NOW))
+    source.calls.clear()
+    day0 = (NOW - 8 * DAY).replace(hour=0, minute=0, second=0, microsecond=0)
+    got = run(cached.candles("BTCUSDT", "1d", day0, day0 + 7 * DAY))
+    assert got == run(market.candles("BTCUSDT", "1d", day0, day0 + 7 * DAY))
+    assert [c for c in source.calls if c[1] == "1d"] == []
+
+
+def test_ingested_stream_candles_extend_coverage_so_the_next_rank_fetches_nothing():
+    clock, market, source, cached = setup()
+    params = StrategyParams()
+    before = run(rank_now(cached, params, NOW))
+    clock.advance(DAY)
+    for symbol in [r.symbol for r in run(market.symbols())]:
+        for c in run(market.candles(symbol, "1h", NOW - HOUR, NOW + DAY - HOUR)):
+            cached.ingest(symbol, "1h", c)
+    source.calls.clear()
+    after = run(rank_now(cached, params, NOW + DAY))
+    assert source.calls == []
+    assert after == run(rank_now(market, params, NOW + DAY)) and after != before
+
+
+def test_listing_times_are_asked_once():
+    _, market, source, cached = setup()
+    assert run(cached.first_candle_time("BTCUSDT")) == run(market.first_candle_time("BTCUSDT"))
+    run(cached.first_candle_time("BTCUSDT"))
+    assert source.calls.count(("first", "BTCUSDT")) == 1

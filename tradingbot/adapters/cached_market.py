@@ -1,0 +1,110 @@
+"""MarketData with a disk cache in front: closed candles are fetched once, then read from SQLite.
+
+A warm rebalance asks the network only for candles the cache lacks; candles pushed by the kline
+stream (`ingest`) extend the cache as they close, so with the stream up a rebalance fetches none.
+Daily candles are assembled from 24 cached hourly ones when those are complete — the exchange
+builds its daily candle from the same trades, so the sums are exact.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from ..domain import Candle, SymbolRules
+from ..ports import Clock, MarketData
+from .kline_store import INTERVAL_MS, Coverage, KlineStore, from_ms, to_ms
+
+HOUR_MS, DAY_MS = INTERVAL_MS["1h"], INTERVAL_MS["1d"]
+MAX_GAP_CANDLES = 5000  # a hole wider than this restarts coverage instead of fetching years of history
+UNLISTED_RECHECK_MS = HOUR_MS  # "not listed yet" is asked again after this long
+
+
+class CachedMarketData:
+    """Implements MarketData over `source` (Binance or synthetic) with a KlineStore cache."""
+
+    def __init__(self, source: MarketData, store: KlineStore, clock: Clock):
+        self.source, self.store, self.clock = source, store, clock
+        self.fetches = 0  # candle requests sent to the source (benchmarks and tests read it)
+
+    async def symbols(self) -> list[SymbolRules]:
+        return await self.source.symbols()
+
+    async def prices(self) -> dict[str, Decimal]:
+        return await self.source.prices()
+
+    async def first_candle_time(self, symbol: str) -> datetime | None:
+        now = to_ms(self.clock.now())
+        known = self.store.listing(symbol)
+        if known is not None and (known[0] is not None or now - known[1] < UNLISTED_RECHECK_MS):
+            return from_ms(known[0]) if known[0] is not None else None
+        first = await self.source.first_candle_time(symbol)
+        self.store.set_listing(symbol, None if first is None else to_ms(first), now)
+        return first
+
+    async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
+        """Closed candles from the cache (filled from the source as needed); a still-open one from the source."""
+        size = INTERVAL_MS.get(interval)
+        if size is None:  # an interval the cache does not keep: straight through
+            return await self.source.candles(symbol, interval, start, end)
+        now = to_ms(self.clock.now())
+        first = -(-to_ms(start) // size) * size  # first open time at or after start
+        last_closed = (now // size) * size - size  # open time of the newest candle that has closed
+        last = min(to_ms(end) // size * size, last_closed)
+        closed = await self._closed(symbol, interval, size, first, last) if first <= last else []
+        if to_ms(end) >= max(first, last_closed + size):  # the range reaches the still-open candle
+            open_bar = await self.source.candles(symbol, interval, max(start, from_ms(last_closed + size)), end)
+            closed += [c for c in open_bar if not c.is_closed(self.clock.now())]
+        return closed
+
+    async def _closed(self, symbol: str, interval: str, size: int, first: int, last: int) -> list[Candle]:
+        cov = self.store.coverage(symbol, interval)
+        if cov is None or not cov.holds(first, last):
+            if interval == "1d" and self._daily_from_hourly(symbol, first, last, cov):
+                return self.store.get(symbol, interval, first, last)
+            await self._fill(symbol, interval, size, first, last, cov)
+        return self.store.get(symbol, interval, first, last)
+
+    async def _fill(self, symbol: str, interval: str, size: int, first: int, last: int, cov: Coverage | None) -> None:
+        """Fetch what the coverage lacks so that it becomes one range holding [first, last]."""
+        if cov is None or max(first - cov.last, cov.first - last) > MAX_GAP_CANDLES * size:
+            spans, new = [(first, last)], Coverage(first, last)
+        else:
+            new = Coverage(min(first, cov.first), max(last, cov.last))
+            spans = [(a, b) for a, b in ((new.first, cov.first - size), (cov.last + size, new.last)) if a <= b]
+        for a, b in spans:
+            self.fetches += 1
+            got = await self.source.candles(symbol, interval, from_ms(a), from_ms(b))
+            # The range is only known complete once the source has answered for all of it
+            self.store.put(symbol, interval, [c for c in got if a <= to_ms(c.open_time) <= b])
+        self.store.put(symbol, interval, [], covered=new)
+
+    def _daily_from_hourly(self, symbol: str, first: int, last: int, cov: Coverage | None) -> bool:
+        """Build daily candles from complete cached hourly ones; False when the hours are not all cached."""
+        hourly = self.store.coverage(symbol, "1h")
+        if hourly is None or not hourly.holds(first, last + DAY_MS - HOUR_MS):
+            return False
+        days: dict[int, list[Candle]] = {}
+        for h in self.store.get(symbol, "1h", first, last + DAY_MS - HOUR_MS):
+            days.setdefault(to_ms(h.open_time) // DAY_MS * DAY_MS, []).append(h)
+        joined = cov is not None and cov.first <= last + DAY_MS and first <= cov.last + DAY_MS
+        covered = Coverage(min(first, cov.first), max(last, cov.last)) if joined and cov else Coverage(first, last)
+        self.store.put(symbol, "1d", [_merge(day, bars) for day, bars in sorted(days.items())], covered=covered)
+        return True
+
+    def ingest(self, symbol: str, interval: str, candle: Candle) -> None:
+        """A closed candle from the stream: stored, and the coverage extended when it is the next one."""
+        size = INTERVAL_MS.get(interval)
+        if size is None or not candle.is_closed(self.clock.now() + timedelta(milliseconds=1)):
+            return
+        cov, at = self.store.coverage(symbol, interval), to_ms(candle.open_time)
+        extend = cov is not None and cov.last + size == at
+        self.store.put(symbol, interval, [candle], covered=Coverage(cov.first, at) if extend and cov else None)
+
+
+def _merge(day: int, bars: list[Candle]) -> Candle:
+    """One daily candle from that day's hourly candles (exact: the same trades, summed)."""
+    return Candle(
+        open_time=from_ms(day), close_time=from_ms(day + DAY_MS - 1), open=bars[0].open, close=bars[-1].close,
+        high=max(b.high for b in bars), low=min(b.low for b in bars),
+        volume=sum((b.volume for b in bars), Decimal(0)), quote_volume=sum((b.quote_volume for b in bars), Decimal(0)),
+    )

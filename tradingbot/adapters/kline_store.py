@@ -1,0 +1,113 @@
+"""The candle cache on disk: one SQLite file shared by the live market adapter and the backtester.
+
+Kept apart from the bot's ledger database: it is large, rebuildable, and a backtest import must
+never lock the ledger. Amounts are TEXT so Decimals round-trip exactly; SQL can CAST them to REAL
+for the vectorised backtester. Times are integer milliseconds since the epoch, as on Binance.
+
+Coverage: per (symbol, interval) one range [first, last] of open times for which every closed
+candle that exists is stored. A missing candle inside it means the symbol did not trade (a halt),
+not that we did not ask — that distinction is what lets a warm rebalance skip the network.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Iterable
+
+import sqlite_utils
+
+from ..domain import Candle
+from ..money import fmt_decimal
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+INTERVAL_MS = {"1h": 3_600_000, "4h": 14_400_000, "1d": 86_400_000, "1w": 604_800_000}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS klines (
+    symbol TEXT NOT NULL, interval TEXT NOT NULL, open_time INTEGER NOT NULL, close_time INTEGER NOT NULL,
+    open TEXT NOT NULL, high TEXT NOT NULL, low TEXT NOT NULL, close TEXT NOT NULL,
+    volume TEXT NOT NULL, quote_volume TEXT,  -- NULL where the source has no quote volume column
+    PRIMARY KEY (symbol, interval, open_time)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kline_coverage (
+    symbol TEXT NOT NULL, interval TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
+    PRIMARY KEY (symbol, interval)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS listings (
+    symbol TEXT PRIMARY KEY, first_open INTEGER, checked_at INTEGER NOT NULL);
+"""
+
+
+def to_ms(t: datetime) -> int:
+    return (t - EPOCH) // timedelta(milliseconds=1)
+
+
+def from_ms(ms: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=ms)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Open times [first, last] for which the cache holds every candle that exists."""
+
+    first: int
+    last: int
+
+    def holds(self, first: int, last: int) -> bool:
+        return self.first <= first and last <= self.last
+
+
+def _row(symbol: str, interval: str, c: Candle) -> dict[str, object]:
+    return {
+        "symbol": symbol, "interval": interval, "open_time": to_ms(c.open_time), "close_time": to_ms(c.close_time),
+        "open": fmt_decimal(c.open), "high": fmt_decimal(c.high), "low": fmt_decimal(c.low),
+        "close": fmt_decimal(c.close), "volume": fmt_decimal(c.volume),
+        "quote_volume": None if c.quote_volume is None else fmt_decimal(c.quote_volume),
+    }
+
+
+def _candle(r: tuple) -> Candle:
+    open_time, close_time, o, h, low, c, v, qv = r
+    return Candle(from_ms(open_time), from_ms(close_time), Decimal(o), Decimal(h), Decimal(low), Decimal(c),
+                  Decimal(v), Decimal(qv) if qv is not None else Decimal(c) * Decimal(v))
+
+
+class KlineStore:
+    """Candles, coverage ranges and listing times in one SQLite file."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        with db.atomic():
+            db.executescript(_SCHEMA)
+
+    def put(self, symbol: str, interval: str, candles: Iterable[Candle], covered: Coverage | None = None) -> None:
+        """Store closed candles; `covered` replaces the symbol's coverage range in the same transaction."""
+        rows = [_row(symbol, interval, c) for c in candles]
+        with self.db.atomic():
+            if rows:
+                self.db.table("klines").upsert_all(rows, pk=("symbol", "interval", "open_time"))
+            if covered is not None:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO kline_coverage VALUES (?, ?, ?, ?)",
+                    [symbol, interval, covered.first, covered.last])
+
+    def get(self, symbol: str, interval: str, first: int, last: int) -> list[Candle]:
+        """Stored candles with open time in [first, last] (ms), oldest first."""
+        rows = self.db.execute(
+            "SELECT open_time, close_time, open, high, low, close, volume, quote_volume FROM klines "
+            "WHERE symbol = ? AND interval = ? AND open_time BETWEEN ? AND ? ORDER BY open_time",
+            [symbol, interval, first, last]).fetchall()
+        return [_candle(r) for r in rows]
+
+    def coverage(self, symbol: str, interval: str) -> Coverage | None:
+        row = self.db.execute(
+            "SELECT first, last FROM kline_coverage WHERE symbol = ? AND interval = ?", [symbol, interval]).fetchone()
+        return Coverage(*row) if row else None
+
+    def listing(self, symbol: str) -> tuple[int | None, int] | None:
+        """(first open time or None, when we last asked), or None if never asked."""
+        row = self.db.execute("SELECT first_open, checked_at FROM listings WHERE symbol = ?", [symbol]).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def set_listing(self, symbol: str, first_open: int | None, checked_at: int) -> None:
+        with self.db.atomic():
+            self.db.execute("INSERT OR REPLACE INTO listings VALUES (?, ?, ?)", [symbol, first_open, checked_at])
