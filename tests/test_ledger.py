@@ -32,6 +32,24 @@ def test_buy_then_sell_books_fees_where_binance_charges_them():
     assert ledger.equity({}) - ledger.deposits == ledger.realized
 
 
+def test_a_commission_paid_in_bnb_shrinks_the_bnb_holding_and_counts_as_the_trade_s_cost():
+    ledger = Ledger("USDT")
+    ledger.deposit(D(1000))
+    bnb_fee = Fill("b1", "AAAUSDT", Side.BUY, D(50), D(10), D("0.00125"), "BNB", D("0.75"), NOW)  # BNB at 600
+    ledger.apply_fill(bnb_fee, "AAA")
+    assert ledger.positions["AAA"].quantity == D(10)  # nothing taken from the asset received
+    assert ledger.positions["AAA"].cost == D("500.75") and ledger.cash == D(500)
+    assert ledger.positions["BNB"].quantity == D("-0.00125") and ledger.fees == D("0.75")
+    prices = {"AAAUSDT": D(55), "BNBUSDT": D(600)}
+    assert ledger.equity(prices) == D(500) + D(550) - D("0.75")
+    unrealized = sum(p.quantity * prices[p.asset + "USDT"] - p.cost for p in ledger.positions.values())
+    assert ledger.equity(prices) - ledger.deposits == ledger.realized + unrealized
+    sell = Fill("b2", "AAAUSDT", Side.SELL, D(60), D(10), D("0.0009"), "BNB", D("0.54"), NOW)
+    ledger.apply_fill(sell, "AAA")
+    assert ledger.positions["AAA"].realized == D(600) - D("500.75") - D("0.54")
+    assert ledger.positions["BNB"].quantity == D("-0.00215")
+
+
 def test_selling_more_than_held_is_refused():
     ledger = Ledger("USDT")
     ledger.deposit(D(100))

@@ -168,7 +168,7 @@ class Rebalancer:
         return True
 
     async def _book(self, rules: dict[str, SymbolRules]) -> Book:
-        return await venue_book(self.exchange, self.market, self.quote, rules, self.clock.now())
+        return await venue_book(self.exchange, self.market, self.store.load_ledger(), rules, self.clock.now())
 
     async def _execute(self, row: RebalanceRow, order: OrderRecord, rules: dict[str, SymbolRules],
                        look_first: bool) -> bool:

@@ -64,7 +64,14 @@ class Ledger:
             if fill.side is Side.BUY:
                 return replace(pos, cost=pos.cost + fill.commission)
             return replace(pos, realized=pos.realized - fill.commission)
-        raise ValueError(f"commission in {fill.commission_asset} is not supported yet")
+        # A third asset (BNB with "pay fees in BNB"): that holding shrinks by the commission and its
+        # cost by the fee's value, so the fee is a cost of this trade and equity stays cash + holdings.
+        payer = self.positions.get(fill.commission_asset) or Position(fill.commission_asset, ZERO, ZERO, ZERO, ZERO)
+        self.positions[payer.asset] = replace(payer, quantity=payer.quantity - fill.commission,
+                                              cost=payer.cost - fill.fee_quote)
+        if fill.side is Side.BUY:
+            return replace(pos, cost=pos.cost + fill.fee_quote)
+        return replace(pos, realized=pos.realized - fill.fee_quote)
 
     def holdings(self) -> dict[str, Decimal]:
         """Base asset -> quantity for every non-empty position."""

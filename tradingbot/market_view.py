@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Iterable
 
 from .domain import Ranking, SymbolRules, SymbolSnapshot
+from .ledger import Ledger
 from .params import StrategyParams
 from .planning import Book, book_from
 from .ports import Exchange, MarketData
@@ -66,9 +67,20 @@ async def valuation_prices(market: MarketData, assets: Iterable[str], quote: str
     return prices
 
 
-async def venue_book(exchange: Exchange, market: MarketData, quote: str, rules: dict[str, SymbolRules],
+async def venue_book(exchange: Exchange, market: MarketData, ledger: Ledger, rules: dict[str, SymbolRules],
                      now: datetime) -> Book:
-    """What the venue says the account holds, valued for planning (a halted holding at its last close)."""
-    balances = await exchange.balances()
-    held = [a for a in balances if a != quote]
-    return book_from(quote, balances, rules, await valuation_prices(market, held, quote, now))
+    """What the bot may trade, valued for planning (a halted holding at its last close)."""
+    balances = owned(await exchange.balances(), ledger)
+    held = [a for a in balances if a != ledger.quote]
+    return book_from(ledger.quote, balances, rules, await valuation_prices(market, held, ledger.quote, now))
+
+
+def owned(venue: dict[str, Decimal], ledger: Ledger) -> dict[str, Decimal]:
+    """Per asset, the smaller of what the venue holds and what the ledger says is the bot's.
+
+    A Spot Testnet account comes stocked with many assets, and a manager may keep BNB for fees in
+    the same account: the strategy must never sell or spend what it did not buy or receive. After
+    a fee in the asset received, venue and ledger agree, so nothing of the bot's own is held back.
+    """
+    mine = {ledger.quote: ledger.cash, **ledger.holdings()}
+    return {a: min(q, mine[a]) for a, q in venue.items() if a in mine and min(q, mine[a]) > 0}

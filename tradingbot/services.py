@@ -163,7 +163,7 @@ class Services:
     async def preview(self) -> tuple[Ranking, Plan, Plan]:
         """What a rebalance now would sell and buy (buys estimated as if the sells filled at last price)."""
         ranking = await rank_now(self.market, self.params, self.clock.now())
-        book = await venue_book(self.exchange, self.market, self.quote, await rules_by_symbol(self.market),
+        book = await venue_book(self.exchange, self.market, self.store.load_ledger(), await rules_by_symbol(self.market),
                                 self.clock.now())
         costs = Costs(self.params.fee_rate, self.params.slippage_bps)
         sells = plan_sells(book, ranking.selected, self.params.mode, self.params.invest_fraction, costs)
