@@ -18,23 +18,24 @@ import json
 import logging
 import re
 import sys
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import AsyncIterator
 
 from telegram.error import InvalidToken
 
 from handlers import format as fmt
 from handlers.commands import Context
-from handlers.announce import announce_rebalance
+from handlers.announce import announce_rebalance, announce_reconciliation
 from handlers.console import ConsoleNotifier, run_console, run_once
 from tradingbot import redaction
 from tradingbot.adapters.lockfile import FileLock, NoLock
 from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
-from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.clock import OffsetClock, SystemClock
 from tradingbot.domain import RebalanceSummary
 from tradingbot.engine import Rebalancer
@@ -43,6 +44,7 @@ from tradingbot.params import StrategyParams
 from tradingbot.services import Services
 from tradingbot.settings import Settings, SettingsError, load_settings
 from tradingbot.timefmt import iso, parse_clock
+from tradingbot.venues import Venue, build_venue
 
 log = logging.getLogger("itradingbot")
 MISFIRE_GRACE = timedelta(minutes=10)  # a slot missed by a bot that was down runs if it returns within this
@@ -54,6 +56,7 @@ class App:
     settings: Settings
     services: Services
     db_path: str
+    venue: Venue
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -79,23 +82,41 @@ def build(settings: Settings, args: argparse.Namespace) -> App:
     db = open_database(db_path)
     defaults = StrategyParams(timezone=settings.timezone)
     store = SqliteStore(db, defaults.quote)
-    market = SyntheticMarket(clock, seed=settings.synthetic_seed, n_symbols=settings.synthetic_symbols)
-    exchange = PaperExchange(db, market, clock)
+    venue = build_venue(settings, db, clock, demo=args.demo)
     lock = NoLock() if str(db_path) == ":memory:" else FileLock(f"{db_path}.lock")
-    rebalancer = Rebalancer(store, exchange, market, clock, lock)
-    services = Services(store, exchange, market, clock, rebalancer, defaults, market_name="synthetic")
-    _sync_paper_costs(exchange, services.params)
-    services.listeners.append(lambda p, _changes: _sync_paper_costs(exchange, p))
+    rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock)
+    services = Services(store, venue.exchange, venue.market, clock, rebalancer, defaults,
+                        market_name=venue.market_name, health=venue.health)
+    paper = venue.paper
+    if paper is not None:
+        _sync_paper_costs(paper, services.params)
+        services.listeners.append(lambda p, _changes: _sync_paper_costs(paper, p))
     if not store.deposits():
         with db.atomic():  # venue balance and ledger deposit land together
-            exchange.deposit(store.quote, settings.starting_capital)
+            if paper is not None:
+                paper.deposit(store.quote, settings.starting_capital)
+            # On a Binance venue the capital is an allotment of the account's cash: the bot never
+            # trades more than the ledger says is its own (see market_view.owned).
             store.deposit(settings.starting_capital, clock.now())
-        log.info("new account: deposited %s %s", settings.starting_capital, store.quote)
-    return App(settings, services, db_path)
+        log.info("new account: %s %s for the strategy", settings.starting_capital, store.quote)
+    return App(settings, services, db_path, venue)
 
 
 def _sync_paper_costs(exchange: PaperExchange, p: StrategyParams) -> None:
     exchange.costs = PaperCosts(p.fee_rate, p.slippage_bps, p.latency_ms)
+
+
+@asynccontextmanager
+async def background(venue: Venue) -> AsyncIterator[None]:
+    """Run the venue's streams while the bot serves; close its connections afterwards."""
+    tasks: list[asyncio.Task[None]] = [asyncio.create_task(job()) for job in venue.background]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await venue.close()
 
 
 def progress_printer(text: str) -> None:
@@ -147,6 +168,7 @@ async def serve_console(app: App) -> int:
                  alert=lambda text: notifier.push("alert", text))
     scheduler.start()
     await services.mark("start")
+    await announce_reconciliation(services, notifier)
     await catch_up(services, announce, MISFIRE_GRACE)
     stop = asyncio.Event()
     try:
@@ -181,6 +203,13 @@ async def serve(app: App) -> int:
 
 
 async def main_async(args: argparse.Namespace, app: App) -> int:
+    try:
+        return await _dispatch(args, app)
+    finally:
+        await app.venue.close()
+
+
+async def _dispatch(args: argparse.Namespace, app: App) -> int:
     services = app.services
     if args.command == "chat":
         # Looking never resumes a rebalance: only the running bot and `rebalance` do.
@@ -195,8 +224,12 @@ async def main_async(args: argparse.Namespace, app: App) -> int:
         else:
             summary = await services.rebalance_slot(progress_printer)
         print(summary_json(summary) if args.json else fmt.summary(summary, services.quote, services.params.zone))
+        found, _ = await services.reconcile()
+        for difference in found:
+            print(f"⚠ venue and ledger differ: {difference.describe()}", file=sys.stderr)
         return 0 if summary.state in ("done", "skipped") else 1
-    return await serve(app)
+    async with background(app.venue):
+        return await serve(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from tradingbot.domain import RebalanceSummary
+from tradingbot.errors import VenueUnavailable
 from tradingbot.ports import Notifier
 from tradingbot.services import Services
 
@@ -28,6 +29,21 @@ async def announce_rebalance(summary: RebalanceSummary, services: Services, noti
                 "skipped": f"⚠ Rebalance {summary.slot} skipped"}.get(summary.state,
                                                                        f"⚠ Rebalance {summary.slot} {summary.state}")
         await notifier.push("alert", "\n".join([head, *problems]))
+    await announce_reconciliation(services, notifier)
+
+
+async def announce_reconciliation(services: Services, notifier: Notifier) -> None:
+    """Check the venue against the ledger; alert when the differences are new or gone (never repeated)."""
+    try:
+        found, changed = await services.reconcile()
+    except VenueUnavailable as e:
+        await notifier.push("alert", f"⚠ Reconciliation skipped: the venue did not answer ({e})")
+        return
+    if changed and found:
+        lines = [d.describe() for d in found]
+        await notifier.push("alert", "\n".join(["⚠ Venue and ledger differ (recorded; nothing was changed):", *lines]))
+    elif changed:
+        await notifier.push("alert", "✅ Venue and ledger agree again.")
 
 
 async def daily_summary(services: Services, notifier: Notifier) -> None:

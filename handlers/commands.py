@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Awaitable, Callable
 
-from tradingbot.errors import UserError
+from tradingbot.errors import UserError, VenueUnavailable
 from tradingbot.services import Services
 
 from tradingbot.params import excerpt
@@ -260,6 +260,8 @@ async def dispatch(ctx: Context, text: str, preview: bool = False) -> Reply:
         return await command.run(ctx, args)
     except UserError as e:
         return Reply(f"⚠ {e}")
+    except VenueUnavailable as e:  # transient: nothing changed, the person can simply ask again
+        return Reply(f"⚠ The exchange is not answering right now ({e}); nothing was changed. Try again shortly.")
     except Exception:  # the bot keeps running; the details go to the log, not the chat
         log.exception("command failed: %s", text[:200])
         return Reply("⚠ internal error; the details are in the log.")

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from tradingbot.domain import DUST_VALUE, Change, Fill, Plan, RebalanceRow, RebalanceSummary
+from tradingbot.domain import DUST_VALUE, Change, Fill, Plan, RebalanceRow, RebalanceSummary, VenueHealth
 from tradingbot.money import fmt_decimal
 from tradingbot.params import PARAM_SPECS, StrategyParams, format_duration
 from tradingbot.services import PnlReport, PositionsReport, RankingReport, StatusReport
@@ -44,14 +44,23 @@ def status(r: StatusReport) -> str:
         f"Venue: {r.venue} (market data: {r.market})",
         f"Strategy: {p.strategy}, lookback {format_duration(p.lookback)}, top {p.topn}, {p.mode} mode",
         f"Schedule: every {p.every} at {p.at:%H:%M} {p.timezone}" + (f" ({p.weekday})" if p.every == "1w" else ""),
-        f"Equity: {money(r.equity, p.quote)}",
+        f"Equity: {money(r.equity, p.quote)}" + (
+            f" (last mark, {local(r.equity_marked_at, tz)}: prices unreachable)" if r.equity_marked_at else ""),
         f"Cash: {money(r.cash, p.quote)}",
         f"Positions: {r.positions}",
         f"Last rebalance: {last_text}",
         f"Next rebalance: {'paused' if r.paused else local(r.next_run, tz)}",
         f"State: {'PAUSED (no scheduled rebalances; P/L still marked)' if r.paused else 'running'}",
         f"Now: {local(r.now, tz)}",
+        *(health_line(h) for h in r.health),
     ])
+
+
+def health_line(h: VenueHealth) -> str:
+    """One Binance endpoint: reachable or not, and the request weight used this minute."""
+    state = {True: "reachable", False: "UNREACHABLE", None: "not contacted yet"}[h.reachable]
+    error = f" (last error: {h.last_error})" if h.reachable is False and h.last_error else ""
+    return f"Binance {h.name}: {state}{error}; weight {h.used_weight}/{h.budget} this minute"
 
 
 def pnl(r: PnlReport, tz: ZoneInfo) -> str:

@@ -39,7 +39,8 @@ def test_defaults() -> None:
     assert s.telegram_bot_token is None and s.binance_api_key is None and s.binance_api_secret is None
     assert s.telegram_api_base_url == "https://api.telegram.org/bot"
     assert s.telegram_admin_ids == s.telegram_viewer_ids == s.telegram_notify_chat_ids == []
-    assert (s.exchange, s.market_data, s.allow_real_money_trading) == ("paper", "synthetic", False)
+    assert (s.exchange, s.market_data, s.allow_real_money_trading) == ("paper", "binance", False)
+    assert s.binance_market_data_url == "https://data-api.binance.vision/api" and s.binance_weight_budget == 3000
     assert s.db_path == Path("data/itradingbot.sqlite") and s.demo_db_path == Path("data/demo.sqlite")
     assert (s.timezone, s.starting_capital, s.synthetic_seed) == ("UTC", Decimal(10000), 7)
     assert (s.synthetic_symbols, s.mark_every_minutes, s.log_level) == (240, 60, "INFO")
@@ -76,8 +77,11 @@ def test_values_are_normalised(monkeypatch: pytest.MonkeyPatch) -> None:
     ("TELEGRAM_ADMIN_IDS", "abc", "TELEGRAM_ADMIN_IDS: must be comma-separated whole numbers (got 'abc')"),
     ("TELEGRAM_NOTIFY_CHAT_IDS", "1;2", "TELEGRAM_NOTIFY_CHAT_IDS: must be comma-separated whole numbers (got '1;2')"),
     ("TELEGRAM_API_BASE_URL", "api.telegram.org", "TELEGRAM_API_BASE_URL: must be an http:// or https:// URL"),
-    ("EXCHANGE", "binance", "EXCHANGE: must be one of paper (got 'binance')"),
-    ("MARKET_DATA", "binance", "MARKET_DATA: must be one of synthetic (got 'binance')"),
+    ("EXCHANGE", "binance", "EXCHANGE: must be one of paper, testnet, demo, live (got 'binance')"),
+    ("MARKET_DATA", "kraken", "MARKET_DATA: must be one of binance, synthetic (got 'kraken')"),
+    ("BINANCE_API_URL", "testnet.binance.vision", "BINANCE_API_URL: must be an http:// or https:// URL"),
+    ("BINANCE_STREAM_URL", "http://x/", "BINANCE_STREAM_URL: must be a ws:// or wss:// URL"),
+    ("BINANCE_WEIGHT_BUDGET", "9000", "BINANCE_WEIGHT_BUDGET: must be a whole number from 100 to 6000"),
     ("ALLOW_REAL_MONEY_TRADING", "maybe", "ALLOW_REAL_MONEY_TRADING: must be true or false (got 'maybe')"),
     ("TIMEZONE", "Mars/Base", "TIMEZONE: must be an IANA name like Europe/Paris (got 'Mars/Base')"),
     ("STARTING_CAPITAL", "0", "STARTING_CAPITAL: must be a number above 0 (got '0')"),
@@ -97,16 +101,20 @@ def test_bad_values_give_one_line_naming_the_variable(
 def test_live_is_refused_without_the_real_money_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     message = error_for(monkeypatch, EXCHANGE="live")
     assert message == "EXCHANGE: live trades real money; set ALLOW_REAL_MONEY_TRADING=true to allow it"
-    # With the switch on, live is still refused until the Binance adapter adds it to EXCHANGES.
-    assert error_for(monkeypatch, ALLOW_REAL_MONEY_TRADING="true").startswith("EXCHANGE: must be one of paper")
+    assert error_for(monkeypatch, EXCHANGE="live", ALLOW_REAL_MONEY_TRADING="true").startswith("BINANCE_API_KEY")
 
 
-def test_adding_a_venue_is_one_constant_and_live_keeps_its_switch(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(settings_module, "EXCHANGES", ("paper", "testnet", "live"))
-    assert load_settings(env_file=None, exchange="testnet").exchange == "testnet"
+def test_binance_venues_need_keys_and_point_at_their_own_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert error_for(monkeypatch, EXCHANGE="testnet") == (
+        "BINANCE_API_KEY: required when EXCHANGE=testnet (see the README: Binance venues)")
+    keys = {"binance_api_key": "k", "binance_api_secret": "s"}
+    assert load_settings(env_file=None, exchange="testnet", **keys).trading_url == "https://testnet.binance.vision/api"
+    assert load_settings(env_file=None, exchange="demo", **keys).trading_url == "https://demo-api.binance.com/api"
+    local = load_settings(env_file=None, exchange="testnet", binance_api_url="http://127.0.0.1:9/api", **keys)
+    assert local.trading_url == "http://127.0.0.1:9/api"
     with pytest.raises(SettingsError, match="ALLOW_REAL_MONEY_TRADING=true"):
-        load_settings(env_file=None, exchange="live")
-    assert load_settings(env_file=None, exchange="live", allow_real_money_trading=True).exchange == "live"
+        load_settings(env_file=None, exchange="live", **keys)
+    assert load_settings(env_file=None, exchange="live", allow_real_money_trading=True, **keys).exchange == "live"
 
 
 def test_a_token_without_admins_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,5 +49,9 @@ class OffsetClock:
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + self._offset
 
+    def advance(self, delta: timedelta) -> None:
+        """Jump ahead (tests, replays); time keeps flowing from there."""
+        self._offset += delta
+
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

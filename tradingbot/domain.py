@@ -6,7 +6,7 @@ Nothing here does I/O.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -293,3 +293,17 @@ class RebalanceSummary:
     @property
     def targets(self) -> tuple[str, ...]:
         return self.row.targets
+
+
+@dataclass
+class VenueHealth:
+    """What /status shows about a Binance endpoint (mutable: the transport updates it as it goes)."""
+
+    name: str
+    budget: int
+    used_weight: int = 0
+    reachable: bool | None = None  # None: not asked yet
+    last_error: str = ""
+    requests: int = 0
+    weight_spent: int = 0  # total weight this process has used (benchmarks read it)
+    waits: list[float] = field(default_factory=list)

@@ -6,17 +6,21 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Callable
+from typing import Callable, Sequence
 
 from .adapters.sqlite_store import SqliteStore
 from .benchmarks import scaled, universe_step
-from .domain import DUST_VALUE, ZERO, Change, EquityMark, Fill, Plan, Position, Ranking, RebalanceRow, RebalanceSummary
+from .domain import (
+    DUST_VALUE, ZERO, Change, EquityMark, Fill, Plan, Position, Ranking, RebalanceRow, RebalanceSummary, VenueHealth,
+)
 from .engine import Progress, Rebalancer
-from .errors import UserError
+from .errors import UserError, VenueUnavailable
 from .ledger import Ledger
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from .params import StrategyParams, parse_assignments
 from .planning import Costs, after_sells, plan_buys, plan_sells
+from . import reconcile
+from .reconcile import Difference, ledger_balances
 from .ports import Clock, Exchange, MarketData
 from .schedule import last_slot, next_slot, slot_key
 
@@ -37,6 +41,8 @@ class StatusReport:
     next_run: datetime | None
     paused: bool
     now: datetime
+    health: tuple[VenueHealth, ...] = ()
+    equity_marked_at: datetime | None = None  # set when prices were unreachable: equity is that mark's
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,10 @@ class RankingReport:
 
 class Services:
     def __init__(self, store: SqliteStore, exchange: Exchange, market: MarketData, clock: Clock,
-                 rebalancer: Rebalancer, defaults: StrategyParams, market_name: str):
+                 rebalancer: Rebalancer, defaults: StrategyParams, market_name: str,
+                 health: Sequence[VenueHealth] = ()):
         self.store, self.exchange, self.market, self.clock = store, exchange, market, clock
+        self.health = tuple(health)  # Binance endpoints' reachability and request weight, for /status
         self.rebalancer = rebalancer
         self.market_name = market_name
         self.params = StrategyParams.from_strings(store.load_params(), base=defaults)
@@ -106,12 +114,18 @@ class Services:
 
     # --- looking ------------------------------------------------------------------------
     async def status(self) -> StatusReport:
-        ledger, prices = await self._valued()
+        try:
+            ledger, prices = await self._valued()
+            equity, marked_at = ledger.equity(prices), None
+        except VenueUnavailable:  # status must answer most of all when the venue does not
+            ledger, last = self.store.load_ledger(), self.store.last_mark()
+            equity, marked_at = (last.equity, last.time) if last else (ledger.cash, self.clock.now())
         return StatusReport(
             venue=self.exchange.name, market=self.market_name, params=self.params,
-            equity=ledger.equity(prices), cash=ledger.cash, positions=len(ledger.holdings()),
+            equity=equity, cash=ledger.cash, positions=len(ledger.holdings()), equity_marked_at=marked_at,
             last_rebalance=self.store.last_rebalance(("done", "skipped", "selling", "buying")),
             next_run=None if self.paused else self.next_run(), paused=self.paused, now=self.clock.now(),
+            health=self.health,
         )
 
     async def pnl(self) -> PnlReport:
@@ -226,6 +240,24 @@ class Services:
         self.store.set_state("paused", "0")
         log.info("resumed by %s", who)
         return was
+
+    async def reconcile(self) -> tuple[list[Difference], bool]:
+        """Compare the venue with the ledger; returns the differences and whether they changed since last time."""
+        ledger = ledger_balances(self.store.load_ledger())
+        venue = await self.exchange.balances()
+        base = reconcile.decode(self.store.get_state(reconcile.BASELINE_KEY))
+        if base is None:  # the first check: what the account held besides the bot's own is the baseline
+            base = {"venue": venue, "ledger": ledger}
+            self.store.set_state(reconcile.BASELINE_KEY, json.dumps(
+                {"venue": reconcile.encode(venue), "ledger": reconcile.encode(ledger)}))
+        found = reconcile.differences(venue, base["venue"], ledger, base["ledger"])
+        text = json.dumps([d.describe() for d in found])
+        changed = text != (self.store.get_state(reconcile.LAST_KEY) or "[]")
+        if found:
+            self.store.add_reconciliation(self.clock.now(), [(d.asset, d.venue_change, d.ledger_change) for d in found])
+        if changed:
+            self.store.set_state(reconcile.LAST_KEY, text)
+        return found, changed
 
     async def mark(self, source: str = "periodic") -> EquityMark:
         """Record equity at current prices, and the benchmarks beside it (what P/L windows and charts read)."""

@@ -13,9 +13,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from .errors import UserError
 from .params import canonical_timezone, excerpt
 
-# Adding a venue or a data source is one word here (testnet, demo, live; binance) once its adapter exists.
-EXCHANGES: tuple[str, ...] = ("paper",)
-MARKET_DATA_SOURCES: tuple[str, ...] = ("synthetic",)
+# paper: local fills at real prices; testnet / demo: Binance's sandboxes (real order path, no real money);
+# live: a real Binance account, refused unless ALLOW_REAL_MONEY_TRADING=true.
+EXCHANGES: tuple[str, ...] = ("paper", "testnet", "demo", "live")
+MARKET_DATA_SOURCES: tuple[str, ...] = ("binance", "synthetic")
+KEYED_EXCHANGES = ("testnet", "demo", "live")
+# The trading REST base of each Binance venue (BINANCE_API_URL overrides it).
+VENUE_URLS = {"testnet": "https://testnet.binance.vision/api", "demo": "https://demo-api.binance.com/api",
+              "live": "https://api.binance.com/api"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 NOTIFY_LEVELS = ("on", "silent", "off")  # silent: delivered without a sound
 _SECRETS = frozenset({"telegram_bot_token", "binance_api_key", "binance_api_secret"})
@@ -44,9 +49,15 @@ class Settings(BaseSettings):
     # Before EXCHANGE, so the EXCHANGE check can see it.
     allow_real_money_trading: bool = Field(False, description="true or false")
     exchange: str = Field("paper", description="one of " + ", ".join(EXCHANGES))
-    market_data: str = Field("synthetic", description="one of " + ", ".join(MARKET_DATA_SOURCES))
+    market_data: str = Field("binance", description="one of " + ", ".join(MARKET_DATA_SOURCES))
     binance_api_key: SecretStr | None = Field(None, description="a Binance API key")
     binance_api_secret: SecretStr | None = Field(None, description="a Binance API secret")
+    binance_api_url: str | None = Field(None, description="an http:// or https:// URL ending in /api")
+    binance_market_data_url: str = Field("https://data-api.binance.vision/api",
+                                         description="an http:// or https:// URL ending in /api")
+    binance_stream_url: str = Field("wss://data-stream.binance.vision/", description="a ws:// or wss:// URL")
+    binance_weight_budget: int = Field(3000, ge=100, le=6000, description="a whole number from 100 to 6000")
+    kline_cache_path: Path = Field(Path("data/klines.sqlite"), description="a file path")
     db_path: Path = Field(Path("data/itradingbot.sqlite"), description="a file path")
     demo_db_path: Path = Field(Path("data/demo.sqlite"), description="a file path")
     timezone: str = Field("UTC", description="an IANA name like Europe/Paris")
@@ -72,12 +83,24 @@ class Settings(BaseSettings):
             raise ValueError("not whole numbers")
         return list(dict.fromkeys(int(i) for i in items))  # duplicates dropped, order kept
 
-    @field_validator("telegram_api_base_url")
+    @field_validator("telegram_api_base_url", "binance_api_url", "binance_market_data_url")
     @classmethod
-    def _url(cls, value: str) -> str:
-        if not re.fullmatch(r"https?://\S+", value):
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://\S+", value):
             raise ValueError("not a URL")
         return value
+
+    @field_validator("binance_stream_url")
+    @classmethod
+    def _stream_url(cls, value: str) -> str:
+        if not re.fullmatch(r"wss?://\S+", value):
+            raise ValueError("not a URL")
+        return value
+
+    @property
+    def trading_url(self) -> str:
+        """REST base of the venue that takes orders (testnet, demo or live)."""
+        return self.binance_api_url or VENUE_URLS.get(self.exchange, VENUE_URLS["testnet"])
 
     @field_validator("exchange")
     @classmethod
@@ -151,6 +174,14 @@ def load_settings(env_file: str | None = ".env", require_admins: bool = True, **
     except ValidationError as exc:
         # 'from None': the pydantic error carries the raw input, which may be a secret.
         raise SettingsError(_message(exc.errors()[0])) from None
+    if settings.market_data == "synthetic" and settings.exchange != "paper":
+        raise SettingsError("MARKET_DATA: synthetic works only with EXCHANGE=paper (the generated market lives "
+                            "inside the bot); use binance, or the local Binance server for offline tests")
+    if settings.exchange in KEYED_EXCHANGES:
+        for name in ("binance_api_key", "binance_api_secret"):
+            if getattr(settings, name) is None:
+                raise SettingsError(f"{name.upper()}: required when EXCHANGE={settings.exchange} "
+                                    "(see the README: Binance venues)") from None
     if require_admins and settings.telegram_bot_token and not settings.telegram_admin_ids:
         # A bot nobody may command would answer strangers only with refusals: refuse to start instead.
         raise SettingsError("TELEGRAM_ADMIN_IDS: required when TELEGRAM_BOT_TOKEN is set "

@@ -49,7 +49,7 @@ def _text(d: Decimal | None) -> str | None:
     return None if d is None else fmt_decimal(d)
 
 
-def _check_params(order: OrderRequest) -> None:
+def check_params(order: OrderRequest) -> None:
     """Parameter checks Binance makes before the symbol and the book are consulted."""
     if not CLIENT_ORDER_ID.match(order.client_order_id):
         raise OrderRejected(ILLEGAL_CHARS, "Illegal characters found in parameter 'newClientOrderId'.")
@@ -61,7 +61,7 @@ def _check_params(order: OrderRequest) -> None:
         raise OrderRejected(MANDATORY_PARAM, _NO_QTY)
 
 
-def _fill_price(price: Decimal, side: Side, rules: SymbolRules, slippage_bps: Decimal) -> Decimal:
+def fill_price(price: Decimal, side: Side, rules: SymbolRules, slippage_bps: Decimal) -> Decimal:
     """The reference price moved against the order, then rounded to the tick against the trader."""
     move = price * slippage_bps / _BPS
     if side is Side.BUY:
@@ -69,17 +69,17 @@ def _fill_price(price: Decimal, side: Side, rules: SymbolRules, slippage_bps: De
     return round_to_tick(price - move, rules.tick_size, up=False)
 
 
-def _buy_quantity(quote_amount: Decimal, fill_price: Decimal, step: Decimal) -> Decimal:
+def buy_quantity(quote_amount: Decimal, price: Decimal, step: Decimal) -> Decimal:
     """Binance quoteOrderQty: the largest lot-size quantity whose cost does not exceed the amount."""
     step = step if step > 0 else QUOTE_UNIT  # no lot rule still means 8 decimals at most
-    qty = floor_to_step(quote_amount / fill_price, step)
+    qty = floor_to_step(quote_amount / price, step)
     # The division is rounded to context precision; never let that tip the spend over the amount
-    while qty > 0 and qty * fill_price > quote_amount:
+    while qty > 0 and qty * price > quote_amount:
         qty -= step
     return max(qty, ZERO)
 
 
-def _check_filters(qty: Decimal, price: Decimal, rules: SymbolRules) -> None:
+def check_filters(qty: Decimal, price: Decimal, rules: SymbolRules) -> None:
     """LOT_SIZE then NOTIONAL, with Binance's codes and messages."""
     off_step = floor_to_step(qty, rules.step_size) != qty
     too_big = rules.max_qty > 0 and qty > rules.max_qty
@@ -89,7 +89,7 @@ def _check_filters(qty: Decimal, price: Decimal, rules: SymbolRules) -> None:
         raise OrderRejected(FILTER_FAILURE, "Filter failure: NOTIONAL")
 
 
-def _commission(amount: Decimal, fee_rate: Decimal) -> Decimal:
+def commission(amount: Decimal, fee_rate: Decimal) -> Decimal:
     """Fee on the amount received, to 8 decimals, never more than the amount itself."""
     return min((amount * fee_rate).quantize(QUOTE_UNIT, rounding=ROUND_HALF_UP), amount)
 
@@ -116,14 +116,14 @@ def _settle(order: OrderRequest, rules: SymbolRules, qty: Decimal, price: Decima
         needed = order.quote_amount if order.quote_amount is not None else value
         if free.get(rules.quote, ZERO) < needed:
             raise OrderRejected(NEW_ORDER_REJECTED, _NO_FUNDS)
-        commission = _commission(qty, fee_rate)
-        changes = {rules.base: qty - commission, rules.quote: -value}
-        return _Settlement(qty, price, value, commission, rules.base, commission * price, changes)
+        fee = commission(qty, fee_rate)
+        changes = {rules.base: qty - fee, rules.quote: -value}
+        return _Settlement(qty, price, value, fee, rules.base, fee * price, changes)
     if free.get(rules.base, ZERO) < qty:
         raise OrderRejected(NEW_ORDER_REJECTED, _NO_FUNDS)
-    commission = _commission(value, fee_rate)
-    changes = {rules.base: -qty, rules.quote: value - commission}
-    return _Settlement(qty, price, value, commission, rules.quote, commission, changes)
+    fee = commission(value, fee_rate)
+    changes = {rules.base: -qty, rules.quote: value - fee}
+    return _Settlement(qty, price, value, fee, rules.quote, fee, changes)
 
 
 class PaperExchange:
@@ -179,7 +179,7 @@ class PaperExchange:
         costs: PaperCosts, received: datetime,
     ) -> None:
         """Validate like Binance, then write balances, the order and its fill."""
-        _check_params(order)
+        check_params(order)
         rules = rules_by_symbol.get(order.symbol)
         if rules is None:
             raise OrderRejected(INVALID_SYMBOL, "Invalid symbol.")
@@ -189,14 +189,14 @@ class PaperExchange:
             raise OrderRejected(NEW_ORDER_REJECTED, "Market is closed.")
         if self._order_row(order.client_order_id) is not None:
             raise OrderRejected(NEW_ORDER_REJECTED, "Duplicate order sent.")
-        fill_price = _fill_price(price, order.side, rules, costs.slippage_bps)
+        at = fill_price(price, order.side, rules, costs.slippage_bps)
         if order.side is Side.BUY and order.quote_amount is not None:
-            qty = _buy_quantity(order.quote_amount, fill_price, rules.step_size)
+            qty = buy_quantity(order.quote_amount, at, rules.step_size)
         else:
-            assert order.quantity is not None  # _check_params made sure
+            assert order.quantity is not None  # check_params made sure
             qty = order.quantity
-        _check_filters(qty, price, rules)
-        fill = _settle(order, rules, qty, fill_price, costs.fee_rate, self._read_balances())
+        check_filters(qty, price, rules)
+        fill = _settle(order, rules, qty, at, costs.fee_rate, self._read_balances())
         self._record(order, fill, self._in_account_quote(fill.fee_value, rules.quote, prices), received)
 
     def _record(self, order: OrderRequest, fill: _Settlement, fee_quote: Decimal, received: datetime) -> None:

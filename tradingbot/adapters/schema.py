@@ -85,4 +85,11 @@ V5 = [
         png BLOB NOT NULL, PRIMARY KEY (outbox_id, position))""",
 ]
 
-MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5]
+# V6: venue-vs-ledger differences found by reconciliation (recorded, reported, never written over).
+V6 = [
+    """CREATE TABLE reconciliations (
+        id INTEGER PRIMARY KEY, time TEXT NOT NULL, asset TEXT NOT NULL, venue_change TEXT NOT NULL,
+        ledger_change TEXT NOT NULL)""",
+]
+
+MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5, V6]

@@ -14,6 +14,7 @@ import sqlite_utils
 
 from ..domain import ZERO, Change, EquityMark, Fill, Position, Side
 from ..ledger import Ledger
+from ..money import fmt_decimal
 from ..timefmt import iso, parse_iso
 from .schema import MIGRATIONS
 from .sqlite_journal import SqliteJournal, text
@@ -216,6 +217,13 @@ class SqliteStore(SqliteJournal):
             sql, params = sql + " WHERE time >= ?", [iso(since)]
         return [(parse_iso(t), Decimal(b) if b is not None else None, Decimal(u))
                 for t, b, u in self.db.execute(sql + " ORDER BY time", params)]
+
+    def add_reconciliation(self, at: datetime, rows: list[tuple[str, Decimal, Decimal]]) -> None:
+        """Record (asset, venue change, ledger change) differences found at one check."""
+        with self.db.atomic():
+            self.db.table("reconciliations").insert_all(
+                {"time": iso(at), "asset": a, "venue_change": fmt_decimal(v), "ledger_change": fmt_decimal(lc)}
+                for a, v, lc in rows)
 
     def inventory_history(self) -> list[tuple[datetime, dict[str, Decimal]]]:
         """Value per asset (cash included) after each rebalance, oldest first."""

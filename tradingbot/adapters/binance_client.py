@@ -1,0 +1,190 @@
+"""Transport to Binance over python-binance's AsyncClient, with what the library leaves to its users.
+
+python-binance does not handle 429/418, never re-syncs the clock after -1021, and lets network
+errors through raw. Here every call goes through one gate that keeps the request weight under a
+budget (read back from X-MBX-USED-WEIGHT-1M), waits out Retry-After, re-syncs time on -1021, retries
+reads with backoff, and turns library errors into the domain's two kinds: OrderRejected (business,
+never retried) and VenueUnavailable (transient). A call whose outcome is unknown (a timeout or a 5xx
+on an order) raises OutcomeUnknown so the caller looks the order up instead of sending it again.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import aiohttp
+from binance import AsyncClient
+from binance.exceptions import BinanceAPIException, BinanceRequestException
+
+from ..domain import VenueHealth
+from ..errors import OrderRejected, VenueUnavailable
+
+log = logging.getLogger(__name__)
+
+TIME_OUTSIDE_WINDOW = -1021
+UNKNOWN_STATUS = -1007  # "Timeout waiting for response from backend server. Send status unknown"
+BACKEND_ERRORS = (-1000, -1001, -1006, UNKNOWN_STATUS)  # server-side trouble, not our request's fault
+TOO_MANY_REQUESTS = -1003
+RATE_STATUSES = (429, 418)
+WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
+MINUTE_MS = 60_000
+RECV_WINDOW_MS = 5000  # the venue refuses a signed request that took longer than this to arrive
+
+
+class OutcomeUnknown(VenueUnavailable):
+    """The request may or may not have been executed: look it up before sending it again."""
+
+
+class WeightGate:
+    """Keeps the request weight of the current minute (the venue's clock) under a budget."""
+
+    def __init__(self, health: VenueHealth):
+        self.health = health
+        self._minute = 0
+        self._used = 0
+        self._lock = asyncio.Lock()
+
+    def _roll(self, now_ms: int) -> None:
+        if now_ms // MINUTE_MS != self._minute:
+            self._minute, self._used = now_ms // MINUTE_MS, 0
+
+    async def reserve(self, weight: int, now_ms: Any) -> None:
+        """Count `weight` against this minute, first waiting for the next minute if it would not fit."""
+        async with self._lock:
+            self._roll(now_ms())
+            if self._used + weight > self.health.budget:
+                pause = MINUTE_MS - now_ms() % MINUTE_MS + 50
+                log.info("weight budget %s reached; waiting %.1f s", self.health.budget, pause / 1000)
+                self.health.waits.append(pause / 1000)
+                await asyncio.sleep(pause / 1000)
+                self._roll(now_ms())
+            self._used += weight
+            self.health.used_weight = self._used
+
+    def observe(self, used: int | None, now_ms: int) -> None:
+        """The venue's own count wins when it is higher (other processes share the IP's budget)."""
+        self._roll(now_ms)
+        if used is not None and used > self._used:
+            self._used = used
+        self.health.used_weight = self._used
+
+
+def _local_client(base_url: str) -> type[AsyncClient]:
+    """AsyncClient pointed at another REST base; testnet/demo flags stay off because they override URLs."""
+    return type("PointedAsyncClient", (AsyncClient,), {"API_URL": base_url.rstrip("/")})
+
+
+def _used_weight(response: Any) -> int | None:
+    try:
+        return int(response.headers.get(WEIGHT_HEADER))
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _retry_after(exc: BinanceAPIException) -> float:
+    try:
+        return max(1.0, float(exc.response.headers.get("Retry-After")))
+    except (AttributeError, TypeError, ValueError):
+        return 60.0 if exc.status_code == 418 else 5.0
+
+
+class BinanceTransport:
+    """One AsyncClient for one REST base, guarded by a weight gate and translated errors."""
+
+    def __init__(self, name: str, base_url: str, api_key: str | None = None, api_secret: str | None = None, *,
+                 weight_budget: int = 3000, timeout: float = 10.0, attempts: int = 4, backoff: float = 0.5):
+        self.base_url, self._key, self._secret = base_url, api_key, api_secret
+        self.health = VenueHealth(name, weight_budget)
+        self.gate = WeightGate(self.health)
+        self.timeout, self.attempts, self.backoff = timeout, attempts, backoff
+        self.recv_window_ms = RECV_WINDOW_MS
+        self.client: AsyncClient | None = None
+        self._opening = asyncio.Lock()
+
+    def server_ms(self) -> int:
+        offset = self.client.timestamp_offset if self.client is not None else 0
+        return int(time.time() * 1000) + offset
+
+    async def open(self) -> AsyncClient:
+        """Create the client (python-binance pings and syncs time); retried by the caller on failure."""
+        async with self._opening:
+            if self.client is None:
+                params = {"timeout": aiohttp.ClientTimeout(total=self.timeout)}
+                try:
+                    client = await _local_client(self.base_url).create(self._key, self._secret, requests_params=params)
+                except (aiohttp.ClientError, asyncio.TimeoutError, OSError, BinanceAPIException) as exc:
+                    self._down(exc)
+                    raise VenueUnavailable(f"{self.health.name}: cannot reach {self.base_url}") from None
+                client.REQUEST_RECVWINDOW = self.recv_window_ms
+                self.client = client
+            return self.client
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close_connection()
+            self.client = None
+
+    async def sync_time(self) -> None:
+        client = await self.open()
+        served = await client.get_server_time()
+        client.timestamp_offset = served["serverTime"] - int(time.time() * 1000)
+
+    async def call(self, method: str, weight: int, *, idempotent: bool = True, **params: Any) -> Any:
+        """Call an AsyncClient method; reads are retried, a non-idempotent call raises OutcomeUnknown."""
+        for attempt in range(self.attempts):
+            last = attempt == self.attempts - 1
+            client = await self.open()
+            await self.gate.reserve(weight, self.server_ms)
+            self.health.requests += 1
+            self.health.weight_spent += weight
+            try:
+                result = await getattr(client, method)(**params)
+            except BinanceAPIException as exc:
+                self.gate.observe(_used_weight(exc.response), self.server_ms())
+                await self._api_error(exc, idempotent, last)
+                continue  # _api_error returned: safe to try again
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError, BinanceRequestException) as exc:
+                self._down(exc)
+                if not idempotent:
+                    raise OutcomeUnknown(f"{method}: no answer ({type(exc).__name__})") from None
+                if last:
+                    raise VenueUnavailable(f"{self.health.name} unreachable: {type(exc).__name__}") from None
+                await asyncio.sleep(self.backoff * 2 ** attempt)
+                continue
+            self.gate.observe(_used_weight(client.response), self.server_ms())
+            self.health.reachable, self.health.last_error = True, ""
+            return result
+        raise VenueUnavailable(f"{self.health.name}: gave up after {self.attempts} attempts")
+
+    async def _api_error(self, exc: BinanceAPIException, idempotent: bool, last: bool) -> None:
+        """Raise the domain error for a Binance error, or return after waiting when a retry is safe."""
+        if exc.status_code in RATE_STATUSES:
+            # The request was refused before execution, so even an order may be sent again
+            wait = _retry_after(exc)
+            self._down(exc)
+            if last or wait > 120:
+                raise VenueUnavailable(f"rate limited ({exc.status_code}); retry after {wait:.0f} s", wait)
+            self.health.waits.append(wait)
+            await asyncio.sleep(wait)
+            return
+        if exc.code == TIME_OUTSIDE_WINDOW and not last:
+            await self.sync_time()  # refused before execution: re-sync and send again
+            return
+        if exc.status_code >= 500 or exc.code in BACKEND_ERRORS:
+            self._down(exc)
+            if not idempotent:
+                raise OutcomeUnknown(f"status unknown ({exc.code or exc.status_code})") from None
+            if last:
+                raise VenueUnavailable(f"{self.health.name} error {exc.status_code}") from None
+            await asyncio.sleep(self.backoff)
+            return
+        self.health.reachable = True  # it answered: a business rejection is not an outage
+        raise OrderRejected(exc.code, exc.message) from None
+
+    def _down(self, exc: BaseException) -> None:
+        self.health.reachable = False
+        text = str(exc) if isinstance(exc, BinanceAPIException) else type(exc).__name__
+        self.health.last_error = text[:200]
+        log.warning("%s: %s", self.health.name, self.health.last_error)

@@ -1,0 +1,120 @@
+"""The Exchange port on a Binance Spot account (Spot Testnet, Demo Mode, or — if enabled — live).
+
+Orders are MARKET orders with our deterministic client order id: buys by quote amount, sells by
+quantity, amounts as fixed-point strings. Filters are checked before sending (NOTIONAL against the
+average price Binance itself uses), so a refusal we can foresee never costs a request. When the
+answer to an order is lost, Binance cannot tell us "never received" until the request's
+recvWindow has passed (a late request is refused after that), so find_order waits that long before
+it answers None — the engine then re-sends, and never twice.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from decimal import Decimal
+from typing import Any
+
+from ..domain import ZERO, Fill, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
+from ..errors import FILTER_FAILURE, INVALID_SYMBOL, NO_SUCH_ORDER, OrderRejected, VenueUnavailable
+from ..money import floor_to_step, fmt_decimal
+from ..ports import MarketData
+from . import binance_wire as wire
+from .binance_client import BinanceTransport
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_WEIGHT, ORDER_WEIGHT, GET_ORDER_WEIGHT, TRADES_WEIGHT, AVG_PRICE_WEIGHT = 20, 1, 4, 5, 2
+SETTLE_POLLS = 5  # a market order still NEW/PARTIALLY_FILLED is asked about this many times
+
+
+class BinanceExchange:
+    """Implements Exchange over a signed BinanceTransport; `market` supplies filters and fee prices."""
+
+    def __init__(self, name: str, transport: BinanceTransport, market: MarketData, quote: str = "USDT"):
+        self.name, self.transport, self.market, self.quote = name, transport, market, quote
+        self._sent_at: dict[str, float] = {}  # client order id -> monotonic time it was last sent
+        self._started = time.monotonic()  # orders sent by an earlier process: at worst just before this
+
+    async def balances(self) -> dict[str, Decimal]:
+        account = await self.transport.call("get_account", ACCOUNT_WEIGHT, omitZeroBalances="true")
+        return {b["asset"]: Decimal(b["free"]) for b in account["balances"] if Decimal(b["free"]) != 0}
+
+    async def place_market_order(self, order: OrderRequest) -> OrderResult:
+        rules = {r.symbol: r for r in await self.market.symbols()}.get(order.symbol)
+        if rules is None:
+            raise OrderRejected(INVALID_SYMBOL, "Invalid symbol.")
+        await self._check_filters(order, rules)
+        amount = {"quantity": fmt_decimal(order.quantity)} if order.quantity is not None else \
+            {"quoteOrderQty": fmt_decimal(order.quote_amount or ZERO)}
+        self._sent_at[order.client_order_id] = time.monotonic()
+        response = await self.transport.call(
+            "create_order", ORDER_WEIGHT, idempotent=False, symbol=order.symbol, side=order.side.value,
+            type="MARKET", newClientOrderId=order.client_order_id, newOrderRespType="FULL", **amount)
+        trades = wire.response_fills(response, int(response.get("transactTime", 0)))
+        return await self._result(response, trades)
+
+    async def find_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
+        """The order and its fills; None only once Binance could no longer accept the request."""
+        for poll in range(SETTLE_POLLS):
+            try:
+                order = await self.transport.call("get_order", GET_ORDER_WEIGHT, symbol=symbol,
+                                                  origClientOrderId=client_order_id)
+            except OrderRejected as e:
+                if e.code not in (NO_SUCH_ORDER, INVALID_SYMBOL):
+                    raise
+                if await self._maybe_in_flight(client_order_id):
+                    continue
+                return None
+            if wire.order_status(order) is not OrderStatus.SENDING:
+                return await self._result(order, await self._trades(order) if Decimal(order["executedQty"]) else [])
+            await asyncio.sleep(0.2 * 2 ** poll)
+        raise VenueUnavailable(f"order {client_order_id} is still working on the venue")
+
+    async def _maybe_in_flight(self, client_order_id: str) -> bool:
+        """Wait out the recvWindow of the last send once; True if we waited (ask again), False if it has passed."""
+        sent = max(self._sent_at.get(client_order_id, self._started), self._started)
+        remaining = sent + (self.transport.recv_window_ms + 1000) / 1000 - time.monotonic()
+        if remaining <= 0:
+            return False
+        log.info("order %s not found yet; waiting %.1f s for its recvWindow to pass", client_order_id, remaining)
+        await asyncio.sleep(remaining)
+        return True
+
+    async def _trades(self, order: dict[str, Any]) -> list[dict[str, Any]]:
+        return await self.transport.call("get_my_trades", TRADES_WEIGHT, symbol=order["symbol"],
+                                         orderId=order["orderId"])
+
+    async def _result(self, order: dict[str, Any], trades: list[dict[str, Any]]) -> OrderResult:
+        side, symbol, coid = Side(order["side"]), order["symbol"], order["clientOrderId"]
+        fills = [wire.fill(t, coid, symbol, side, await self._fee_in_quote(t, symbol)) for t in trades]
+        return wire.order_result(order, tuple(fills))
+
+    async def _fee_in_quote(self, trade: dict[str, Any], symbol: str) -> Decimal:
+        """The commission valued in the account's quote: at the fill price, or (BNB) at BNB's price now."""
+        asset, amount, price = trade["commissionAsset"], Decimal(trade["commission"]), Decimal(trade["price"])
+        if asset == self.quote:
+            return amount
+        if symbol == asset + self.quote:
+            return amount * price
+        rate = (await self.market.prices()).get(asset + self.quote)
+        if rate is None:
+            log.warning("no %s%s price to value a %s commission; counted as 0", asset, self.quote, asset)
+            return ZERO
+        return amount * rate
+
+    async def _check_filters(self, order: OrderRequest, rules: SymbolRules) -> None:
+        """Refuse locally what Binance would refuse: off-step or tiny quantities, notional too small."""
+        if not rules.trading:
+            raise OrderRejected(-2010, "Market is closed.")
+        if order.quantity is not None:
+            qty = order.quantity
+            if qty <= 0 or floor_to_step(qty, rules.step_size) != qty or qty < rules.min_qty or \
+                    (rules.max_qty > 0 and qty > rules.max_qty):
+                raise OrderRejected(FILTER_FAILURE, "Filter failure: LOT_SIZE")
+            avg = await self.transport.call("get_avg_price", AVG_PRICE_WEIGHT, symbol=order.symbol)
+            notional = qty * Decimal(avg["price"])
+        else:
+            notional = order.quote_amount or ZERO
+        if notional < rules.min_notional:
+            raise OrderRejected(FILTER_FAILURE, "Filter failure: NOTIONAL")

@@ -1,0 +1,92 @@
+"""MarketData from Binance's public endpoints (production by default; no keys needed).
+
+Exchange info is read at most once per SYMBOLS_TTL, prices come from the live stream when it is
+fresh and from one bulk ticker request otherwise, so a rebalance costs a handful of requests
+rather than one per order. Candles go through CachedMarketData in front of this class.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from ..domain import Candle, SymbolRules
+from ..errors import INVALID_SYMBOL, OrderRejected
+from ..ports import Clock
+from . import binance_wire as wire
+from .binance_client import BinanceTransport
+from .kline_store import INTERVAL_MS, from_ms, to_ms
+
+KLINES_WEIGHT, EXCHANGE_INFO_WEIGHT, ALL_PRICES_WEIGHT = 2, 20, 4
+KLINES_LIMIT = 1000
+SYMBOLS_TTL = timedelta(seconds=30)
+PRICES_TTL = timedelta(seconds=2)
+STREAM_FRESH = timedelta(seconds=10)  # older stream prices fall back to REST
+
+
+@dataclass
+class LivePrices:
+    """Last prices pushed by the miniTicker stream, with when each batch arrived (our clock)."""
+
+    prices: dict[str, Decimal] = field(default_factory=dict)
+    updated: datetime | None = None
+    connected: bool = False
+
+
+class BinanceMarketData:
+    """Implements MarketData (without the cache) over a public BinanceTransport."""
+
+    def __init__(self, transport: BinanceTransport, clock: Clock, live: LivePrices | None = None):
+        self.transport, self.clock = transport, clock
+        self.live = live if live is not None else LivePrices()
+        self._rules: tuple[datetime, list[SymbolRules]] | None = None
+        self._rest_prices: tuple[datetime, dict[str, Decimal]] | None = None
+
+    async def symbols(self) -> list[SymbolRules]:
+        now = self.clock.now()
+        if self._rules is None or now - self._rules[0] >= SYMBOLS_TTL:
+            info = await self.transport.call("get_exchange_info", EXCHANGE_INFO_WEIGHT)
+            self._rules = (now, [wire.symbol_rules(s) for s in info["symbols"]])
+        return list(self._rules[1])
+
+    async def prices(self) -> dict[str, Decimal]:
+        """Last price of every TRADING symbol: the stream's if fresh, else one bulk REST request."""
+        now = self.clock.now()
+        trading = {r.symbol for r in await self.symbols() if r.trading}
+        if self.live.connected and self.live.updated is not None and now - self.live.updated < STREAM_FRESH:
+            source = self.live.prices
+        else:
+            if self._rest_prices is None or now - self._rest_prices[0] >= PRICES_TTL:
+                rows = await self.transport.call("get_all_tickers", ALL_PRICES_WEIGHT)
+                self._rest_prices = (now, {r["symbol"]: Decimal(r["price"]) for r in rows})
+            source = self._rest_prices[1]
+        return {s: p for s, p in source.items() if s in trading and p > 0}
+
+    async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
+        """Candles with open time in [start, end], paging 1000 at a time; an unknown symbol has none."""
+        out: list[Candle] = []
+        first, last = to_ms(start), to_ms(end)
+        while first <= last:
+            try:
+                rows = await self.transport.call("get_klines", KLINES_WEIGHT, symbol=symbol, interval=interval,
+                                                 startTime=first, endTime=last, limit=KLINES_LIMIT)
+            except OrderRejected as e:
+                if e.code == INVALID_SYMBOL:  # delisted and gone from the venue
+                    return out
+                raise
+            out += [wire.candle(k) for k in rows]
+            if len(rows) < KLINES_LIMIT:
+                break
+            first = int(rows[-1][0]) + INTERVAL_MS.get(interval, 1)
+        return out
+
+    async def first_candle_time(self, symbol: str) -> datetime | None:
+        """Open time of the symbol's first hourly candle (Binance answers startTime=0 with the oldest)."""
+        try:
+            rows = await self.transport.call("get_klines", KLINES_WEIGHT, symbol=symbol, interval="1h",
+                                             startTime=0, limit=1)
+        except OrderRejected as e:
+            if e.code == INVALID_SYMBOL:
+                return None
+            raise
+        return from_ms(int(rows[0][0])) if rows else None

@@ -1,0 +1,87 @@
+"""Live market streams: `!miniTicker@arr` for prices and `<symbol>@kline_1h` for closed hourly candles.
+
+Both cost no request weight. Closed candles go straight into the candle cache, so at the top of
+the hour a rebalance finds every anchor candle already on disk. Streams are split over several
+connections (long combined URLs) and each reconnects with backoff; while one is down, prices fall
+back to REST (see BinanceMarketData.prices) and missing candles are fetched on demand.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from decimal import Decimal
+from typing import Any
+
+from binance import AsyncClient, BinanceSocketManager
+
+from ..ports import Clock
+from . import binance_wire as wire
+from .binance_market import BinanceMarketData, LivePrices
+from .cached_market import CachedMarketData
+
+log = logging.getLogger(__name__)
+
+STREAMS_PER_CONNECTION = 100
+MINI_TICKERS = "!miniTicker@arr"
+
+
+def _socket_manager(client: AsyncClient, stream_url: str) -> BinanceSocketManager:
+    cls = type("PointedSocketManager", (BinanceSocketManager,), {"STREAM_URL": stream_url.rstrip("/") + "/"})
+    return cls(client, max_queue_size=1000)
+
+
+class MarketStream:
+    """Runs the stream connections until cancelled."""
+
+    def __init__(self, stream_url: str, market: BinanceMarketData, cache: CachedMarketData, clock: Clock,
+                 quote: str = "USDT", reconnect_s: float = 1.0):
+        self.stream_url, self.market, self.cache, self.clock = stream_url, market, cache, clock
+        self.quote, self.reconnect_s = quote, reconnect_s
+        self.live: LivePrices = market.live
+        self.candles_ingested = 0
+        self.reconnects = 0
+
+    async def run(self) -> None:
+        """Subscribe to prices and the hourly candles of every trading symbol of the quote."""
+        client = await self.market.transport.open()
+        symbols = [r.symbol for r in await self.market.symbols() if r.quote == self.quote and r.trading]
+        names = [MINI_TICKERS] + [f"{s.lower()}@kline_1h" for s in symbols]
+        chunks = [names[i:i + STREAMS_PER_CONNECTION] for i in range(0, len(names), STREAMS_PER_CONNECTION)]
+        try:
+            await asyncio.gather(*(self._connection(client, chunk) for chunk in chunks))
+        finally:
+            self.live.connected = False
+
+    async def _connection(self, client: AsyncClient, streams: list[str]) -> None:
+        """One combined connection, reopened with backoff whenever it drops."""
+        pause = self.reconnect_s
+        while True:
+            try:
+                async with _socket_manager(client, self.stream_url).multiplex_socket(streams) as socket:
+                    pause = self.reconnect_s
+                    while True:
+                        message = await socket.recv()
+                        if not self._handle(message):
+                            break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the library raises several kinds; all mean "reconnect"
+                log.warning("market stream dropped (%s); reconnecting in %.0f s", type(exc).__name__, pause)
+            if MINI_TICKERS in streams:
+                self.live.connected = False
+            self.reconnects += 1
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 60)
+
+    def _handle(self, message: Any) -> bool:
+        """Apply one message; False when the library reports the connection broken."""
+        if not isinstance(message, dict) or message.get("e") == "error":
+            return False
+        data = message.get("data", message)
+        if isinstance(data, list):  # mini tickers of the symbols that changed
+            self.live.prices.update({t["s"]: Decimal(t["c"]) for t in data})
+            self.live.updated, self.live.connected = self.clock.now(), True
+        elif isinstance(data, dict) and data.get("e") == "kline" and data["k"].get("x"):
+            self.cache.ingest(data["s"], data["k"]["i"], wire.stream_candle(data["k"]))
+            self.candles_ingested += 1
+        return True

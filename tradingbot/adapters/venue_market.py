@@ -1,0 +1,43 @@
+"""Ranking on production data, trading on another venue (Spot Testnet or Demo Mode).
+
+Testnet prices are unrelated to the market, so the strategy ranks on production candles; but the
+filters, the list of tradable symbols and the prices fills happen at are the trading venue's.
+A production symbol the venue does not list stays in the ranking table with the reason
+"status NOT_ON_<VENUE>", so the manager sees what was skipped and why.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+
+from ..domain import Candle, SymbolRules
+from ..ports import MarketData
+
+
+class VenueMarket:
+    """MarketData: candles and listings from `data`, rules and prices from `venue`."""
+
+    def __init__(self, data: MarketData, venue: MarketData, venue_name: str):
+        self.data, self.venue = data, venue
+        self.missing_status = f"NOT_ON_{venue_name.upper()}"
+
+    async def symbols(self) -> list[SymbolRules]:
+        listed = {r.symbol: r for r in await self.venue.symbols()}
+        out = []
+        for r in await self.data.symbols():
+            there = listed.get(r.symbol)
+            if there is None:
+                out.append(replace(r, status=self.missing_status))
+            else:  # trade only what trades on both; the venue's filters decide the order sizes
+                out.append(there if r.trading else replace(there, status=r.status))
+        return out
+
+    async def prices(self) -> dict[str, Decimal]:
+        return await self.venue.prices()
+
+    async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
+        return await self.data.candles(symbol, interval, start, end)
+
+    async def first_candle_time(self, symbol: str) -> datetime | None:
+        return await self.data.first_candle_time(symbol)

@@ -1,0 +1,67 @@
+"""Market data and venue adapters chosen from settings (bot.py's composition root calls this).
+
+  --demo / MARKET_DATA=synthetic  the generated market, offline
+  MARKET_DATA=binance             production public data (no key), candles cached on disk, live streams
+  EXCHANGE=paper                  local fills at those prices (fees, slippage, latency simulated)
+  EXCHANGE=testnet|demo|live      Binance's order path on that venue; ranking stays on production data
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Coroutine
+
+import sqlite_utils
+
+from .adapters.binance_client import BinanceTransport
+from .adapters.binance_exchange import BinanceExchange
+from .adapters.binance_market import BinanceMarketData
+from .adapters.binance_stream import MarketStream
+from .adapters.cached_market import CachedMarketData
+from .adapters.kline_store import KlineStore
+from .adapters.paper import PaperExchange
+from .adapters.sqlite_store import open_database
+from .adapters.synthetic import SyntheticMarket
+from .adapters.venue_market import VenueMarket
+from .domain import VenueHealth
+from .ports import Clock, Exchange, MarketData
+from .settings import Settings
+
+
+@dataclass
+class Venue:
+    market: MarketData  # what the engine reads: rules, candles, prices
+    exchange: Exchange
+    market_name: str
+    health: list[VenueHealth] = field(default_factory=list)  # shown by /status
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)  # run while the bot serves
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    @property
+    def paper(self) -> PaperExchange | None:
+        return self.exchange if isinstance(self.exchange, PaperExchange) else None
+
+    async def close(self) -> None:
+        for close in self.closers:
+            await close()
+
+
+def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, demo: bool) -> Venue:
+    """Wire the market data source and the venue the settings ask for."""
+    if demo or settings.market_data == "synthetic":
+        # The synthetic market exists only in this process, so only the paper venue can fill against it
+        synthetic = SyntheticMarket(clock, seed=settings.synthetic_seed, n_symbols=settings.synthetic_symbols)
+        return Venue(synthetic, PaperExchange(db, synthetic, clock), "synthetic")
+    public = BinanceTransport("market data", settings.binance_market_data_url,
+                              weight_budget=settings.binance_weight_budget)
+    raw = BinanceMarketData(public, clock)
+    cache = CachedMarketData(raw, KlineStore(open_database(settings.kline_cache_path)), clock)
+    stream = MarketStream(settings.binance_stream_url, raw, cache, clock)
+    if settings.exchange == "paper":
+        return Venue(cache, PaperExchange(db, cache, clock), "binance", [public.health], [stream.run], [public.close])
+    assert settings.binance_api_key is not None and settings.binance_api_secret is not None  # settings checked
+    trading = BinanceTransport(settings.exchange, settings.trading_url, settings.binance_api_key.get_secret_value(),
+                               settings.binance_api_secret.get_secret_value(),
+                               weight_budget=settings.binance_weight_budget)
+    market = VenueMarket(cache, BinanceMarketData(trading, clock), settings.exchange)
+    return Venue(market, BinanceExchange(settings.exchange, trading, market), "binance",
+                 [public.health, trading.health], [stream.run], [public.close, trading.close])
