@@ -115,7 +115,8 @@ async def background(venue: Venue) -> AsyncIterator[None]:
     finally:
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:  # a websocket close handshake may linger; shutting down must not wait on it
+            await asyncio.wait(tasks, timeout=3)
         await venue.close()
 
 

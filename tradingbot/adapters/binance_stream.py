@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 STREAMS_PER_CONNECTION = 100
 MINI_TICKERS = "!miniTicker@arr"
+FATAL = frozenset({"BinanceWebsocketUnableToConnect", "BinanceWebsocketQueueOverflow"})
 
 
 def _socket_manager(client: AsyncClient, stream_url: str) -> BinanceSocketManager:
@@ -38,14 +39,16 @@ class MarketStream:
         self.stream_url, self.market, self.cache, self.clock = stream_url, market, cache, clock
         self.quote, self.reconnect_s = quote, reconnect_s
         self.live: LivePrices = market.live
+        self.symbols: list[str] = []  # whose hourly candles are streamed
         self.candles_ingested = 0
-        self.reconnects = 0
+        self.reconnects = 0  # connections we reopened after the library gave up
+        self.drops = 0  # drops the library reported (it repairs most by itself)
 
     async def run(self) -> None:
         """Subscribe to prices and the hourly candles of every trading symbol of the quote."""
         client = await self.market.transport.open()
-        symbols = [r.symbol for r in await self.market.symbols() if r.quote == self.quote and r.trading]
-        names = [MINI_TICKERS] + [f"{s.lower()}@kline_1h" for s in symbols]
+        self.symbols = [r.symbol for r in await self.market.symbols() if r.quote == self.quote and r.trading]
+        names = [MINI_TICKERS] + [f"{s.lower()}@kline_1h" for s in self.symbols]
         chunks = [names[i:i + STREAMS_PER_CONNECTION] for i in range(0, len(names), STREAMS_PER_CONNECTION)]
         try:
             await asyncio.gather(*(self._connection(client, chunk) for chunk in chunks))
@@ -61,6 +64,9 @@ class MarketStream:
                     pause = self.reconnect_s
                     while True:
                         message = await socket.recv()
+                        task = asyncio.current_task()
+                        if task is not None and task.cancelling():  # recv's wait_for can swallow a cancel (3.11)
+                            raise asyncio.CancelledError
                         if not self._handle(message):
                             break
             except asyncio.CancelledError:
@@ -74,9 +80,15 @@ class MarketStream:
             pause = min(pause * 2, 60)
 
     def _handle(self, message: Any) -> bool:
-        """Apply one message; False when the library reports the connection broken."""
-        if not isinstance(message, dict) or message.get("e") == "error":
+        """Apply one message; False when the library gives the connection up (we then open a new one)."""
+        if not isinstance(message, dict):
             return False
+        if message.get("e") == "error":
+            # python-binance reports a drop it is repairing itself as a message; only some are final
+            log.warning("market stream: %s", message.get("type"))
+            self.live.connected = False
+            self.drops += 1
+            return message.get("type") not in FATAL
         data = message.get("data", message)
         if isinstance(data, list):  # mini tickers of the symbols that changed
             self.live.prices.update({t["s"]: Decimal(t["c"]) for t in data})

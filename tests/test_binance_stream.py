@@ -1,0 +1,48 @@
+"""Live streams through python-binance's socket manager: prices without request weight, closed candles
+into the cache as they close."""
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from tests.binance_world import binance_bot
+from tradingbot.adapters.binance_stream import MarketStream
+from tradingbot.market_view import rank_now
+from tradingbot.params import StrategyParams
+
+PARAMS = StrategyParams(topn=4, min_age_days=1)
+
+
+async def until(condition, seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_stream_prices_and_closing_candles_spare_the_rest_api(tmp_path):
+    async def scenario():
+        async with binance_bot(tmp_path, PARAMS) as bot:
+            cache = bot.market.data  # VenueMarket -> the cached production market data
+            raw = cache.source
+            await rank_now(cache, PARAMS, bot.clock.now())  # cold: fills the cache up to the last closed hour
+            stream = MarketStream(bot.sim.stream_url, raw, cache, bot.clock, reconnect_s=0.1)
+            task = asyncio.create_task(stream.run())
+            try:
+                await until(lambda: raw.live.connected)
+                weight = sum(t.health.weight_spent for t in bot.transports)
+                prices = await raw.prices()
+                assert prices["BTCUSDT"] > 0 and sum(t.health.weight_spent for t in bot.transports) == weight
+                bot.clock.advance(timedelta(hours=3))
+                await until(lambda: stream.candles_ingested >= 3 * len(stream.symbols) > 0)
+                fetches = cache.fetches
+                await rank_now(cache, PARAMS, bot.clock.now())
+                assert cache.fetches == fetches  # every anchor candle came from the stream
+                await asyncio.sleep(0.5)
+                bot.sim.faults.drop_streams()
+            finally:
+                task.cancel()
+                await asyncio.wait([task], timeout=5)  # a close handshake may linger; never hang on it
+    asyncio.run(scenario())
+
