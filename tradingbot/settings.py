@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     binance_api_secret: SecretStr | None = Field(None, description="a Binance API secret")
     db_path: Path = Field(Path("data/itradingbot.sqlite"), description="a file path")
     demo_db_path: Path = Field(Path("data/demo.sqlite"), description="a file path")
+    kline_db_path: Path = Field(Path("data/klines.sqlite"), description="a file path")
     timezone: str = Field("UTC", description="an IANA name like Europe/Paris")
     starting_capital: Decimal = Field(Decimal(10000), gt=0, allow_inf_nan=False, description="a number above 0")
     synthetic_seed: int = Field(7, description="a whole number")
