@@ -10,7 +10,6 @@ import csv
 import json
 import os
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Sequence
 
@@ -217,6 +216,3 @@ def _fetch(store, args: argparse.Namespace, path: Path) -> int:  # type: ignore[
     print(f"fetched {report.candles:,} candles of {report.symbols} symbols in {report.requests} requests into {path}")
     return 0
 
-
-def start_day(text: str | None) -> date | None:
-    return options._date("start", text) if text else None
