@@ -20,8 +20,10 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[test,bench]"
 	$(BIN)/python benchmarks/bench_core.py
 	$(BIN)/python benchmarks/bench_telegram.py
+	$(BIN)/python benchmarks/bench_backtest.py
 
 clean:
 	rm -rf $(VENV)

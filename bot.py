@@ -4,13 +4,22 @@
     python bot.py [...] chat "/status" "/pnl"                   run commands once, print the replies
     python bot.py [...] rebalance [--json] [--slot KEY]         run one rebalance now, print its summary
     python bot.py whoami                                        Telegram setup: learn your user id
+    python bot.py backtest [options] | data import FILE... | data fetch    offline: see README, Backtesting
 """
 from __future__ import annotations
 
 import os
+import sys
 
 # Opt in to python-telegram-bot's future retry_after type now (a timedelta), before telegram is imported.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+if __name__ == "__main__":
+    # backtest and data need neither Telegram nor the ledger: run them before importing the bot's front ends.
+    from handlers import backtest_cli
+
+    if backtest_cli.offline_command(sys.argv[1:]):
+        sys.exit(backtest_cli.main(sys.argv[1:]))
 
 import argparse
 import asyncio
@@ -27,6 +36,7 @@ from typing import AsyncIterator
 
 from telegram.error import InvalidToken
 
+from handlers import backtest_cli
 from handlers import format as fmt
 from handlers.commands import Context
 from handlers.announce import announce_rebalance, announce_reconciliation
@@ -36,6 +46,7 @@ from tradingbot.adapters.lockfile import FileLock, NoLock
 from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
+from tradingbot.backtest_service import Backtester
 from tradingbot.clock import OffsetClock, SystemClock
 from tradingbot.domain import RebalanceSummary
 from tradingbot.engine import Rebalancer
@@ -72,6 +83,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     reb.add_argument("--json", action="store_true", help="print one JSON object")
     reb.add_argument("--slot", help="journal key to run (default: the scheduled slot due now)")
     sub.add_parser("whoami", help="setup: answer /whoami on Telegram so a new admin learns their id")
+    backtest_cli.add_subcommands(sub)
     return parser.parse_args(argv)
 
 
@@ -91,6 +103,7 @@ def build(settings: Settings, args: argparse.Namespace) -> App:
     if paper is not None:
         _sync_paper_costs(paper, services.params)
         services.listeners.append(lambda p, _changes: _sync_paper_costs(paper, p))
+    services.backtester = Backtester(settings.kline_db_path)
     if not store.deposits():
         with db.atomic():  # venue balance and ledger deposit land together
             if paper is not None:
@@ -234,7 +247,10 @@ async def _dispatch(args: argparse.Namespace, app: App) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if backtest_cli.offline_command(argv):
+        return backtest_cli.main(argv)
+    args = parse_args(argv)
     try:
         settings = load_settings(env_file=args.env_file, require_admins=args.command != "whoami")
         if args.clock:

@@ -9,6 +9,7 @@ from typing import Awaitable, Callable
 
 import charts
 from charts import NothingToChart  # noqa: F401  (re-exported for the commands)
+from tradingbot.backtest_service import BacktestReport
 from tradingbot.services import PositionsReport, RankingReport, Services
 
 from .replies import Photo
@@ -48,6 +49,12 @@ async def inventory(s: Services) -> Photo:
     history = s.store.inventory_history()
     return await _draw("inventory", "Inventory value per asset", lambda: charts.inventory_chart(
         history, s.params.zone, s.quote))
+
+
+async def backtest(report: BacktestReport) -> Photo:
+    from charts.backtest import backtest_equity_chart
+
+    return await _draw("backtest", "Backtest equity, drawdown and benchmarks", lambda: backtest_equity_chart(report))
 
 
 async def by_name(name: str, s: Services) -> Photo:

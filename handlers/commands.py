@@ -1,6 +1,7 @@
 """The one command table: every front end (console, `bot.py chat`, Telegram), /help and the README use it."""
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import re
@@ -9,10 +10,12 @@ from datetime import datetime
 from enum import Enum
 from typing import Awaitable, Callable
 
+from tradingbot.backtest import options
 from tradingbot.errors import UserError, VenueUnavailable
+from tradingbot.params import excerpt
 from tradingbot.services import Services
 
-from tradingbot.params import excerpt
+from .backtest_text import report_text
 
 from . import chart_replies as chart
 from . import format as fmt
@@ -167,6 +170,24 @@ async def _liquidate(ctx: Context, args: list[str]) -> Reply:
                  summary=summary)
 
 
+async def _backtest(ctx: Context, args: list[str]) -> Reply:
+    tester = ctx.services.backtester
+    if tester is None:
+        raise UserError("backtesting is not set up in this bot (no candle cache)")
+    # The live parameters are the starting point: /backtest alone replays the running strategy over history.
+    config = options.config_from_pairs(args, ctx.services.params)
+    if not tester.lock.acquire(blocking=False):
+        raise UserError("a backtest is already running; try again when it has finished")
+    loop = asyncio.get_running_loop()
+    try:
+        ctx.progress("backtest: started")
+        report = await asyncio.to_thread(
+            tester.run, config, lambda text: loop.call_soon_threadsafe(ctx.progress, f"backtest: {text}"))
+    finally:
+        tester.lock.release()
+    return Reply(report_text(report), monospace=True, later=lambda: chart.optional(chart.backtest(report)))
+
+
 async def _whoami(ctx: Context, args: list[str]) -> Reply:
     if ctx.user_id is None:
         return Reply("You are the console operator (no Telegram id).")
@@ -219,6 +240,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("set", "key=value ...", "change parameters (all or none), e.g. /set topn=5", Role.ADMIN, _set),
     Command("pause", "", "stop scheduled rebalances (P/L still marked)", Role.ADMIN, _pause),
     Command("resume", "", "resume scheduled rebalances", Role.ADMIN, _resume),
+    Command("backtest", "key=value ...", "run the strategy over cached history, e.g. /backtest lookback=14d "
+            "topn=5 start=2023-01-01", Role.ADMIN, _backtest),
     Command("whoami", "", "your Telegram user id and this chat's id", Role.ANYONE, _whoami),
 )
 BY_NAME = {c.name: c for c in COMMANDS}

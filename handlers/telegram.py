@@ -33,6 +33,7 @@ CONFIRM_TTL = timedelta(seconds=60)
 NEWCOMER_WINDOW_S = 30.0  # a 409 this soon after starting to poll means another instance was first
 CONFLICT_ALERT_EVERY_S = 600.0
 MAX_FLOOD_WAIT_S = 120.0
+PROGRESS_EVERY_S = 3.0  # a long command (/backtest) reports how far it is, without flooding the chat
 REFUSAL = "Not authorised. Send /whoami and ask an admin to add your id."
 Announce = Callable[[RebalanceSummary], Awaitable[None]]
 Alert = Callable[[str], Awaitable[None]]
@@ -100,11 +101,26 @@ class TelegramFrontEnd:
             log.warning("refused /%s from user %s in chat %s: not authorised", name[:32], user.id, chat.id)
             await self._send(chat.id, Reply(REFUSAL))
             return
-        ctx = Context(self.services, f"telegram:{user.id}", role or Role.ANYONE, user_id=user.id, chat_id=chat.id)
+        ctx = Context(self.services, f"telegram:{user.id}", role or Role.ANYONE, user_id=user.id, chat_id=chat.id,
+                      progress=self._progress_to(chat.id))
         if command and command.preview and allows(ctx.role, command.role):
             await self._ask_to_confirm(ctx, command, message.text)
             return
         await self._send(chat.id, await dispatch(ctx, message.text))
+
+    def _progress_to(self, chat_id: int) -> Callable[[str], None]:
+        """A long command's progress as short messages, at most one every PROGRESS_EVERY_S seconds."""
+        last = [-PROGRESS_EVERY_S]
+
+        def report(text: str) -> None:
+            if time.monotonic() - last[0] < PROGRESS_EVERY_S:
+                return
+            last[0] = time.monotonic()
+            task = asyncio.get_running_loop().create_task(
+                self._attempt(chat_id, lambda: self.bot.send_message(chat_id, f"⏳ {text}")))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return report
 
     def _addressed_to_us(self, text: str, username: str | None, chat_type: str) -> bool:
         """In a group, /cmd@otherbot is for another bot; in private every command is for us."""

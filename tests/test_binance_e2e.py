@@ -38,7 +38,7 @@ def test_testnet_rebalance_through_python_binance_against_the_local_server(tmp_p
         env = {**os.environ, "LOG_LEVEL": "INFO", "TELEGRAM_BOT_TOKEN": "", "EXCHANGE": "testnet",
                "MARKET_DATA": "binance", "BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET,
                "BINANCE_API_URL": f"{base}/api", "BINANCE_MARKET_DATA_URL": f"{base}/api",
-               "BINANCE_STREAM_URL": f"ws://127.0.0.1:{port}/", "KLINE_CACHE_PATH": str(tmp_path / "k.sqlite"),
+               "BINANCE_STREAM_URL": f"ws://127.0.0.1:{port}/", "KLINE_DB_PATH": str(tmp_path / "k.sqlite"),
                "STARTING_CAPITAL": "10000"}
         run = subprocess.run(
             [sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(tmp_path / "bot.sqlite"),

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Callable, Sequence
 
 from .adapters.sqlite_store import SqliteStore
+from .backtest_service import Backtester
 from .benchmarks import scaled, universe_step
 from .domain import (
     DUST_VALUE, ZERO, Change, EquityMark, Fill, Plan, Position, Ranking, RebalanceRow, RebalanceSummary, VenueHealth,
@@ -101,6 +102,7 @@ class Services:
         self.market_name = market_name
         self.params = StrategyParams.from_strings(store.load_params(), base=defaults)
         self.listeners: list[ParamsListener] = []
+        self.backtester: Backtester | None = None  # set by the composition root when a candle cache is configured
         self.next_run: Callable[[], datetime | None] = self._computed_next_run
 
     @property

@@ -54,7 +54,7 @@ def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, dem
     public = BinanceTransport("market data", settings.binance_market_data_url,
                               weight_budget=settings.binance_weight_budget)
     raw = BinanceMarketData(public, clock)
-    cache = CachedMarketData(raw, KlineStore(open_database(settings.kline_cache_path)), clock)
+    cache = CachedMarketData(raw, KlineStore(open_database(settings.kline_db_path)), clock)
     stream = MarketStream(settings.binance_stream_url, raw, cache, clock)
     if settings.exchange == "paper":
         return Venue(cache, PaperExchange(db, cache, clock), "binance", [public.health], [stream.run], [public.close])

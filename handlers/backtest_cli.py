@@ -1,0 +1,218 @@
+"""`bot.py backtest` and `bot.py data`: offline commands that need neither Telegram nor the ledger.
+
+They are dispatched before bot.py imports the bot's front ends, so a backtest starts in a fraction
+of a second; matplotlib is imported only when a chart is asked for.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from tradingbot.backtest import options
+from tradingbot.backtest.config import BacktestConfig
+from tradingbot.backtest_service import Backtester, SweepRow
+from tradingbot.errors import UserError
+from tradingbot.params import StrategyParams
+
+COMMANDS = ("backtest", "data")
+GLOBAL_WITH_VALUE = ("--db", "--clock", "--env-file")
+DEFAULT_CACHE = "data/klines.sqlite"
+
+
+def offline_command(argv: Sequence[str]) -> str | None:
+    """'backtest' or 'data' when that is the subcommand (after any global options), else None."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in GLOBAL_WITH_VALUE:
+            i += 2
+        elif arg.startswith("-"):
+            i += 1
+        else:
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def add_subcommands(sub: argparse._SubParsersAction) -> None:
+    """The backtest and data subcommands, on bot.py's parser (for --help) and on this module's own."""
+    options.add_arguments(sub.add_parser("backtest", help="run the strategy over history (see README: Backtesting)"))
+    data = sub.add_parser("data", help="fill the candle cache: data import FILE..., data fetch")
+    verbs = data.add_subparsers(dest="verb", required=True)
+    imp = verbs.add_parser("import", help="load Binance public-data dumps or long CSV files")
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--interval", help="candle interval when the file does not say (default 1d)")
+    fetch = verbs.add_parser("fetch", help="download klines from Binance (incremental, resumable)")
+    fetch.add_argument("--symbols", help="comma-separated (default: every USDT symbol)")
+    fetch.add_argument("--interval", default="1d")
+    fetch.add_argument("--since", default="2017-01-01", help="first day for a symbol not cached yet")
+    fetch.add_argument("--api-url", help="REST base, e.g. a mirror (default Binance's)")
+    fetch.add_argument("--weight-per-minute", type=int, default=600, help="request weight budget (Binance allows 6000)")
+    for p in (imp, fetch):
+        p.add_argument("--cache", metavar="PATH", help="the candle cache (default: KLINE_DB_PATH)")
+
+
+def cache_path(given: str | None, env_file: str) -> Path:
+    """--cache, else KLINE_DB_PATH from the environment or the env file, else the default."""
+    if given:
+        return Path(given)
+    if os.environ.get("KLINE_DB_PATH"):
+        return Path(os.environ["KLINE_DB_PATH"])
+    try:
+        for line in Path(env_file).read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.strip() == "KLINE_DB_PATH" and value.strip():
+                return Path(value.strip().strip("'\""))
+    except OSError:
+        pass
+    return Path(DEFAULT_CACHE)
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bot.py")
+    for flag in GLOBAL_WITH_VALUE:
+        parser.add_argument(flag, dest=flag[2:].replace("-", "_"), default=".env" if flag == "--env-file" else None)
+    parser.add_argument("--demo", action="store_true")
+    add_subcommands(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse(argv)
+    try:
+        if args.command == "backtest":
+            return backtest(args)
+        return data(args)
+    except UserError as e:
+        print(f"⚠ {e}", file=sys.stderr)
+        return 1
+
+
+def _progress(text: str) -> None:
+    print(f"  … {text}", file=sys.stderr, flush=True)
+
+
+def backtest(args: argparse.Namespace) -> int:
+    base = BacktestConfig(StrategyParams())
+    config = options.config_from_pairs(options.pairs_from_args(args), base.params, base)
+    tester = Backtester(cache_path(args.cache, args.env_file), args.data)
+    quiet = (lambda _: None) if args.json else _progress
+    if args.sweep:
+        return _sweep(args, tester, config)
+    report = tester.run(config, quiet)
+    from handlers.backtest_text import report_json, report_text
+
+    print(json.dumps(report_json(report)) if args.json else report_text(report))
+    if args.chart:
+        from charts.backtest import backtest_equity_chart
+
+        Path(args.chart).write_bytes(backtest_equity_chart(report))
+        quiet(f"equity chart saved to {args.chart}")
+    return 0
+
+
+def _sweep(args: argparse.Namespace, tester: Backtester, config: BacktestConfig) -> int:
+    from handlers.backtest_text import sweep_table
+
+    keys, combos = options.sweep_grid(args.sweep)
+    fixed = options.pairs_from_args(args)
+    rows = tester.sweep(config, combos, lambda c: options.config_from_pairs([*fixed, *c], config.params, config),
+                        _progress)
+    if args.sort not in rows[0].metrics:
+        raise UserError(f"--sort must be one of {', '.join(rows[0].metrics)} (got {args.sort!r})")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / "sweep.csv", keys, rows)
+    pngs = write_heatmaps(out, keys, rows, args.sort)
+    if args.json:
+        print(json.dumps([{**dict(p.split("=", 1) for p in r.pairs), **r.metrics} for r in rows]))
+    else:
+        print(sweep_table(rows, keys, args.sort))
+        print(f"\nCSV: {out / 'sweep.csv'}" + "".join(f"\nheatmap: {p}" for p in pngs))
+    return 0
+
+
+def write_csv(path: Path, keys: Sequence[str], rows: Sequence[SweepRow]) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        metrics = list(rows[0].metrics)
+        w.writerow([*keys, *metrics])
+        for r in rows:
+            w.writerow([p.split("=", 1)[1] for p in r.pairs] + [repr(r.metrics[m]) for m in metrics])
+
+
+def write_heatmaps(out: Path, keys: Sequence[str], rows: Sequence[SweepRow], metric: str) -> list[Path]:
+    """One heatmap of the metric over the first two swept keys per value of the others."""
+    if len(keys) < 2:
+        return []
+    from charts.backtest import sweep_heatmap
+
+    groups: dict[tuple[str, ...], list[SweepRow]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r.pairs[2:]), []).append(r)
+    paths = []
+    for rest, members in groups.items():
+        name = "_".join(["heatmap", metric, *(p.replace("=", "-") for p in rest)]) + ".png"
+        title = f"{metric} by {keys[0]} and {keys[1]}" + (f" ({', '.join(rest)})" if rest else "")
+        (out / name).write_bytes(sweep_heatmap(members, keys[0], keys[1], metric, title))
+        paths.append(out / name)
+    return paths
+
+
+def data(args: argparse.Namespace) -> int:
+    import sqlite_utils
+
+    from tradingbot.adapters.kline_store import KlineStore
+
+    path = cache_path(args.cache, args.env_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = KlineStore(sqlite_utils.Database(path))
+    if args.verb == "import":
+        return _import(store, args, path)
+    return _fetch(store, args, path)
+
+
+def _import(store, args: argparse.Namespace, path: Path) -> int:  # type: ignore[no-untyped-def]
+    from tradingbot.adapters.kline_import import import_files
+
+    files = [Path(f) for f in args.files]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise UserError(f"no such file: {', '.join(missing)}")
+    try:
+        report = import_files(store, files, args.interval, _progress)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    for bad in report.bad[:50]:
+        print(f"bad row: {bad}", file=sys.stderr)
+    if len(report.bad) > 50:
+        print(f"… and {len(report.bad) - 50} more bad rows", file=sys.stderr)
+    print(f"imported {report.rows:,} candles of {len(report.symbols)} symbols from {report.files} file(s) into {path}")
+    for flag, n in report.skipped.items():
+        print(f"left out {n:,} rows flagged {flag}")
+    for flag, n in report.flagged.items():
+        print(f"kept unchanged {n:,} rows flagged {flag}")
+    if report.bad:
+        print(f"{len(report.bad):,} bad row(s) not imported (listed on stderr)")
+    return 0
+
+
+def _fetch(store, args: argparse.Namespace, path: Path) -> int:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from tqdm import tqdm
+
+    from tradingbot.adapters.binance_klines import fetch_all
+    from tradingbot.backtest.panel import DAY_MS, day_number
+
+    since = day_number(options._date("--since", args.since)) * DAY_MS
+    symbols = [s.strip().upper() for s in args.symbols.split(",")] if args.symbols else None
+    report = asyncio.run(fetch_all(store, symbols, args.interval, since, args.api_url, args.weight_per_minute,
+                                   progress=lambda xs: tqdm(xs, unit="symbol", file=sys.stderr)))
+    print(f"fetched {report.candles:,} candles of {report.symbols} symbols in {report.requests} requests into {path}")
+    return 0
+

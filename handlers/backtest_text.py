@@ -1,0 +1,66 @@
+"""Backtest results as text (chat replies and the CLI) and as one JSON-ready dict."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from tradingbot.backtest.config import BacktestConfig
+from tradingbot.backtest_service import BacktestReport, SweepRow
+from tradingbot.params import format_duration
+
+PERCENT = ("total_return", "cagr", "max_drawdown", "hit_rate")
+CURVE_ROWS = (("final equity", "final_equity"), ("total return", "total_return"), ("CAGR", "cagr"),
+              ("Sharpe", "sharpe"), ("Sortino", "sortino"), ("max drawdown", "max_drawdown"), ("Calmar", "calmar"))
+
+
+def show(key: str, v: float) -> str:
+    if key in PERCENT:
+        return f"{v * 100:+,.1f} %" if key != "hit_rate" else f"{v * 100:.1f} %"
+    if key in ("final_equity", "fees_paid"):
+        return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
+    if key in ("fills", "rebalances", "days"):
+        return f"{v:,.0f}"
+    return f"{v:,.2f}"
+
+
+def describe(c: BacktestConfig) -> str:
+    p = c.params
+    return (f"{p.strategy} {format_duration(p.lookback)} top {p.topn}, every {p.every}, {p.mode}, "
+            f"fee {float(p.fee_rate) * 100:g} %, slippage {p.slippage_bps} bps, delay {c.delay}")
+
+
+def report_text(r: BacktestReport) -> str:
+    """The headline, a metrics table against the benchmarks, and the trading figures."""
+    names = ["strategy", *r.benchmark_metrics]
+    columns = [r.metrics, *r.benchmark_metrics.values()]
+    short = {"BTC buy & hold": "BTC hold", "Equal-weight universe": "EW universe"}
+    head = f"{'':14}" + "".join(f"{short.get(n, n):>13}" for n in names)
+    lines = [head] + [f"{label:14}" + "".join(f"{show(key, c[key]):>13}" for c in columns) for label, key in CURVE_ROWS]
+    m = r.metrics
+    return "\n".join([
+        f"Backtest: {describe(r.config)}",
+        f"{r.first_day} → {r.last_day} ({len(r.equity):,} days), {r.symbols} symbols, capital {r.config.capital:,.0f}",
+        "", *lines, "",
+        f"fees {show('fees_paid', m['fees_paid'])} · fills {show('fills', m['fills'])} · "
+        f"turnover {m['turnover']:,.1f}× · holdings {m['avg_holdings']:.1f} · hit rate {show('hit_rate', m['hit_rate'])}",
+        *([f"{r.bad_rows} row(s) of the data file were unusable"] if r.bad_rows else []),
+    ])
+
+
+def report_json(r: BacktestReport) -> dict[str, Any]:
+    return {
+        **r.metrics, "start": r.first_day.isoformat(), "end": r.last_day.isoformat(),
+        "params": {**r.config.params.to_strings(), "delay": r.config.delay, "capital": r.config.capital},
+        "benchmarks": r.benchmark_metrics, "symbols": r.symbols, "last_picks": list(r.last_picks),
+    }
+
+
+def sweep_table(rows: Sequence[SweepRow], keys: Sequence[str], metric: str, limit: int | None = None) -> str:
+    """The runs sorted by the metric, best first."""
+    shown = ("final_equity", "total_return", "cagr", "sharpe", "max_drawdown", "fees_paid", "turnover")
+    ordered = sorted(rows, key=lambda r: -r.metrics.get(metric, float("-inf")))[:limit]
+    widths = [max(len(k), *(len(p.split("=", 1)[1]) for r in rows for p in r.pairs if p.startswith(k + "=")))
+              for k in keys]
+    head = "  ".join(f"{k:<{w}}" for k, w in zip(keys, widths)) + "".join(f"{k:>14}" for k in shown)
+    body = ["  ".join(f"{p.split('=', 1)[1]:<{w}}" for p, w in zip(r.pairs, widths))
+            + "".join(f"{show(k, r.metrics[k]):>14}" for k in shown) for r in ordered]
+    return "\n".join([f"sorted by {metric}", head, *body])

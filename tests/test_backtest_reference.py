@@ -1,0 +1,140 @@
+"""The vectorised backtester against a deliberately plain, slow loop over days written from the spec."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from tests.backtest_data import FIRST_DAY, Bar, make_candles, panel_of
+from tradingbot.backtest.config import BacktestConfig
+from tradingbot.backtest.metrics import run_metrics
+from tradingbot.backtest.panel import day_date
+from tradingbot.backtest.simulate import simulate
+from tradingbot.params import StrategyParams
+
+
+def reference(candles: dict[str, dict[int, Bar]], cfg: BacktestConfig) -> tuple[list[float], float, int]:
+    """Equity per day, fees, fills: one day at a time, plain floats and dicts, nothing shared with the fast path."""
+    p = cfg.params
+    k, every, delay = p.lookback.days, p.period.days, cfg.delay
+    fee, slip = float(p.fee_rate), float(p.slippage_bps) / 10000
+    start, end = cfg.start.toordinal() - 719163, cfg.end.toordinal() - 719163  # to days since 1970-01-01
+    first_seen = {s: min(bars) for s, bars in candles.items() if bars}
+    bases = {s[:-4] for s in candles}
+
+    def price(s: str, d: int) -> float | None:
+        known = [day for day in candles[s] if day <= d]
+        return candles[s][max(known)].close if known else None
+
+    def fill_price(s: str, d: int) -> float:
+        if delay and d in candles[s]:
+            return candles[s][d].open
+        return price(s, d)
+
+    def ok(s: str, t: int) -> bool:
+        bars = candles[s]
+        if t not in bars or t - k not in bars or p.skip_reason(s[:-4], s, bases):
+            return False
+        if s not in first_seen or t - first_seen[s] < p.min_age_days:
+            return False
+        week = [bars[d].quote_volume for d in range(t - 6, t + 1) if d in bars]
+        return sum(week) / len(week) >= float(p.min_quote_volume)
+
+    def picks(t: int) -> list[str]:
+        scored = [(bars_t.close / candles[s][t - k].close - 1, s) for s in sorted(candles)
+                  if ok(s, t) for bars_t in [candles[s][t]]]
+        sign = -1 if p.strategy == "momentum" else 1
+        scored.sort(key=lambda x: (sign * x[0], x[1]))
+        return [s for _, s in scored[:p.topn]]
+
+    cash, held, fees, fills, equity = cfg.capital, {}, 0.0, 0, []
+    trade_days = {t + delay: t for t in range(start, end + 1, every) if t + delay <= end}
+    for d in range(start, end + 1):
+        chosen = picks(trade_days[d]) if d in trade_days else []
+        if chosen:
+            px = {s: fill_price(s, d) for s in set(held) | set(chosen)}
+            if p.mode == "full":
+                for s, q in held.items():
+                    gross = q * px[s] * (1 - slip)
+                    cash += gross - gross * fee
+                    fees, fills = fees + gross * fee, fills + 1
+                held = {}
+                spend = cash / len(chosen)
+                for s in chosen:
+                    held[s] = spend / (px[s] * (1 + slip)) * (1 - fee)
+                    cash -= spend
+                    fees, fills = fees + spend * fee, fills + 1
+            else:
+                goal = (cash + sum(q * px[s] for s, q in held.items())) / len(chosen)
+                for s in sorted(held):
+                    sell = held[s] if s not in chosen else max(held[s] * px[s] - goal, 0) / px[s]
+                    if sell > 0:
+                        gross = sell * px[s] * (1 - slip)
+                        cash += gross * (1 - fee)
+                        fees, fills = fees + gross * fee, fills + 1
+                        held[s] = held[s] - sell if s in chosen else 0.0
+                held = {s: q for s, q in held.items() if q > 0 or s in chosen}
+                goal = (cash + sum(q * px[s] for s, q in held.items())) / len(chosen)
+                needs = {s: goal - held.get(s, 0.0) * px[s] for s in chosen}
+                needs = {s: n for s, n in needs.items() if n > 0}
+                total = sum(needs.values())
+                scale = min(1.0, cash / total) if total > 0 else 0.0
+                for s, n in needs.items():
+                    spend = n * scale
+                    held[s] = held.get(s, 0.0) + spend / (px[s] * (1 + slip)) * (1 - fee)
+                    cash -= spend
+                    fees, fills = fees + spend * fee, fills + 1
+        equity.append(cash + sum(q * price(s, d) for s, q in held.items()))
+    return equity, fees, fills
+
+
+CANDLES = make_candles()
+PANEL = panel_of(CANDLES)
+
+
+@pytest.mark.parametrize("strategy", ["momentum", "reversal"])
+@pytest.mark.parametrize("mode", ["full", "delta"])
+@pytest.mark.parametrize("every,lookback,delay,slip", [("1d", 3, 0, 0), ("1d", 7, 1, 10), ("1w", 14, 0, 25)])
+def test_fast_path_agrees_with_the_plain_loop(strategy, mode, every, lookback, delay, slip):
+    params = StrategyParams(strategy=strategy, mode=mode, every=every, lookback=timedelta(days=lookback), topn=4,
+                            min_age_days=10, min_quote_volume=Decimal(200_000), fee_rate=Decimal("0.002"),
+                            slippage_bps=Decimal(slip))
+    cfg = BacktestConfig(params, day_date(FIRST_DAY + 20), day_date(FIRST_DAY + 150), delay=delay, capital=5000.0)
+    want, fees, fills = reference(CANDLES, cfg)
+    run = simulate(PANEL, cfg)
+    assert len(run.equity) == len(want)
+    assert max(abs(a / b - 1) for a, b in zip(run.equity.tolist(), want)) < 1e-9
+    assert run.fees == pytest.approx(fees, rel=1e-9) and run.fills == fills
+    assert fills > 50 and abs(want[-1] / want[0] - 1) > 0.01  # the scenario really trades and moves
+
+
+def test_ties_go_by_symbol_name_and_exclusions_hold():
+    params = StrategyParams(topn=30, min_age_days=0, min_quote_volume=Decimal(0))
+    run = simulate(PANEL, BacktestConfig(params, day_date(FIRST_DAY + 100), day_date(FIRST_DAY + 100)))
+    assert "USDCUSDT" not in run.last_picks and "BTCUPUSDT" not in run.last_picks
+    one = simulate(PANEL, replace(BacktestConfig(params, day_date(FIRST_DAY + 100), day_date(FIRST_DAY + 100)),
+                                  params=replace(params, topn=1, strategy="momentum")))
+    twins = {"TWINAUSDT", "TWINBUSDT"}
+    if twins & set(one.last_picks):
+        assert one.last_picks == ("TWINAUSDT",)
+
+
+def test_metrics_follow_their_definitions():
+    cfg = BacktestConfig(StrategyParams(min_age_days=0, min_quote_volume=Decimal(0), topn=3),
+                         day_date(FIRST_DAY + 10), day_date(FIRST_DAY + 120))
+    run = simulate(PANEL, cfg)
+    m = run_metrics(run)
+    path = [cfg.capital] + run.equity.tolist()
+    rets = [b / a - 1 for a, b in zip(path, path[1:])]
+    mean = sum(rets) / len(rets)
+    std = (sum((r - mean) ** 2 for r in rets) / (len(rets) - 1)) ** 0.5
+    peak, worst = path[0], 0.0
+    for e in path:
+        peak = max(peak, e)
+        worst = min(worst, e / peak - 1)
+    assert m["sharpe"] == pytest.approx(mean / std * 365 ** 0.5, rel=1e-9)
+    assert m["max_drawdown"] == pytest.approx(worst, rel=1e-9)
+    assert m["cagr"] == pytest.approx((path[-1] / path[0]) ** (365 / len(rets)) - 1, rel=1e-9)
+    assert m["total_return"] == pytest.approx(path[-1] / path[0] - 1, rel=1e-12)

@@ -1,0 +1,154 @@
+"""The portfolio over the backtest window, marked every day (pure, NumPy).
+
+The arithmetic is the live engine's planning without lot sizes: full mode sells every holding and
+spends cash / n on each pick (in closed form, as cash compounds by one factor a period); delta mode
+sells non-picks, trims overweight picks to equity / n, then buys the shortfalls from the cash the
+sells produced (scaled down if it is short), one rebalance at a time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import BacktestConfig, allowed_columns, window
+from .panel import Panel
+from .signals import eligible, pick
+
+
+@dataclass
+class _Costs:
+    fee: float
+    slip: float
+    fees: float = 0.0
+    traded: float = 0.0  # quote value of every fill, buys and sells
+    fills: int = 0
+
+    def sell(self, q: np.ndarray, qty: np.ndarray, cols: np.ndarray, px: np.ndarray) -> float:
+        """Sell qty[cols] at px less slippage; returns the cash received after fees."""
+        gross = float(qty[cols] @ px[cols]) * (1.0 - self.slip)
+        fee = gross * self.fee
+        q[cols] -= qty[cols]
+        self.fees, self.traded, self.fills = self.fees + fee, self.traded + gross, self.fills + len(cols)
+        return gross - fee
+
+    def buy(self, q: np.ndarray, cols: np.ndarray, spend: np.ndarray, px: np.ndarray) -> float:
+        """Spend quote amounts at px plus slippage; the fee comes off the units received."""
+        q[cols] += spend / (px[cols] * (1.0 + self.slip)) * (1.0 - self.fee)
+        total = float(spend.sum())
+        self.fees, self.traded, self.fills = self.fees + total * self.fee, self.traded + total, self.fills + len(cols)
+        return total
+
+
+def _delta(q: np.ndarray, cash: float, px: np.ndarray, cols: np.ndarray, costs: _Costs) -> float:
+    n = len(cols)
+    value = q * px
+    goal = (cash + float(value.sum())) / n
+    target = np.zeros(len(q), dtype=bool)
+    target[cols] = True
+    # Non-picks go entirely; a pick above its equal share sells the excess (at the mid price, as planned live).
+    excess = np.where(target, np.maximum(value - goal, 0.0), 0.0)
+    wanted = np.where(target, np.divide(excess, px, out=np.zeros_like(px), where=px > 0), q)
+    sold = np.flatnonzero(wanted > 0)
+    if sold.size:
+        cash += costs.sell(q, wanted, sold, px)
+        q[sold[~target[sold]]] = 0.0
+    goal = (cash + float(q @ px)) / n
+    need = goal - q[cols] * px[cols]
+    short = need > 0
+    total = float(need[short].sum())
+    if total <= 0:
+        return cash
+    return cash - costs.buy(q, cols[short], need[short] * min(1.0, cash / total), px)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One backtest's daily path from the first to the last row of its window."""
+
+    config: BacktestConfig
+    first_row: int
+    equity: np.ndarray  # after the day's trades, at its closes
+    holdings: np.ndarray  # symbols held at each day's end
+    trade_rows: np.ndarray  # rows (panel rows) on which the portfolio traded
+    fees: float
+    traded: float
+    fills: int
+    last_picks: tuple[str, ...]
+
+
+def _trade_prices(panel: Panel, rows: np.ndarray, delay: int) -> np.ndarray:
+    """Fill prices per trade row: the close (delay 0), or the open, else the carried close (delay 1)."""
+    if delay == 0:
+        return panel.price0[rows]
+    opens = np.where(panel.has[rows], panel.open[rows], panel.price0[rows])
+    return np.nan_to_num(opens, nan=0.0)
+
+
+def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = None) -> Run:
+    """Rebalance on the window's first day and every `every` after it; mark equity every day."""
+    p = config.params
+    first, last = window(panel, config)
+    signals = np.arange(first, last + 1, config.every_days)
+    signals = signals[signals + config.delay <= last]
+    allowed = allowed_columns(panel, p) if allowed is None else allowed
+    ok, score = eligible(panel, signals, config.lookback_days, p.min_age_days, float(p.min_quote_volume), allowed)
+    picks = pick(ok, score, p.topn, p.strategy)
+    trading = picks.any(axis=1)  # nobody eligible: the rebalance is skipped and the holdings kept, as live
+    picks, trades = picks[trading], signals[trading] + config.delay
+    px_rows = _trade_prices(panel, trades, config.delay)
+    if p.mode == "full" and len(trades):
+        return _full_path(panel, config, first, last, trades, px_rows, picks)
+    pr, pc = np.nonzero(picks)
+    bounds = np.searchsorted(pr, np.arange(len(trades) + 1))
+    costs = _Costs(config.fee, config.slippage)
+    price0 = panel.price0
+    q = np.zeros(len(panel.symbols))
+    cash = config.capital
+    equity = np.empty(last - first + 1)
+    held = np.zeros(last - first + 1, dtype=np.int64)
+    done, traded_rows, cols = first, [], np.empty(0, dtype=np.int64)
+    for k, row in enumerate(trades.tolist()):
+        cols = pc[bounds[k]:bounds[k + 1]]
+        if row > done:
+            equity[done - first:row - first] = cash + price0[done:row] @ q
+            held[done - first:row - first] = np.count_nonzero(q)
+        cash = _delta(q, cash, px_rows[k], cols, costs)
+        equity[row - first] = cash + float(price0[row] @ q)
+        held[row - first] = np.count_nonzero(q)
+        done = row + 1
+        traded_rows.append(row)
+    if done <= last:
+        equity[done - first:] = cash + price0[done:last + 1] @ q
+        held[done - first:] = np.count_nonzero(q)
+    names = tuple(panel.symbols[c] for c in np.flatnonzero(q))
+    return Run(config, first, equity, held, np.array(traded_rows, dtype=np.int64), costs.fees, costs.traded,
+               costs.fills, names)
+
+
+def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trades: np.ndarray,
+               px_rows: np.ndarray, picks: np.ndarray) -> Run:
+    """Full mode without a loop: everything is sold at each trade, so cash compounds by one factor a period.
+
+    Cash after the sells of trade k is C[k] = C[k-1] × (1-f)²(1-s)/(1+s) × the mean price relative of
+    period k-1's picks: the step-by-step arithmetic of the spec, in closed form (a test checks it against a
+    plain day-by-day loop).
+    """
+    f, s = config.fee, config.slippage
+    count = picks.sum(axis=1).astype(np.float64)
+    pr, pc = np.nonzero(picks)
+    following = np.minimum(pr + 1, len(trades) - 1)  # the last period's relative is never used
+    relative = np.bincount(pr, weights=px_rows[following, pc] / px_rows[pr, pc], minlength=len(trades)) / count
+    cash = config.capital * np.concatenate([[1.0], np.cumprod((1 - f) ** 2 * (1 - s) / (1 + s) * relative[:-1])])
+    sold = cash[1:] / (1 - f)  # gross quote value of the sells that produced each later cash
+    units = np.zeros((len(trades), len(panel.symbols)))
+    units[pr, pc] = (cash / count)[pr] * (1 - f) / ((1 + s) * px_rows[pr, pc])
+    days = np.arange(first, last + 1)
+    period = np.searchsorted(trades, days, side="right") - 1
+    live = period >= 0
+    equity = np.full(len(days), config.capital)
+    equity[live] = np.einsum("ij,ij->i", panel.price0[days[live]], units[period[live]])
+    held = np.where(live, count[np.maximum(period, 0)], 0).astype(np.int64)
+    traded = float(sold.sum() + cash.sum())
+    names = tuple(panel.symbols[c] for c in np.flatnonzero(picks[-1]))
+    return Run(config, first, equity, held, trades, f * traded, traded, int(count.sum() + count[:-1].sum()), names)
