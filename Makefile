@@ -24,6 +24,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_core.py
 	$(BIN)/python benchmarks/bench_telegram.py
 	$(BIN)/python benchmarks/bench_backtest.py
+	$(BIN)/python benchmarks/bench_binance.py --no-naive
 
 clean:
 	rm -rf $(VENV)
