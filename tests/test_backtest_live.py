@@ -7,7 +7,7 @@ t + 1 00:00 is the backtest's day t, and both value the book at that day's close
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import numpy as np

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tradingbot import settings as settings_module
 from tradingbot.settings import Settings, SettingsError, load_settings
 
 VARIABLES = [name.upper() for name in Settings.model_fields]

@@ -15,12 +15,13 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from ..domain import ZERO, Fill, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
-from ..errors import FILTER_FAILURE, INVALID_SYMBOL, NO_SUCH_ORDER, OrderRejected, VenueUnavailable
-from ..money import floor_to_step, fmt_decimal
+from ..domain import ZERO, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
+from ..errors import INVALID_SYMBOL, NEW_ORDER_REJECTED, NO_SUCH_ORDER, OrderRejected, VenueUnavailable
+from ..money import fmt_decimal
 from ..ports import MarketData
 from . import binance_wire as wire
 from .binance_client import BinanceTransport
+from .paper import check_lot_size, check_notional
 
 log = logging.getLogger(__name__)
 
@@ -106,15 +107,10 @@ class BinanceExchange:
     async def _check_filters(self, order: OrderRequest, rules: SymbolRules) -> None:
         """Refuse locally what Binance would refuse: off-step or tiny quantities, notional too small."""
         if not rules.trading:
-            raise OrderRejected(-2010, "Market is closed.")
-        if order.quantity is not None:
-            qty = order.quantity
-            if qty <= 0 or floor_to_step(qty, rules.step_size) != qty or qty < rules.min_qty or \
-                    (rules.max_qty > 0 and qty > rules.max_qty):
-                raise OrderRejected(FILTER_FAILURE, "Filter failure: LOT_SIZE")
-            avg = await self.transport.call("get_avg_price", AVG_PRICE_WEIGHT, symbol=order.symbol)
-            notional = qty * Decimal(avg["price"])
-        else:
-            notional = order.quote_amount or ZERO
-        if notional < rules.min_notional:
-            raise OrderRejected(FILTER_FAILURE, "Filter failure: NOTIONAL")
+            raise OrderRejected(NEW_ORDER_REJECTED, "Market is closed.")
+        if order.quantity is None:
+            check_notional(order.quote_amount or ZERO, rules)
+            return
+        check_lot_size(order.quantity, rules)  # before asking for a price: an off-step order costs no request
+        avg = await self.transport.call("get_avg_price", AVG_PRICE_WEIGHT, symbol=order.symbol)
+        check_notional(order.quantity * Decimal(avg["price"]), rules)

@@ -11,12 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
+from .binance_market import EXCHANGE_INFO_WEIGHT, KLINES_LIMIT, KLINES_WEIGHT
 from .kline_store import INTERVAL_MS, Coverage, KlineStore
-
-PAGE = 1000  # candles per request, Binance's maximum
-KLINES_WEIGHT = 2  # request weight of GET /api/v3/klines
-INFO_WEIGHT = 20  # request weight of GET /api/v3/exchangeInfo
-_INSERT = "INSERT OR REPLACE INTO klines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 class WeightBudget:
@@ -52,7 +48,7 @@ class FetchReport:
 
 async def usdt_symbols(client: Any, budget: WeightBudget, quote: str) -> list[str]:
     """Every spot symbol of the quote asset Binance lists (halted ones too: they have history)."""
-    await budget.spend(INFO_WEIGHT)
+    await budget.spend(EXCHANGE_INFO_WEIGHT)
     info = await client.get_exchange_info()
     return sorted(s["symbol"] for s in info["symbols"] if s.get("quoteAsset") == quote)
 
@@ -66,20 +62,18 @@ async def fetch_symbol(client: Any, store: KlineStore, symbol: str, interval: st
     first = cov.first if cov else None
     while start + size <= now_ms:
         await budget.spend(KLINES_WEIGHT)
-        page = await client.get_klines(symbol=symbol, interval=interval, startTime=start, limit=PAGE)
+        page = await client.get_klines(symbol=symbol, interval=interval, startTime=start, limit=KLINES_LIMIT)
         report.requests += 1
         rows = wire_rows(symbol, interval, page, now_ms)
         if not rows:
             break
         first = rows[0][2] if first is None else first
         with store.db.atomic():
-            store.db.conn.executemany(_INSERT, rows)
-            c = Coverage(first, rows[-1][2])
-            store.db.execute("INSERT OR REPLACE INTO kline_coverage VALUES (?, ?, ?, ?)",
-                             [symbol, interval, c.first, c.last])
+            store.add_rows(rows)
+            store.set_coverage(symbol, interval, Coverage(first, rows[-1][2]))
         report.candles += len(rows)
         start = rows[-1][2] + size
-        if len(page) < PAGE:
+        if len(page) < KLINES_LIMIT:
             break
 
 

@@ -19,7 +19,6 @@ from .kline_files import BadRow, CandleColumns, iter_rows, read_candles
 from .kline_store import INTERVAL_MS, KlineStore
 
 Progress = Callable[[str], None]
-_INSERT = "INSERT OR REPLACE INTO klines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 @dataclass
@@ -51,11 +50,10 @@ def import_files(store: KlineStore, paths: list[Path], interval: str | None = No
 
 
 def _store(store: KlineStore, c: CandleColumns) -> None:
-    size = INTERVAL_MS[c.interval]
     with store.db.atomic():
-        store.db.conn.executemany(_INSERT, iter_rows(c, size))
+        store.add_rows(iter_rows(c, INTERVAL_MS[c.interval]))
         for symbol, first, last in _ranges(c):
-            _extend_coverage(store, symbol, c.interval, first, last, size)
+            store.join_coverage(symbol, c.interval, first, last)
 
 
 def _ranges(c: CandleColumns) -> list[tuple[str, int, int]]:
@@ -67,23 +65,6 @@ def _ranges(c: CandleColumns) -> list[tuple[str, int, int]]:
     np.minimum.at(first, inv, c.open_time)
     np.maximum.at(last, inv, c.open_time)
     return list(zip(names.tolist(), first.tolist(), last.tolist()))
-
-
-def _extend_coverage(store: KlineStore, symbol: str, interval: str, first: int, last: int, size: int) -> None:
-    """A file holds every candle of its span; join it to the known range when they touch, else keep the old one.
-
-    Two ranges with a gap between them cannot be one range: nobody has said the gap is a halt.
-    """
-    from .kline_store import Coverage
-
-    cov = store.coverage(symbol, interval)
-    if cov is None:
-        new = Coverage(first, last)
-    elif first <= cov.last + size and cov.first <= last + size:
-        new = Coverage(min(first, cov.first), max(last, cov.last))
-    else:
-        return
-    store.db.execute("INSERT OR REPLACE INTO kline_coverage VALUES (?, ?, ?, ?)", [symbol, interval, new.first, new.last])
 
 
 def _joined(parts: list[str]) -> np.ndarray:

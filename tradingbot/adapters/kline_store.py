@@ -86,9 +86,31 @@ class KlineStore:
             if rows:
                 self.db.table("klines").upsert_all(rows, pk=("symbol", "interval", "open_time"))
             if covered is not None:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO kline_coverage VALUES (?, ?, ?, ?)",
-                    [symbol, interval, covered.first, covered.last])
+                self.set_coverage(symbol, interval, covered)
+
+    def add_rows(self, rows: Iterable[tuple]) -> None:
+        """Bulk insert-or-replace of klines rows in column order (inside the caller's transaction).
+
+        Imports and fetches write hundreds of thousands of rows: one executemany, not a dict per row.
+        """
+        self.db.conn.executemany("INSERT OR REPLACE INTO klines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def set_coverage(self, symbol: str, interval: str, covered: Coverage) -> None:
+        self.db.execute("INSERT OR REPLACE INTO kline_coverage VALUES (?, ?, ?, ?)",
+                        [symbol, interval, covered.first, covered.last])
+
+    def join_coverage(self, symbol: str, interval: str, first: int, last: int) -> None:
+        """Add a complete span [first, last] to the coverage when it touches or overlaps the known range.
+
+        Two ranges with a gap between them cannot be one range: nobody has said the gap is a halt,
+        so the older range is kept and the new span's candles are stored without coverage.
+        """
+        size = INTERVAL_MS[interval]
+        cov = self.coverage(symbol, interval)
+        if cov is None:
+            self.set_coverage(symbol, interval, Coverage(first, last))
+        elif first <= cov.last + size and cov.first <= last + size:
+            self.set_coverage(symbol, interval, Coverage(min(first, cov.first), max(last, cov.last)))
 
     def get(self, symbol: str, interval: str, first: int, last: int) -> list[Candle]:
         """Stored candles with open time in [first, last] (ms), oldest first."""

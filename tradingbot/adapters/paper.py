@@ -81,11 +81,19 @@ def buy_quantity(quote_amount: Decimal, price: Decimal, step: Decimal) -> Decima
 
 def check_filters(qty: Decimal, price: Decimal, rules: SymbolRules) -> None:
     """LOT_SIZE then NOTIONAL, with Binance's codes and messages."""
+    check_lot_size(qty, rules)
+    check_notional(qty * price, rules)
+
+
+def check_lot_size(qty: Decimal, rules: SymbolRules) -> None:
     off_step = floor_to_step(qty, rules.step_size) != qty
     too_big = rules.max_qty > 0 and qty > rules.max_qty
     if qty <= 0 or off_step or qty < rules.min_qty or too_big:
         raise OrderRejected(FILTER_FAILURE, "Filter failure: LOT_SIZE")
-    if qty * price < rules.min_notional:
+
+
+def check_notional(value: Decimal, rules: SymbolRules) -> None:
+    if value < rules.min_notional:
         raise OrderRejected(FILTER_FAILURE, "Filter failure: NOTIONAL")
 
 
