@@ -62,3 +62,5 @@ def test_testnet_rebalance_through_python_binance_against_the_local_server(tmp_p
     finally:
         server.terminate()
         server.wait(timeout=10)
+        if server.stdout:
+            server.stdout.close()

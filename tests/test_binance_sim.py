@@ -501,4 +501,6 @@ def test_the_command_line_server_serves_until_terminated():
         assert rest.startswith("http://127.0.0.1:") and stream.startswith("ws://127.0.0.1:")
     finally:
         proc.send_signal(signal.SIGTERM)
+        if proc.stdout:
+            proc.stdout.close()
         assert proc.wait(timeout=10) == 0
