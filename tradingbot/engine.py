@@ -28,6 +28,7 @@ SELL_LEG, BUY_LEG = "S", "B"
 ACTIVE = ("selling", "buying")
 DUPLICATE = "Duplicate order sent."  # Binance -2010 text when a client order id is still known
 Progress = Callable[[str], None]
+ORDER_CONCURRENCY = 10  # orders of one leg in flight at once; Binance allows 50 orders per 10 s
 
 
 def client_order_id(slot: str, leg: str, symbol: str) -> str:
@@ -160,11 +161,28 @@ class Rebalancer:
             self.store.add_orders(row.id, row.slot, _journal(row, leg, plan), self.clock.now())
             orders, resumed = self.store.orders_for(row.slot, leg), False
         pending = [o for o in orders if o.status in (OrderStatus.PLANNED, OrderStatus.SENDING)]
-        for i, order in enumerate(pending, 1):
-            progress(f"{'sell' if leg == SELL_LEG else 'buy'} {i}/{len(pending)} {order.symbol}")
-            if not await self._execute(row, order, rules, look_first=resumed):
-                self.store.update_rebalance(row.slot, note="venue unavailable; will resume")
-                return False
+        gate, down, sent = asyncio.Semaphore(ORDER_CONCURRENCY), asyncio.Event(), 0
+
+        async def one(order: OrderRecord) -> None:
+            nonlocal sent
+            async with gate:
+                if down.is_set():  # the venue failed: send nothing more, the resume picks it up
+                    return
+                sent += 1
+                progress(f"{'sell' if leg == SELL_LEG else 'buy'} {sent}/{len(pending)} {order.symbol}")
+                if not await self._execute(row, order, rules, look_first=resumed):
+                    down.set()
+
+        # A leg's orders are independent (sells by quantity, buys by quote amount planned from the
+        # cash the sells left), so they go out together: one round trip for the leg, not one per order.
+        # Every order in flight finishes before an error is raised, so none is left half-recorded.
+        outcomes = await asyncio.gather(*(one(o) for o in pending), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        if down.is_set():
+            self.store.update_rebalance(row.slot, note="venue unavailable; will resume")
+            return False
         return True
 
     async def _book(self, rules: dict[str, SymbolRules]) -> Book:
