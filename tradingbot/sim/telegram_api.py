@@ -175,14 +175,17 @@ class FakeTelegram(BotApiMethods):
             return self._push({"message": message})
 
     def press_button(self, user_id: int, message_id: int, data: str, chat_id: int | None = None,
-                     first_name: str = "Op") -> int:
-        """A person presses an inline button on a bot message that shows it. Returns the update_id."""
+                     first_name: str = "Op", forged: bool = False) -> int:
+        """A person presses an inline button on a bot message that shows it. Returns the update_id.
+
+        forged: send data the message does not show, as a modified client can (Telegram does not check it).
+        """
         chat_id = user_id if chat_id is None else chat_id
         with self._lock:
             msg = self._by_key.get((chat_id, message_id))
             if msg is None or msg.deleted:
                 raise ValueError(f"the bot has no message {message_id} in chat {chat_id}")
-            if data not in button_data(msg.reply_markup):  # nobody can press a button that is not shown
+            if not forged and data not in button_data(msg.reply_markup):  # nobody can press a button that is not shown
                 raise ValueError(f"message {message_id} shows no button {data!r}: {button_data(msg.reply_markup)}")
             query_id = f"cb{next(self._callback_ids)}"
             self._open_callbacks.add(query_id)

@@ -1,0 +1,10 @@
+"""Counts the robustness tests report (fuzz cases, refused attempts, leaks); printed after the run."""
+from __future__ import annotations
+
+from collections import Counter
+
+FIGURES: Counter[str] = Counter()
+
+
+def count(name: str, n: int = 1) -> None:
+    FIGURES[name] += n
