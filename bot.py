@@ -53,7 +53,7 @@ from tradingbot.engine import Rebalancer
 from tradingbot.errors import UserError
 from tradingbot.params import StrategyParams
 from tradingbot.services import Services
-from tradingbot.settings import Settings, SettingsError, load_settings
+from tradingbot.settings import Settings, SettingsError, check_database, load_settings
 from tradingbot.timefmt import iso, parse_clock
 from tradingbot.venues import Venue, build_venue
 
@@ -253,11 +253,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         settings = load_settings(env_file=args.env_file, require_admins=args.command != "whoami")
-        if args.clock:
-            parse_clock(args.clock)
+        check_database("--db" if args.db else "DEMO_DB_PATH" if args.demo else "DB_PATH",
+                       args.db or (settings.demo_db_path if args.demo else settings.db_path))
+        check_database("KLINE_DB_PATH", settings.kline_db_path)
     except SettingsError as e:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2
+    try:
+        if args.clock:
+            parse_clock(args.clock)
     except ValueError:
         print(f"configuration error: --clock must be an ISO-8601 time such as 2026-11-24T09:00:00Z (got {args.clock!r})",
               file=sys.stderr)

@@ -83,9 +83,11 @@ def test_values_are_normalised(monkeypatch: pytest.MonkeyPatch) -> None:
     ("BINANCE_WEIGHT_BUDGET", "9000", "BINANCE_WEIGHT_BUDGET: must be a whole number from 100 to 6000"),
     ("ALLOW_REAL_MONEY_TRADING", "maybe", "ALLOW_REAL_MONEY_TRADING: must be true or false (got 'maybe')"),
     ("TIMEZONE", "Mars/Base", "TIMEZONE: must be an IANA name like Europe/Paris (got 'Mars/Base')"),
-    ("STARTING_CAPITAL", "0", "STARTING_CAPITAL: must be a number above 0 (got '0')"),
-    ("STARTING_CAPITAL", "NaN", "STARTING_CAPITAL: must be a number above 0 (got 'NaN')"),
-    ("SYNTHETIC_SEED", "seven", "SYNTHETIC_SEED: must be a whole number (got 'seven')"),
+    ("STARTING_CAPITAL", "0", "STARTING_CAPITAL: must be a number above 0, at most 1e15 (got '0')"),
+    ("STARTING_CAPITAL", "NaN", "STARTING_CAPITAL: must be a number above 0, at most 1e15 (got 'NaN')"),
+    ("STARTING_CAPITAL", "1e999999", "STARTING_CAPITAL: must be a number above 0, at most 1e15 (got '1e999999')"),
+    ("SYNTHETIC_SEED", "seven", "SYNTHETIC_SEED: must be a whole number, 0 or more (got 'seven')"),
+    ("SYNTHETIC_SEED", "-5", "SYNTHETIC_SEED: must be a whole number, 0 or more (got '-5')"),
     ("SYNTHETIC_SYMBOLS", "49", "SYNTHETIC_SYMBOLS: must be a whole number from 50 to 2000 (got '49')"),
     ("SYNTHETIC_SYMBOLS", "2001", "SYNTHETIC_SYMBOLS: must be a whole number from 50 to 2000 (got '2001')"),
     ("MARK_EVERY_MINUTES", "0", "MARK_EVERY_MINUTES: must be a whole number from 1 to 1440 (got '0')"),
@@ -128,7 +130,7 @@ def test_a_token_without_admins_refuses_to_start(monkeypatch: pytest.MonkeyPatch
 def test_secrets_stay_out_of_text(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("TELEGRAM_ADMIN_IDS", "42")
-    monkeypatch.setenv("BINANCE_API_SECRET", TOKEN + "-binance")
+    monkeypatch.setenv("BINANCE_API_SECRET", TOKEN.replace(":", "") + "-binance")
     s = load_settings(env_file=None)
     assert s.telegram_bot_token is not None and s.telegram_bot_token.get_secret_value() == TOKEN
     assert TOKEN not in str(s) and TOKEN not in repr(s) and TOKEN not in s.model_dump_json()
@@ -138,7 +140,7 @@ def test_secrets_stay_out_of_text(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_malformed_secret_is_not_echoed() -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings(env_file=None, telegram_bot_token=987654321)
-    assert str(caught.value) == "TELEGRAM_BOT_TOKEN: must be a bot token from @BotFather"
+    assert str(caught.value) == "TELEGRAM_BOT_TOKEN: must be a bot token from @BotFather, like 123456:ABC-def"
     assert "987654321" not in str(caught.value)
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +27,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 NOTIFY_LEVELS = ("on", "silent", "off")  # silent: delivered without a sound
 _SECRETS = frozenset({"telegram_bot_token", "binance_api_key", "binance_api_secret"})
 _ID = re.compile(r"-?\d{1,20}", re.ASCII)
+_TOKEN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{1,100}", re.ASCII)
+_KEY = re.compile(r"[A-Za-z0-9_-]{1,256}", re.ASCII)
 
 IdList = Annotated[list[int], NoDecode]  # NoDecode: '1,-2' reaches the validator as text, not as JSON
 
@@ -41,7 +45,7 @@ class Settings(BaseSettings):
         extra="ignore", env_ignore_empty=True, hide_input_in_errors=True, frozen=True, case_sensitive=False
     )
 
-    telegram_bot_token: SecretStr | None = Field(None, description="a bot token from @BotFather")
+    telegram_bot_token: SecretStr | None = Field(None, description="a bot token from @BotFather, like 123456:ABC-def")
     telegram_api_base_url: str = Field("https://api.telegram.org/bot", description="an http:// or https:// URL")
     telegram_admin_ids: IdList = Field([], description="comma-separated whole numbers")
     telegram_viewer_ids: IdList = Field([], description="comma-separated whole numbers")
@@ -50,8 +54,9 @@ class Settings(BaseSettings):
     allow_real_money_trading: bool = Field(False, description="true or false")
     exchange: str = Field("paper", description="one of " + ", ".join(EXCHANGES))
     market_data: str = Field("binance", description="one of " + ", ".join(MARKET_DATA_SOURCES))
-    binance_api_key: SecretStr | None = Field(None, description="a Binance API key")
-    binance_api_secret: SecretStr | None = Field(None, description="a Binance API secret")
+    binance_api_key: SecretStr | None = Field(None, description="a Binance API key (letters and digits, no spaces)")
+    binance_api_secret: SecretStr | None = Field(None, description="a Binance API secret (letters and digits, "
+                                                                   "no spaces)")
     binance_api_url: str | None = Field(None, description="an http:// or https:// URL ending in /api")
     binance_market_data_url: str = Field("https://data-api.binance.vision/api",
                                          description="an http:// or https:// URL ending in /api")
@@ -61,8 +66,10 @@ class Settings(BaseSettings):
     demo_db_path: Path = Field(Path("data/demo.sqlite"), description="a file path")
     kline_db_path: Path = Field(Path("data/klines.sqlite"), description="a file path")
     timezone: str = Field("UTC", description="an IANA name like Europe/Paris")
-    starting_capital: Decimal = Field(Decimal(10000), gt=0, allow_inf_nan=False, description="a number above 0")
-    synthetic_seed: int = Field(7, description="a whole number")
+    # An upper bound: 1e999999 would be accepted by Decimal and then print a million digits in /status.
+    starting_capital: Decimal = Field(Decimal(10000), gt=0, le=Decimal("1e15"), allow_inf_nan=False,
+                                      description="a number above 0, at most 1e15")
+    synthetic_seed: int = Field(7, ge=0, description="a whole number, 0 or more")  # numpy refuses negative seeds
     synthetic_symbols: int = Field(240, ge=50, le=2000, description="a whole number from 50 to 2000")
     mark_every_minutes: int = Field(60, ge=1, le=1440, description="a whole number from 1 to 1440")
     notify_rebalance: str = Field("on", description="one of on, silent, off")
@@ -82,6 +89,29 @@ class Settings(BaseSettings):
         if not all(_ID.fullmatch(i) for i in items):
             raise ValueError("not whole numbers")
         return list(dict.fromkeys(int(i) for i in items))  # duplicates dropped, order kept
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here, not by Telegram: a pasted token with a space or a newline would otherwise only fail later.
+        if value is not None and not _TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("not a bot token")
+        return value
+
+    @field_validator("binance_api_key", "binance_api_secret")
+    @classmethod
+    def _key(cls, value: SecretStr | None) -> SecretStr | None:
+        # Sent in a header and signed with: a space or control character would break every request.
+        if value is not None and not _KEY.fullmatch(value.get_secret_value()):
+            raise ValueError("not an API key")
+        return value
+
+    @field_validator("chart_dir")
+    @classmethod
+    def _chart_dir(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError("not a directory")
+        return value
 
     @field_validator("telegram_api_base_url", "binance_api_url", "binance_market_data_url")
     @classmethod
@@ -163,12 +193,39 @@ def _message(error: Any) -> str:
     return f"{name.upper()}: must be {allowed} (got '{excerpt(value)}')"
 
 
+def _check_env_file(env_file: str | None) -> None:
+    """A settings file that is there must be readable text; a missing one is fine (the environment is enough)."""
+    if env_file is None or not Path(env_file).exists():
+        return
+    name = f"settings file {excerpt(env_file, 80)}"
+    if not Path(env_file).is_file():
+        raise SettingsError(f"{name}: not a file (give --env-file a .env file)")
+    try:
+        Path(env_file).read_text(encoding="utf-8")
+    except OSError as e:
+        raise SettingsError(f"{name}: cannot be read ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{name}: not UTF-8 text") from None
+
+
+def check_database(variable: str, path: str | Path) -> None:
+    """A database file that is already there must be SQLite: refused at start, naming the setting, not mid-run."""
+    if str(path) == ":memory:" or not Path(path).exists():
+        return  # created on first use
+    try:
+        with closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as e:
+        raise SettingsError(f"{variable}: {excerpt(path, 80)} is not a usable SQLite database ({e})") from None
+
+
 def load_settings(env_file: str | None = ".env", require_admins: bool = True, **overrides: Any) -> Settings:
     """Read settings: overrides, then the environment, then env_file (None: environment only)."""
     overrides = {key.lower(): value for key, value in overrides.items()}
     unknown = sorted(set(overrides) - set(Settings.model_fields))
     if unknown:
         raise SettingsError(f"{unknown[0].upper()}: not a known setting")
+    _check_env_file(env_file)
     try:
         settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]  # pydantic-settings kwarg
     except ValidationError as exc:
