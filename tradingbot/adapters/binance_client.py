@@ -20,6 +20,7 @@ from binance.exceptions import BinanceAPIException, BinanceRequestException
 
 from ..domain import VenueHealth
 from ..errors import OrderRejected, VenueUnavailable
+from ..redaction import MASK
 
 log = logging.getLogger(__name__)
 
@@ -181,10 +182,17 @@ class BinanceTransport:
             await asyncio.sleep(self.backoff)
             return
         self.health.reachable = True  # it answered: a business rejection is not an outage
-        raise OrderRejected(exc.code, exc.message) from None
+        raise OrderRejected(exc.code, self._scrub(exc.message)) from None
+
+    def _scrub(self, text: str) -> str:
+        """Venue text as the bot keeps and shows it: a gateway or proxy may echo this client's credentials."""
+        for credential in (self._key, self._secret):
+            if credential:
+                text = text.replace(credential, MASK)
+        return text
 
     def _down(self, exc: BaseException) -> None:
         self.health.reachable = False
-        text = str(exc) if isinstance(exc, BinanceAPIException) else type(exc).__name__
+        text = self._scrub(str(exc)) if isinstance(exc, BinanceAPIException) else type(exc).__name__
         self.health.last_error = text[:200]
         log.warning("%s: %s", self.health.name, self.health.last_error)
