@@ -37,7 +37,7 @@ KEYS = [spec.key for spec in PARAM_SPECS]
 # Values each key accepts, so a fuzzed line sometimes changes something and sometimes runs a real backtest.
 GOOD = {"strategy": ["momentum", "reversal"], "lookback": ["12h", "3d", "2w"], "topn": ["1", "3", "50"],
         "every": ["1h", "4h", "1d", "1w"], "at": ["00:00", "10:30"], "weekday": ["sun", "fri"],
-        "timezone": ["Europe/Paris", "asia/tokyo"], "quote": ["USDT"], "min_age_days": ["0", "30"],
+        "timezone": ["Europe/Paris", "asia/tokyo"], "quote": ["USDT", "btc", "EUR"], "min_age_days": ["0", "30"],
         "min_quote_volume": ["0", "1e5", "1,000,000"], "exclude": ["none", "+stablecoins", "-wrapped,-leveraged"],
         "blacklist": ["none", "DOGE,SHIB", "+ALPHA", "-ALPHA"], "mode": ["full", "delta"],
         "invest_fraction": ["0.5", "1"], "fee_rate": ["0", "0.002"], "slippage_bps": ["0", "12.5"],

@@ -64,7 +64,10 @@ class Backtester:
         if self.data is not None:
             if not self.data.exists():
                 raise UserError(f"no such data file: {self.data}")
-            panel, self.bad = panel_from_file(self.data, quote)
+            try:
+                panel, self.bad = panel_from_file(self.data, quote)
+            except LookupError as e:  # /backtest quote=BTC over a file of USDT pairs
+                raise UserError(str(e)) from None
             return panel
         if not self.cache_path.exists():
             raise UserError(f"no candle cache at {self.cache_path}: run `bot.py data import FILE` or `data fetch`")

@@ -115,6 +115,8 @@ def panel_from_file(path: Path, quote: str = "USDT") -> tuple[Panel, list[BadRow
     """A Panel straight from one daily candle file (no cache), and the rows it could not use."""
     c = read_candles(path, "1d", fields=("open", "close", "volume", "quote_volume"))
     mine = np.char.endswith(c.symbol.astype(str), quote)
+    if not mine.any():
+        raise LookupError(f"no {quote} pairs in {path.name}")
     close = c.values["close"][mine]
     qv = c.values["quote_volume"][mine] if "quote_volume" in c.values else close * c.values["volume"][mine]
     return build_panel(c.symbol[mine], c.open_time[mine] // DAY_MS, c.values["open"][mine], close, qv), c.bad
