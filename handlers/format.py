@@ -151,12 +151,13 @@ def summary(s: RebalanceSummary, quote: str, tz: ZoneInfo) -> str:
         head = f"Rebalance {s.slot} INCOMPLETE ({s.state}); it resumes on the next run."
     else:
         head = f"Rebalance {r.slot} done ({r.strategy}, {r.mode} mode)."
-    sold = [f for f in s.fills if f.side.value == "SELL"]
-    bought = [f for f in s.fills if f.side.value == "BUY"]
+    # Tokens, not fills: one Binance market order can fill against several resting orders.
+    sold = list(dict.fromkeys(f.symbol.removesuffix(quote) for f in s.fills if f.side.value == "SELL"))
+    bought = list(dict.fromkeys(f.symbol.removesuffix(quote) for f in s.fills if f.side.value == "BUY"))
     lines = [
         head,
-        f"Sold {len(sold)}: " + (", ".join(f.symbol.removesuffix(quote) for f in sold) or "—"),
-        f"Bought {len(bought)}: " + (", ".join(f.symbol.removesuffix(quote) for f in bought) or "—"),
+        f"Sold {len(sold)}: " + (", ".join(sold) or "—"),
+        f"Bought {len(bought)}: " + (", ".join(bought) or "—"),
         f"Fees: {money(r.fees, quote)}; turnover {money(r.turnover, quote)}",
         f"Equity: {money(r.equity_before, quote)} → {money(s.equity_after, quote)}",
     ]

@@ -29,3 +29,25 @@ def test_chunks_fit_and_unescape_to_the_original(text, monospace):
 
 def test_captions_are_cut_to_1024():
     assert len(caption("<" * 2000)) <= 1024
+
+
+def test_a_summary_counts_tokens_not_fills():
+    """A Binance market order can fill in several pieces; the summary names each token once."""
+    from datetime import datetime, timezone
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from handlers.format import summary
+    from tradingbot.domain import Fill, RebalanceRow, RebalanceSummary, Side
+
+    at = datetime(2026, 11, 24, 9, tzinfo=timezone.utc)
+    row = RebalanceRow(1, "S20261124T0900", "scheduled", "done", at, at, "momentum", "full", ("LUJAUSDT", "ABCUSDT"),
+                       Decimal(100), Decimal(99), Decimal(100), Decimal("0.1"), None, "")
+
+    def fill(symbol: str, trade: str) -> Fill:
+        return Fill(f"S-B-{symbol}", symbol, Side.BUY, Decimal(1), Decimal(1), Decimal("0.001"), symbol[:-4],
+                    Decimal("0.001"), at, trade)
+
+    fills = (fill("LUJAUSDT", "1"), fill("LUJAUSDT", "2"), fill("ABCUSDT", "3"))
+    text = summary(RebalanceSummary(row, Decimal(99), fills=fills), "USDT", ZoneInfo("UTC"))
+    assert "Bought 2: LUJA, ABC" in text and "Sold 0: —" in text
