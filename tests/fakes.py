@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from tests.builders import rules
 from tradingbot.domain import Candle, OrderRequest, OrderResult, SymbolRules
-from tradingbot.errors import VenueUnavailable
+from tradingbot.errors import INVALID_SYMBOL, OrderRejected, VenueUnavailable
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
@@ -20,21 +20,35 @@ class ScriptedMarket:
         self.listed = listed
         self.volume = volume
         self.rules: dict[str, SymbolRules] = {s: rules(s) for s in prices}
+        self.down_until: datetime | None = None  # every call fails as unreachable before this time
+        self.calls_refused = 0
+        self.delisted: set[str] = set()
+
+    def _reachable(self) -> None:
+        if self.down_until is not None and self.clock.now() < self.down_until:
+            self.calls_refused += 1
+            raise VenueUnavailable("market data: connection refused")
 
     def price(self, symbol: str, t: datetime) -> Decimal:
         return Decimal(str(round(self.price_fns[symbol](t), 6)))
 
     async def symbols(self) -> list[SymbolRules]:
+        self._reachable()
         return list(self.rules.values())
 
     async def first_candle_time(self, symbol: str) -> datetime | None:
+        self._reachable()
         return self.listed if symbol in self.rules else None
 
     async def prices(self) -> dict[str, Decimal]:
+        self._reachable()
         now = self.clock.now()
         return {s: self.price(s, now) for s, r in self.rules.items() if r.trading}
 
     async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
+        self._reachable()
+        if symbol in self.delisted:
+            raise OrderRejected(INVALID_SYMBOL, "Invalid symbol.")  # Binance's answer for a delisted pair
         step = {"1h": HOUR, "1d": DAY}[interval]
         now = self.clock.now()
         out, t = [], start
@@ -49,6 +63,12 @@ class ScriptedMarket:
         r = self.rules[symbol]
         self.rules[symbol] = SymbolRules(r.symbol, r.base, r.quote, "BREAK", r.step_size, r.min_qty, r.max_qty,
                                          r.min_notional)
+
+
+    def delist(self, symbol: str) -> None:
+        """Gone from exchangeInfo, prices and klines, as after a Binance delisting."""
+        del self.rules[symbol]
+        self.delisted.add(symbol)
 
 
 class FaultyExchange:
