@@ -93,7 +93,12 @@ class Rebalancer:
                 return await self.summary(await self._abandon(row, "still unfinished one period later"))
             log.info("resuming rebalance %s from state %s", slot, row.state)
             resumed = True
-        return await self._continue(row, params, progress, resumed)
+        try:
+            return await self._continue(row, params, progress, resumed)
+        except VenueUnavailable as e:  # balances or rules out of reach mid-slot: the resume job finishes it
+            log.warning("rebalance %s interrupted: venue unavailable (%s); will resume", slot, e)
+            self.store.update_rebalance(slot, note=f"venue unavailable; will resume ({str(e)[:200]})")
+            return await self.summary(self.store.get_rebalance(slot) or row)
 
     def _stale(self, row: RebalanceRow, params: StrategyParams) -> bool:
         """A plan older than one rebalance period no longer fits the market: finish no more of it."""
