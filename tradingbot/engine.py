@@ -65,7 +65,9 @@ class Rebalancer:
         # Newest first: it supersedes (and settles) any older open slot.
         for row in reversed(self.store.unfinished_rebalances()):
             try:
-                summaries.append(await self.run(row.slot, row.kind, params))
+                summary = await self.run(row.slot, row.kind, params)
+                if summary.state not in ACTIVE:  # still open (the venue is still out): announced when it ends
+                    summaries.append(summary)
             except UserError:
                 raise
             except VenueUnavailable as e:  # an outage is no reason to give the slot up: the next resume retries
