@@ -195,6 +195,9 @@ class Soak:
         self._job(lambda: self.proc.services.rebalancer.resume_unfinished(PARAMS))
         self._collect()
         self.met["market unreachable (calls refused)"] = self.market.calls_refused
+        for error, n in self.proc.db.execute("SELECT error, COUNT(*) FROM orders WHERE status = 'rejected'"
+                                             " GROUP BY error"):
+            self.met[f"order refused ({error})"] = n
 
     @staticmethod
     def run_async(coro):
@@ -207,10 +210,19 @@ class Soak:
     def states(self) -> Counter:
         return Counter(r.state for r in self.proc.store.recent_rebalances(10**6))
 
+    def sent_twice(self) -> int:
+        return len(self.sent) - len(set(self.sent))
+
+    def trades_lost(self) -> int:
+        """Venue trades with no fill booked in the ledger, plus booked fills the venue never made."""
+        venue = set(self.proc.db.execute("SELECT client_order_id, CAST(trade_id AS TEXT) FROM paper_fills"))
+        booked = {(f.client_order_id, f.trade_id) for f in self.proc.store.fills()}
+        return len(venue ^ booked)
+
     def figures(self, days: int, seconds: float) -> str:
         lines = [f"soak: {days} day(s), seed {self.seed}: {len(self.slots)} hourly slots in {seconds:.1f} s; "
-                 f"states {dict(self.states())}; {len(self.sent)} orders, 0 sent twice; "
-                 f"{self.restarts} restarts; {self.alerts} job failures alerted",
+                 f"states {dict(self.states())}; {len(self.sent)} orders, {self.sent_twice()} sent twice, "
+                 f"{self.trades_lost()} trades lost; {self.restarts} restarts; {self.alerts} job failures alerted",
                  "faults injected: " + ", ".join(f"{k} {n}" for k, n in sorted(self.injected.items())),
                  "faults that struck: " + ", ".join(f"{k} {n}" for k, n in sorted(self.met.items()))]
         return "\n".join(lines)
