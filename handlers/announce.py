@@ -8,6 +8,7 @@ from tradingbot.services import Services
 
 from . import chart_replies as chart
 from . import format as fmt
+from .replies import Photo
 
 
 async def announce_rebalance(summary: RebalanceSummary, services: Services, notifier: Notifier) -> None:
@@ -20,7 +21,7 @@ async def announce_rebalance(summary: RebalanceSummary, services: Services, noti
     text += f"\nP/L since start: {fmt.signed(since_start, quote)}"
     if since_previous is not None:
         text += f"; since the previous rebalance: {fmt.signed(since_previous, quote)}"
-    album = await chart.optional(chart.equity(services)) + await chart.optional(chart.allocation(services))
+    album = await _charts(services)
     await notifier.push("rebalance", text, photos=[(p.name, p.png) for p in album],
                         caption="Equity and allocation after the rebalance")
     problems = list(summary.errors) + [f"skipped {k.symbol}: {k.reason}" for k in summary.skipped]
@@ -29,7 +30,16 @@ async def announce_rebalance(summary: RebalanceSummary, services: Services, noti
                 "skipped": f"⚠ Rebalance {summary.slot} skipped"}.get(summary.state,
                                                                        f"⚠ Rebalance {summary.slot} {summary.state}")
         await notifier.push("alert", "\n".join([head, *problems]))
-    await announce_reconciliation(services, notifier)
+    if summary.state != "skipped":  # a skipped slot traded nothing: nothing new to reconcile (or to re-alert)
+        await announce_reconciliation(services, notifier)
+
+
+async def _charts(services: Services) -> tuple[Photo, ...]:
+    """Equity and allocation, when they can be drawn: an unreachable venue leaves the summary text alone."""
+    try:
+        return await chart.optional(chart.equity(services)) + await chart.optional(chart.allocation(services))
+    except VenueUnavailable:
+        return ()
 
 
 async def announce_reconciliation(services: Services, notifier: Notifier) -> None:

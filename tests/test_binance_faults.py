@@ -88,13 +88,22 @@ def test_a_business_rejection_is_reported_once_and_never_retried(tmp_path):
     run(scenario())
 
 
-def test_a_symbol_halted_between_ranking_and_ordering_is_refused_once(tmp_path):
+def test_a_symbol_halted_between_ranking_and_ordering_is_refused_once_and_the_rest_completes(tmp_path):
     async def scenario():
         async with binance_bot(tmp_path, PARAMS) as bot:
-            ranking, _, _ = await bot.services.preview()
-            bot.sim.faults.set_status(ranking.selected[0], "BREAK")
-            summary = await bot.services.rebalance_now()
-            assert ranking.selected[0] not in {f.symbol for f in summary.fills}
+            halted: list[str] = []
+
+            def halt_a_target(_line: str) -> None:  # the first order is going out: the ranking is done
+                if not halted:
+                    halted.append(bot.store.recent_rebalances(1)[0].targets[-1])
+                    bot.sim.faults.set_status(halted[0], "BREAK")
+
+            summary = await bot.services.rebalance_now(progress=halt_a_target)
+            assert summary.state == "done" and halted[0] in summary.targets
+            [refused] = [o for o in summary.orders if o.symbol == halted[0]]
+            assert refused.status is OrderStatus.REJECTED and any(halted[0] in e for e in summary.errors)
+            assert sorted(o["symbol"] for o in bot.orders_sent()) == sorted(t for t in summary.targets
+                                                                             if t != halted[0])
             await agreed(bot)
     run(scenario())
 

@@ -29,6 +29,7 @@ ACTIVE = ("selling", "buying")
 DUPLICATE = "Duplicate order sent."  # Binance -2010 text when a client order id is still known
 Progress = Callable[[str], None]
 ORDER_CONCURRENCY = 10  # orders of one leg in flight at once; Binance allows 50 orders per 10 s
+MAX_SLOT_WAIT_S = 600.0  # an unreachable exchange is waited for this long at most before the slot is skipped
 
 
 def client_order_id(slot: str, leg: str, symbol: str) -> str:
@@ -54,7 +55,6 @@ class Rebalancer:
             if not self.lock.acquire():
                 raise UserError("another process is rebalancing this account; try again when it has finished")
             try:
-                await self._settle_older(slot, params)
                 return await self._run(slot, kind, params, progress or (lambda _: None))
             finally:
                 self.lock.release()
@@ -65,9 +65,13 @@ class Rebalancer:
         # Newest first: it supersedes (and settles) any older open slot.
         for row in reversed(self.store.unfinished_rebalances()):
             try:
-                summaries.append(await self.run(row.slot, row.kind, params))
+                summary = await self.run(row.slot, row.kind, params)
+                if summary.state not in ACTIVE:  # still open (the venue is still out): announced when it ends
+                    summaries.append(summary)
             except UserError:
                 raise
+            except VenueUnavailable as e:  # an outage is no reason to give the slot up: the next resume retries
+                log.warning("rebalance %s not resumed: venue unavailable (%s)", row.slot, e)
             except Exception as e:  # one broken slot must not block the bot: record it, alert, go on
                 log.exception("rebalance %s failed", row.slot)
                 self.store.update_rebalance(row.slot, state="failed", finished_at=self.clock.now(),
@@ -80,17 +84,23 @@ class Rebalancer:
         row = self.store.get_rebalance(slot)
         if row and row.state not in ACTIVE:
             return await self.summary(row, already_done=True)
-        if row and self._stale(row, params):
-            return await self.summary(await self._abandon(row, "still unfinished one period later"))
         if row is None:
             row = await self._open(slot, kind, params)
             if row.state == "skipped":
                 return await self.summary(row)
             resumed = False
         else:
+            await self._settle_older(slot, params)
+            if self._stale(row, params):
+                return await self.summary(await self._abandon(row, "still unfinished one period later"))
             log.info("resuming rebalance %s from state %s", slot, row.state)
             resumed = True
-        return await self._continue(row, params, progress, resumed)
+        try:
+            return await self._continue(row, params, progress, resumed)
+        except VenueUnavailable as e:  # balances or rules out of reach mid-slot: the resume job finishes it
+            log.warning("rebalance %s interrupted: venue unavailable (%s); will resume", slot, e)
+            self.store.update_rebalance(slot, note=f"venue unavailable; will resume ({str(e)[:200]})")
+            return await self.summary(self.store.get_rebalance(slot) or row)
 
     def _stale(self, row: RebalanceRow, params: StrategyParams) -> bool:
         """A plan older than one rebalance period no longer fits the market: finish no more of it."""
@@ -120,9 +130,39 @@ class Rebalancer:
         return self.store.get_rebalance(row.slot) or row
 
     async def _open(self, slot: str, kind: str, params: StrategyParams) -> RebalanceRow:
+        """Settle older slots, rank and journal this one; retried while the exchange is unreachable.
+
+        When it stays unreachable through every retry (or asks to be left alone longer than a slot can
+        wait, as a 418 ban does) the slot is journaled as skipped, with why: it shows in /history, is
+        announced once, and is never run later (its key exists); the next slot runs as usual.
+        """
+        waited = 0.0
+        for attempt in range(self.retries + 1):
+            try:
+                await self._settle_older(slot, params)
+                return await self._rank_and_start(slot, kind, params)
+            except VenueUnavailable as e:
+                pause = e.retry_after or self.backoff_s * 2**attempt
+                if attempt == self.retries or waited + pause > MAX_SLOT_WAIT_S:
+                    return self._skip_unreachable(slot, kind, params, e)
+                log.warning("rebalance %s: exchange unreachable (%s); trying again in %.0f s", slot, e, pause)
+                await self.clock.sleep(pause)
+                waited += pause
+        raise AssertionError("unreachable")
+
+    def _skip_unreachable(self, slot: str, kind: str, params: StrategyParams, e: VenueUnavailable) -> RebalanceRow:
+        note = f"exchange unreachable: {str(e)[:200]}"
+        log.warning("rebalance %s skipped: %s", slot, note)
+        last = self.store.last_mark()  # no prices to value the account at: its last known equity
+        equity = last.equity if last else self.store.load_ledger().cash
+        return self.store.start_rebalance(slot, kind, "skipped", self.clock.now(), params.strategy, params.mode, (),
+                                          equity, note)
+
+    async def _rank_and_start(self, slot: str, kind: str, params: StrategyParams) -> RebalanceRow:
         now = self.clock.now()
         ledger = self.store.load_ledger()
-        equity = ledger.equity(await valuation_prices(self.market, ledger.holdings(), self.quote, now))
+        equity = ledger.equity(await valuation_prices(self.market, ledger.holdings(), self.quote, now,
+                                                        self.store.last_prices()))
         if kind == "liquidate":
             return self.store.start_rebalance(slot, kind, "selling", now, params.strategy, "full", (), equity)
         ranking = await rank_now(self.market, params, now)
@@ -186,7 +226,8 @@ class Rebalancer:
         return True
 
     async def _book(self, rules: dict[str, SymbolRules]) -> Book:
-        return await venue_book(self.exchange, self.market, self.store.load_ledger(), rules, self.clock.now())
+        return await venue_book(self.exchange, self.market, self.store.load_ledger(), rules, self.clock.now(),
+                                self.store.last_prices())
 
     async def _execute(self, row: RebalanceRow, order: OrderRecord, rules: dict[str, SymbolRules],
                        look_first: bool) -> bool:
@@ -253,7 +294,7 @@ class Rebalancer:
     async def _finish(self, row: RebalanceRow) -> None:
         now = self.clock.now()
         ledger = self.store.load_ledger()
-        prices = await valuation_prices(self.market, ledger.holdings(), self.quote, now)
+        prices = await valuation_prices(self.market, ledger.holdings(), self.quote, now, self.store.last_prices())
         fills = self.store.fills(rebalance_id=row.id)
         positions = ledger.valued(prices)
         equity = ledger.equity(prices)
@@ -272,10 +313,15 @@ class Rebalancer:
         """The typed result of a slot, rebuilt from the journal (so a resumed run reports all of it)."""
         orders = self.store.orders_for(row.slot)
         ledger = self.store.load_ledger()
-        prices = await valuation_prices(self.market, ledger.holdings(), self.quote, self.clock.now())
+        try:
+            prices = await valuation_prices(self.market, ledger.holdings(), self.quote, self.clock.now(),
+                                            self.store.last_prices())
+            equity_now = ledger.equity(prices)
+        except VenueUnavailable:  # the summary of an outage must not need the venue: holdings unpriced
+            prices, equity_now = {}, row.equity_before
         return RebalanceSummary(
             row=row,
-            equity_after=row.equity_after if row.equity_after is not None else ledger.equity(prices),
+            equity_after=row.equity_after if row.equity_after is not None else equity_now,
             orders=tuple(orders),
             fills=tuple(reversed(self.store.fills(rebalance_id=row.id))),
             skipped=tuple(SkippedOrder(o.symbol, o.side, o.requested_qty or ZERO, ZERO, o.error)

@@ -4,9 +4,10 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from .domain import Ranking, SymbolRules, SymbolSnapshot
+from .errors import OrderRejected
 from .ledger import Ledger
 from .params import StrategyParams
 from .planning import Book, book_from
@@ -51,28 +52,36 @@ async def rules_by_symbol(market: MarketData) -> dict[str, SymbolRules]:
     return {r.symbol: r for r in await market.symbols()}
 
 
-async def valuation_prices(market: MarketData, assets: Iterable[str], quote: str, now: datetime) -> dict[str, Decimal]:
+async def valuation_prices(market: MarketData, assets: Iterable[str], quote: str, now: datetime,
+                           known: Mapping[str, Decimal] | None = None) -> dict[str, Decimal]:
     """Current prices, plus the last close for a held asset that has none (halted, delisted).
 
     Valuing a halted holding at zero would book a loss that has not happened; its last traded
-    price is the honest mark until it trades again or is written off.
+    price is the honest mark until it trades again or is written off. A delisted symbol has no
+    candles either (the venue answers "Invalid symbol"): it keeps the last price the bot saw for
+    it (`known`, from the ledger's own records) and stays in the ledger until a person writes it off.
     """
     prices = await market.prices()
     for asset in assets:
         symbol = asset + quote
         if symbol not in prices:
-            recent = await market.candles(symbol, "1h", now - STALE_PRICE_WINDOW, now)
+            try:
+                recent = await market.candles(symbol, "1h", now - STALE_PRICE_WINDOW, now)
+            except OrderRejected:  # unknown to the venue: delisted
+                recent = []
             if recent:
                 prices[symbol] = recent[-1].close
+            elif known and symbol in known:
+                prices[symbol] = known[symbol]
     return prices
 
 
 async def venue_book(exchange: Exchange, market: MarketData, ledger: Ledger, rules: dict[str, SymbolRules],
-                     now: datetime) -> Book:
+                     now: datetime, known: Mapping[str, Decimal] | None = None) -> Book:
     """What the bot may trade, valued for planning (a halted holding at its last close)."""
     balances = owned(await exchange.balances(), ledger)
     held = [a for a in balances if a != ledger.quote]
-    return book_from(ledger.quote, balances, rules, await valuation_prices(market, held, ledger.quote, now))
+    return book_from(ledger.quote, balances, rules, await valuation_prices(market, held, ledger.quote, now, known))
 
 
 def owned(venue: dict[str, Decimal], ledger: Ledger) -> dict[str, Decimal]:

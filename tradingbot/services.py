@@ -112,7 +112,8 @@ class Services:
     async def _valued(self) -> tuple[Ledger, dict[str, Decimal]]:
         """The ledger and the prices to value it at (a halted holding at its last close)."""
         ledger = self.store.load_ledger()
-        return ledger, await valuation_prices(self.market, ledger.holdings(), self.quote, self.clock.now())
+        return ledger, await valuation_prices(self.market, ledger.holdings(), self.quote, self.clock.now(),
+                                              self.store.last_prices())
 
     # --- looking ------------------------------------------------------------------------
     async def status(self) -> StatusReport:
@@ -180,7 +181,7 @@ class Services:
         """What a rebalance now would sell and buy (buys estimated as if the sells filled at last price)."""
         ranking = await rank_now(self.market, self.params, self.clock.now())
         book = await venue_book(self.exchange, self.market, self.store.load_ledger(), await rules_by_symbol(self.market),
-                                self.clock.now())
+                                self.clock.now(), self.store.last_prices())
         costs = Costs(self.params.fee_rate, self.params.slippage_bps)
         sells = plan_sells(book, ranking.selected, self.params.mode, self.params.invest_fraction, costs)
         after = after_sells(book, sells, costs)

@@ -225,6 +225,16 @@ class SqliteStore(SqliteJournal):
                 {"time": iso(at), "asset": a, "venue_change": fmt_decimal(v), "ledger_change": fmt_decimal(lc)}
                 for a, v, lc in rows)
 
+    def last_prices(self) -> dict[str, Decimal]:
+        """Symbol -> the last price the bot valued or traded each asset at (a delisted holding keeps it)."""
+        sql = ("SELECT asset, price FROM inventory WHERE id IN (SELECT MAX(id) FROM inventory"
+               " WHERE price IS NOT NULL AND asset != ? GROUP BY asset)")
+        known = {a + self.quote: Decimal(p) for a, p in self.db.execute(sql, [self.quote])}
+        for symbol, price in self.db.execute(  # traded since the last snapshot (an unfinished slot)
+                "SELECT symbol, price FROM fills WHERE id IN (SELECT MAX(id) FROM fills GROUP BY symbol)"):
+            known.setdefault(symbol, Decimal(price))
+        return known
+
     def inventory_history(self) -> list[tuple[datetime, dict[str, Decimal]]]:
         """Value per asset (cash included) after each rebalance, oldest first."""
         history: dict[str, dict[str, Decimal]] = {}

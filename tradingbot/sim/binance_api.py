@@ -155,14 +155,14 @@ class BinanceSim:
         try:
             failure = self.faults.take_failure(method, path)
             if failure is not None and not failure.execute:
-                raise ApiError(failure.status, failure.code, failure.msg)
+                raise ApiError(failure.status, failure.code, failure.msg, failure.retry_after)
             cost = route.weight(params)
             self.meter.charge(cost, ms(self.clock.now()), request.remote or "127.0.0.1")
             weight = cost  # counted from here on, whatever the endpoint answers
             account = self._authenticate(request, raw_query, raw_body, params) if route.signed else None
             body = await route.handler(Call(params, account, self.server_ms()))
             if failure is not None:  # executed behind the gateway, yet the client hears only a 5xx
-                raise ApiError(failure.status, failure.code, failure.msg)
+                raise ApiError(failure.status, failure.code, failure.msg, failure.retry_after)
             status = 200
             if (method, path) == ("POST", ORDER_PATH) and account is not None:
                 headers = self._order_counts(account)

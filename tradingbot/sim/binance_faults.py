@@ -14,6 +14,8 @@ STATUSES = ("TRADING", "HALT", "BREAK")
 ORDER_PATH = "/api/v3/order"
 _GATEWAY_MESSAGES = {
     503: (-1008, "Server is currently overloaded with other requests. Please try again in a few minutes."),
+    429: (-1003, "Too many requests; current limit of IP(127.0.0.1) request weight per minute is 6000."),
+    418: (-1003, "Way too many requests; IP(127.0.0.1) banned. Please use WebSocket Streams for live updates."),
 }
 _INTERNAL = (-1001, "Internal error; unable to process your request. Please try again.")
 _UNKNOWN_OUTCOME = (-1007, "Timeout waiting for response from backend server. Send status unknown; "
@@ -31,6 +33,7 @@ class Failure:
     path: str | None
     method: str | None
     execute: bool
+    retry_after: int | None = None  # seconds, sent as the Retry-After header (429/418)
 
     def matches(self, method: str, path: str) -> bool:
         return self.path in (None, path) and self.method in (None, method)
@@ -72,11 +75,16 @@ class Faults:
         self.latency_ms = max(0.0, float(ms))
 
     def fail_next(self, n: int = 1, status: int = 503, path: str | None = ORDER_PATH, *, method: str | None = None,
-                  code: int | None = None, msg: str | None = None, execute: bool = False) -> None:
-        """The next n requests on path (None: any) get status; execute=True runs them first (outcome unknown)."""
+                  code: int | None = None, msg: str | None = None, execute: bool = False,
+                  retry_after: int | None = None) -> None:
+        """The next n requests on path (None: any) get status; execute=True runs them first (outcome unknown).
+
+        retry_after (seconds) is sent as Retry-After, as Binance does with its 429 and 418 answers.
+        """
         default = _UNKNOWN_OUTCOME if execute else _GATEWAY_MESSAGES.get(status, _INTERNAL)
         self._failures.append(Failure(int(n), int(status), default[0] if code is None else int(code),
-                                      default[1] if msg is None else msg, path, method and method.upper(), execute))
+                                      default[1] if msg is None else msg, path, method and method.upper(), execute,
+                                      None if retry_after is None else int(retry_after)))
 
     def hang_next(self, n: int = 1, path: str | None = ORDER_PATH, *, method: str | None = None) -> None:
         """The next n requests on path (None: any) are never answered, and never executed."""
