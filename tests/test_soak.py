@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 
 from tests.builders import NOW
+from tests.figures import count
 from tests.soak import HOUR, KINDS, Soak
 from tradingbot.domain import OrderStatus
 from tradingbot.ledger import replay
@@ -29,6 +30,10 @@ def test_soak_hourly_rebalances_with_random_faults_keep_the_books_exact(tmp_path
     soak = Soak(tmp_path / "soak.sqlite", SEED)
     seconds = soak.run(DAYS)
     print("\n" + soak.figures(DAYS, seconds))
+    count("soak slots run", len(soak.slots))
+    count("soak faults injected", sum(soak.injected.values()))
+    count("soak orders sent twice", soak.sent_twice())
+    count("soak trades lost", soak.trades_lost())
     store, paper = soak.proc.store, soak.proc.paper
 
     # the ledger re-derived from fills == the stored ledger == the venue, exactly (Decimal equality)
