@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from tradingbot.jobs import MARK_JOB, REBALANCE_JOB, install_jobs
+from tradingbot.jobs import MARK_JOB, REBALANCE_JOB, RESUME_JOB, install_jobs
 from tradingbot.schedule import next_slot
 
 
@@ -72,8 +72,16 @@ def test_daily_summary_and_failure_alerts(world):
             probe = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
             assert daily.trigger.get_next_fire_time(None, probe) == datetime(2026, 11, 24, 20, 0, tzinfo=timezone.utc)
             await daily.func(*daily.args)
+            real = world.market.symbols
             world.market.symbols = _broken  # the market fails outside any order
             await _fire(scheduler, REBALANCE_JOB)
+            assert world.store.recent_rebalances(10) == []  # the failed job journaled nothing ...
+            world.market.symbols = real
+            await _fire(scheduler, RESUME_JOB)  # ... so the resume job runs the slot, within the grace period
+            [row] = world.store.recent_rebalances(10)
+            assert row.state == "done"
+            await _fire(scheduler, RESUME_JOB)
+            assert world.store.recent_rebalances(10) == [row]  # and only once
         finally:
             scheduler.shutdown(wait=False)
 

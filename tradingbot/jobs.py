@@ -67,6 +67,9 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
         # A slot left open by an outage is retried here, or abandoned once a period old.
         for summary in await services.rebalancer.resume_unfinished(services.params):
             await notify(summary)
+        # A slot whose job failed before it was even journaled (say the database was locked by another
+        # writer) gets another go while it is still within the grace period; its key keeps it single.
+        await catch_up(services, notify, timedelta(seconds=misfire_grace_s))
 
     async def mark() -> None:
         await services.mark()
