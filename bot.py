@@ -5,6 +5,10 @@
     python bot.py [...] rebalance [--json] [--slot KEY]         run one rebalance now, print its summary
     python bot.py whoami                                        Telegram setup: learn your user id
     python bot.py backtest [options] | data import FILE... | data fetch    offline: see README, Backtesting
+
+Test-only environment (tests/test_crash.py; never set in production):
+    TRADINGBOT_CRASH_AT=<point>[#n]   SIGKILL this process the n-th time it reaches a crash point (crashpoints.py)
+    TRADINGBOT_FROZEN_CLOCK=1         with --clock: time stands still, so every run of a slot sees the same prices
 """
 from __future__ import annotations
 
@@ -41,17 +45,18 @@ from handlers import format as fmt
 from handlers.commands import Context
 from handlers.announce import announce_rebalance, announce_reconciliation
 from handlers.console import ConsoleNotifier, run_console, run_once
-from tradingbot import redaction
+from tradingbot import crashpoints, redaction
 from tradingbot.adapters.lockfile import FileLock, NoLock
 from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.backtest_service import Backtester
-from tradingbot.clock import OffsetClock, SystemClock
+from tradingbot.clock import FrozenClock, OffsetClock, SystemClock
 from tradingbot.domain import RebalanceSummary
 from tradingbot.engine import Rebalancer
 from tradingbot.errors import UserError
 from tradingbot.params import StrategyParams
+from tradingbot.ports import Clock
 from tradingbot.services import Services
 from tradingbot.settings import Settings, SettingsError, check_database, load_settings
 from tradingbot.timefmt import iso, parse_clock
@@ -60,6 +65,7 @@ from tradingbot.venues import Venue, build_venue
 log = logging.getLogger("itradingbot")
 MISFIRE_GRACE = timedelta(minutes=10)  # a slot missed by a bot that was down runs if it returns within this
 SLOT_KEY = re.compile(r"[A-Za-z0-9]{1,17}")  # so every client order id stays within Binance's rules
+CRASH_AT, FROZEN_CLOCK = "TRADINGBOT_CRASH_AT", "TRADINGBOT_FROZEN_CLOCK"  # test-only, see the docstring
 
 
 @dataclass
@@ -89,14 +95,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def build(settings: Settings, args: argparse.Namespace) -> App:
     """Wire the adapters; the only place that knows which concrete classes are used."""
-    clock = OffsetClock(parse_clock(args.clock)) if args.clock else SystemClock()
+    clock = _clock(args.clock)
+    checkpoint = crashpoints.kill_at(os.environ[CRASH_AT]) if os.environ.get(CRASH_AT) else crashpoints.no_checkpoint
     db_path = args.db or (settings.demo_db_path if args.demo else settings.db_path)
     db = open_database(db_path)
     defaults = StrategyParams(timezone=settings.timezone)
-    store = SqliteStore(db, defaults.quote)
+    store = SqliteStore(db, defaults.quote, checkpoint)
     venue = build_venue(settings, db, clock, demo=args.demo)
     lock = NoLock() if str(db_path) == ":memory:" else FileLock(f"{db_path}.lock")
-    rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock)
+    rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock, checkpoint=checkpoint)
     services = Services(store, venue.exchange, venue.market, clock, rebalancer, defaults,
                         market_name=venue.market_name, health=venue.health)
     paper = venue.paper
@@ -113,6 +120,12 @@ def build(settings: Settings, args: argparse.Namespace) -> App:
             store.deposit(settings.starting_capital, clock.now())
         log.info("new account: %s %s for the strategy", settings.starting_capital, store.quote)
     return App(settings, services, db_path, venue)
+
+
+def _clock(start: str | None) -> Clock:
+    if start is None:
+        return SystemClock()
+    return FrozenClock(parse_clock(start)) if os.environ.get(FROZEN_CLOCK) == "1" else OffsetClock(parse_clock(start))
 
 
 def _sync_paper_costs(exchange: PaperExchange, p: StrategyParams) -> None:

@@ -55,3 +55,20 @@ class OffsetClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+class FrozenClock:
+    """Time stands still at one instant while sleeping really waits (test-only, see bot.py).
+
+    Every price of a run is then read at that instant, so two runs of a slot (say, one killed half-way
+    and its restart, and one left alone) trade against the same market.
+    """
+
+    def __init__(self, at: datetime):
+        self._now = _aware(at)
+
+    def now(self) -> datetime:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)

@@ -17,6 +17,7 @@ from .domain import (
     CLIENT_ORDER_ID, ZERO, EquityMark, OrderRecord, OrderRequest, OrderResult, OrderStatus, Plan, RebalanceRow,
     RebalanceSummary, Side, SkippedOrder, SymbolRules,
 )
+from .crashpoints import Checkpoint, no_checkpoint
 from .errors import OrderRejected, UserError, VenueUnavailable
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from .params import StrategyParams
@@ -42,10 +43,12 @@ def client_order_id(slot: str, leg: str, symbol: str) -> str:
 
 class Rebalancer:
     def __init__(self, store: Store, exchange: Exchange, market: MarketData, clock: Clock,
-                 lock: ProcessLock, retries: int = 3, backoff_s: float = 1.0):
+                 lock: ProcessLock, retries: int = 3, backoff_s: float = 1.0,
+                 checkpoint: Checkpoint = no_checkpoint):
         self.store, self.exchange, self.market, self.clock, self.lock = store, exchange, market, clock, lock
         self.quote = store.quote
         self.retries, self.backoff_s = retries, backoff_s
+        self.checkpoint = checkpoint  # named steps a crash test may kill at (crashpoints.POINTS); no-op in production
         self._lock = asyncio.Lock()  # one rebalance at a time in this process; self.lock across processes
 
     async def run(self, slot: str, kind: str, params: StrategyParams,
@@ -88,6 +91,7 @@ class Rebalancer:
             row = await self._open(slot, kind, params)
             if row.state == "skipped":
                 return await self.summary(row)
+            self.checkpoint("slot-opened")
             resumed = False
         else:
             await self._settle_older(slot, params)
@@ -185,6 +189,7 @@ class Rebalancer:
                                    lambda book: plan_sells(book, row.targets, mode, params.invest_fraction, costs))
             if done:
                 self.store.update_rebalance(row.slot, state="buying")
+                self.checkpoint("sells-done")
         if done and row.targets:
             done = await self._leg(row, BUY_LEG, rules, progress, resumed,
                                    lambda book: plan_buys(book, row.targets, params.invest_fraction, costs))
@@ -199,6 +204,7 @@ class Rebalancer:
         if not orders:
             plan = planner(await self._book(rules))
             self.store.add_orders(row.id, row.slot, _journal(row, leg, plan), self.clock.now())
+            self.checkpoint("sells-planned" if leg == SELL_LEG else "buys-planned")
             orders, resumed = self.store.orders_for(row.slot, leg), False
         pending = [o for o in orders if o.status in (OrderStatus.PLANNED, OrderStatus.SENDING)]
         gate, down, sent = asyncio.Semaphore(ORDER_CONCURRENCY), asyncio.Event(), 0
@@ -244,7 +250,9 @@ class Rebalancer:
                     self._record(row, found, rules)
                     return True
             self.store.set_order_status(coid, OrderStatus.SENDING, self.clock.now())
+            self.checkpoint("order-sending")
             result = await self._send(_request(order))
+            self.checkpoint("order-accepted")
         except VenueUnavailable as e:
             log.warning("order %s: outcome unknown, venue unavailable (%s); will look it up on resume", coid, e)
             return False
@@ -290,6 +298,7 @@ class Rebalancer:
         if not self.store.record_execution(result.client_order_id, result.status, result.exchange_order_id,
                                            result.fills, base, row.id, self.clock.now()):
             log.info("order %s was already booked", result.client_order_id)
+        self.checkpoint("sell-recorded" if result.side is Side.SELL else "buy-recorded")
 
     async def _finish(self, row: RebalanceRow) -> None:
         now = self.clock.now()

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable
 
 import sqlite_utils
 
+from ..crashpoints import Checkpoint
 from ..domain import (
     EquityMark, Fill, OrderRecord, OrderStatus, Position, RankRow, Ranking, RebalanceRow, Side,
 )
@@ -30,6 +31,7 @@ class SqliteJournal:
 
     db: sqlite_utils.Database
     quote: str
+    checkpoint: Checkpoint  # named steps a crash test may kill at (crashpoints.POINTS); no-op in production
     # The journal books fills into the same ledger, in the same transaction.
     load_ledger: Callable[[], Ledger]
     _save_ledger: Callable[[Ledger, datetime], None]
@@ -160,6 +162,7 @@ class SqliteJournal:
                      iso(f.time), f.trade_id],
                 )
                 ledger.apply_fill(f, base)
+            self.checkpoint("ledger-write")
             self._save_ledger(ledger, at)
         return True
 

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 import sqlite_utils
 
+from ..crashpoints import Checkpoint, no_checkpoint
 from ..domain import ZERO, Change, EquityMark, Fill, Position, Side
 from ..ledger import Ledger
 from ..money import fmt_decimal
@@ -36,9 +37,10 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
 class SqliteStore(SqliteJournal):
     """The bot's database: ledger, parameters, marks, and (from SqliteJournal) the rebalance journal."""
 
-    def __init__(self, db: sqlite_utils.Database, quote: str):
+    def __init__(self, db: sqlite_utils.Database, quote: str, checkpoint: Checkpoint = no_checkpoint):
         self.db = db
         self.quote = quote
+        self.checkpoint = checkpoint
         self._migrate()
 
     # --- schema -------------------------------------------------------------------------

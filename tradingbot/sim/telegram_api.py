@@ -475,11 +475,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bot-username", default="itradingbot_test")
     args = parser.parse_args(argv)
     fake = FakeTelegram(args.token, args.bot_username, args.host, args.port)
+    # Before serving: a caller that has its answer may send SIGTERM before this thread runs another line.
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     fake.start()
     print(fake.base_url, flush=True)
     print(f"control API: {fake.control_url}/{{send_text,press_button,sent,calls,faults}}", flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
         stopped.wait()
     except KeyboardInterrupt:
