@@ -29,6 +29,7 @@ import pytest
 
 from tests.crash_harness import CAPITAL, SLOT, SLOT_TIME, Outcome, run_bot
 from tests.crash_venues import BinanceVenue, PaperVenue
+from tests.figures import count
 from tradingbot.clock import FrozenClock
 from tradingbot.crashpoints import POINTS, kill_at, parse
 
@@ -153,6 +154,10 @@ def test_a_rebalance_killed_at_any_step_finishes_on_restart_with_every_order_sen
             m.venue.close()
     with capsys.disabled():
         print("", *(m.report() for m in matrices), sep="\n")
+    for m in matrices:
+        count(f"crash kill points survived ({m.name})", sum(1 for s in m.survived if len(s.kills) == 1))
+        count("crash duplicate orders", sum(x.duplicates for x in m.survived))
+        count("crash records lost", sum(x.lost for x in m.survived))
     for m in matrices:
         assert not m.failed, "\n".join(m.failed)
         assert len(m.survived) == len(m.points) + len(REPEATED)
