@@ -1,0 +1,46 @@
+"""What an order costs in requests on the Binance adapter: the NOTIONAL check asks Binance's average
+price only for a sell near the minimum, where the last price could judge it wrongly."""
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from tests.binance_world import binance_bot
+from tradingbot.domain import OrderRequest, OrderStatus, Side
+from tradingbot.errors import OrderRejected
+from tradingbot.money import floor_to_step
+from tradingbot.params import StrategyParams
+
+AVG_PRICE = "/api/v3/avgPrice"
+
+
+def _asked(bot, path: str) -> int:
+    return sum(1 for r in bot.sim.requests if r.path == path)
+
+
+def test_a_sell_asks_for_the_average_price_only_near_the_minimum_notional(tmp_path):
+    async def scenario():
+        async with binance_bot(tmp_path, StrategyParams()) as bot:
+            prices = await bot.market.prices()
+            # the symbol whose lot step is finest in money, so "5 % above the minimum" is a quantity on the step
+            rules = min((r for r in await bot.market.symbols() if r.symbol in prices),
+                        key=lambda r: r.step_size * prices[r.symbol] / r.min_notional)
+            symbol, price = rules.symbol, prices[rules.symbol]
+            assert rules.step_size * price < rules.min_notional / 100
+            await bot.exchange.place_market_order(OrderRequest("b", symbol, Side.BUY, quote_amount=Decimal(500)))
+
+            def worth(multiple: str) -> Decimal:  # a quantity on the lot step worth that many minimum notionals
+                return floor_to_step(rules.min_notional * Decimal(multiple) / price, rules.step_size)
+
+            far = await bot.exchange.place_market_order(OrderRequest("s1", symbol, Side.SELL, quantity=worth("3")))
+            assert far.status is OrderStatus.FILLED and _asked(bot, AVG_PRICE) == 0
+            near = await bot.exchange.place_market_order(OrderRequest("s2", symbol, Side.SELL, quantity=worth("1.05")))
+            assert near.status is OrderStatus.FILLED and _asked(bot, AVG_PRICE) == 1
+            sent = len(bot.orders_sent())
+            with pytest.raises(OrderRejected) as below:
+                await bot.exchange.place_market_order(OrderRequest("s3", symbol, Side.SELL, quantity=worth("0.9")))
+            assert below.value.code == -1013 and _asked(bot, AVG_PRICE) == 2
+            assert len(bot.orders_sent()) == sent  # refused here, never sent
+    asyncio.run(scenario())
