@@ -63,6 +63,22 @@ def test_cached_answers_equal_the_source_for_any_sequence_of_ranges(spans, inter
         assert run(cached.candles("BTCUSDT", interval, start, end)) == run(market.candles("BTCUSDT", interval, start, end))
 
 
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(st.tuples(st.sampled_from(["1h", "1d"]), st.integers(-12, 2), st.integers(0, 10),
+                                st.integers(0, 30)), min_size=1, max_size=6))
+def test_hourly_and_daily_reads_mixed_while_time_passes_answer_as_the_source_does(steps):
+    """Days assembled from cached hours next to days fetched or assembled earlier; the clock moves between reads."""
+    clock, market, _, cached = setup()
+    for interval, offset_days, length, advance_hours in steps:
+        clock.advance(advance_hours * HOUR)
+        start = (clock.now() + offset_days * DAY).replace(minute=0, second=0, microsecond=0)
+        if interval == "1d":
+            start = start.replace(hour=0)
+        end = start + length * DAY
+        got = run(cached.candles("BTCUSDT", interval, start, end))
+        assert got == run(market.candles("BTCUSDT", interval, start, end))
+
+
 def test_a_second_read_of_closed_candles_asks_nothing():
     _, _, source, cached = setup()
     first = run(cached.candles("ETHUSDT", "1h", NOW - 7 * DAY, NOW - HOUR))

@@ -79,15 +79,22 @@ class CachedMarketData:
         self.store.put(symbol, interval, [], covered=new)
 
     def _daily_from_hourly(self, symbol: str, first: int, last: int, cov: Coverage | None) -> bool:
-        """Build daily candles from complete cached hourly ones; False when the hours are not all cached."""
+        """Build the daily candles the coverage lacks from complete cached hourly ones; False when the hours
+        are not all cached. Days already covered are not rebuilt: a closed day never changes."""
+        joined = cov is not None and cov.first <= last + DAY_MS and first <= cov.last + DAY_MS
+        if joined and cov:
+            covered = Coverage(min(first, cov.first), max(last, cov.last))
+            spans = [(a, b) for a, b in ((covered.first, cov.first - DAY_MS), (cov.last + DAY_MS, covered.last))
+                     if a <= b]
+        else:
+            covered, spans = Coverage(first, last), [(first, last)]
         hourly = self.store.coverage(symbol, "1h")
-        if hourly is None or not hourly.holds(first, last + DAY_MS - HOUR_MS):
+        if hourly is None or not all(hourly.holds(a, b + DAY_MS - HOUR_MS) for a, b in spans):
             return False
         days: dict[int, list[Candle]] = {}
-        for h in self.store.get(symbol, "1h", first, last + DAY_MS - HOUR_MS):
-            days.setdefault(to_ms(h.open_time) // DAY_MS * DAY_MS, []).append(h)
-        joined = cov is not None and cov.first <= last + DAY_MS and first <= cov.last + DAY_MS
-        covered = Coverage(min(first, cov.first), max(last, cov.last)) if joined and cov else Coverage(first, last)
+        for a, b in spans:
+            for h in self.store.get(symbol, "1h", a, b + DAY_MS - HOUR_MS):
+                days.setdefault(to_ms(h.open_time) // DAY_MS * DAY_MS, []).append(h)
         self.store.put(symbol, "1d", [_merge(day, bars) for day, bars in sorted(days.items())], covered=covered)
         return True
 
