@@ -121,6 +121,23 @@ def test_ingested_stream_candles_extend_coverage_so_the_next_rank_fetches_nothin
     assert after == run(rank_now(market, params, NOW + DAY)) and after != before
 
 
+def test_a_cold_ranking_reads_each_symbol_s_recent_hours_in_one_request():
+    _, market, source, cached = setup()
+    params = StrategyParams()
+    assert run(rank_now(cached, params, NOW)) == run(rank_now(market, params, NOW))
+    candle_calls = [c for c in source.calls if c[0] != "first"]
+    asked = {c[0] for c in candle_calls}
+    assert asked and len(candle_calls) == len(asked)  # one request per symbol: now, lookback and volumes
+    assert {c[1] for c in candle_calls} == {"1h"}  # the daily volumes come from those hours
+
+
+def test_an_old_range_is_not_widened_beyond_one_request():
+    _, market, source, cached = setup()
+    start, end = (NOW - 300 * DAY).replace(microsecond=0), (NOW - 299 * DAY).replace(microsecond=0)
+    assert run(cached.candles("BTCUSDT", "1h", start, end)) == run(market.candles("BTCUSDT", "1h", start, end))
+    assert source.calls == [("BTCUSDT", "1h", start, end)]
+
+
 def test_listing_times_are_asked_once():
     _, market, source, cached = setup()
     assert run(cached.first_candle_time("BTCUSDT")) == run(market.first_candle_time("BTCUSDT"))
