@@ -1,5 +1,5 @@
-"""What an order costs in requests on the Binance adapter: the NOTIONAL check asks Binance's average
-price only for a sell near the minimum, where the last price could judge it wrongly."""
+"""What the Binance adapters cost in requests: rules and prices read together and once for every
+concurrent reader; the NOTIONAL check asks Binance's average price only for a sell near the minimum."""
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +13,7 @@ from tradingbot.errors import OrderRejected
 from tradingbot.money import floor_to_step
 from tradingbot.params import StrategyParams
 
-AVG_PRICE = "/api/v3/avgPrice"
+AVG_PRICE, EXCHANGE_INFO, TICKERS = "/api/v3/avgPrice", "/api/v3/exchangeInfo", "/api/v3/ticker/price"
 
 
 def _asked(bot, path: str) -> int:
@@ -43,4 +43,22 @@ def test_a_sell_asks_for_the_average_price_only_near_the_minimum_notional(tmp_pa
                 await bot.exchange.place_market_order(OrderRequest("s3", symbol, Side.SELL, quantity=worth("0.9")))
             assert below.value.code == -1013 and _asked(bot, AVG_PRICE) == 2
             assert len(bot.orders_sent()) == sent  # refused here, never sent
+    asyncio.run(scenario())
+
+
+def test_concurrent_readers_share_one_read_of_rules_and_prices_and_the_reads_overlap(tmp_path):
+    async def scenario():
+        async with binance_bot(tmp_path, StrategyParams()) as bot:
+            for t in bot.transports:
+                await t.open()  # python-binance pings and reads the time here: not part of what is timed
+            bot.sim.faults.latency(300)
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            answers = await asyncio.gather(*(bot.market.prices() for _ in range(10)),
+                                           *(bot.market.symbols() for _ in range(10)))
+            elapsed = loop.time() - t0
+            assert all(a == answers[0] for a in answers[:10]) and answers[0]["BTCUSDT"] > 0
+            # the venue's rules, the ranking's rules (same server here) and the prices: three requests, one wave
+            assert (_asked(bot, EXCHANGE_INFO), _asked(bot, TICKERS)) == (2, 1)
+            assert elapsed < 0.5  # one round trip of 300 ms, not rules then prices
     asyncio.run(scenario())
