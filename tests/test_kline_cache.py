@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import given, settings, strategies as st
 
-from tradingbot.adapters.cached_market import CachedMarketData
+from tradingbot.adapters.cached_market import DAY_MS, CachedMarketData
 from tradingbot.adapters.kline_store import KlineStore
 from tradingbot.adapters.sqlite_store import open_database
 from tradingbot.adapters.synthetic import SyntheticMarket
@@ -112,9 +112,15 @@ def test_ingested_stream_candles_extend_coverage_so_the_next_rank_fetches_nothin
     params = StrategyParams()
     before = run(rank_now(cached, params, NOW))
     clock.advance(DAY)
-    for symbol in [r.symbol for r in run(market.symbols())]:
+    symbols = [r.symbol for r in run(market.symbols())]
+    daily_before = {s: cached.store.coverage(s, "1d") for s in symbols}
+    for symbol in symbols:
         for c in run(market.candles(symbol, "1h", NOW - HOUR, NOW + DAY - HOUR)):
             cached.ingest(symbol, "1h", c)
+    assert any(daily_before.values())
+    for s, cov in daily_before.items():  # yesterday closed during the stream, so its daily candle is built already
+        if cov is not None:
+            assert cached.store.coverage(s, "1d").last == cov.last + DAY_MS
     source.calls.clear()
     after = run(rank_now(cached, params, NOW + DAY))
     assert source.calls == []

@@ -119,6 +119,14 @@ class CachedMarketData:
         cov, at = self.store.coverage(symbol, interval), to_ms(candle.open_time)
         extend = cov is not None and cov.last + size == at
         self.store.put(symbol, interval, [candle], covered=Coverage(cov.first, at) if extend and cov else None)
+        if interval == "1h" and extend and (at + HOUR_MS) % DAY_MS == 0:
+            self._close_day(symbol, at + HOUR_MS - DAY_MS)
+
+    def _close_day(self, symbol: str, day: int) -> None:
+        """The day's last hour arrived: its daily candle is assembled now, not during the next rebalance."""
+        daily = self.store.coverage(symbol, "1d")
+        if daily is not None and daily.last + DAY_MS == day:
+            self._daily_from_hourly(symbol, day, day, daily)
 
 
 def _merge(day: int, bars: list[Candle]) -> Candle:
