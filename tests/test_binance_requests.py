@@ -1,15 +1,21 @@
 """What the Binance adapters cost in requests: rules and prices read together and once for every
-concurrent reader; the NOTIONAL check asks Binance's average price only for a sell near the minimum."""
+concurrent reader (the venue's prices still served when the ranking's market data is down); the NOTIONAL
+check asks Binance's average price only for a sell near the minimum."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from tests.binance_world import binance_bot
+from tests.builders import NOW
+from tests.fakes import ScriptedMarket
+from tradingbot.adapters.venue_market import VenueMarket
+from tradingbot.clock import ManualClock
 from tradingbot.domain import OrderRequest, OrderStatus, Side
-from tradingbot.errors import OrderRejected
+from tradingbot.errors import OrderRejected, VenueUnavailable
 from tradingbot.money import floor_to_step
 from tradingbot.params import StrategyParams
 
@@ -62,3 +68,17 @@ def test_concurrent_readers_share_one_read_of_rules_and_prices_and_the_reads_ove
             assert (_asked(bot, EXCHANGE_INFO), _asked(bot, TICKERS)) == (2, 1)
             assert elapsed < 0.5  # one round trip of 300 ms, not rules then prices
     asyncio.run(scenario())
+
+
+class _Unreachable(ScriptedMarket):
+    async def symbols(self):
+        raise VenueUnavailable("market data: cannot reach it")
+
+
+def test_the_venue_s_prices_do_not_need_the_ranking_s_market_data():
+    clock = ManualClock(NOW)
+    venue = ScriptedMarket(clock, {"BTCUSDT": lambda t: 60000}, listed=NOW - timedelta(days=9))
+    market = VenueMarket(_Unreachable(clock, {}, listed=NOW), venue, "testnet")
+    assert asyncio.run(market.prices()) == {"BTCUSDT": Decimal(60000)}
+    with pytest.raises(VenueUnavailable):
+        asyncio.run(market.symbols())

@@ -37,8 +37,11 @@ class VenueMarket:
 
     async def prices(self) -> dict[str, Decimal]:
         # A rebalance values the account, then ranks: the ranking's listing (cached for a while) is read
-        # in the same round trip as the prices rather than in one of its own after them.
-        prices, _ = await asyncio.gather(self.venue.prices(), self.data.symbols())
+        # in the same round trip as the prices rather than in one of its own after them. Its failure is
+        # not the prices' (valuing the account needs only the venue); the ranking will ask again.
+        prices, _ = await asyncio.gather(self.venue.prices(), self.data.symbols(), return_exceptions=True)
+        if isinstance(prices, BaseException):
+            raise prices
         return prices
 
     async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
