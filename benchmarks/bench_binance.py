@@ -22,7 +22,7 @@ would still count the cold start's minute.
 
 Prints a table and, last, one JSON line.
 
-    python benchmarks/bench_binance.py [--latency-ms 50] [--symbols 400] [--in-process] [--no-naive]
+    python benchmarks/bench_binance.py [--latency-ms 50] [--symbols 400] [--in-process] [--no-naive] [--timeline]
 """
 from __future__ import annotations
 
@@ -242,6 +242,16 @@ class Spans:
                 end = z
         return total
 
+    @staticmethod
+    def waves(spans: list[tuple[float, float, str]]) -> int:
+        """Round trips in sequence: stretches of time with requests in flight, separated by none in flight."""
+        count, end = 0, float("-inf")
+        for a, z, _ in sorted(spans):
+            if a > end:
+                count += 1
+            end = max(end, z)
+        return count
+
 
 @dataclass
 class World:
@@ -312,6 +322,8 @@ class Measure:
     cpu_s: float = 0.0  # this process's CPU time (client work; with --in-process the server's too)
     sim_cpu_s: float | None = None  # the server process's CPU time (None: in this process)
     busy_s: float = 0.0  # time with at least one request in flight
+    waves: int = 0  # round trips in sequence (the floor counts 3)
+    timeline: list[tuple[float, float, str]] = field(default_factory=list)  # each call's start, end (s from t0)
     durations: dict[str, list[float]] = field(default_factory=dict)  # per client method, seconds
     requests: int = 0  # both transports' health.requests
     weight: int = 0  # both transports' health.weight_spent
@@ -340,7 +352,8 @@ async def measured(name: str, world: World, action: Callable[[], Awaitable[Rebal
     s1 = world.sim.cpu_s()
     m.sim_cpu_s = s1 - s0 if s0 is not None and s1 is not None else None
     spans = world.spans.since(t0)
-    m.busy_s = Spans.busy(spans)
+    m.busy_s, m.waves = Spans.busy(spans), Spans.waves(spans)
+    m.timeline = [(a - t0, z - t0, method) for a, z, method in sorted(spans)]
     for a, z, method in spans:
         m.durations.setdefault(method, []).append(z - a)
     log = await world.sim.log_since_mark()
@@ -494,7 +507,7 @@ def _row(m: Measure) -> str:
     sim = f"{m.sim_cpu_s:>8.2f}" if m.sim_cpu_s is not None else f"{'-':>8}"
     return (f"{m.name:<31}{m.wall_s:>8.2f}{m.wall_s - m.busy_s:>8.2f}{m.cpu_s:>7.2f}{sim}{m.requests:>6}{m.weight:>7}"
             f"{m.server_requests:>8}{m.server_weight:>7}{m.candle_fetches:>7}  {trades:>6}{m.new_picks:>5}"
-            f"{m.weight_waits:>6}")
+            f"{m.weight_waits:>6}{m.waves:>6}")
 
 
 def _breakdown(m: Measure) -> str:
@@ -511,6 +524,7 @@ async def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--in-process", action="store_true", help="run BinanceSim on the bot's event loop")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline (the slowest part)")
+    parser.add_argument("--timeline", action="store_true", help="print when each request of the warm rebalance ran")
     args = parser.parse_args()
     t_all = time.perf_counter()
     run = (args.symbols, args.latency_ms, args.in_process)
@@ -536,12 +550,13 @@ async def main() -> None:
           f"reconnects; connection tasks that outlived cancelling MarketStream.run(): {f['stream_survivors']}")
     print()
     print(f"{'scenario':<31}{'wall s':>8}{'idle s':>8}{'cpu s':>7}{'sim cpu':>8}{'req':>6}{'weight':>7}"
-          f"{'srv req':>8}{'srv wt':>7}{'klines':>7}  {'sell/buy':>6}{'new':>5}{'waits':>6}")
+          f"{'srv req':>8}{'srv wt':>7}{'klines':>7}  {'sell/buy':>6}{'new':>5}{'waits':>6}{'trips':>6}")
     for m in rows:
         print(_row(m))
     print("  (idle: no request in flight, i.e. the bot computing; cpu: this process; sim cpu: the server process;"
           " req/weight: both transports; srv: the server's log; klines: candle requests; sell/buy: orders;"
-          " new: bought and not held before; waits: weight-budget pauses)")
+          " new: bought and not held before; waits: weight-budget pauses;"
+          " trips: round trips in sequence, i.e. stretches with requests in flight)")
     print(f"{'floor (3 round trips)':<31}{floor:>8.2f}")
     print()
     for m in rows:
@@ -555,6 +570,10 @@ async def main() -> None:
               ("warm_stream_weight", f["warm_stream"].weight)]
     for key, value in checks:
         print(f"target {key} <= {TARGETS[key]:g}: {value:.2f} {'ok' if value <= TARGETS[key] else 'MISSED'}")
+    if args.timeline:
+        print("\nwarm + stream, each request (ms from the start of the rebalance):")
+        for a, z, method in f["warm_stream"].timeline:
+            print(f"  {a * 1000:7.0f} {z * 1000:7.0f}  {method}")
     print(f"benchmark ran {time.perf_counter() - t_all:.0f} s")
 
     warm = f["warm_stream"]
@@ -567,7 +586,8 @@ async def main() -> None:
         "floor_s": round(floor, 3), "sells": warm.sells, "buys": warm.buys,
         "cold_server_weight": f["cold"].server_weight, "cold_requests": f["cold"].requests,
         "cold_candle_fetches": f["cold"].candle_fetches, "warm_stream_requests": warm.requests,
-        "warm_stream_round_trips": round(warm.wall_s / per_request, 1), "local_rtt_ms": round(f["local_rtt_s"] * 1000, 2),
+        "warm_stream_round_trips": round(warm.wall_s / per_request, 1),
+        "warm_stream_trips": warm.waves, "local_rtt_ms": round(f["local_rtt_s"] * 1000, 2),
         "sim": "in-process" if args.in_process else "process",
     }))
 

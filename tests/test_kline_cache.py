@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import given, settings, strategies as st
 
-from tradingbot.adapters.cached_market import CachedMarketData
+from tradingbot.adapters.cached_market import DAY_MS, CachedMarketData
 from tradingbot.adapters.kline_store import KlineStore
 from tradingbot.adapters.sqlite_store import open_database
 from tradingbot.adapters.synthetic import SyntheticMarket
@@ -63,6 +63,22 @@ def test_cached_answers_equal_the_source_for_any_sequence_of_ranges(spans, inter
         assert run(cached.candles("BTCUSDT", interval, start, end)) == run(market.candles("BTCUSDT", interval, start, end))
 
 
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(st.tuples(st.sampled_from(["1h", "1d"]), st.integers(-12, 2), st.integers(0, 10),
+                                st.integers(0, 30)), min_size=1, max_size=6))
+def test_hourly_and_daily_reads_mixed_while_time_passes_answer_as_the_source_does(steps):
+    """Days assembled from cached hours next to days fetched or assembled earlier; the clock moves between reads."""
+    clock, market, _, cached = setup()
+    for interval, offset_days, length, advance_hours in steps:
+        clock.advance(advance_hours * HOUR)
+        start = (clock.now() + offset_days * DAY).replace(minute=0, second=0, microsecond=0)
+        if interval == "1d":
+            start = start.replace(hour=0)
+        end = start + length * DAY
+        got = run(cached.candles("BTCUSDT", interval, start, end))
+        assert got == run(market.candles("BTCUSDT", interval, start, end))
+
+
 def test_a_second_read_of_closed_candles_asks_nothing():
     _, _, source, cached = setup()
     first = run(cached.candles("ETHUSDT", "1h", NOW - 7 * DAY, NOW - HOUR))
@@ -96,13 +112,36 @@ def test_ingested_stream_candles_extend_coverage_so_the_next_rank_fetches_nothin
     params = StrategyParams()
     before = run(rank_now(cached, params, NOW))
     clock.advance(DAY)
-    for symbol in [r.symbol for r in run(market.symbols())]:
+    symbols = [r.symbol for r in run(market.symbols())]
+    daily_before = {s: cached.store.coverage(s, "1d") for s in symbols}
+    for symbol in symbols:
         for c in run(market.candles(symbol, "1h", NOW - HOUR, NOW + DAY - HOUR)):
             cached.ingest(symbol, "1h", c)
+    assert any(daily_before.values())
+    for s, cov in daily_before.items():  # yesterday closed during the stream, so its daily candle is built already
+        if cov is not None:
+            assert cached.store.coverage(s, "1d").last == cov.last + DAY_MS
     source.calls.clear()
     after = run(rank_now(cached, params, NOW + DAY))
     assert source.calls == []
     assert after == run(rank_now(market, params, NOW + DAY)) and after != before
+
+
+def test_a_cold_ranking_reads_each_symbol_s_recent_hours_in_one_request():
+    _, market, source, cached = setup()
+    params = StrategyParams()
+    assert run(rank_now(cached, params, NOW)) == run(rank_now(market, params, NOW))
+    candle_calls = [c for c in source.calls if c[0] != "first"]
+    asked = {c[0] for c in candle_calls}
+    assert asked and len(candle_calls) == len(asked)  # one request per symbol: now, lookback and volumes
+    assert {c[1] for c in candle_calls} == {"1h"}  # the daily volumes come from those hours
+
+
+def test_an_old_range_is_not_widened_beyond_one_request():
+    _, market, source, cached = setup()
+    start, end = (NOW - 300 * DAY).replace(microsecond=0), (NOW - 299 * DAY).replace(microsecond=0)
+    assert run(cached.candles("BTCUSDT", "1h", start, end)) == run(market.candles("BTCUSDT", "1h", start, end))
+    assert source.calls == [("BTCUSDT", "1h", start, end)]
 
 
 def test_listing_times_are_asked_once():

@@ -1,36 +1,21 @@
 """Historical klines from Binance's public REST API into the candle cache (`bot.py data fetch`).
 
-Thin on purpose: python-binance's AsyncClient does the HTTP; this pages through each symbol's
-history from where the cache's coverage ends, stores every page with its coverage in one
-transaction (so a killed fetch resumes where it stopped) and spends at most a weight budget a minute.
+Thin on purpose: requests go through the same BinanceTransport as the bot's (weight budget read
+back from the venue, Retry-After on 429/418, retries with backoff); this pages through each
+symbol's history from where the cache's coverage ends and stores every page with its coverage in
+one transaction, so a killed fetch resumes where it stopped.
 """
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
+from ..errors import INVALID_SYMBOL, OrderRejected
+from .binance_client import BinanceTransport
 from .binance_market import EXCHANGE_INFO_WEIGHT, KLINES_LIMIT, KLINES_WEIGHT
 from .kline_store import INTERVAL_MS, Coverage, KlineStore
 
-
-class WeightBudget:
-    """At most `per_minute` request weight in any clock minute; waits for the next minute when spent."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Any] = asyncio.sleep):
-        self.per_minute, self.clock, self.sleep = per_minute, clock, sleep
-        self.window, self.used = clock() // 60, 0
-
-    async def spend(self, weight: int) -> None:
-        now = self.clock()
-        if now // 60 != self.window:
-            self.window, self.used = now // 60, 0
-        if self.used + weight > self.per_minute:
-            await self.sleep(60 - now % 60 + 0.05)
-            self.window, self.used = self.clock() // 60, 0
-        self.used += weight
+PRODUCTION_DATA_URL = "https://data-api.binance.vision/api"  # Binance's public market data (no key), as the bot's
 
 
 def wire_rows(symbol: str, interval: str, klines: Iterable[Sequence[Any]], now_ms: int) -> list[tuple]:
@@ -46,24 +31,27 @@ class FetchReport:
     requests: int = 0
 
 
-async def usdt_symbols(client: Any, budget: WeightBudget, quote: str) -> list[str]:
+async def usdt_symbols(transport: BinanceTransport, quote: str) -> list[str]:
     """Every spot symbol of the quote asset Binance lists (halted ones too: they have history)."""
-    await budget.spend(EXCHANGE_INFO_WEIGHT)
-    info = await client.get_exchange_info()
+    info = await transport.call("get_exchange_info", EXCHANGE_INFO_WEIGHT)
     return sorted(s["symbol"] for s in info["symbols"] if s.get("quoteAsset") == quote)
 
 
-async def fetch_symbol(client: Any, store: KlineStore, symbol: str, interval: str, since_ms: int, now_ms: int,
-                       budget: WeightBudget, report: FetchReport) -> None:
+async def fetch_symbol(transport: BinanceTransport, store: KlineStore, symbol: str, interval: str, since_ms: int,
+                       now_ms: int, report: FetchReport) -> None:
     """Page forward from the end of the cached range (or since_ms) to the last closed candle."""
     size = INTERVAL_MS[interval]
     cov = store.coverage(symbol, interval)
     start = cov.last + size if cov else since_ms
     first = cov.first if cov else None
     while start + size <= now_ms:
-        await budget.spend(KLINES_WEIGHT)
-        page = await client.get_klines(symbol=symbol, interval=interval, startTime=start, limit=KLINES_LIMIT)
-        report.requests += 1
+        try:
+            page = await transport.call("get_klines", KLINES_WEIGHT, symbol=symbol, interval=interval,
+                                        startTime=start, limit=KLINES_LIMIT)
+        except OrderRejected as e:
+            if e.code == INVALID_SYMBOL:  # not (or no longer) listed: nothing to fetch
+                return
+            raise
         rows = wire_rows(symbol, interval, page, now_ms)
         if not rows:
             break
@@ -81,18 +69,16 @@ async def fetch_all(store: KlineStore, symbols: Sequence[str] | None, interval: 
                     api_url: str | None, weight_per_minute: int, quote: str = "USDT",
                     progress: Callable[[Iterable[str]], Iterable[str]] = lambda xs: xs) -> FetchReport:
     """Fetch every symbol (default: all of the quote's) into the cache; `progress` wraps the loop (a bar)."""
-    from binance import AsyncClient  # only this command needs it
-
-    client = AsyncClient()
-    if api_url:
-        client.API_URL = api_url.rstrip("/")  # a mirror, or a local stand-in
-    budget, report = WeightBudget(weight_per_minute), FetchReport()
+    transport = BinanceTransport("market data", api_url or PRODUCTION_DATA_URL, weight_budget=weight_per_minute)
+    report = FetchReport()
     try:
-        names = list(symbols) if symbols else await usdt_symbols(client, budget, quote)
-        now_ms = int(time.time() * 1000)
+        await transport.open()  # python-binance reads the venue's time: it decides which candle has closed
+        names = list(symbols) if symbols else await usdt_symbols(transport, quote)
+        now_ms = transport.server_ms()
         for symbol in progress(names):
-            await fetch_symbol(client, store, symbol, interval, since_ms, now_ms, budget, report)
+            await fetch_symbol(transport, store, symbol, interval, since_ms, now_ms, report)
             report.symbols += 1
     finally:
-        await client.close_connection()
+        report.requests = transport.health.requests  # retries included
+        await transport.close()
     return report

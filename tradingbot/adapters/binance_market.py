@@ -6,6 +6,7 @@ rather than one per order. Candles go through CachedMarketData in front of this 
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -41,26 +42,33 @@ class BinanceMarketData:
         self.live = live if live is not None else LivePrices()
         self._rules: tuple[datetime, list[SymbolRules]] | None = None
         self._rest_prices: tuple[datetime, dict[str, Decimal]] | None = None
+        # Orders go out together and each reads rules and prices: one request refreshes them for all
+        self._rules_lock, self._prices_lock = asyncio.Lock(), asyncio.Lock()
 
     async def symbols(self) -> list[SymbolRules]:
-        now = self.clock.now()
-        if self._rules is None or now - self._rules[0] >= SYMBOLS_TTL:
-            info = await self.transport.call("get_exchange_info", EXCHANGE_INFO_WEIGHT)
-            self._rules = (now, [wire.symbol_rules(s) for s in info["symbols"]])
-        return list(self._rules[1])
+        async with self._rules_lock:
+            now = self.clock.now()
+            if self._rules is None or now - self._rules[0] >= SYMBOLS_TTL:
+                info = await self.transport.call("get_exchange_info", EXCHANGE_INFO_WEIGHT)
+                self._rules = (now, [wire.symbol_rules(s) for s in info["symbols"]])
+            return list(self._rules[1])
 
     async def prices(self) -> dict[str, Decimal]:
         """Last price of every TRADING symbol: the stream's if fresh, else one bulk REST request."""
         now = self.clock.now()
-        trading = {r.symbol for r in await self.symbols() if r.trading}
         if self.live.connected and self.live.updated is not None and now - self.live.updated < STREAM_FRESH:
-            source = self.live.prices
-        else:
+            rules, source = await self.symbols(), self.live.prices
+        else:  # the rules and the prices in one round trip
+            rules, source = await asyncio.gather(self.symbols(), self._rest_prices_at(now))
+        trading = {r.symbol for r in rules if r.trading}
+        return {s: p for s, p in source.items() if s in trading and p > 0}
+
+    async def _rest_prices_at(self, now: datetime) -> dict[str, Decimal]:
+        async with self._prices_lock:
             if self._rest_prices is None or now - self._rest_prices[0] >= PRICES_TTL:
                 rows = await self.transport.call("get_all_tickers", ALL_PRICES_WEIGHT)
                 self._rest_prices = (now, {r["symbol"]: Decimal(r["price"]) for r in rows})
-            source = self._rest_prices[1]
-        return {s: p for s, p in source.items() if s in trading and p > 0}
+            return self._rest_prices[1]
 
     async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
         """Candles with open time in [start, end], paging 1000 at a time; an unknown symbol has none."""

@@ -28,7 +28,13 @@ FATAL = frozenset({"BinanceWebsocketUnableToConnect", "BinanceWebsocketQueueOver
 
 def _socket_manager(client: AsyncClient, stream_url: str) -> BinanceSocketManager:
     cls = type("PointedSocketManager", (BinanceSocketManager,), {"STREAM_URL": stream_url.rstrip("/") + "/"})
-    return cls(client, max_queue_size=1000)
+    manager = cls(client, max_queue_size=1000)
+    # python-binance stops reading a socket whose close handshake has begun and waits for it to close; but
+    # websockets pauses reading while more than max_queue (16) messages wait unread, so with a burst pending
+    # the server's end of the connection is never read, the socket stays CLOSING and is never reopened.
+    # Unbounded here; python-binance's own queue (max_queue_size above) still bounds what waits for us.
+    manager.ws_kwargs = {"max_queue": None}
+    return manager
 
 
 class MarketStream:
@@ -50,9 +56,13 @@ class MarketStream:
         self.symbols = [r.symbol for r in await self.market.symbols() if r.quote == self.quote and r.trading]
         names = [MINI_TICKERS] + [f"{s.lower()}@kline_1h" for s in self.symbols]
         chunks = [names[i:i + STREAMS_PER_CONNECTION] for i in range(0, len(names), STREAMS_PER_CONNECTION)]
+        tasks = [asyncio.create_task(self._connection(client, chunk)) for chunk in chunks]
         try:
-            await asyncio.gather(*(self._connection(client, chunk) for chunk in chunks))
-        finally:
+            await asyncio.gather(*tasks)
+        finally:  # gather gives up at the first cancelled child: the others are stopped and waited for here
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
             self.live.connected = False
 
     async def _connection(self, client: AsyncClient, streams: list[str]) -> None:

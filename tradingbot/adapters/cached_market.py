@@ -3,7 +3,9 @@
 A warm rebalance asks the network only for candles the cache lacks; candles pushed by the kline
 stream (`ingest`) extend the cache as they close, so with the stream up a rebalance fetches none.
 Daily candles are assembled from 24 cached hourly ones when those are complete — the exchange
-builds its daily candle from the same trades, so the sums are exact.
+builds its daily candle from the same trades, so the sums are exact. A symbol's first hourly read
+fetches its recent RECENT_DAYS of hours in the same request, so a cold ranking asks one klines
+request per symbol instead of one per candle range (now, now - lookback, the daily volumes).
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from .kline_store import INTERVAL_MS, Coverage, KlineStore, from_ms, to_ms
 HOUR_MS, DAY_MS = INTERVAL_MS["1h"], INTERVAL_MS["1d"]
 MAX_GAP_CANDLES = 5000  # a hole wider than this restarts coverage instead of fetching years of history
 UNLISTED_RECHECK_MS = HOUR_MS  # "not listed yet" is asked again after this long
+RECENT_DAYS = 8  # the volume window's 7 closed days and the default 7-day lookback, from midnight back
+ONE_REQUEST_CANDLES = 1000  # Binance's klines page: a wider first read would cost more requests, not fewer
 
 
 class CachedMarketData:
@@ -67,7 +71,8 @@ class CachedMarketData:
     async def _fill(self, symbol: str, interval: str, size: int, first: int, last: int, cov: Coverage | None) -> None:
         """Fetch what the coverage lacks so that it becomes one range holding [first, last]."""
         if cov is None or max(first - cov.last, cov.first - last) > MAX_GAP_CANDLES * size:
-            spans, new = [(first, last)], Coverage(first, last)
+            new = self._with_recent(interval, size, first, last)
+            spans = [(new.first, new.last)]
         else:
             new = Coverage(min(first, cov.first), max(last, cov.last))
             spans = [(a, b) for a, b in ((new.first, cov.first - size), (cov.last + size, new.last)) if a <= b]
@@ -78,16 +83,31 @@ class CachedMarketData:
             self.store.put(symbol, interval, [c for c in got if a <= to_ms(c.open_time) <= b])
         self.store.put(symbol, interval, [], covered=new)
 
+    def _with_recent(self, interval: str, size: int, first: int, last: int) -> Coverage:
+        """[first, last] widened to the recent hours a ranking reads, when one request still brings it all."""
+        if interval != "1h":
+            return Coverage(first, last)
+        now = to_ms(self.clock.now())
+        wide = Coverage(min(first, now // DAY_MS * DAY_MS - RECENT_DAYS * DAY_MS), max(last, now // size * size - size))
+        return wide if (wide.last - wide.first) // size < ONE_REQUEST_CANDLES else Coverage(first, last)
+
     def _daily_from_hourly(self, symbol: str, first: int, last: int, cov: Coverage | None) -> bool:
-        """Build daily candles from complete cached hourly ones; False when the hours are not all cached."""
+        """Build the daily candles the coverage lacks from complete cached hourly ones; False when the hours
+        are not all cached. Days already covered are not rebuilt: a closed day never changes."""
+        joined = cov is not None and cov.first <= last + DAY_MS and first <= cov.last + DAY_MS
+        if joined and cov:
+            covered = Coverage(min(first, cov.first), max(last, cov.last))
+            spans = [(a, b) for a, b in ((covered.first, cov.first - DAY_MS), (cov.last + DAY_MS, covered.last))
+                     if a <= b]
+        else:
+            covered, spans = Coverage(first, last), [(first, last)]
         hourly = self.store.coverage(symbol, "1h")
-        if hourly is None or not hourly.holds(first, last + DAY_MS - HOUR_MS):
+        if hourly is None or not all(hourly.holds(a, b + DAY_MS - HOUR_MS) for a, b in spans):
             return False
         days: dict[int, list[Candle]] = {}
-        for h in self.store.get(symbol, "1h", first, last + DAY_MS - HOUR_MS):
-            days.setdefault(to_ms(h.open_time) // DAY_MS * DAY_MS, []).append(h)
-        joined = cov is not None and cov.first <= last + DAY_MS and first <= cov.last + DAY_MS
-        covered = Coverage(min(first, cov.first), max(last, cov.last)) if joined and cov else Coverage(first, last)
+        for a, b in spans:
+            for h in self.store.get(symbol, "1h", a, b + DAY_MS - HOUR_MS):
+                days.setdefault(to_ms(h.open_time) // DAY_MS * DAY_MS, []).append(h)
         self.store.put(symbol, "1d", [_merge(day, bars) for day, bars in sorted(days.items())], covered=covered)
         return True
 
@@ -99,6 +119,14 @@ class CachedMarketData:
         cov, at = self.store.coverage(symbol, interval), to_ms(candle.open_time)
         extend = cov is not None and cov.last + size == at
         self.store.put(symbol, interval, [candle], covered=Coverage(cov.first, at) if extend and cov else None)
+        if interval == "1h" and extend and (at + HOUR_MS) % DAY_MS == 0:
+            self._close_day(symbol, at + HOUR_MS - DAY_MS)
+
+    def _close_day(self, symbol: str, day: int) -> None:
+        """The day's last hour arrived: its daily candle is assembled now, not during the next rebalance."""
+        daily = self.store.coverage(symbol, "1d")
+        if daily is not None and daily.last + DAY_MS == day:
+            self._daily_from_hourly(symbol, day, day, daily)
 
 
 def _merge(day: int, bars: list[Candle]) -> Candle:

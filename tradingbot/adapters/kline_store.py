@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS listings (
 
 
 def to_ms(t: datetime) -> int:
-    return (t - EPOCH) // timedelta(milliseconds=1)
+    d = t - EPOCH  # integer parts, not timedelta division: a cold start converts a few hundred thousand times
+    return (d.days * 86_400 + d.seconds) * 1000 + d.microseconds // 1000
 
 
 def from_ms(ms: int) -> datetime:
@@ -56,13 +57,11 @@ class Coverage:
         return self.first <= first and last <= self.last
 
 
-def _row(symbol: str, interval: str, c: Candle) -> dict[str, object]:
-    return {
-        "symbol": symbol, "interval": interval, "open_time": to_ms(c.open_time), "close_time": to_ms(c.close_time),
-        "open": fmt_decimal(c.open), "high": fmt_decimal(c.high), "low": fmt_decimal(c.low),
-        "close": fmt_decimal(c.close), "volume": fmt_decimal(c.volume),
-        "quote_volume": None if c.quote_volume is None else fmt_decimal(c.quote_volume),
-    }
+def _row(symbol: str, interval: str, c: Candle) -> tuple:
+    """A klines row in column order."""
+    return (symbol, interval, to_ms(c.open_time), to_ms(c.close_time), fmt_decimal(c.open), fmt_decimal(c.high),
+            fmt_decimal(c.low), fmt_decimal(c.close), fmt_decimal(c.volume),
+            None if c.quote_volume is None else fmt_decimal(c.quote_volume))
 
 
 def _candle(r: tuple) -> Candle:
@@ -81,10 +80,8 @@ class KlineStore:
 
     def put(self, symbol: str, interval: str, candles: Iterable[Candle], covered: Coverage | None = None) -> None:
         """Store closed candles; `covered` replaces the symbol's coverage range in the same transaction."""
-        rows = [_row(symbol, interval, c) for c in candles]
         with self.db.atomic():
-            if rows:
-                self.db.table("klines").upsert_all(rows, pk=("symbol", "interval", "open_time"))
+            self.add_rows(_row(symbol, interval, c) for c in candles)
             if covered is not None:
                 self.set_coverage(symbol, interval, covered)
 

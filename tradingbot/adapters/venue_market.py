@@ -7,6 +7,7 @@ A production symbol the venue does not list stays in the ranking table with the 
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -23,9 +24,10 @@ class VenueMarket:
         self.missing_status = f"NOT_ON_{venue_name.upper()}"
 
     async def symbols(self) -> list[SymbolRules]:
-        listed = {r.symbol: r for r in await self.venue.symbols()}
+        venue_rules, data_rules = await asyncio.gather(self.venue.symbols(), self.data.symbols())  # one round trip
+        listed = {r.symbol: r for r in venue_rules}
         out = []
-        for r in await self.data.symbols():
+        for r in data_rules:
             there = listed.get(r.symbol)
             if there is None:
                 out.append(replace(r, status=self.missing_status))
@@ -34,7 +36,13 @@ class VenueMarket:
         return out
 
     async def prices(self) -> dict[str, Decimal]:
-        return await self.venue.prices()
+        # A rebalance values the account, then ranks: the ranking's listing (cached for a while) is read
+        # in the same round trip as the prices rather than in one of its own after them. Its failure is
+        # not the prices' (valuing the account needs only the venue); the ranking will ask again.
+        prices, _ = await asyncio.gather(self.venue.prices(), self.data.symbols(), return_exceptions=True)
+        if isinstance(prices, BaseException):
+            raise prices
+        return prices
 
     async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
         return await self.data.candles(symbol, interval, start, end)

@@ -52,7 +52,7 @@ class Hang:
 class Faults:
     """Fault injection; the server consults it on every request (and the stream hub on drop_streams)."""
 
-    def __init__(self, listing: Listing, drop: Callable[[], None]):
+    def __init__(self, listing: Listing, drop: Callable[[bool], None]):
         self._listing, self._drop = listing, drop
         self.clear()
 
@@ -124,9 +124,10 @@ class Faults:
         """Shift the server's time by ms (clients whose offset is stale then get -1021)."""
         self.skew_ms = int(ms)
 
-    def drop_streams(self) -> None:
-        """Close every WebSocket connection now; clients must reconnect."""
-        self._drop()
+    def drop_streams(self, after_push: bool = False) -> None:
+        """Close every WebSocket connection, now or right behind its next round of pushes (a burst the client
+        has not read yet); clients must reconnect."""
+        self._drop(after_push)
 
     # ----- what the server consumes -----
     def take_hang(self, method: str, path: str) -> bool:
@@ -182,8 +183,8 @@ class Faults:
             self.partial_next(**spec)
         for symbol, status in (body.get("status") or {}).items():
             self.set_status(symbol, status)
-        if body.get("drop_streams"):
-            self.drop_streams()
+        if body.get("drop_streams"):  # true, or "after_push"
+            self.drop_streams(after_push=body["drop_streams"] == "after_push")
 
 
 def _take(items: list[Any], method: str, path: str) -> Any:

@@ -132,13 +132,14 @@ class SpotApi:
 
     async def ticker_price(self, call: Call) -> Json | list[Json]:
         """GET /ticker/price: an object for one symbol, an array otherwise."""
-        rows = [{"symbol": r.symbol, "price": num(await self._last_price(r.symbol))}
+        live = await self.listing.prices()  # one price table per request, not one per symbol listed
+        rows = [{"symbol": r.symbol, "price": num(await self._last_price(r.symbol, live))}
                 for r in await self._symbols(call.params)]
         return rows[0] if "symbol" in call.params else rows
 
-    async def _last_price(self, symbol: str) -> Decimal:
+    async def _last_price(self, symbol: str, live: dict[str, Decimal] | None = None) -> Decimal:
         """The live price, or for a symbol no longer trading its last close within a day (else 0)."""
-        price = (await self.listing.prices()).get(symbol)
+        price = (live if live is not None else await self.listing.prices()).get(symbol)
         return price if price is not None else (await self.listing.day(symbol, self.clock.now())).close
 
     async def _symbols(self, params: Params) -> list[SymbolRules]:

@@ -69,6 +69,7 @@ class Connection:
     def __init__(self, ws: web.WebSocketResponse, combined: bool):
         self.ws, self.combined = ws, combined
         self.subs: dict[str, Subscription | None] = {}  # unknown names are kept (listed) but never fed
+        self.drop_after_push = False
         self._lock = asyncio.Lock()  # the pusher and the SUBSCRIBE replies share the socket
 
     async def send(self, payload: Any, stream: str | None = None) -> None:
@@ -108,12 +109,20 @@ class StreamHub:
                 await pusher
         return ws
 
-    def drop_all(self) -> None:
-        """Close every connection (from the server's loop); clients see the close and reconnect."""
+    def drop_all(self, after_push: bool = False) -> None:
+        """Close every connection (from the server's loop), now or right behind its next round of pushes;
+        clients see the close and reconnect."""
         for conn in list(self.connections):
-            task = asyncio.get_running_loop().create_task(conn.ws.close(code=WSCloseCode.GOING_AWAY))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            if after_push:
+                conn.drop_after_push = True
+            else:
+                self._drop(conn)
+
+    def _drop(self, conn: Connection) -> None:
+        # A task of its own: closing waits for the handler, which cancels the push loop
+        task = asyncio.get_running_loop().create_task(conn.ws.close(code=WSCloseCode.GOING_AWAY))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
         """Close every connection and wait for it (server shutdown)."""
@@ -158,6 +167,9 @@ class StreamHub:
                 for name, sub in list(conn.subs.items()):
                     for payload in await self._payloads(sub, moment) if sub else []:
                         await conn.send(payload, name)
+                if conn.drop_after_push:  # the close frame goes out before the client reads this round
+                    self._drop(conn)
+                    return
         except (ConnectionError, RuntimeError) as err:  # the client went away between two sends
             log.debug("stream push stopped: %s", err)
 
