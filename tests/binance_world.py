@@ -88,8 +88,11 @@ async def binance_bot(tmp_path, params: StrategyParams, start: datetime = START,
     await sim.start()
     if latency_ms:
         sim.faults.latency(latency_ms)
-    public = BinanceTransport("market data", sim.rest_url, backoff=0.05)
-    trading = BinanceTransport("testnet", sim.rest_url, KEY, SECRET, backoff=0.05, timeout=2.0)
+    def monotonic() -> float:  # a rate-limit ban runs out on the test's clock
+        return clock.now().timestamp()
+
+    public = BinanceTransport("market data", sim.rest_url, backoff=0.05, monotonic=monotonic)
+    trading = BinanceTransport("testnet", sim.rest_url, KEY, SECRET, backoff=0.05, timeout=2.0, monotonic=monotonic)
     trading.recv_window_ms = recv_window_ms
     cache = CachedMarketData(BinanceMarketData(public, clock), KlineStore(open_database(tmp_path / "k.sqlite")), clock)
     market = VenueMarket(cache, BinanceMarketData(trading, clock), "testnet")

@@ -13,6 +13,7 @@ from decimal import Decimal
 from handlers.commands import Context, dispatch
 from tests.binance_world import binance_bot
 from tests.test_binance_faults import PARAMS, agreed
+from tradingbot.errors import VenueUnavailable
 
 ORDER = "/api/v3/order"
 
@@ -40,6 +41,21 @@ def test_a_429_storm_is_waited_out_and_the_rebalance_runs_exactly_once(tmp_path)
     run(scenario())
 
 
+def test_a_429_on_the_first_contact_carries_its_retry_after_and_the_rebalance_still_runs_once(tmp_path):
+    async def scenario():
+        async with binance_bot(tmp_path, PARAMS) as bot:  # nothing asked yet: the clients open (ping) first
+            bot.sim.faults.fail_next(2, 429, None, retry_after=1)
+            try:
+                await bot.transports[0].open()
+                raise AssertionError("the refused ping must not open the client")
+            except VenueUnavailable as e:
+                assert e.retry_after == 1.0
+            summary = await bot.services.rebalance_slot()  # the second 429 meets the engine's backoff
+            assert summary.state == "done" and len(bot.orders_sent()) == 4
+            await agreed(bot)
+    run(scenario())
+
+
 def test_a_short_418_ban_is_waited_out(tmp_path):
     async def scenario():
         async with binance_bot(tmp_path, PARAMS) as bot:
@@ -59,6 +75,9 @@ def test_a_long_418_ban_skips_the_slot_without_hammering_and_the_next_slot_runs(
             summary = await bot.services.rebalance_slot()
             assert summary.state == "skipped" and "exchange unreachable: rate limited (418)" in summary.row.note
             assert answered(bot, 418) <= 4  # one per question asked, none repeated while banned
+            asked = len(bot.sim.requests)
+            await bot.services.status()  # still answers (last mark) ...
+            assert len(bot.sim.requests) == asked  # ... without asking a venue that banned us
             assert bot.orders_sent() == []
             history = (await dispatch(Context(bot.services, "test"), "/history")).text
             assert "skipped" in history and "418" in history

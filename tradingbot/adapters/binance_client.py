@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 import aiohttp
 from binance import AsyncClient
@@ -29,6 +29,7 @@ UNKNOWN_STATUS = -1007  # "Timeout waiting for response from backend server. Sen
 BACKEND_ERRORS = (-1000, -1001, -1006, UNKNOWN_STATUS)  # server-side trouble, not our request's fault
 TOO_MANY_REQUESTS = -1003
 RATE_STATUSES = (429, 418)
+MAX_RATE_WAIT_S = 120  # a longer Retry-After is not waited inside a call: the caller reschedules
 WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
 MINUTE_MS = 60_000
 RECV_WINDOW_MS = 5000  # the venue refuses a signed request that took longer than this to arrive
@@ -95,7 +96,8 @@ class BinanceTransport:
     """One AsyncClient for one REST base, guarded by a weight gate and translated errors."""
 
     def __init__(self, name: str, base_url: str, api_key: str | None = None, api_secret: str | None = None, *,
-                 weight_budget: int = 3000, timeout: float = 10.0, attempts: int = 4, backoff: float = 0.5):
+                 weight_budget: int = 3000, timeout: float = 10.0, attempts: int = 4, backoff: float = 0.5,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.base_url, self._key, self._secret = base_url, api_key, api_secret
         self.health = VenueHealth(name, weight_budget)
         self.gate = WeightGate(self.health)
@@ -103,6 +105,8 @@ class BinanceTransport:
         self.recv_window_ms = RECV_WINDOW_MS
         self.client: AsyncClient | None = None
         self._opening = asyncio.Lock()
+        self._quiet_until = 0.0  # monotonic time before which a rate-limited venue is not asked at all
+        self._monotonic = monotonic  # injectable, so a test can let a ban run out without waiting for it
 
     def server_ms(self) -> int:
         offset = self.client.timestamp_offset if self.client is not None else 0
@@ -111,13 +115,17 @@ class BinanceTransport:
     async def open(self) -> AsyncClient:
         """Create the client (python-binance pings and syncs time); retried by the caller on failure."""
         async with self._opening:
+            await self._wait_out_ban()
             if self.client is None:
                 params = {"timeout": aiohttp.ClientTimeout(total=self.timeout)}
                 try:
                     client = await _local_client(self.base_url).create(self._key, self._secret, requests_params=params)
                 except (aiohttp.ClientError, asyncio.TimeoutError, OSError, BinanceAPIException) as exc:
                     self._down(exc)
-                    raise VenueUnavailable(f"{self.health.name}: cannot reach {self.base_url}") from None
+                    # A 429/418 on the opening ping carries its Retry-After: the caller's backoff honours it
+                    limited = isinstance(exc, BinanceAPIException) and exc.status_code in RATE_STATUSES
+                    raise VenueUnavailable(f"{self.health.name}: cannot reach {self.base_url}",
+                                           self._keep_quiet(_retry_after(exc)) if limited else None) from None
                 client.REQUEST_RECVWINDOW = self.recv_window_ms
                 self.client = client
             return self.client
@@ -163,9 +171,9 @@ class BinanceTransport:
         """Raise the domain error for a Binance error, or return after waiting when a retry is safe."""
         if exc.status_code in RATE_STATUSES:
             # The request was refused before execution, so even an order may be sent again
-            wait = _retry_after(exc)
+            wait = self._keep_quiet(_retry_after(exc))
             self._down(exc)
-            if last or wait > 120:
+            if last or wait > MAX_RATE_WAIT_S:
                 raise VenueUnavailable(f"rate limited ({exc.status_code}); retry after {wait:.0f} s", wait)
             self.health.waits.append(wait)
             await asyncio.sleep(wait)
@@ -190,6 +198,19 @@ class BinanceTransport:
             if credential:
                 text = text.replace(credential, MASK)
         return text
+
+    def _keep_quiet(self, seconds: float) -> float:
+        """Ask nothing for `seconds`: Binance lengthens an IP ban (418) for requests sent during it."""
+        self._quiet_until = max(self._quiet_until, self._monotonic() + seconds)
+        return seconds
+
+    async def _wait_out_ban(self) -> None:
+        """Before any request: sit out a short rate-limit pause; refuse at once during a long one."""
+        left = self._quiet_until - self._monotonic()
+        if left > MAX_RATE_WAIT_S:
+            raise VenueUnavailable(f"{self.health.name}: rate limited; retry after {left:.0f} s", left)
+        if left > 0:
+            await asyncio.sleep(left)
 
     def _down(self, exc: BaseException) -> None:
         self.health.reachable = False
