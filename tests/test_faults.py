@@ -58,13 +58,13 @@ def assert_books_agree(world) -> None:
 
 def test_an_exchange_unreachable_through_the_slot_is_retried_then_skipped_alerted_once_and_listed(world, caplog):
     world.market.down_until = world.clock.now() + timedelta(hours=1)
-    pushes = Pushes()
+    pushes, fired = Pushes(), world.clock.now()
     fire_slot(world, pushes)
     row = world.store.get_rebalance("S20261124T0900")
     assert row.state == "skipped" and row.note.startswith("exchange unreachable: market data: connection refused")
     retries = [r for r in caplog.records if "trying again" in r.getMessage()]
-    assert len(retries) == world.services.rebalancer.retries  # retried, then given up
-    assert world.clock.now() - row.started_at < timedelta(minutes=1)  # bounded: backoff 1 + 2 + 4 s
+    assert len(retries) == 14  # 1, 2, 4 ... 32 s, then every minute ...
+    assert timedelta(minutes=9) < row.started_at - fired <= timedelta(minutes=10)  # ... for 10 minutes
     [alert] = pushes.alerts()
     assert "S20261124T0900 skipped" in alert and "exchange unreachable" in alert
     assert "exchange unreachable" in command(world, "/history")
@@ -144,3 +144,12 @@ def test_a_token_delisted_while_held_keeps_its_last_price_and_is_reported_unsell
     assert not any(c.endswith(gone) for c in world.venue.sent[4:])  # never sent: nothing to sell it on
     assert world.store.load_ledger().holdings()[asset] == held  # the ledger keeps it until written off
     assert_books_agree(world)
+
+
+def test_a_manager_asking_while_the_exchange_is_down_gets_an_answer_in_seconds_not_minutes(world):
+    world.market.down_until = world.clock.now() + timedelta(hours=1)
+    asked = world.clock.now()
+    summary = run(world.services.rebalance_now())
+    assert summary.state == "skipped" and "exchange unreachable" in summary.row.note
+    assert world.clock.now() - asked < timedelta(seconds=10)  # backoff 1 + 2 + 4 s, then the answer
+    assert world.venue.sent == []

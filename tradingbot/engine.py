@@ -31,6 +31,7 @@ DUPLICATE = "Duplicate order sent."  # Binance -2010 text when a client order id
 Progress = Callable[[str], None]
 ORDER_CONCURRENCY = 10  # orders of one leg in flight at once; Binance allows 50 orders per 10 s
 MAX_SLOT_WAIT_S = 600.0  # an unreachable exchange is waited for this long at most before the slot is skipped
+MAX_BACKOFF_S = 60.0  # retry pauses double up to this
 
 
 def client_order_id(slot: str, leg: str, symbol: str) -> str:
@@ -136,23 +137,25 @@ class Rebalancer:
     async def _open(self, slot: str, kind: str, params: StrategyParams) -> RebalanceRow:
         """Settle older slots, rank and journal this one; retried while the exchange is unreachable.
 
-        When it stays unreachable through every retry (or asks to be left alone longer than a slot can
-        wait, as a 418 ban does) the slot is journaled as skipped, with why: it shows in /history, is
-        announced once, and is never run later (its key exists); the next slot runs as usual.
+        When it stays unreachable for MAX_SLOT_WAIT_S (a manual request: through `retries` tries), or asks
+        to be left alone longer than that, as a 418 ban does, the slot is journaled as skipped, with why:
+        it shows in /history, is announced once, and is never run later (its key exists); the next slot
+        runs as usual.
         """
-        waited = 0.0
-        for attempt in range(self.retries + 1):
+        waited, attempt = 0.0, 0
+        while True:
             try:
                 await self._settle_older(slot, params)
                 return await self._rank_and_start(slot, kind, params)
             except VenueUnavailable as e:
-                pause = e.retry_after or self.backoff_s * 2**attempt
-                if attempt == self.retries or waited + pause > MAX_SLOT_WAIT_S:
+                pause = e.retry_after or min(self.backoff_s * 2**attempt, MAX_BACKOFF_S)
+                # A scheduled slot waits out a blip of up to 10 minutes; a person asking waits seconds.
+                gave_up = attempt == self.retries if kind != "scheduled" else waited + pause > MAX_SLOT_WAIT_S
+                if gave_up or waited + pause > MAX_SLOT_WAIT_S:
                     return self._skip_unreachable(slot, kind, params, e)
                 log.warning("rebalance %s: exchange unreachable (%s); trying again in %.0f s", slot, e, pause)
                 await self.clock.sleep(pause)
-                waited += pause
-        raise AssertionError("unreachable")
+                waited, attempt = waited + pause, attempt + 1
 
     def _skip_unreachable(self, slot: str, kind: str, params: StrategyParams, e: VenueUnavailable) -> RebalanceRow:
         note = f"exchange unreachable: {str(e)[:200]}"
