@@ -103,3 +103,47 @@ def test_looking_never_resumes_a_rebalance(tmp_path):
     run(w.services.status())
     run(w.services.pnl())
     assert w.store.unfinished_rebalances()  # only the bot's resume job or `rebalance` finish it
+
+
+def test_an_unexpected_failure_of_one_order_starts_no_further_order_of_its_leg(world, monkeypatch):
+    from tradingbot import engine
+
+    class Failing:  # the first order executes, then something unforeseen breaks (say, a disk error)
+        name = "paper"
+
+        async def place_market_order(self, order):
+            await world.venue.place_market_order(order)
+            raise OSError("disk I/O error")
+
+        def __getattr__(self, attr):
+            return getattr(world.venue, attr)
+
+    monkeypatch.setattr(engine, "ORDER_CONCURRENCY", 1)  # one at a time, so "further" is well defined
+    world.services.rebalancer.exchange = Failing()
+    with pytest.raises(OSError):
+        run(world.services.rebalance_slot())
+    assert len(world.venue.sent) == 1  # the other three buys were never started
+    world.services.rebalancer.exchange = world.venue
+    [summary] = run(world.services.rebalancer.resume_unfinished(world.services.params))
+    assert summary.state == "done" and len(world.venue.sent) == 4 == len(set(world.venue.sent))
+
+
+def test_a_long_rate_limit_ban_mid_leg_leaves_the_order_to_the_resume_job_instead_of_sleeping_on_it(world):
+    from tradingbot.errors import VenueUnavailable
+
+    class Banned:  # the venue answers every order with a one-hour 418 ban
+        name = "paper"
+
+        async def place_market_order(self, order):
+            raise VenueUnavailable("rate limited (418)", retry_after=3600)
+
+        def __getattr__(self, attr):
+            return getattr(world.paper, attr)
+
+    world.services.rebalancer.exchange = Banned()
+    started = world.clock.now()
+    summary = run(world.services.rebalance_slot())
+    assert summary.state == "buying" and world.clock.now() - started < timedelta(minutes=1)
+    world.services.rebalancer.exchange = world.venue
+    [done] = run(world.services.rebalancer.resume_unfinished(world.services.params))
+    assert done.state == "done" and len(world.venue.sent) == 4

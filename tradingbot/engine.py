@@ -32,6 +32,7 @@ Progress = Callable[[str], None]
 ORDER_CONCURRENCY = 10  # orders of one leg in flight at once; Binance allows 50 orders per 10 s
 MAX_SLOT_WAIT_S = 600.0  # an unreachable exchange is waited for this long at most before the slot is skipped
 MAX_BACKOFF_S = 60.0  # retry pauses double up to this
+MAX_ORDER_WAIT_S = 120.0  # an order waits out a venue's retry-after up to this; longer, the resume job retries
 
 
 def client_order_id(slot: str, leg: str, symbol: str) -> str:
@@ -219,16 +220,23 @@ class Rebalancer:
                     return
                 sent += 1
                 progress(f"{'sell' if leg == SELL_LEG else 'buy'} {sent}/{len(pending)} {order.symbol}")
-                if not await self._execute(row, order, rules, look_first=resumed):
+                try:
+                    settled = await self._execute(row, order, rules, look_first=resumed)
+                except BaseException:
+                    down.set()  # whatever went wrong, start no further order of this leg
+                    raise
+                if not settled:
                     down.set()
 
         # A leg's orders are independent (sells by quantity, buys by quote amount planned from the
         # cash the sells left), so they go out together: one round trip for the leg, not one per order.
-        # Every order in flight finishes before an error is raised, so none is left half-recorded.
+        # After a failure no new order starts, and those already in flight finish (recorded) first.
         outcomes = await asyncio.gather(*(one(o) for o in pending), return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        errors = [o for o in outcomes if isinstance(o, BaseException)]
+        for extra in errors[1:]:
+            log.error("rebalance %s: another order failed too", row.slot, exc_info=extra)
+        if errors:
+            raise errors[0]
         if down.is_set():
             self.store.update_rebalance(row.slot, note="venue unavailable; will resume")
             return False
@@ -277,9 +285,7 @@ class Rebalancer:
                     return found
                 raise
             except VenueUnavailable as e:
-                if attempt == self.retries:
-                    raise
-                await self.clock.sleep(e.retry_after or self.backoff_s * 2**attempt)
+                await self.clock.sleep(self._retry_pause(e, attempt))
                 found = await self._find(request.symbol, request.client_order_id)
                 if found:
                     return found
@@ -291,10 +297,15 @@ class Rebalancer:
             try:
                 return await self.exchange.find_order(symbol, coid)
             except VenueUnavailable as e:
-                if attempt == self.retries:
-                    raise
-                await self.clock.sleep(e.retry_after or self.backoff_s * 2**attempt)
+                await self.clock.sleep(self._retry_pause(e, attempt))
         raise AssertionError("unreachable")
+
+    def _retry_pause(self, e: VenueUnavailable, attempt: int) -> float:
+        """The wait before the next try; or e again when out of tries, or when the venue asks for longer
+        than a rebalance should hold its lock (a 418 ban): the order stays unsettled for the resume job."""
+        if attempt == self.retries or (e.retry_after or 0) > MAX_ORDER_WAIT_S:
+            raise e
+        return e.retry_after or self.backoff_s * 2**attempt
 
     def _record(self, row: RebalanceRow, result: OrderResult, rules: dict[str, SymbolRules]) -> None:
         base = rules[result.symbol].base if result.symbol in rules else result.symbol.removesuffix(self.quote)
