@@ -7,7 +7,7 @@ import pytest
 from tests.builders import NOW
 from tradingbot.adapters import schema
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
-from tradingbot.domain import Change, EquityMark
+from tradingbot.domain import ZERO, Change, EquityMark
 
 
 def test_schema_is_versioned_wal_and_enforces_foreign_keys(tmp_path):
@@ -65,3 +65,22 @@ def test_bi_views_read_as_numbers(tmp_path):
     store = SqliteStore(db, "USDT")
     store.add_mark(EquityMark(NOW, Decimal("10000.5"), Decimal("0.5"), Decimal(10000)))
     assert db.execute("SELECT equity FROM bi_equity").fetchone()[0] == 10000.5
+
+
+def test_the_last_known_price_is_the_newest_of_snapshot_and_fill(world):
+    import asyncio
+
+    from tradingbot.domain import Position
+
+    summary = asyncio.run(world.services.rebalance_slot())
+    fill = summary.fills[0]
+    asset = fill.symbol.removesuffix("USDT")
+    assert world.store.last_prices()[fill.symbol] != Decimal(999)
+    # a snapshot older than the fill (as when a later slot traded and has not finished yet) loses to it
+    world.store.add_inventory(fill.time - timedelta(hours=1), None,
+                              [Position(asset, Decimal(1), ZERO, ZERO, ZERO, Decimal(999))], ZERO)
+    assert world.store.last_prices()[fill.symbol] == fill.price
+    # and a newer snapshot wins over the fill
+    world.store.add_inventory(fill.time + timedelta(hours=1), None,
+                              [Position(asset, Decimal(1), ZERO, ZERO, ZERO, Decimal(999))], ZERO)
+    assert world.store.last_prices()[fill.symbol] == Decimal(999)

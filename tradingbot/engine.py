@@ -340,8 +340,8 @@ class Rebalancer:
             prices = await valuation_prices(self.market, ledger.holdings(), self.quote, self.clock.now(),
                                             self.store.last_prices())
             equity_now = ledger.equity(prices)
-        except VenueUnavailable:  # the summary of an outage must not need the venue: holdings unpriced
-            prices, equity_now = {}, row.equity_before
+        except VenueUnavailable:  # the summary of an outage must not need the venue: the last prices seen
+            prices, equity_now = self.store.last_prices(), row.equity_before
         return RebalanceSummary(
             row=row,
             equity_after=row.equity_after if row.equity_after is not None else equity_now,

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Iterable, Mapping
 
 from .domain import Ranking, SymbolRules, SymbolSnapshot
-from .errors import OrderRejected
+from .errors import INVALID_SYMBOL, OrderRejected
 from .ledger import Ledger
 from .params import StrategyParams
 from .planning import Book, book_from
@@ -67,8 +67,10 @@ async def valuation_prices(market: MarketData, assets: Iterable[str], quote: str
         if symbol not in prices:
             try:
                 recent = await market.candles(symbol, "1h", now - STALE_PRICE_WINDOW, now)
-            except OrderRejected:  # unknown to the venue: delisted
-                recent = []
+            except OrderRejected as e:
+                if e.code != INVALID_SYMBOL:
+                    raise
+                recent = []  # unknown to the venue: delisted
             if recent:
                 prices[symbol] = recent[-1].close
             elif known and symbol in known:

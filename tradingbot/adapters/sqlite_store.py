@@ -229,13 +229,14 @@ class SqliteStore(SqliteJournal):
 
     def last_prices(self) -> dict[str, Decimal]:
         """Symbol -> the last price the bot valued or traded each asset at (a delisted holding keeps it)."""
-        sql = ("SELECT asset, price FROM inventory WHERE id IN (SELECT MAX(id) FROM inventory"
+        sql = ("SELECT asset, time, price FROM inventory WHERE id IN (SELECT MAX(id) FROM inventory"
                " WHERE price IS NOT NULL AND asset != ? GROUP BY asset)")
-        known = {a + self.quote: Decimal(p) for a, p in self.db.execute(sql, [self.quote])}
-        for symbol, price in self.db.execute(  # traded since the last snapshot (an unfinished slot)
-                "SELECT symbol, price FROM fills WHERE id IN (SELECT MAX(id) FROM fills GROUP BY symbol)"):
-            known.setdefault(symbol, Decimal(price))
-        return known
+        latest = {a + self.quote: (t, p) for a, t, p in self.db.execute(sql, [self.quote])}
+        for symbol, t, price in self.db.execute(  # a fill newer than the last snapshot (an unfinished slot) wins
+                "SELECT symbol, time, price FROM fills WHERE id IN (SELECT MAX(id) FROM fills GROUP BY symbol)"):
+            if symbol not in latest or parse_iso(t) > parse_iso(latest[symbol][0]):
+                latest[symbol] = (t, price)
+        return {symbol: Decimal(price) for symbol, (_, price) in latest.items()}
 
     def inventory_history(self) -> list[tuple[datetime, dict[str, Decimal]]]:
         """Value per asset (cash included) after each rebalance, oldest first."""

@@ -8,12 +8,15 @@ A production symbol the venue does not list stays in the ranking table with the 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
 from ..domain import Candle, SymbolRules
 from ..ports import MarketData
+
+log = logging.getLogger(__name__)
 
 
 class VenueMarket:
@@ -39,9 +42,11 @@ class VenueMarket:
         # A rebalance values the account, then ranks: the ranking's listing (cached for a while) is read
         # in the same round trip as the prices rather than in one of its own after them. Its failure is
         # not the prices' (valuing the account needs only the venue); the ranking will ask again.
-        prices, _ = await asyncio.gather(self.venue.prices(), self.data.symbols(), return_exceptions=True)
+        prices, listing = await asyncio.gather(self.venue.prices(), self.data.symbols(), return_exceptions=True)
         if isinstance(prices, BaseException):
             raise prices
+        if isinstance(listing, BaseException):
+            log.warning("market data listing not refreshed with the prices: %s", listing)
         return prices
 
     async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
