@@ -119,11 +119,11 @@ def test_an_unexpected_failure_of_one_order_starts_no_further_order_of_its_leg(w
             return getattr(world.venue, attr)
 
     monkeypatch.setattr(engine, "ORDER_CONCURRENCY", 1)  # one at a time, so "further" is well defined
-    world.services.rebalancer.exchange = Failing()
+    world.services.rebalancer.desk.exchange = Failing()
     with pytest.raises(OSError):
         run(world.services.rebalance_slot())
     assert len(world.venue.sent) == 1  # the other three buys were never started
-    world.services.rebalancer.exchange = world.venue
+    world.services.rebalancer.desk.exchange = world.venue
     [summary] = run(world.services.rebalancer.resume_unfinished(world.services.params))
     assert summary.state == "done" and len(world.venue.sent) == 4 == len(set(world.venue.sent))
 
@@ -140,10 +140,10 @@ def test_a_long_rate_limit_ban_mid_leg_leaves_the_order_to_the_resume_job_instea
         def __getattr__(self, attr):
             return getattr(world.paper, attr)
 
-    world.services.rebalancer.exchange = Banned()
+    world.services.rebalancer.desk.exchange = Banned()
     started = world.clock.now()
     summary = run(world.services.rebalance_slot())
     assert summary.state == "buying" and world.clock.now() - started < timedelta(minutes=1)
-    world.services.rebalancer.exchange = world.venue
+    world.services.rebalancer.desk.exchange = world.venue
     [done] = run(world.services.rebalancer.resume_unfinished(world.services.params))
     assert done.state == "done" and len(world.venue.sent) == 4

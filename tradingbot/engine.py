@@ -14,25 +14,24 @@ from datetime import timedelta
 from typing import Callable
 
 from .domain import (
-    CLIENT_ORDER_ID, ZERO, EquityMark, OrderRecord, OrderRequest, OrderResult, OrderStatus, Plan, RebalanceRow,
-    RebalanceSummary, Side, SkippedOrder, SymbolRules,
+    CLIENT_ORDER_ID, ZERO, EquityMark, OrderRecord, OrderStatus, Plan, RebalanceRow, RebalanceSummary, SkippedOrder,
+    SymbolRules,
 )
 from .crashpoints import Checkpoint, no_checkpoint
-from .errors import OrderRejected, UserError, VenueUnavailable
+from .errors import UserError, VenueUnavailable
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from .params import StrategyParams
 from .planning import Book, Costs, plan_buys, plan_sells
+from .order_desk import OrderDesk
 from .ports import Clock, Exchange, MarketData, ProcessLock, Store
 
 log = logging.getLogger(__name__)
 SELL_LEG, BUY_LEG = "S", "B"
 ACTIVE = ("selling", "buying")
-DUPLICATE = "Duplicate order sent."  # Binance -2010 text when a client order id is still known
 Progress = Callable[[str], None]
 ORDER_CONCURRENCY = 10  # orders of one leg in flight at once; Binance allows 50 orders per 10 s
 MAX_SLOT_WAIT_S = 600.0  # an unreachable exchange is waited for this long at most before the slot is skipped
 MAX_BACKOFF_S = 60.0  # retry pauses double up to this
-MAX_ORDER_WAIT_S = 120.0  # an order waits out a venue's retry-after up to this; longer, the resume job retries
 
 
 def client_order_id(slot: str, leg: str, symbol: str) -> str:
@@ -51,6 +50,7 @@ class Rebalancer:
         self.quote = store.quote
         self.retries, self.backoff_s = retries, backoff_s
         self.checkpoint = checkpoint  # named steps a crash test may kill at (crashpoints.POINTS); no-op in production
+        self.desk = OrderDesk(store, exchange, clock, retries, backoff_s, checkpoint)
         self._lock = asyncio.Lock()  # one rebalance at a time in this process; self.lock across processes
 
     async def run(self, slot: str, kind: str, params: StrategyParams,
@@ -123,9 +123,9 @@ class Rebalancer:
         rules = await rules_by_symbol(self.market)
         for order in self.store.orders_for(row.slot):
             if order.status is OrderStatus.SENDING:
-                found = await self._find(order.symbol, order.client_order_id)
+                found = await self.desk.find(order.symbol, order.client_order_id)
                 if found:
-                    self._record(row, found, rules)
+                    self.desk.record(row, found, rules)
                     continue
             if order.status in (OrderStatus.PLANNED, OrderStatus.SENDING):
                 self.store.set_order_status(order.client_order_id, OrderStatus.SKIPPED, self.clock.now(),
@@ -221,7 +221,7 @@ class Rebalancer:
                 sent += 1
                 progress(f"{'sell' if leg == SELL_LEG else 'buy'} {sent}/{len(pending)} {order.symbol}")
                 try:
-                    settled = await self._execute(row, order, rules, look_first=resumed)
+                    settled = await self.desk.execute(row, order, rules, look_first=resumed)
                 except BaseException:
                     down.set()  # whatever went wrong, start no further order of this leg
                     raise
@@ -245,74 +245,6 @@ class Rebalancer:
     async def _book(self, rules: dict[str, SymbolRules]) -> Book:
         return await venue_book(self.exchange, self.market, self.store.load_ledger(), rules, self.clock.now(),
                                 self.store.last_prices())
-
-    async def _execute(self, row: RebalanceRow, order: OrderRecord, rules: dict[str, SymbolRules],
-                       look_first: bool) -> bool:
-        """Send one journaled order, or settle it from the venue if an earlier attempt's outcome is unknown.
-
-        On a resumed slot every unsettled order is looked up first: after a crash (or a power cut that
-        lost the last journal write) the venue, not the journal, knows whether it arrived.
-        """
-        coid = order.client_order_id
-        try:
-            if look_first or order.status is OrderStatus.SENDING:
-                found = await self._find(order.symbol, coid)
-                if found:
-                    self._record(row, found, rules)
-                    return True
-            self.store.set_order_status(coid, OrderStatus.SENDING, self.clock.now())
-            self.checkpoint("order-sending")
-            result = await self._send(_request(order))
-            self.checkpoint("order-accepted")
-        except VenueUnavailable as e:
-            log.warning("order %s: outcome unknown, venue unavailable (%s); will look it up on resume", coid, e)
-            return False
-        except OrderRejected as e:
-            log.warning("order %s rejected: %s", coid, e)
-            self.store.set_order_status(coid, OrderStatus.REJECTED, self.clock.now(), e.code, e.message)
-            return True
-        self._record(row, result, rules)
-        return True
-
-    async def _send(self, request: OrderRequest) -> OrderResult:
-        """Place with retries; after each transient failure, find out whether the order went through."""
-        for attempt in range(self.retries + 1):
-            try:
-                return await self.exchange.place_market_order(request)
-            except OrderRejected as e:
-                found = await self._find(request.symbol, request.client_order_id) if e.message == DUPLICATE else None
-                if found:
-                    return found
-                raise
-            except VenueUnavailable as e:
-                await self.clock.sleep(self._retry_pause(e, attempt))
-                found = await self._find(request.symbol, request.client_order_id)
-                if found:
-                    return found
-        raise AssertionError("unreachable")
-
-    async def _find(self, symbol: str, coid: str) -> OrderResult | None:
-        """The venue's answer for a client order id: the order, or None when it surely never arrived."""
-        for attempt in range(self.retries + 1):
-            try:
-                return await self.exchange.find_order(symbol, coid)
-            except VenueUnavailable as e:
-                await self.clock.sleep(self._retry_pause(e, attempt))
-        raise AssertionError("unreachable")
-
-    def _retry_pause(self, e: VenueUnavailable, attempt: int) -> float:
-        """The wait before the next try; or e again when out of tries, or when the venue asks for longer
-        than a rebalance should hold its lock (a 418 ban): the order stays unsettled for the resume job."""
-        if attempt == self.retries or (e.retry_after or 0) > MAX_ORDER_WAIT_S:
-            raise e
-        return e.retry_after or self.backoff_s * 2**attempt
-
-    def _record(self, row: RebalanceRow, result: OrderResult, rules: dict[str, SymbolRules]) -> None:
-        base = rules[result.symbol].base if result.symbol in rules else result.symbol.removesuffix(self.quote)
-        if not self.store.record_execution(result.client_order_id, result.status, result.exchange_order_id,
-                                           result.fills, base, row.id, self.clock.now()):
-            log.info("order %s was already booked", result.client_order_id)
-        self.checkpoint("sell-recorded" if result.side is Side.SELL else "buy-recorded")
 
     async def _finish(self, row: RebalanceRow) -> None:
         now = self.clock.now()
@@ -353,14 +285,6 @@ class Rebalancer:
             + ((row.note,) if row.state != "done" and row.note else ()),
             positions=tuple(ledger.valued(prices)), already_done=already_done,
         )
-
-
-def _request(order: OrderRecord) -> OrderRequest:
-    """The venue request for a journaled order: sells by quantity, buys by quote amount."""
-    sell = order.side is Side.SELL
-    return OrderRequest(order.client_order_id, order.symbol, order.side,
-                        quantity=order.requested_qty if sell else None,
-                        quote_amount=None if sell else order.requested_quote)
 
 
 def _journal(row: RebalanceRow, leg: str, plan: Plan) -> list[OrderRecord]:
