@@ -21,10 +21,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tests.books import book_differences, replayed_ledger
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
-from tradingbot.domain import Fill
 from tradingbot.ledger import Ledger
-from tradingbot.reconcile import ledger_balances
 
 ROOT = Path(__file__).resolve().parent.parent
 PREVIOUS, SLOT_TIME = "2026-11-23T09:00:00Z", "2026-11-24T09:00:00Z"  # the slot under test has sells and buys
@@ -107,12 +106,7 @@ class Outcome:
             found.append(f"venue executed {sorted(set(self.venue_orders))}, journal filled {sorted(filled)}")
         if self.fills != self.venue_fills:
             found.append(f"journal fills {self.fills} != venue fills {self.venue_fills}")
-        if self.ledger != self.replayed:
-            found.append(f"ledger {self.ledger} != fills replayed {self.replayed}")
-        held = {a: q for a, q in ledger_balances(self.ledger).items() if q}
-        if held != self.balances:
-            found.append(f"ledger holds {held}, venue {self.balances}")
-        return found
+        return found + book_differences(self.ledger, self.replayed, self.balances)
 
     def trades(self) -> list[tuple[str, ...]]:
         """The slot's fills without venue ids (order and trade ids depend on the order executions landed in)."""
@@ -146,15 +140,9 @@ def journal_view(db: Path) -> JournalView:
         orders = {o.client_order_id: o.status.value for o in store.orders_for(SLOT)}
         earlier = frozenset(c for (c,) in store.db.execute("SELECT client_order_id FROM orders WHERE slot != ?",
                                                            [SLOT]))
-        fills: list[Fill] = list(store.fills_in_order())
-        replayed = Ledger(QUOTE)
-        for amount in store.deposits():
-            replayed.deposit(amount)
-        for f in fills:
-            replayed.apply_fill(f, f.symbol.removesuffix(QUOTE))
         mine = sorted(fill_key(f.client_order_id, f.trade_id, f.price, f.quantity, f.commission, f.commission_asset)
-                      for f in fills if f.client_order_id in orders)
-        return JournalView(orders, tuple(mine), store.load_ledger(), replayed, earlier)
+                      for f in store.fills_in_order() if f.client_order_id in orders)
+        return JournalView(orders, tuple(mine), store.load_ledger(), replayed_ledger(store), earlier)
     finally:
         store.db.close()
 

@@ -5,19 +5,15 @@ Binance-compatible servers (python -m tradingbot.sim.binance_api) whose clocks s
 """
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import urllib.request
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from tests.crash_harness import (
-    CAPITAL, PREVIOUS, QUOTE, ROOT, SEED, SLOT_TIME, SYMBOLS, Outcome, copy_database, fill_key, journal_view,
+    CAPITAL, PREVIOUS, QUOTE, SEED, SLOT_TIME, SYMBOLS, Outcome, copy_database, fill_key, journal_view,
     run_bot,
 )
+from tests.local_binance import LocalBinance
 from tradingbot.adapters.sqlite_store import open_database
 
 ORDER_PATH = "/api/v3/order"
@@ -80,30 +76,13 @@ class PaperVenue:
         pass
 
 
-@dataclass
-class Server:
-    """A local Binance-compatible server (python -m tradingbot.sim.binance_api) with a stopped clock."""
-
-    url: str
-    process: subprocess.Popen[str]
+class Server(LocalBinance):
+    """A local Binance-compatible server with a stopped clock, holding one account per kill point."""
 
     @classmethod
-    def start(cls, clock: str) -> Server:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tradingbot.sim.binance_api", "--port", "0", "--symbols", str(SYMBOLS),
-             "--seed", str(SEED), "--clock", clock, "--frozen", "--weight-limit", "1000000000"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = process.stdout.readline() if process.stdout else ""
-        assert line.startswith("REST:"), f"local Binance did not start: {line!r}"
-        return cls(line.split()[1].removesuffix("/api"), process)
-
-    def control(self, action: str, body: dict[str, Any] | None = None, query: str = "") -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}/_sim/{action}{query}", data=data, method="POST" if data else "GET")
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            reply = json.loads(answer.read())
-        assert reply["ok"], reply
-        return reply["result"]
+    def stopped_at(cls, clock: str) -> Server:
+        return cls.start("--symbols", str(SYMBOLS), "--seed", str(SEED), "--clock", clock, "--frozen",
+                         "--weight-limit", "1000000000")
 
     def set_clock(self, at: str) -> None:
         """Move the stopped clock; stepping a minute away and back also starts a new request-weight minute.
@@ -121,17 +100,8 @@ class Server:
         seen = self.control("requests", {"clear": True} if clear else None)
         return sum(1 for method, path, _weight, _status in seen if (method, path) == ("POST", ORDER_PATH))
 
-    def env(self, key: str) -> dict[str, str]:
-        api = f"{self.url}/api"
-        return {"EXCHANGE": "testnet", "MARKET_DATA": "binance", "BINANCE_API_KEY": key,
-                "BINANCE_API_SECRET": f"secret-{key}", "BINANCE_API_URL": api, "BINANCE_MARKET_DATA_URL": api,
-                "BINANCE_STREAM_URL": self.url.replace("http", "ws") + "/", "BINANCE_WEIGHT_BUDGET": "6000"}
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        if self.process.stdout:
-            self.process.stdout.close()
+    def account_env(self, key: str) -> dict[str, str]:
+        return {**self.env(key, f"secret-{key}"), "BINANCE_WEIGHT_BUDGET": "6000"}
 
 
 class BinanceVenue:
@@ -139,7 +109,7 @@ class BinanceVenue:
 
     def __init__(self, work: Path, servers: int):
         self.work = work
-        self.servers = [Server.start(PREVIOUS) for _ in range(servers)]
+        self.servers = [Server.stopped_at(PREVIOUS) for _ in range(servers)]
         self.prepared = work / "prepared.sqlite"
         self.kline_cache = str(work / "klines.sqlite")  # market data cache, shared like a real one (not the bot's DB)
         self.balances: dict[str, str] = {}
@@ -150,7 +120,7 @@ class BinanceVenue:
     def prepare(self, env: dict[str, str], topn: int) -> None:
         server = self.servers[0]
         server.control("account", {"api_key": "prepare", "api_secret": "secret-prepare", "balances": {QUOTE: CAPITAL}})
-        account = Account(self.prepared, {**env, **server.env("prepare"), "KLINE_DB_PATH": self.kline_cache},
+        account = Account(self.prepared, {**env, **server.account_env("prepare"), "KLINE_DB_PATH": self.kline_cache},
                           server, "prepare")
         prepare_account(self.argv(account), account.env, self.work / "prepare", topn)
         self.balances = server.control("balances", query="?api_key=prepare")
@@ -165,7 +135,7 @@ class BinanceVenue:
         db = self.work / f"{name}.sqlite"
         copy_database(self.prepared, db)
         server.control("account", {"api_key": name, "api_secret": f"secret-{name}", "balances": self.balances})
-        return Account(db, {**server.env(name), "KLINE_DB_PATH": self.kline_cache}, server, name)
+        return Account(db, {**server.account_env(name), "KLINE_DB_PATH": self.kline_cache}, server, name)
 
     def outcome(self, account: Account) -> Outcome:
         assert account.server is not None

@@ -7,38 +7,21 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import urllib.request
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.local_binance import ROOT, LocalBinance
+
 CLOCK = "2025-06-02T09:00:20Z"
 KEY, SECRET = "e2e-key-0123456789abcdef", "e2e-secret-THIS-MUST-NEVER-BE-LOGGED"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_testnet_rebalance_through_python_binance_against_the_local_server(tmp_path):
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tradingbot.sim.binance_api", "--port", str(port), "--symbols", "120", "--seed", "5",
-         "--clock", CLOCK, "--api-key", KEY, "--api-secret", SECRET, "--deposit", "25000"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert "REST:" in (server.stdout.readline() if server.stdout else "")
-        base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "LOG_LEVEL": "INFO", "TELEGRAM_BOT_TOKEN": "", "EXCHANGE": "testnet",
-               "MARKET_DATA": "binance", "BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET,
-               "BINANCE_API_URL": f"{base}/api", "BINANCE_MARKET_DATA_URL": f"{base}/api",
-               "BINANCE_STREAM_URL": f"ws://127.0.0.1:{port}/", "KLINE_DB_PATH": str(tmp_path / "k.sqlite"),
-               "STARTING_CAPITAL": "10000"}
+    with LocalBinance.start("--symbols", "120", "--seed", "5", "--clock", CLOCK, "--api-key", KEY,
+                            "--api-secret", SECRET, "--deposit", "25000") as server:
+        env = {**os.environ, "LOG_LEVEL": "INFO", "TELEGRAM_BOT_TOKEN": "", **server.env(KEY, SECRET),
+               "KLINE_DB_PATH": str(tmp_path / "k.sqlite"), "STARTING_CAPITAL": "10000"}
         run = subprocess.run(
             [sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(tmp_path / "bot.sqlite"),
              "--clock", CLOCK, "rebalance", "--json"],
@@ -49,8 +32,7 @@ def test_testnet_rebalance_through_python_binance_against_the_local_server(tmp_p
         assert {f["commission_asset"] for f in summary["fills"]} == {t.removesuffix("USDT") for t in summary["targets"]}
         fees = sum(Decimal(f["fee_quote"]) for f in summary["fills"])
         assert Decimal(summary["fees"]) == fees and Decimal(9) < fees <= Decimal(10)  # 0.1 % of ~10,000
-        with urllib.request.urlopen(f"{base}/_sim/orders?api_key={KEY}") as r:
-            orders = json.loads(r.read())["result"]
+        orders = server.control("orders", query=f"?api_key={KEY}")
         assert sorted(o["clientOrderId"] for o in orders) == sorted(o["client_order_id"] for o in summary["orders"])
         assert SECRET not in run.stderr and SECRET not in run.stdout
         assert "venue and ledger differ" not in run.stderr
@@ -59,8 +41,3 @@ def test_testnet_rebalance_through_python_binance_against_the_local_server(tmp_p
              "--clock", CLOCK, "chat", "/status"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
         assert "Venue: testnet (market data: binance)" in again.stdout
         assert "Binance testnet: reachable" in again.stdout or "Binance market data: reachable" in again.stdout
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        if server.stdout:
-            server.stdout.close()

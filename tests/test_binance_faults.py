@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 
 from tests.binance_world import CAPITAL, binance_bot
+from tests.books import assert_books_agree
 from tradingbot.domain import OrderStatus
-from tradingbot.ledger import replay
 from tradingbot.params import StrategyParams
 from tradingbot.reconcile import ledger_balances
 
@@ -26,10 +26,7 @@ def run(coro):
 
 async def agreed(bot) -> None:
     """Ledger = fills replayed = venue changes; no client order id executed twice."""
-    ledger = bot.store.load_ledger()
-    bases = {f.symbol: f.symbol.removesuffix("USDT") for f in bot.store.fills()}
-    derived = replay("USDT", bot.store.deposits(), ((f, bases[f.symbol]) for f in bot.store.fills_in_order()))
-    assert ledger_balances(derived) == ledger_balances(ledger)
+    assert_books_agree(bot.store, None)  # the venue's side: reconcile, below
     found, _ = await bot.services.reconcile()
     assert found == []
     sent = Counter(o["clientOrderId"] for o in bot.orders_sent())

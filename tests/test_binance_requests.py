@@ -56,18 +56,39 @@ def test_concurrent_readers_share_one_read_of_rules_and_prices_and_the_reads_ove
     async def scenario():
         async with binance_bot(tmp_path, StrategyParams()) as bot:
             for t in bot.transports:
-                await t.open()  # python-binance pings and reads the time here: not part of what is timed
-            bot.sim.faults.latency(300)
-            loop = asyncio.get_running_loop()
-            t0 = loop.time()
+                t.timeout = 60.0  # no retry while the server holds the requests below
+                await t.open()  # python-binance pings and reads the time here: not part of what is counted
+            bot.sim.requests.clear()
+            # The server holds the three reads unanswered (logging each as it arrives): all three show up
+            # only if they went out together; one after another, the second would wait for the first.
+            bot.sim.faults.hang_next(2, EXCHANGE_INFO, method="GET")
+            bot.sim.faults.hang_next(1, TICKERS, method="GET")
+            readers = asyncio.gather(*(bot.market.prices() for _ in range(10)),
+                                     *(bot.market.symbols() for _ in range(10)))
+            await _until(lambda: len(bot.sim.requests) >= 3, "the three reads in flight together")
+            assert sorted((r.path, r.status) for r in bot.sim.requests) == [(EXCHANGE_INFO, 0), (EXCHANGE_INFO, 0),
+                                                                             (TICKERS, 0)]
+            readers.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await readers
+
+            bot.sim.faults.clear()
+            bot.sim.requests.clear()
             answers = await asyncio.gather(*(bot.market.prices() for _ in range(10)),
                                            *(bot.market.symbols() for _ in range(10)))
-            elapsed = loop.time() - t0
             assert all(a == answers[0] for a in answers[:10]) and answers[0]["BTCUSDT"] > 0
-            # the venue's rules, the ranking's rules (same server here) and the prices: three requests, one wave
+            assert all(a == answers[10] for a in answers[10:]) and answers[10]
+            # the venue's rules, the ranking's rules (same server here) and the prices: three requests for all
             assert (_asked(bot, EXCHANGE_INFO), _asked(bot, TICKERS)) == (2, 1)
-            assert elapsed < 0.5  # one round trip of 300 ms, not rules then prices
     asyncio.run(scenario())
+
+
+async def _until(condition, what: str, timeout: float = 30.0) -> None:
+    """Wait for a condition; the timeout only keeps a broken test from hanging."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"never happened: {what}"
+        await asyncio.sleep(0.01)
 
 
 class _Unreachable(ScriptedMarket):

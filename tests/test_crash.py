@@ -11,13 +11,17 @@ everything equals the baseline. A few runs are killed again while recovering (RE
 
 CI runs topn=3 (3 sells, 3 buys: 28 kill points per venue). The full matrix (topn=10: 84 per venue, minutes):
     CRASH_TOPN=10 /work/main/.venv/bin/python -m pytest tests/test_crash.py -q -s
-Both venues run at once; CRASH_WORKERS sets how many kill points of each run at once (default 2 on paper,
-4 on testnet, whose restarts mostly wait out Binance's recvWindow before trusting an order never arrived).
+Both venues run at once, several kill points of each at a time: by default 2 on paper (each uses a core) and
+4 on testnet (whose restarts mostly wait out Binance's recvWindow before trusting an order never arrived).
+CRASH_WORKERS=n runs n at a time on paper and 2n on testnet, keeping that ratio.
 """
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -27,11 +31,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.crash_harness import CAPITAL, SLOT, SLOT_TIME, Outcome, run_bot
+from tests.crash_harness import CAPITAL, ROOT, SLOT, SLOT_TIME, Outcome, run_bot
 from tests.crash_venues import BinanceVenue, PaperVenue
 from tests.figures import count
 from tradingbot.clock import FrozenClock
-from tradingbot.crashpoints import POINTS, kill_at, parse
+from tradingbot.crashpoints import POINTS, parse
 
 TOPN = int(os.environ.get("CRASH_TOPN", "3"))
 ENV = {"LOG_LEVEL": "WARNING", "TELEGRAM_BOT_TOKEN": "", "STARTING_CAPITAL": CAPITAL,
@@ -137,10 +141,16 @@ class Matrix:
                 f" run {self.cold_start:.2f} s, crash+restart {sum(x.seconds for x in s) / max(len(s), 1):.2f} s on average")
 
 
+def workers(override: str | None) -> tuple[int, int]:
+    """Kill points run at a time on (paper, testnet): CRASH_WORKERS=n gives n and 2n (see the docstring)."""
+    paper = int(override) if override else 2
+    assert paper >= 1, f"CRASH_WORKERS must be at least 1 (got {override!r})"
+    return paper, 2 * paper
+
+
 def test_a_rebalance_killed_at_any_step_finishes_on_restart_with_every_order_sent_once(tmp_path, capsys):
     # Both venues at once: the testnet restarts mostly sleep (recvWindow) while paper runs use the cores.
-    paper_workers = int(os.environ.get("CRASH_WORKERS", "2"))
-    testnet_workers = int(os.environ.get("CRASH_WORKERS", "4"))
+    paper_workers, testnet_workers = workers(os.environ.get("CRASH_WORKERS"))
     (tmp_path / "paper").mkdir()
     (tmp_path / "testnet").mkdir()
     matrices = [Matrix("paper", PaperVenue(tmp_path / "paper"), paper_workers)]
@@ -168,7 +178,13 @@ def test_a_crash_point_is_named_and_counted():
     for bad in ("ledger", "ledger-write#0", "ledger-write#x", ""):
         with pytest.raises(ValueError):
             parse(bad)
-    kill_at("order-sending#2")("order-accepted")  # another point: nothing happens, this process lives on
+    # Counted: the process is SIGKILLed the n-th time its point is reached, not at another point nor before.
+    reached = ("order-accepted", "order-sending", "ledger-write", "order-sending", "buys-planned")
+    script = ("from tradingbot.crashpoints import kill_at\ncheckpoint = kill_at('order-sending#2')\n"
+              f"for point in {reached!r}:\n    print(point, flush=True)\n    checkpoint(point)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert done.stdout.split() == list(reached[:4])
 
 
 def test_a_frozen_clock_stands_still_while_sleeps_really_wait():

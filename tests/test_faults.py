@@ -11,10 +11,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from handlers.announce import announce_rebalance
 from handlers.commands import Context, dispatch
+from tests import books
 from tradingbot.domain import OrderStatus
 from tradingbot.jobs import REBALANCE_JOB, install_jobs
-from tradingbot.ledger import replay
-from tradingbot.reconcile import ledger_balances
 
 run = asyncio.run
 DAY = timedelta(days=1)
@@ -49,10 +48,7 @@ def command(world, text: str) -> str:
 
 
 def assert_books_agree(world) -> None:
-    ledger = world.store.load_ledger()
-    bases = {f.symbol: f.symbol.removesuffix("USDT") for f in world.store.fills()}
-    derived = replay("USDT", world.store.deposits(), ((f, bases[f.symbol]) for f in world.store.fills_in_order()))
-    assert ledger_balances(derived) == ledger_balances(ledger) == run(world.paper.balances())
+    books.assert_books_agree(world.store, run(world.paper.balances()))
     assert len(world.venue.sent) == len(set(world.venue.sent))
 
 

@@ -14,14 +14,12 @@ import signal
 import subprocess
 import sys
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 from tests.figures import count
-from tests.test_binance_e2e import free_port
+from tests.local_binance import ROOT, LocalBinance
 from tradingbot.sim.telegram_api import FakeTelegram
 
-ROOT = Path(__file__).resolve().parent.parent
 CLOCK = "2025-06-02T09:30:20Z"
 TOKEN = "8123456789:AAGsecretHalfOfTheBotToken_x7Yq-Zz"
 KEY = "leakCheckApiKey0123456789abcdefXYZ"
@@ -51,36 +49,23 @@ def hits(label: str, data: bytes) -> list[str]:
     return found
 
 
-def sim_control(base: str, action: str, body: dict) -> None:
-    request = urllib.request.Request(f"{base}/_sim/{action}", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        assert json.loads(answer.read())["ok"]
+def start_binance() -> LocalBinance:
+    return LocalBinance.start("--symbols", "60", "--seed", "5", "--clock", CLOCK, "--api-key", KEY,
+                              "--api-secret", SECRET, "--deposit", "25000")
 
 
-def start_binance(port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tradingbot.sim.binance_api", "--port", str(port), "--symbols", "60", "--seed", "5",
-         "--clock", CLOCK, "--api-key", KEY, "--api-secret", SECRET, "--deposit", "25000"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert server.stdout is not None and "REST:" in server.stdout.readline()
-    return server
-
-
-def start_bot(tmp_path: Path, telegram: FakeTelegram, binance: str, port: int) -> subprocess.Popen:
+def start_bot(tmp_path: Path, telegram: FakeTelegram, binance: LocalBinance) -> subprocess.Popen:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BINANCE_"))},
            "LOG_LEVEL": "INFO", "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": telegram.base_url,
            "TELEGRAM_ADMIN_IDS": str(ADMIN), "TELEGRAM_NOTIFY_CHAT_IDS": f"{ADMIN},{GROUP}",
-           "NOTIFY_LIFECYCLE": "on", "EXCHANGE": "testnet", "MARKET_DATA": "binance",
-           "BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET, "BINANCE_API_URL": f"{binance}/api",
-           "BINANCE_MARKET_DATA_URL": f"{binance}/api", "BINANCE_STREAM_URL": f"ws://127.0.0.1:{port}/",
+           "NOTIFY_LIFECYCLE": "on", **binance.env(KEY, SECRET),
            "KLINE_DB_PATH": str(tmp_path / "klines.sqlite"), "CHART_DIR": str(tmp_path / "charts")}
     return subprocess.Popen([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(tmp_path / "bot.sqlite"),
                              "--clock", CLOCK], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 
 
-def use_the_bot(telegram: FakeTelegram, binance: str) -> None:
+def use_the_bot(telegram: FakeTelegram, binance: LocalBinance) -> None:
     def ask(text: str, fragment: str, timeout: float = 60):
         telegram.send_text(ADMIN, text)
         return telegram.wait_for(lambda m: m.chat_id == ADMIN and fragment in m.text, timeout=timeout)
@@ -97,29 +82,25 @@ def use_the_bot(telegram: FakeTelegram, binance: str) -> None:
     confirm("rebalance_now", "Rebalance")
     ask("/pnl", "P/L")
     # The exchange now fails: a gateway error, then rejections whose text echoes the API key and secret.
-    sim_control(binance, "faults", {"fail_next": [{"n": 1, "status": 503}],
-                                    "reject_next": [{"code": -2015, "n": 5,
-                                                     "msg": f"Invalid API-key {KEY}, IP, or permissions ({SECRET})"}]})
+    binance.control("faults", {"fail_next": [{"n": 1, "status": 503}],
+                               "reject_next": [{"code": -2015, "n": 5,
+                                                "msg": f"Invalid API-key {KEY}, IP, or permissions ({SECRET})"}]})
     confirm("liquidate", "paused")
     ask("/history", "slot")
     ask("/positions", "Equity")
 
 
 def test_no_secret_in_logs_chat_or_databases_after_a_full_run(tmp_path: Path) -> None:
-    port = free_port()
-    binance, telegram = start_binance(port), FakeTelegram(token=TOKEN)
+    binance, telegram = start_binance(), FakeTelegram(token=TOKEN)
     telegram.start()
-    bot = start_bot(tmp_path, telegram, f"http://127.0.0.1:{port}", port)
+    bot = start_bot(tmp_path, telegram, binance)
     try:
-        use_the_bot(telegram, f"http://127.0.0.1:{port}")
+        use_the_bot(telegram, binance)
     finally:
         bot.send_signal(signal.SIGTERM)
         out, err = bot.communicate(timeout=60)
         telegram.stop()
-        binance.terminate()
-        binance.wait(timeout=10)
-        if binance.stdout:
-            binance.stdout.close()
+        binance.stop()
     assert bot.returncode == 0, err[-3000:]
     assert "Problem:" in "".join(m.text for m in telegram.sent)  # the failure path really ran and was reported
     found = hits("stdout", out.encode()) + hits("stderr (the log)", err.encode())

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import os
 
+from tests.books import assert_books_agree
 from tests.builders import NOW
 from tests.figures import count
 from tests.soak import HOUR, KINDS, Soak
 from tradingbot.domain import OrderStatus
-from tradingbot.ledger import replay
-from tradingbot.reconcile import ledger_balances
 from tradingbot.schedule import slot_key
 
 DAYS = int(os.environ.get("SOAK_DAYS", "3"))
@@ -37,10 +36,7 @@ def test_soak_hourly_rebalances_with_random_faults_keep_the_books_exact(tmp_path
     store, paper = soak.proc.store, soak.proc.paper
 
     # the ledger re-derived from fills == the stored ledger == the venue, exactly (Decimal equality)
-    fills = list(store.fills_in_order())
-    derived = replay("USDT", store.deposits(), ((f, f.symbol.removesuffix("USDT")) for f in fills))
-    venue = {a: q for a, q in soak.run_async(paper.balances()).items()}
-    assert ledger_balances(derived) == ledger_balances(store.load_ledger()) == venue
+    assert_books_agree(store, soak.run_async(paper.balances()))
 
     # one journal row per hourly slot: none lost, none twice, none left open
     rows = store.recent_rebalances(10**6)
@@ -52,6 +48,7 @@ def test_soak_hourly_rebalances_with_random_faults_keep_the_books_exact(tmp_path
 
     # no order reached the venue twice; every venue trade is booked once, and nothing else is
     assert soak.sent_twice() == 0
+    fills = store.fills()
     assert soak.trades_lost() == 0 and len(fills) == len({(f.client_order_id, f.trade_id) for f in fills})
 
     # the schedule did what it is for: most kinds struck, most slots still traded
