@@ -156,7 +156,8 @@ async def _liquidate_preview(ctx: Context, args: list[str]) -> Reply:
     _no_args("liquidate", args)
     positions = await ctx.services.positions()
     if not positions.positions:
-        return Reply("Nothing to sell: the account holds only cash.")
+        return Reply("Nothing to sell: the account holds only cash (/pause stops scheduled rebalances).",
+                     confirmable=False)
     held = ", ".join(f"{p.asset} ≈ {fmt.money(p.value)}" for p in positions.positions)
     return Reply(f"Sell everything to {positions.quote} and pause scheduled rebalances?\n{held}")
 

@@ -22,6 +22,7 @@ class Reply:
     summary: RebalanceSummary | None = None  # set when the command rebalanced: front ends announce it
     # Charts drawn after the text is sent: the words arrive at once, the picture a moment later.
     later: Callable[[], Awaitable[tuple[Photo, ...]]] | None = None
+    confirmable: bool = True  # a preview with nothing to do is the answer itself: no Confirm button
 
     async def charts(self) -> tuple[Photo, ...]:
         return self.photos + (await self.later() if self.later else ())

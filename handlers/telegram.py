@@ -131,7 +131,7 @@ class TelegramFrontEnd:
 
     async def _ask_to_confirm(self, ctx: Context, command: Command, text: str) -> None:
         preview = await dispatch(ctx, text, preview=True)
-        if preview.text.startswith("⚠") or ctx.chat_id is None or ctx.user_id is None:
+        if preview.text.startswith("⚠") or not preview.confirmable or ctx.chat_id is None or ctx.user_id is None:
             await self._send(ctx.chat_id or 0, preview)
             return
         self._expire()

@@ -261,6 +261,16 @@ def test_liquidate_confirms_sells_everything_and_pauses(world, fake):
     assert world.services.paused
 
 
+def test_liquidate_with_only_cash_answers_without_a_confirm_button(world, fake):
+    async def scenario():
+        fake.send_text(ADMIN, "/liquidate")
+        reply = await wait(fake, text_to(ADMIN, "Nothing to sell"))
+        assert not reply.reply_markup  # nothing to confirm: pressing it would only have paused the bot
+
+    run_with_bot(world, fake, scenario)
+    assert not world.services.paused
+
+
 def test_charts_reach_the_chat_and_the_push_carries_an_album(world, fake):
     async def scenario():
         fake.send_text(ADMIN, "/rebalance_now")
