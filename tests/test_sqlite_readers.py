@@ -71,6 +71,11 @@ def test_a_write_lock_longer_than_the_timeout_leaves_the_slot_to_resume_without_
     holder.join()
     assert raised is not None and "locked" in str(raised)
     [open_slot] = world.store.unfinished_rebalances()
+    again = LockHolder(tmp_path / "bot.sqlite", 0.6)
+    again("the resume job runs while the lock is held again")
+    assert run(world.services.rebalancer.resume_unfinished(world.services.params)) == []
+    again.join()
+    assert world.store.get_rebalance(open_slot.slot).state in ("selling", "buying")  # not given up as failed
     world.db.execute("PRAGMA busy_timeout = 5000")
     [summary] = run(world.services.rebalancer.resume_unfinished(world.services.params))
     assert summary.slot == open_slot.slot and summary.state == "done" and len(summary.fills) == 4

@@ -78,6 +78,9 @@ class Rebalancer:
             except VenueUnavailable as e:  # an outage is no reason to give the slot up: the next resume retries
                 log.warning("rebalance %s not resumed: venue unavailable (%s)", row.slot, e)
             except Exception as e:  # one broken slot must not block the bot: record it, alert, go on
+                if self.store.is_busy(e):  # a lock held by another writer passes: the next resume retries
+                    log.warning("rebalance %s not resumed: the database is locked by another writer", row.slot)
+                    continue
                 log.exception("rebalance %s failed", row.slot)
                 self.store.update_rebalance(row.slot, state="failed", finished_at=self.clock.now(),
                                             note=f"failed: {type(e).__name__}: {str(e)[:200]}")

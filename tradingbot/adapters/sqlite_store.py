@@ -5,6 +5,8 @@ Money is stored as exact decimal TEXT; the `bi_*` views cast it to REAL for char
 """
 from __future__ import annotations
 
+import sqlite3
+
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -54,6 +56,11 @@ class SqliteStore(SqliteJournal):
                 for sql in statements:
                     db.execute(sql)
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
+
+    def is_busy(self, error: BaseException) -> bool:
+        """Another connection (a BI tool, a second process) held the write lock past busy_timeout."""
+        return (isinstance(error, sqlite3.OperationalError)
+                and getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED))
 
     @property
     def schema_version(self) -> int:
