@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -31,6 +32,7 @@ SLOT = "S20261124T0900"
 QUOTE, CAPITAL, SYMBOLS, SEED = "USDT", "10000", 60, 5
 UNSETTLED = ("planned", "sending")
 
+FORKSERVER_LOST = 255  # popen_forkserver's exit code when the status could not be read
 _forks = multiprocessing.get_context("forkserver")
 _forks.set_forkserver_preload(["bot"])
 
@@ -60,6 +62,7 @@ def _bot_main(argv: list[str], env: dict[str, str], out: str, err: str) -> None:
     code = bot.main(argv)
     sys.stdout.flush()
     sys.stderr.flush()
+    Path(out).with_suffix(".exit").write_text(str(code))  # see run_bot: a status that cannot get lost
     sys.exit(code)
 
 
@@ -74,6 +77,7 @@ def run_bot(argv: list[str], env: dict[str, str], logs: Path, cold: bool = False
         err.write_text(done.stderr)
         code = done.returncode
     else:
+        out.with_suffix(".exit").unlink(missing_ok=True)  # a restart may reuse the logs' names
         child = _forks.Process(target=_bot_main, args=(argv, env, str(out), str(err)))
         child.start()
         child.join(timeout)
@@ -82,6 +86,11 @@ def run_bot(argv: list[str], env: dict[str, str], logs: Path, cold: bool = False
             child.join()
             raise AssertionError(f"bot {argv} still running after {timeout} s")
         code = child.exitcode
+        if code == FORKSERVER_LOST:
+            # multiprocessing's forkserver reports 255 when it could not pass the child's status on (a rare
+            # race seen on CI): the child's own exit file tells a normal end from a kill, which leaves none.
+            exit_file = out.with_suffix(".exit")
+            code = int(exit_file.read_text()) if exit_file.exists() else -signal.SIGKILL
     return Run(code, out.read_text(), err.read_text(), time.monotonic() - started)
 
 
