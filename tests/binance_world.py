@@ -7,10 +7,13 @@ BinanceMarketData over HTTP/WebSocket to BinanceSim, backed by a synthetic marke
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
+
+from sqlite_utils import Database
 
 from tradingbot.adapters.binance_client import BinanceTransport
 from tradingbot.adapters.binance_exchange import BinanceExchange
@@ -46,10 +49,27 @@ class Bot:
     services: Services
     sim: BinanceSim | None = None
     transports: tuple[BinanceTransport, ...] = ()
+    connect: Callable[[], Bot] | None = None  # builds another process of this bot on the same files
+    databases: tuple[Database, ...] = ()  # the process's own connections (closed on a restart)
 
     def orders_sent(self) -> list[dict]:
         assert self.sim is not None
         return self.sim.orders(KEY)
+
+    async def close(self) -> None:
+        """End this process: its clients and its database connections (the venue and the files stay)."""
+        for t in self.transports:
+            await t.close()
+        for db in self.databases:
+            db.conn.close()
+
+    async def restart(self) -> None:
+        """A new process on the same database files, as after a restart: every client and connection anew."""
+        assert self.connect is not None
+        await self.close()
+        fresh = self.connect()
+        for name in ("exchange", "market", "store", "services", "transports", "databases"):
+            setattr(self, name, getattr(fresh, name))
 
 
 def _services(store: SqliteStore, exchange: Exchange, market: MarketData, clock: OffsetClock,
@@ -88,24 +108,32 @@ async def binance_bot(tmp_path, params: StrategyParams, start: datetime = START,
     await sim.start()
     if latency_ms:
         sim.faults.latency(latency_ms)
+    bot = _connect(tmp_path, params, clock, sim, recv_window_ms)
+    bot.store.deposit(CAPITAL, clock.now())
+    try:
+        yield bot
+    finally:
+        for t in bot.transports:
+            await t.close()
+        await sim.stop()
+
+
+def _connect(tmp_path, params: StrategyParams, clock: OffsetClock, sim: BinanceSim, recv_window_ms: int) -> Bot:
+    """One process of the bot: its clients to the sim and its connections to the database files in tmp_path."""
     def monotonic() -> float:  # a rate-limit ban runs out on the test's clock
         return clock.now().timestamp()
 
     public = BinanceTransport("market data", sim.rest_url, backoff=0.05, monotonic=monotonic)
     trading = BinanceTransport("testnet", sim.rest_url, KEY, SECRET, backoff=0.05, timeout=2.0, monotonic=monotonic)
     trading.recv_window_ms = recv_window_ms
-    cache = CachedMarketData(BinanceMarketData(public, clock), KlineStore(open_database(tmp_path / "k.sqlite")), clock)
+    klines, bot_db = open_database(tmp_path / "k.sqlite"), open_database(tmp_path / "bot.sqlite")
+    cache = CachedMarketData(BinanceMarketData(public, clock), KlineStore(klines), clock)
     market = VenueMarket(cache, BinanceMarketData(trading, clock), "testnet")
     exchange = BinanceExchange("testnet", trading, market)
-    store = SqliteStore(open_database(tmp_path / "bot.sqlite"), "USDT")
-    store.deposit(CAPITAL, clock.now())
-    try:
-        yield Bot("binance", clock, exchange, market, store, _services(store, exchange, market, clock, params),
-                  sim, (public, trading))
-    finally:
-        for t in (public, trading):
-            await t.close()
-        await sim.stop()
+    store = SqliteStore(bot_db, "USDT")
+    return Bot("binance", clock, exchange, market, store, _services(store, exchange, market, clock, params),
+               sim, (public, trading), functools.partial(_connect, tmp_path, params, clock, sim, recv_window_ms),
+               (klines, bot_db))
 
 
 def make_bot(kind: str, tmp_path, params: StrategyParams, **kw) -> contextlib.AbstractAsyncContextManager[Bot]:

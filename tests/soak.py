@@ -25,6 +25,7 @@ from tradingbot.adapters.lockfile import FileLock
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.clock import ManualClock
+from tradingbot.domain import OrderStatus
 from tradingbot.engine import Rebalancer
 from tradingbot.errors import UserError, VenueUnavailable
 from tradingbot.params import StrategyParams
@@ -38,6 +39,24 @@ KINDS = ("exchange unreachable at the slot", "brief outage at the slot", "venue 
          "response lost", "response lost, lookups down", "insufficient balance", "partial fill",
          "halted between ranking and ordering", "halted for hours", "killed after a fill",
          "restart between slots", "BI reader during the slot", "slot fired twice")
+
+
+def deal(rng: random.Random, deck: list[str], kinds: tuple[str, ...]) -> str:
+    """The next kind of fault, dealt from a shuffled deck (refilled when empty), so even a short soak meets
+    every kind."""
+    if not deck:
+        deck[:] = rng.sample(kinds, len(kinds))
+    return deck.pop()
+
+
+def assert_slots_journaled_once(store: SqliteStore, first: datetime, n_slots: int) -> None:
+    """One journal row per hourly slot from `first` (none lost, none run twice), none left open, and no
+    order left planned or in flight."""
+    rows = store.recent_rebalances(10**6)
+    assert sorted(r.slot for r in rows) == sorted(slot_key(first + h * HOUR) for h in range(n_slots))
+    assert store.unfinished_rebalances() == []
+    assert not [o for r in rows for o in store.orders_for(r.slot)
+                if o.status in (OrderStatus.PLANNED, OrderStatus.SENDING)]
 
 
 class Process:
@@ -92,10 +111,7 @@ class Soak:
         return time.perf_counter() - started
 
     def _next_fault(self) -> str:
-        """Kinds dealt from a shuffled deck, so even a short soak meets every kind of fault."""
-        if not self._deck:
-            self._deck = self.rng.sample(KINDS, len(KINDS))
-        return self._deck.pop()
+        return deal(self.rng, self._deck, KINDS)
 
     def _slot(self, at: datetime, kind: str | None) -> None:
         self._to(at + timedelta(seconds=5))

@@ -17,9 +17,7 @@ import os
 from tests.books import assert_books_agree
 from tests.builders import NOW
 from tests.figures import count
-from tests.soak import HOUR, KINDS, Soak
-from tradingbot.domain import OrderStatus
-from tradingbot.schedule import slot_key
+from tests.soak import KINDS, Soak, assert_slots_journaled_once
 
 DAYS = int(os.environ.get("SOAK_DAYS", "3"))
 SEED = int(os.environ.get("SOAK_SEED", "20261124"))
@@ -39,12 +37,7 @@ def test_soak_hourly_rebalances_with_random_faults_keep_the_books_exact(tmp_path
     assert_books_agree(store, soak.run_async(paper.balances()))
 
     # one journal row per hourly slot: none lost, none twice, none left open
-    rows = store.recent_rebalances(10**6)
-    expected = {slot_key(NOW + h * HOUR) for h in range(DAYS * 24)}
-    assert sorted(r.slot for r in rows) == sorted(expected)
-    assert store.unfinished_rebalances() == []
-    assert not [o for r in rows for o in store.orders_for(r.slot)
-                if o.status in (OrderStatus.PLANNED, OrderStatus.SENDING)]
+    assert_slots_journaled_once(store, NOW, DAYS * 24)
 
     # no order reached the venue twice; every venue trade is booked once, and nothing else is
     assert soak.sent_twice() == 0
