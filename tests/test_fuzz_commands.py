@@ -157,8 +157,8 @@ def assert_clear(text: str) -> None:
         assert not any(unicodedata.category(c) in _HIDDEN for c in text), f"hidden characters: {text!r}"
 
 
-def check_line(bench: Bench, name: str, args: str) -> None:
-    text = f"/{name} {args}"
+def ask_clearly(bench: Bench, text: str) -> tuple[Reply, tuple]:
+    """From the same start every time: the reply to one line (checked clear) and the parameters before it."""
     bench.reset()
     before = bench.stored()
     ERRORS.clear()
@@ -166,6 +166,12 @@ def check_line(bench: Bench, name: str, args: str) -> None:
     count("fuzz cases tried (console dispatch)")
     assert not ERRORS, f"{text[:200]!r} logged {ERRORS[0].getMessage()[:300]}"
     assert_clear(reply.text)
+    return reply, before
+
+
+def check_line(bench: Bench, name: str, args: str) -> None:
+    text = f"/{name} {args}"
+    reply, before = ask_clearly(bench, text)
     after = bench.stored()
     if name == "set" and not reply.text.startswith("⚠"):
         expected, changes = parse_assignments(text.split()[1:], before[0])
@@ -191,13 +197,7 @@ def test_every_command_answers_every_argument_clearly(bench: Bench, command: Com
        tail=st.sampled_from(["", "@itradingbot_test", "@", "@@x", "\u200b"]), args=arguments)
 def test_unknown_and_odd_command_names_answer_clearly(bench: Bench, head: str, tail: str, args: str) -> None:
     text = f"/{head}{tail} {args}"
-    bench.reset()
-    before = bench.stored()
-    ERRORS.clear()
-    reply = bench.ask(text)
-    count("fuzz cases tried (console dispatch)")
-    assert not ERRORS
-    assert_clear(reply.text)
+    _, before = ask_clearly(bench, text)
     if not text.split()[0].lower().startswith("/set"):
         assert bench.stored() == before
 
