@@ -75,7 +75,7 @@ class CachedMarketData:
             spans = [(new.first, new.last)]
         else:
             new = Coverage(min(first, cov.first), max(last, cov.last))
-            spans = [(a, b) for a, b in ((new.first, cov.first - size), (cov.last + size, new.last)) if a <= b]
+            spans = _outside(new, cov, size)
         for a, b in spans:
             self.fetches += 1
             got = await self.source.candles(symbol, interval, from_ms(a), from_ms(b))
@@ -97,8 +97,7 @@ class CachedMarketData:
         joined = cov is not None and cov.first <= last + DAY_MS and first <= cov.last + DAY_MS
         if joined and cov:
             covered = Coverage(min(first, cov.first), max(last, cov.last))
-            spans = [(a, b) for a, b in ((covered.first, cov.first - DAY_MS), (cov.last + DAY_MS, covered.last))
-                     if a <= b]
+            spans = _outside(covered, cov, DAY_MS)
         else:
             covered, spans = Coverage(first, last), [(first, last)]
         hourly = self.store.coverage(symbol, "1h")
@@ -127,6 +126,11 @@ class CachedMarketData:
         daily = self.store.coverage(symbol, "1d")
         if daily is not None and daily.last + DAY_MS == day:
             self._daily_from_hourly(symbol, day, day, daily)
+
+
+def _outside(wanted: Coverage, have: Coverage, size: int) -> list[tuple[int, int]]:
+    """The candle ranges of `wanted` that `have` lacks, before it and after it (each may be empty)."""
+    return [(a, b) for a, b in ((wanted.first, have.first - size), (have.last + size, wanted.last)) if a <= b]
 
 
 def _merge(day: int, bars: list[Candle]) -> Candle:
