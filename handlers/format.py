@@ -60,7 +60,7 @@ def health_line(h: VenueHealth) -> str:
     """One Binance endpoint: reachable or not, and the request weight used this minute."""
     state = {True: "reachable", False: "UNREACHABLE", None: "not contacted yet"}[h.reachable]
     error = f" (last error: {h.last_error})" if h.reachable is False and h.last_error else ""
-    return f"Binance {h.name}: {state}{error}; weight {h.used_weight}/{h.budget} this minute"
+    return f"Binance {h.name}: {state}{f' at {h.host}' if h.host else ''}{error}; weight {h.used_weight}/{h.budget} this minute"
 
 
 def pnl(r: PnlReport, tz: ZoneInfo) -> str:

@@ -301,6 +301,7 @@ class VenueHealth:
 
     name: str
     budget: int
+    host: str = ""  # host[:port] the requests really go to (never userinfo)
     used_weight: int = 0
     reachable: bool | None = None  # None: not asked yet
     last_error: str = ""

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from . import binance_hosts as hosts
 from .errors import UserError
 from .params import canonical_timezone, excerpt
 
@@ -219,6 +220,24 @@ def check_database(variable: str, path: str | Path) -> None:
         raise SettingsError(f"{variable}: {excerpt(path, 80)} is not a usable SQLite database ({e})") from None
 
 
+def _check_hosts(settings: Settings) -> None:
+    """Each Binance URL must name a host of the venue it serves (see binance_hosts): refused at start."""
+    checks = []
+    if settings.exchange in KEYED_EXCHANGES:
+        checks.append(("BINANCE_API_URL", settings.trading_url, hosts.REST_HOSTS[settings.exchange],
+                       f"EXCHANGE={settings.exchange}", True))
+    if settings.market_data == "binance":
+        production = "market data (always production's)"
+        checks += [("BINANCE_MARKET_DATA_URL", settings.binance_market_data_url, hosts.MARKET_DATA_REST, production,
+                    False),
+                   ("BINANCE_STREAM_URL", settings.binance_stream_url, hosts.STREAM_HOSTS["live"], production, False)]
+    for variable, url, allowed, purpose, keyed in checks:
+        try:
+            hosts.check_host(url, allowed, purpose, keyed)
+        except hosts.HostRefused as e:
+            raise SettingsError(f"{variable}: {e}") from None
+
+
 def load_settings(env_file: str | None = ".env", require_admins: bool = True, **overrides: Any) -> Settings:
     """Read settings: overrides, then the environment, then env_file (None: environment only)."""
     overrides = {key.lower(): value for key, value in overrides.items()}
@@ -239,6 +258,7 @@ def load_settings(env_file: str | None = ".env", require_admins: bool = True, **
             if getattr(settings, name) is None:
                 raise SettingsError(f"{name.upper()}: required when EXCHANGE={settings.exchange} "
                                     "(see the README: Binance venues)") from None
+    _check_hosts(settings)
     if require_admins and settings.telegram_bot_token and not settings.telegram_admin_ids:
         # A bot nobody may command would answer strangers only with refusals: refuse to start instead.
         raise SettingsError("TELEGRAM_ADMIN_IDS: required when TELEGRAM_BOT_TOKEN is set "

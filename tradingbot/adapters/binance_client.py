@@ -18,6 +18,7 @@ import aiohttp
 from binance import AsyncClient
 from binance.exceptions import BinanceAPIException, BinanceRequestException
 
+from ..binance_hosts import endpoint
 from ..domain import VenueHealth
 from ..errors import OrderRejected, VenueUnavailable
 from ..redaction import MASK
@@ -99,7 +100,7 @@ class BinanceTransport:
                  weight_budget: int = 3000, timeout: float = 10.0, attempts: int = 4, backoff: float = 0.5,
                  monotonic: Callable[[], float] = time.monotonic):
         self.base_url, self._key, self._secret = base_url, api_key, api_secret
-        self.health = VenueHealth(name, weight_budget)
+        self.health = VenueHealth(name, weight_budget, endpoint(base_url))
         self.gate = WeightGate(self.health)
         self.timeout, self.attempts, self.backoff = timeout, attempts, backoff
         self.recv_window_ms = RECV_WINDOW_MS
