@@ -58,7 +58,7 @@ from tradingbot.errors import UserError
 from tradingbot.params import StrategyParams
 from tradingbot.ports import Clock
 from tradingbot.services import Services
-from tradingbot.settings import Settings, SettingsError, check_database, load_settings
+from tradingbot.settings import Settings, SettingsError, check_databases, env_file_warning, load_settings
 from tradingbot.timefmt import iso, parse_clock
 from tradingbot.venues import Venue, build_venue
 
@@ -266,9 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         settings = load_settings(env_file=args.env_file, require_admins=args.command != "whoami")
-        check_database("--db" if args.db else "DEMO_DB_PATH" if args.demo else "DB_PATH",
-                       args.db or (settings.demo_db_path if args.demo else settings.db_path))
-        check_database("KLINE_DB_PATH", settings.kline_db_path)
+        check_databases(settings, args.db, args.demo)
     except SettingsError as e:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2
@@ -284,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     redaction.install(settings.log_level, secrets)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, and a bot token is in the path
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # job bookkeeping would drown the console chat
+    if warning := env_file_warning(args.env_file):
+        log.warning(warning)
     if args.command == "whoami":
         return _whoami(settings)
     app = build(settings, args)

@@ -15,8 +15,8 @@ from tradingbot.settings import SettingsError, load_settings
 KEYS = {"binance_api_key": KEY, "binance_api_secret": KEY}
 # The spellings a client treats as the same host: case, port, trailing dot, userinfo, IDNA full-width forms.
 SPELLINGS = ["https://{h}/api", "https://{H}/api", "https://{h}:443/api", "https://{h}./api",
-             "https://user:pass@{h}/api", "https://testnet.binance.vision@{h}/api", "https://demo-api.binance.com@{h}/api",
-             "https://{wide}/api", "https://{ideo}/api"]
+             "https://user:pass@{h}/api", "https://testnet.binance.vision@{h}/api",
+             "https://demo-api.binance.com@{h}/api", "https://{wide}/api", "https://{ideo}/api"]
 LOOPBACK = ["http://127.0.0.1:9/api", "http://127.8.9.10/api", "http://[::1]:9/api", "http://localhost:9/api",
             "http://LOCALHOST./api", "https://user:pw@127.0.0.1/api"]
 UNKNOWN = ["https://binance.com.evil.example/api", "https://testnet.binance.vision.evil.example/api",

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -209,9 +210,39 @@ def _check_env_file(env_file: str | None) -> None:
         raise SettingsError(f"{name}: not UTF-8 text") from None
 
 
-def check_database(variable: str, path: str | Path) -> None:
-    """A database file that is already there must be SQLite: refused at start, naming the setting, not mid-run."""
-    if str(path) == ":memory:" or not Path(path).exists():
+def env_file_warning(env_file: str | None) -> str | None:
+    """A warning when the settings file holds a secret and others than its owner may read it."""
+    if env_file is None or not Path(env_file).is_file():
+        return None
+    mode = Path(env_file).stat().st_mode & 0o777
+    held = [name.upper() for name, value in dotenv_values(env_file).items() if name.lower() in _SECRETS and value]
+    if not held or not mode & 0o077:
+        return None
+    return (f"settings file {excerpt(env_file, 80)} holds {', '.join(sorted(held))} and others than its owner may "
+            f"read it (mode {mode:04o}): run chmod 600 on it")
+
+
+def check_databases(settings: Settings, db_option: str | None, demo: bool) -> None:
+    """The databases this run opens: the ledger's (--db, else DEMO_DB_PATH or DB_PATH) and the candle cache."""
+    field = "demo_db_path" if demo else "db_path"
+    chosen = [("--db", Path(db_option), field)] if db_option else [(field.upper(), getattr(settings, field), field)]
+    for variable, path, name in chosen + [("KLINE_DB_PATH", settings.kline_db_path, "kline_db_path")]:
+        # .env.example spells out the defaults, so "explicit" means "not the default", not "set"
+        check_database(variable, path, explicit=path != Settings.model_fields[name].default)
+
+
+def check_database(variable: str, path: str | Path, explicit: bool = False) -> None:
+    """A database file that is already there must be SQLite: refused at start, naming the setting, not mid-run.
+
+    A path given explicitly must be in an existing folder: a typo (/missing/x.sqlite) would otherwise create
+    folders anywhere, even at the filesystem root. Only a default path (data/...) creates its folder.
+    """
+    if str(path) == ":memory:":
+        return
+    folder = Path(path).parent
+    if explicit and not folder.is_dir():
+        raise SettingsError(f"{variable}: the folder {excerpt(str(folder), 80)} does not exist (create it first)")
+    if not Path(path).exists():
         return  # created on first use
     try:
         with closing(sqlite3.connect(path)) as conn:

@@ -5,6 +5,7 @@ Money is stored as exact decimal TEXT; the `bi_*` views cast it to REAL for char
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 
 from datetime import datetime
@@ -24,9 +25,10 @@ from .sqlite_journal import SqliteJournal, text
 
 
 def open_database(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating folders) with WAL so readers never block the bot, and foreign keys on."""
+    """Open (creating folders, and the file owner-only) with WAL so readers never block the bot, foreign keys on."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(path))
     db = sqlite_utils.Database(path)
     db.conn.execute("PRAGMA busy_timeout = 5000")  # a BI reader holding a lock waits, never fails
     if str(path) != ":memory:":
@@ -34,6 +36,15 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     db.conn.execute("PRAGMA foreign_keys = ON")
     db.conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL survives a process kill
     return db
+
+
+def _create_private(path: Path) -> None:
+    """A new database file is created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the
+    database file's mode. An existing file keeps the mode its owner chose (a BI tool may read it by group)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 class SqliteStore(SqliteJournal):
