@@ -5,7 +5,7 @@ import asyncio
 import difflib
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from typing import Awaitable, Callable
@@ -13,6 +13,7 @@ from typing import Awaitable, Callable
 from tradingbot.backtest import options
 from tradingbot.errors import UserError, VenueUnavailable
 from tradingbot.params import excerpt
+from tradingbot.redaction import shown
 from tradingbot.services import Services
 
 from .backtest_text import report_text
@@ -273,6 +274,11 @@ def find(name: str) -> Command:
 
 async def dispatch(ctx: Context, text: str, preview: bool = False) -> Reply:
     """Run one chat line (or, with preview, show what a confirmable command would do); refusals are one line."""
+    reply = await _answer(ctx, text, preview)
+    return replace(reply, text=shown(reply.text, admin=allows(ctx.role, Role.ADMIN)))
+
+
+async def _answer(ctx: Context, text: str, preview: bool) -> Reply:
     try:
         name, args = parse(text)
         command = find(name)

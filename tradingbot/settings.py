@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from . import binance_hosts as hosts
 from .errors import UserError
 from .params import canonical_timezone, excerpt
+from .redaction import mask_url_credentials
 
 # paper: local fills at real prices; testnet / demo: Binance's sandboxes (real order path, no real money);
 # live: a real Binance account, refused unless ALLOW_REAL_MONEY_TRADING=true.
@@ -192,7 +193,7 @@ def _message(error: Any) -> str:
     # A secret's value is never echoed, even a malformed one.
     if name in _SECRETS or not isinstance(value, (str, int, float, Decimal)):
         return f"{name.upper()}: must be {allowed}"
-    return f"{name.upper()}: must be {allowed} (got '{excerpt(value)}')"
+    return f"{name.upper()}: must be {allowed} (got '{excerpt(mask_url_credentials(str(value)))}')"
 
 
 def _check_env_file(env_file: str | None) -> None:

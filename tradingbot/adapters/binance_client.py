@@ -21,7 +21,7 @@ from binance.exceptions import BinanceAPIException, BinanceRequestException
 from ..binance_hosts import endpoint
 from ..domain import VenueHealth
 from ..errors import OrderRejected, VenueUnavailable
-from ..redaction import MASK
+from ..redaction import Redactor, mask_url_credentials
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,7 @@ class BinanceTransport:
                  weight_budget: int = 3000, timeout: float = 10.0, attempts: int = 4, backoff: float = 0.5,
                  monotonic: Callable[[], float] = time.monotonic):
         self.base_url, self._key, self._secret = base_url, api_key, api_secret
+        self._redactor = Redactor([api_key, api_secret])
         self.health = VenueHealth(name, weight_budget, endpoint(base_url))
         self.gate = WeightGate(self.health)
         self.timeout, self.attempts, self.backoff = timeout, attempts, backoff
@@ -125,7 +126,7 @@ class BinanceTransport:
                     self._down(exc)
                     # A 429/418 on the opening ping carries its Retry-After: the caller's backoff honours it
                     limited = isinstance(exc, BinanceAPIException) and exc.status_code in RATE_STATUSES
-                    raise VenueUnavailable(f"{self.health.name}: cannot reach {self.base_url}",
+                    raise VenueUnavailable(f"{self.health.name}: cannot reach {mask_url_credentials(self.base_url)}",
                                            self._keep_quiet(_retry_after(exc)) if limited else None) from None
                 client.REQUEST_RECVWINDOW = self.recv_window_ms
                 self.client = client
@@ -195,10 +196,7 @@ class BinanceTransport:
 
     def _scrub(self, text: str) -> str:
         """Venue text as the bot keeps and shows it: a gateway or proxy may echo this client's credentials."""
-        for credential in (self._key, self._secret):
-            if credential:
-                text = text.replace(credential, MASK)
-        return text
+        return self._redactor.redact(text)
 
     def _keep_quiet(self, seconds: float) -> float:
         """Ask nothing for `seconds`: Binance lengthens an IP ban (418) for requests sent during it."""

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import sqlite_utils
 
+from ..redaction import shown
 from ..timefmt import iso
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -41,9 +42,9 @@ class SqliteOutbox:
                     )
 
     def _insert(self, at: datetime, chat: int, kind: str, body: str, silent: bool) -> int:
-        cur = self.db.execute(
+        cur = self.db.execute(  # notify chats may hold viewers: a push shows what a viewer may see
             "INSERT INTO outbox (created_at, chat_id, kind, body, silent, status) VALUES (?, ?, ?, ?, ?, ?)",
-            [iso(at), chat, kind, body, int(silent), PENDING],
+            [iso(at), chat, kind, shown(body, admin=False), int(silent), PENDING],
         )
         return int(cur.lastrowid or 0)
 
