@@ -66,6 +66,27 @@ def test_rebalance_json_and_the_same_slot_sends_nothing_twice(tmp_path):
         assert conn.execute("SELECT COUNT(*) FROM paper_orders").fetchone()[0] == 10
 
 
+def paper_orders(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM paper_orders").fetchone()[0]
+
+
+def test_rebalance_runs_the_slot_only_when_due_and_not_paused_and_now_rebalances_on_request(tmp_path):
+    db = tmp_path / "x.sqlite"
+    late = bot("--demo", "--clock", "2026-11-24T16:27:00Z", "rebalance", db=db)
+    assert late.returncode == 0 and len(late.stdout.strip().splitlines()) == 1
+    assert "S20261124T0900 was due 7 h 27 min ago, past the 10-minute grace period: nothing sent" in late.stdout
+    assert bot("--demo", "--clock", "2026-11-25T09:00:00Z", "chat", "/pause", db=db).returncode == 0
+    paused = json.loads(bot("--demo", "--clock", "2026-11-25T09:00:30Z", "rebalance", "--json", db=db).stdout)
+    assert paused["state"] == "not_run" and paused["reason"] == "paused" and paused["slot"] == "S20261125T0900"
+    assert paper_orders(db) == 0
+    refused = bot("--demo", "--clock", "2026-11-25T09:00:30Z", "rebalance", "--slot", "X1", db=db)
+    assert refused.returncode == 1 and "use it with --now" in refused.stderr and paper_orders(db) == 0
+    manual = json.loads(bot("--demo", "--clock", "2026-11-25T16:27:00Z", "rebalance", "--now", "--json", db=db).stdout)
+    assert manual["kind"] == "manual" and manual["slot"] == "M20261125T162700" and len(manual["fills"]) == 10
+    assert paper_orders(db) == 10
+
+
 def test_the_bot_process_on_telegram_end_to_end(tmp_path):
     """As the issue's person-like script: the real bot.py process, the real PTB client, the local fake API."""
     from tradingbot.sim.telegram_api import FakeTelegram

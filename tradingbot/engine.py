@@ -22,6 +22,7 @@ from .errors import UserError, VenueUnavailable
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from .params import StrategyParams
 from .planning import Book, Costs, plan_buys, plan_sells
+from .schedule import behind_the_journal
 from .order_desk import OrderDesk
 from .ports import Clock, Exchange, MarketData, ProcessLock, Store
 
@@ -93,6 +94,9 @@ class Rebalancer:
         if row and row.state not in ACTIVE:
             return await self.summary(row, already_done=True)
         if row is None:
+            past = behind_the_journal(slot, self.clock.now(), *self.store.newest_journaled())
+            if past:
+                raise UserError(f"{past}: nothing sent")
             row = await self._open(slot, kind, params)
             if row.state == "skipped":
                 return await self.summary(row)

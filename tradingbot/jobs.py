@@ -14,7 +14,7 @@ from .domain import Change, RebalanceSummary
 from .errors import UserError
 from .params import StrategyParams
 from .schedule import cron_fields, last_slot, slot_key
-from .services import Services
+from .services import Services, SlotRefusal
 
 log = logging.getLogger(__name__)
 REBALANCE_JOB, MARK_JOB, RESUME_JOB, DAILY_JOB = "rebalance", "mark", "resume", "daily"
@@ -54,12 +54,15 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
                  daily: Daily | None = None, daily_at: str = "20:00", alert: Alert | None = None) -> None:
     """The rebalance cron (coalesced, with a grace period), periodic marks, resumes, the daily summary."""
 
+    grace = timedelta(seconds=misfire_grace_s)
+
     async def rebalance() -> None:
-        if services.paused:
-            log.info("scheduled rebalance skipped: paused")
-            return
         # The journal key of the slot, not APScheduler, guarantees a slot never runs twice.
-        summary = await services.rebalance_slot()
+        summary = await services.scheduled_rebalance(grace)
+        if isinstance(summary, SlotRefusal):
+            if summary.reason != "paused" and alert:  # a clock gone back is worth a person's look
+                await alert(f"⚠ Scheduled rebalance not run: {summary.message}")
+            return
         # Announced under its own guard, so a push failure is not reported as a failed rebalance.
         await _guarded("Rebalance announcement", lambda: notify(summary), alert)
 
@@ -69,7 +72,7 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
             await notify(summary)
         # A slot whose job failed before it was even journaled (say the database was locked by another
         # writer) gets another go while it is still within the grace period; its key keeps it single.
-        await catch_up(services, notify, timedelta(seconds=misfire_grace_s))
+        await catch_up(services, notify, grace)
 
     async def mark() -> None:
         await services.mark()
@@ -102,8 +105,10 @@ async def catch_up(services: Services, notify: Notify, grace: timedelta) -> None
     process was down would otherwise be skipped; the journal key keeps this from running it twice.
     """
     p = services.params
-    due = last_slot(services.clock.now(), p.every, p.at, p.weekday, p.zone)
-    if services.paused or services.clock.now() - due > grace or services.store.get_rebalance(slot_key(due)):
+    key = slot_key(last_slot(services.clock.now(), p.every, p.at, p.weekday, p.zone))
+    if services.store.get_rebalance(key):  # run, or open and left to the resume step
         return
-    log.info("catching up the missed slot %s", slot_key(due))
-    await notify(await services.rebalance_slot())
+    summary = await services.scheduled_rebalance(grace)
+    if not isinstance(summary, SlotRefusal):
+        log.info("caught up the missed slot %s", key)
+        await notify(summary)

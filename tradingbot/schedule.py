@@ -91,3 +91,18 @@ def cron_fields(every: str, at: time, weekday: str) -> dict[str, str]:
     if every == "1w":
         fields["day_of_week"] = weekday
     return fields
+
+
+def behind_the_journal(slot: str, now: datetime, newest_slot: str | None, newest_start: datetime | None) -> str | None:
+    """Why a new rebalance would trade in the past (the clock went back), or None.
+
+    A scheduled slot older than the newest journaled one, or any rebalance while the clock reads
+    earlier than the latest one started, would book fills out of time order and value the account
+    at old prices; it is refused instead.
+    """
+    if slot.startswith("S") and newest_slot is not None and slot < newest_slot:  # S-keys sort by time
+        return f"slot {slot} is older than the newest journaled slot {newest_slot} (has the clock gone back?)"
+    if newest_start is not None and now < newest_start:
+        return (f"the clock ({now:%Y-%m-%d %H:%M:%S} UTC) reads earlier than the latest rebalance "
+                f"({newest_start:%Y-%m-%d %H:%M:%S} UTC; has the clock gone back?)")
+    return None
