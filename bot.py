@@ -311,7 +311,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # job bookkeeping would drown the console chat
     if args.command == "whoami":
         return _whoami(settings)
-    app = build(settings, args, account_lock(database_path(settings, args)))
+    lock = account_lock(database_path(settings, args))
+    if args.command in (None, "rebalance") and not lock.acquire():  # held for the process's life
+        print(f"stopped: another bot process is running on {database_path(settings, args)} (it holds its .lock "
+              "file); stop that one first — `bot.py chat` may still look", file=sys.stderr)
+        return 3
+    app = build(settings, args, lock)
     log.info("started: venue %s, database %s", app.services.exchange.name, app.db_path)
     try:
         return asyncio.run(main_async(args, app))

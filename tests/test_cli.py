@@ -87,6 +87,28 @@ def test_rebalance_runs_the_slot_only_when_due_and_not_paused_and_now_rebalances
     assert paper_orders(db) == 10
 
 
+def test_a_second_bot_on_the_same_database_stops_at_start_and_looking_stays_allowed(tmp_path):
+    db = tmp_path / "one.sqlite"
+    first = subprocess.Popen([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(db), "--demo",
+                              "--clock", "2026-11-24T09:30:00Z"], cwd=ROOT, env=ENV, text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for line in first.stdout:  # the console's greeting: the first bot is up and holds the account
+            if "iTradingBot console" in line:
+                break
+        for command in ([], ["rebalance", "--now"]):
+            second = bot("--demo", "--clock", "2026-11-24T09:31:00Z", *command, db=db, stdin="")
+            assert second.returncode == 3, second.stdout + second.stderr
+            assert second.stderr.strip() == (f"stopped: another bot process is running on {db} (it holds its .lock "
+                                             "file); stop that one first — `bot.py chat` may still look")
+        look = bot("--demo", "--clock", "2026-11-24T09:31:00Z", "chat", "/status", db=db)
+        assert look.returncode == 0 and "Venue: paper" in look.stdout
+    finally:
+        first.communicate(timeout=30)  # stdin closes: the console ends at EOF
+    assert first.returncode == 0 and paper_orders(db) == 0
+    assert bot("--demo", "--clock", "2026-11-24T09:32:00Z", db=db, stdin="/quit\n").returncode == 0  # free again
+
+
 def test_the_bot_process_on_telegram_end_to_end(tmp_path):
     """As the issue's person-like script: the real bot.py process, the real PTB client, the local fake API."""
     from tradingbot.sim.telegram_api import FakeTelegram
