@@ -22,7 +22,7 @@ def bot(*args: str, db: Path, stdin: str | None = None, timeout: int = 60) -> su
 
 def test_console_session_end_to_end(tmp_path):
     session = "\n".join([
-        "/status", "/set topn=abc", "/set topn=4 mode=delta", "/rebalance_now", "/positions", "/frobnicate",
+        "/status", "/set topn=abc", "/set topn=4 mode=delta", "/rebalance_now", "y", "/positions", "/frobnicate",
         "/params", "/quit",
     ]) + "\n"
     # 09:30 is past the 10-minute grace, so start-up does not catch up the 09:00 slot.
@@ -30,7 +30,7 @@ def test_console_session_end_to_end(tmp_path):
     assert "Venue: paper (market data: synthetic)" in out
     assert "⚠ topn must be a whole number from 1 to 50 (got 'abc')" in out
     assert "topn: 10 → 4" in out and "mode: full → delta" in out
-    assert "Bought 4:" in out
+    assert "Confirm /rebalance_now within 60 s?" in out and "Bought 4:" in out
     positions = out.split("asset ")[1].split("Equity")[0].strip().splitlines()
     assert len(positions) == 1 + 4 + 1  # header line remainder, four holdings, cash
     assert "unknown command /frobnicate" in out
@@ -183,7 +183,7 @@ def test_log_lines_and_tracebacks_never_show_a_secret():
 def test_chat_saves_charts_as_png_files_and_prints_their_paths(tmp_path):
     env = {**ENV, "CHART_DIR": str(tmp_path / "charts")}
     result = subprocess.run([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(tmp_path / "c.db"),
-                             "--demo", "chat", "/rebalance_now", "/chart equity", "/positions", "/chart bogus"],
+                             "--demo", "chat", "/rebalance_now", "/confirm", "/chart equity", "/positions", "/chart bogus"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     paths = [Path(line.split("[chart] ", 1)[1]) for line in result.stdout.splitlines() if "[chart] " in line]
     assert {p.name for p in paths} == {"equity.png", "allocation.png"}
