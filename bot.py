@@ -51,6 +51,7 @@ from tradingbot.adapters.lockfile import FileLock, NoLock
 from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
+from tradingbot.adapters.synthetic import END as SYNTHETIC_UNTIL, EPOCH as SYNTHETIC_FROM
 from tradingbot.backtest_service import Backtester
 from tradingbot.clock import FrozenClock, OffsetClock, SystemClock
 from tradingbot.domain import RebalanceSummary
@@ -67,6 +68,7 @@ log = logging.getLogger("itradingbot")
 MISFIRE_GRACE = timedelta(minutes=10)  # a slot missed by a bot that was down runs if it returns within this
 SLOT_KEY = re.compile(r"[A-Za-z0-9]{1,17}")  # so every client order id stays within Binance's rules
 CRASH_AT, FROZEN_CLOCK = "TRADINGBOT_CRASH_AT", "TRADINGBOT_FROZEN_CLOCK"  # test-only, see the docstring
+STORAGE_FULL = 4  # exit code: the database (or its disk) is full
 
 
 @dataclass
@@ -114,6 +116,9 @@ def build(settings: Settings, args: argparse.Namespace, lock: ProcessLock) -> Ap
     defaults = StrategyParams(timezone=settings.timezone)
     store = SqliteStore(db, defaults.quote, checkpoint)
     venue = build_venue(settings, db, clock, demo=args.demo)
+    if venue.market_name == "synthetic" and not SYNTHETIC_FROM <= clock.now() < SYNTHETIC_UNTIL:
+        raise SettingsError(f"{'--clock' if args.clock else 'the clock'}: the synthetic market covers "
+                            f"{SYNTHETIC_FROM:%Y-%m-%d} to {SYNTHETIC_UNTIL:%Y-%m-%d} only (got {clock.now():%Y-%m-%dT%H:%M:%SZ})")
     rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock, checkpoint=checkpoint)
     services = Services(store, venue.exchange, venue.market, clock, rebalancer, defaults,
                         market_name=venue.market_name, health=venue.health)
@@ -316,8 +321,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stopped: another bot process is running on {database_path(settings, args)} (it holds its .lock "
               "file); stop that one first — `bot.py chat` may still look", file=sys.stderr)
         return 3
-    app = build(settings, args, lock)
+    try:
+        app = build(settings, args, lock)
+    except SettingsError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
     log.info("started: venue %s, database %s", app.services.exchange.name, app.db_path)
+    return run_app(args, app)
+
+
+def run_app(args: argparse.Namespace, app: App) -> int:
+    """Run the command; every way it can stop is one line and an exit code (tracebacks only for the unexpected)."""
     try:
         return asyncio.run(main_async(args, app))
     except UserError as e:
@@ -329,8 +343,12 @@ def main(argv: list[str] | None = None) -> int:
         print("configuration error: TELEGRAM_BOT_TOKEN: rejected by Telegram (copy it again from @BotFather)",
               file=sys.stderr)
         return 2
-    except Exception:  # logged through the redacting formatter: a traceback never shows a secret
-        log.exception("stopped by an unexpected error")
+    except Exception as e:
+        full = app.services.store.storage_failure(e)
+        if full:  # the journal is consistent; the next run (or the resume job) finishes what was open
+            print(f"stopped: {full}", file=sys.stderr)
+            return STORAGE_FULL
+        log.exception("stopped by an unexpected error")  # through the redacting formatter: never a secret
         return 1
 
 

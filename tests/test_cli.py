@@ -66,6 +66,14 @@ def test_rebalance_json_and_the_same_slot_sends_nothing_twice(tmp_path):
         assert conn.execute("SELECT COUNT(*) FROM paper_orders").fetchone()[0] == 10
 
 
+def test_a_clock_outside_the_synthetic_market_is_one_line_not_a_traceback(tmp_path):
+    for command in (["rebalance"], ["chat", "/status"]):
+        result = bot("--demo", "--clock", "2099-01-01T09:00:00Z", *command, db=tmp_path / "x.sqlite")
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.strip() == ("configuration error: --clock: the synthetic market covers 2024-01-01 to "
+                                         "2031-01-01 only (got 2099-01-01T09:00:00Z)")
+
+
 def paper_orders(db: Path) -> int:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT COUNT(*) FROM paper_orders").fetchone()[0]

@@ -82,6 +82,10 @@ class Rebalancer:
                 if self.store.is_busy(e):  # a lock held by another writer passes: the next resume retries
                     log.warning("rebalance %s not resumed: the database is locked by another writer", row.slot)
                     continue
+                full = self.store.storage_failure(e)
+                if full:  # so does a full disk: once space returns, the next resume finishes the slot
+                    log.error("rebalance %s not resumed: %s", row.slot, full)
+                    continue
                 log.exception("rebalance %s failed", row.slot)
                 self.store.update_rebalance(row.slot, state="failed", finished_at=self.clock.now(),
                                             note=f"failed: {type(e).__name__}: {str(e)[:200]}")

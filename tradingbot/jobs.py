@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Optional
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -24,24 +24,37 @@ Notify = Callable[[RebalanceSummary], Awaitable[None]]
 Daily = Callable[[], Awaitable[None]]
 Work = Callable[[], Awaitable[None]]
 Alert = Callable[[str], Awaitable[None]]
+Explain = Callable[[BaseException], Optional[str]]
 
 
 def rebalance_trigger(p: StrategyParams) -> CronTrigger:
     return CronTrigger(timezone=p.zone, **cron_fields(p.every, p.at, p.weekday))
 
 
-async def _guarded(what: str, work: Work, alert: Alert | None) -> None:
+async def _guarded(what: str, work: Work, alert: Alert | None, explain: Explain | None = None) -> None:
     """Run a job; a failure is logged and pushed as an alert, never only buried in APScheduler's log."""
     try:
         await work()
     except UserError as e:  # e.g. another process holds the account; the resume job retries
         log.warning("%s not run: %s", what, e)
-        if alert:
-            await alert(f"⚠ {what} not run: {e}")
+        await _alert(alert, f"⚠ {what} not run: {e}")
     except Exception as e:
-        log.exception("%s failed", what)
-        if alert:
-            await alert(f"⚠ {what} failed: {type(e).__name__}: {str(e)[:300]}")
+        known = explain(e) if explain else None
+        if known:  # a full disk is one line, not a traceback; the resume job finishes the slot later
+            log.error("%s failed: %s", what, known)
+        else:
+            log.exception("%s failed", what)
+        await _alert(alert, f"⚠ {what} failed: {known or f'{type(e).__name__}: {str(e)[:300]}'}")
+
+
+async def _alert(alert: Alert | None, text: str) -> None:
+    """Push an alert; if even that fails (say the outbox is on the full disk), log it in one line and go on."""
+    if alert is None:
+        return
+    try:
+        await alert(text)
+    except Exception as e:
+        log.error("alert not pushed (%s: %s): %s", type(e).__name__, str(e)[:200], text)
 
 
 def daily_trigger(p: StrategyParams, at: str) -> CronTrigger:
@@ -60,8 +73,8 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
         # The journal key of the slot, not APScheduler, guarantees a slot never runs twice.
         summary = await services.scheduled_rebalance(grace)
         if isinstance(summary, SlotRefusal):
-            if summary.reason != "paused" and alert:  # a clock gone back is worth a person's look
-                await alert(f"⚠ Scheduled rebalance not run: {summary.message}")
+            if summary.reason != "paused":  # a clock gone back is worth a person's look
+                await _alert(alert, f"⚠ Scheduled rebalance not run: {summary.message}")
             return
         # Announced under its own guard, so a push failure is not reported as a failed rebalance.
         await _guarded("Rebalance announcement", lambda: notify(summary), alert)
@@ -85,8 +98,8 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
     if daily is not None:
         jobs.append((DAILY_JOB, "Daily summary", daily, daily_trigger(services.params, daily_at)))
     for job_id, what, work, trigger in jobs:
-        scheduler.add_job(_guarded, trigger, args=[what, work, alert], id=job_id, replace_existing=True,
-                          misfire_grace_time=misfire_grace_s, coalesce=True, max_instances=1)
+        scheduler.add_job(_guarded, trigger, args=[what, work, alert, services.store.storage_failure], id=job_id,
+                          replace_existing=True, misfire_grace_time=misfire_grace_s, coalesce=True, max_instances=1)
 
     def reschedule(params: StrategyParams, changes: list[Change]) -> None:
         if SCHEDULE_KEYS & {c.key for c in changes}:
