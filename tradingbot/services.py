@@ -235,10 +235,11 @@ class Services:
         if past:
             return SlotRefusal(key, "past", f"{past}: nothing sent")
         if now - due > grace:
-            late = int((now - due).total_seconds() // 60)
+            p, late = self.params, int((now - due).total_seconds() // 60)
+            upcoming = next_slot(now, p.every, p.at, p.weekday, p.zone).astimezone(p.zone)
             return SlotRefusal(key, "late", f"slot {key} was due {late // 60} h {late % 60:02d} min ago, past the "
                                             f"{int(grace.total_seconds() // 60)}-minute grace period: nothing sent "
-                                            f"(the next slot is at {self._computed_next_run().astimezone(self.params.zone):%Y-%m-%d %H:%M %Z})")
+                                            f"(the next slot is at {upcoming:%Y-%m-%d %H:%M %Z})")
         return None
 
     async def liquidate(self, progress: Progress | None = None,
