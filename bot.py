@@ -2,7 +2,8 @@
 
     python bot.py [--demo] [--db PATH] [--clock ISO]            run the bot (scheduler + chat)
     python bot.py [...] chat "/status" "/pnl"                   run commands once, print the replies
-    python bot.py [...] rebalance [--json] [--slot KEY]         run one rebalance now, print its summary
+    python bot.py [...] rebalance [--json]                      run the scheduled slot if it is due now
+    python bot.py [...] rebalance --now [--slot KEY] [--json]   a manual rebalance now (its own journal key)
     python bot.py whoami                                        Telegram setup: learn your user id
     python bot.py backtest [options] | data import FILE... | data fetch    offline: see README, Backtesting
 
@@ -50,14 +51,15 @@ from tradingbot.adapters.lockfile import FileLock, NoLock
 from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
+from tradingbot.adapters.synthetic import END as SYNTHETIC_UNTIL, EPOCH as SYNTHETIC_FROM
 from tradingbot.backtest_service import Backtester
 from tradingbot.clock import FrozenClock, OffsetClock, SystemClock
 from tradingbot.domain import RebalanceSummary
 from tradingbot.engine import Rebalancer
 from tradingbot.errors import UserError
 from tradingbot.params import StrategyParams
-from tradingbot.ports import Clock
-from tradingbot.services import Services
+from tradingbot.ports import Clock, ProcessLock
+from tradingbot.services import Services, SlotRefusal
 from tradingbot.settings import Settings, SettingsError, check_databases, env_file_warning, load_settings
 from tradingbot.timefmt import iso, parse_clock
 from tradingbot.venues import Venue, build_venue
@@ -66,6 +68,7 @@ log = logging.getLogger("itradingbot")
 MISFIRE_GRACE = timedelta(minutes=10)  # a slot missed by a bot that was down runs if it returns within this
 SLOT_KEY = re.compile(r"[A-Za-z0-9]{1,17}")  # so every client order id stays within Binance's rules
 CRASH_AT, FROZEN_CLOCK = "TRADINGBOT_CRASH_AT", "TRADINGBOT_FROZEN_CLOCK"  # test-only, see the docstring
+STORAGE_FULL = 4  # exit code: the database (or its disk) is full
 
 
 @dataclass
@@ -85,24 +88,37 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="command")
     chat = sub.add_parser("chat", help="run chat commands once and print the replies")
     chat.add_argument("lines", nargs="+", metavar="COMMAND", help='e.g. "/status"')
-    reb = sub.add_parser("rebalance", help="run one rebalance now (the slot due now) and print the summary")
+    reb = sub.add_parser("rebalance", help="run the scheduled slot if it is due now (not paused, within the "
+                                           "10-minute grace), or with --now a manual rebalance; print the summary")
     reb.add_argument("--json", action="store_true", help="print one JSON object")
-    reb.add_argument("--slot", help="journal key to run (default: the scheduled slot due now)")
+    reb.add_argument("--now", action="store_true", help="rebalance now, as a confirmed /rebalance_now does")
+    reb.add_argument("--slot", help="with --now: the manual rebalance's journal key (running it again sends nothing)")
     sub.add_parser("whoami", help="setup: answer /whoami on Telegram so a new admin learns their id")
     backtest_cli.add_subcommands(sub)
     return parser.parse_args(argv)
 
 
-def build(settings: Settings, args: argparse.Namespace) -> App:
+def database_path(settings: Settings, args: argparse.Namespace) -> str:
+    return str(args.db or (settings.demo_db_path if args.demo else settings.db_path))
+
+
+def account_lock(db_path: str) -> ProcessLock:
+    """`<db>.lock`: held by the process that schedules or trades on this database."""
+    return NoLock() if db_path == ":memory:" else FileLock(f"{db_path}.lock")
+
+
+def build(settings: Settings, args: argparse.Namespace, lock: ProcessLock) -> App:
     """Wire the adapters; the only place that knows which concrete classes are used."""
     clock = _clock(args.clock)
     checkpoint = crashpoints.kill_at(os.environ[CRASH_AT]) if os.environ.get(CRASH_AT) else crashpoints.no_checkpoint
-    db_path = args.db or (settings.demo_db_path if args.demo else settings.db_path)
+    db_path = database_path(settings, args)
     db = open_database(db_path)
     defaults = StrategyParams(timezone=settings.timezone)
     store = SqliteStore(db, defaults.quote, checkpoint)
     venue = build_venue(settings, db, clock, demo=args.demo)
-    lock = NoLock() if str(db_path) == ":memory:" else FileLock(f"{db_path}.lock")
+    if venue.market_name == "synthetic" and not SYNTHETIC_FROM <= clock.now() < SYNTHETIC_UNTIL:
+        raise SettingsError(f"{'--clock' if args.clock else 'the clock'}: the synthetic market covers "
+                            f"{SYNTHETIC_FROM:%Y-%m-%d} to {SYNTHETIC_UNTIL:%Y-%m-%d} only (got {clock.now():%Y-%m-%dT%H:%M:%SZ})")
     rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock, checkpoint=checkpoint)
     services = Services(store, venue.exchange, venue.market, clock, rebalancer, defaults,
                         market_name=venue.market_name, health=venue.health)
@@ -243,20 +259,34 @@ async def _dispatch(args: argparse.Namespace, app: App) -> int:
         await run_once(Context(services, "cli", progress=progress_printer), args.lines, sys.stdout, Path(app.settings.chart_dir))
         return 0
     if args.command == "rebalance":
-        await services.rebalancer.resume_unfinished(services.params)
-        if args.slot and not SLOT_KEY.fullmatch(args.slot):
-            raise UserError(f"--slot must be 1 to 17 letters or digits (got {args.slot[:40]!r})")
-        if args.slot:
-            summary = await services.rebalancer.run(args.slot, "manual", services.params, progress_printer)
-        else:
-            summary = await services.rebalance_slot(progress_printer)
-        print(summary_json(summary) if args.json else fmt.summary(summary, services.quote, services.params.zone))
-        found, _ = await services.reconcile()
-        for difference in found:
-            print(f"⚠ venue and ledger differ: {difference.describe()}", file=sys.stderr)
-        return 0 if summary.state in ("done", "skipped") else 1
+        return await rebalance_command(args, services)
     async with background(app.venue):
         return await serve(app)
+
+
+async def rebalance_command(args: argparse.Namespace, services: Services) -> int:
+    """`bot.py rebalance`: the scheduled slot when it is due, else one line saying why; `--now` rebalances now."""
+    if args.slot and not args.now:
+        raise UserError("--slot names a manual rebalance's journal key: use it with --now")
+    if args.slot and not SLOT_KEY.fullmatch(args.slot):
+        raise UserError(f"--slot must be 1 to 17 letters or digits (got {args.slot[:40]!r})")
+    await services.rebalancer.resume_unfinished(services.params)
+    if args.slot:
+        summary = await services.rebalancer.run(args.slot, "manual", services.params, progress_printer)
+    elif args.now:
+        summary = await services.rebalance_now(progress_printer)
+    else:
+        due = await services.scheduled_rebalance(MISFIRE_GRACE, progress_printer)
+        if isinstance(due, SlotRefusal):  # nothing was asked for that is due: say why, send nothing
+            print(json.dumps({"slot": due.slot, "state": "not_run", "reason": due.reason, "message": due.message})
+                  if args.json else due.message)
+            return 0
+        summary = due
+    print(summary_json(summary) if args.json else fmt.summary(summary, services.quote, services.params.zone))
+    found, _ = await services.reconcile()
+    for difference in found:
+        print(f"⚠ venue and ledger differ: {difference.describe()}", file=sys.stderr)
+    return 0 if summary.state in ("done", "skipped") else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,8 +316,22 @@ def main(argv: list[str] | None = None) -> int:
         log.warning(warning)
     if args.command == "whoami":
         return _whoami(settings)
-    app = build(settings, args)
+    lock = account_lock(database_path(settings, args))
+    if args.command in (None, "rebalance") and not lock.acquire():  # held for the process's life
+        print(f"stopped: another bot process is running on {database_path(settings, args)} (it holds its .lock "
+              "file); stop that one first — `bot.py chat` may still look", file=sys.stderr)
+        return 3
+    try:
+        app = build(settings, args, lock)
+    except SettingsError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
     log.info("started: venue %s, database %s", app.services.exchange.name, app.db_path)
+    return run_app(args, app)
+
+
+def run_app(args: argparse.Namespace, app: App) -> int:
+    """Run the command; every way it can stop is one line and an exit code (tracebacks only for the unexpected)."""
     try:
         return asyncio.run(main_async(args, app))
     except UserError as e:
@@ -299,8 +343,12 @@ def main(argv: list[str] | None = None) -> int:
         print("configuration error: TELEGRAM_BOT_TOKEN: rejected by Telegram (copy it again from @BotFather)",
               file=sys.stderr)
         return 2
-    except Exception:  # logged through the redacting formatter: a traceback never shows a secret
-        log.exception("stopped by an unexpected error")
+    except Exception as e:
+        full = app.services.store.storage_failure(e)
+        if full:  # the journal is consistent; the next run (or the resume job) finishes what was open
+            print(f"stopped: {full}", file=sys.stderr)
+            return STORAGE_FULL
+        log.exception("stopped by an unexpected error")  # through the redacting formatter: never a secret
         return 1
 
 

@@ -267,7 +267,7 @@ def seed(db: Path, env: dict) -> float:
     """One paper rebalance in the demo database, so /positions and /pnl have something to show."""
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "bot.py", "--env-file", "/nonexistent", "--demo", "--db", str(db),
-                           "rebalance"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+                           "rebalance", "--now"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         raise RuntimeError(f"seeding rebalance failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return time.perf_counter() - t0

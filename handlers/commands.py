@@ -292,6 +292,9 @@ async def _answer(ctx: Context, text: str, preview: bool) -> Reply:
         return Reply(f"⚠ {e}")
     except VenueUnavailable as e:  # transient: nothing changed, the person can simply ask again
         return Reply(f"⚠ The exchange is not answering right now ({e}); nothing was changed. Try again shortly.")
-    except Exception:  # the bot keeps running; the details go to the log, not the chat
+    except Exception as e:  # the bot keeps running; the details go to the log, not the chat
+        if full := ctx.services.store.storage_failure(e):
+            log.error("command failed: %s", full)
+            return Reply(f"⚠ {full}")
         log.exception("command failed: %s", text[:200])
         return Reply("⚠ internal error; the details are in the log.")

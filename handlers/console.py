@@ -1,13 +1,27 @@
-"""The console front end: chat with the bot on stdin/stdout, through the same command table."""
+"""The console front end: chat with the bot on stdin/stdout, through the same command table.
+
+Commands that trade confirm first, as Telegram's buttons do: the command's preview (the plan with
+estimated costs) is shown, and it runs only on /confirm (or y) within 60 s; the confirmed request's
+time fixes its journal key, so it runs once however often it is confirmed.
+"""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from .commands import Context, dispatch
+from tradingbot.errors import UserError
+
+from .commands import BY_NAME, Command, Context, allows, dispatch, parse
 from .replies import Photo, Reply
+
+CONFIRM_TTL = timedelta(seconds=60)  # as long as Telegram's Confirm button lives
+YES, NO = ("/confirm", "y", "yes"), ("/cancel", "n", "no", "")
+UNCONFIRMED = "Not confirmed: nothing sent. To confirm in the same call, add \"/confirm\" after it."
 
 
 def save_photos(photos: Sequence[Photo], folder: Path) -> list[Path]:
@@ -27,16 +41,75 @@ async def render(reply: Reply, folder: Path) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class _Asked:
+    line: str
+    name: str
+    at: datetime
+
+
+class ConsoleChat:
+    """One operator's lines in order; a confirmable command waits for the next line to confirm it."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.waiting: _Asked | None = None  # anything but a yes cancels it, as a y/N prompt does
+
+    async def answer(self, line: str) -> Reply:
+        waiting, self.waiting = self.waiting, None
+        word = line.strip().lower()
+        if word in YES:
+            return await self._confirm(waiting)
+        if word in NO:
+            return Reply(f"/{waiting.name} cancelled: nothing sent." if waiting else "Nothing to cancel.")
+        reply = await self._ask(line)
+        if waiting is not None:
+            reply = dataclasses.replace(reply, text=f"(/{waiting.name} cancelled: nothing sent.)\n{reply.text}")
+        return reply
+
+    async def _ask(self, line: str) -> Reply:
+        command = self._confirmable(line)
+        if command is None:
+            return await dispatch(self.ctx, line)
+        preview = await dispatch(self.ctx, line, preview=True)
+        if preview.text.startswith("⚠") or not preview.confirmable:
+            return preview
+        self.waiting = _Asked(line, command.name, self.ctx.services.clock.now())
+        prompt = f"Confirm /{command.name} within {CONFIRM_TTL.seconds} s? /confirm or /cancel (y/N)"
+        return dataclasses.replace(preview, text=f"{preview.text}\n\n{prompt}")
+
+    def _confirmable(self, line: str) -> Command | None:
+        try:
+            command = BY_NAME.get(parse(line)[0])
+        except UserError:
+            return None
+        return command if command and command.preview and allows(self.ctx.role, command.role) else None
+
+    async def _confirm(self, waiting: _Asked | None) -> Reply:
+        if waiting is None:
+            return Reply("⚠ Nothing to confirm: send the command first.")
+        if self.ctx.services.clock.now() - waiting.at > CONFIRM_TTL:
+            return Reply(f"⚠ /{waiting.name} expired after {CONFIRM_TTL.seconds} s: nothing sent; send it again.")
+        return await dispatch(dataclasses.replace(self.ctx, requested_at=waiting.at), waiting.line)
+
+
 async def run_once(ctx: Context, lines: list[str], out: TextIO, chart_dir: Path) -> None:
-    """`bot.py chat "/status" "/pnl"`: each command once, replies printed in order."""
+    """`bot.py chat "/status" "/pnl"`: each command once, replies printed in order.
+
+    A confirmable command shows its plan; a following "/confirm" in the same call confirms it.
+    """
+    chat = ConsoleChat(ctx)
     for line in lines:
-        reply = await dispatch(ctx, line)
+        reply = await chat.answer(line)
         print(f"> {line}\n{await render(reply, chart_dir)}\n", file=out, flush=True)
+    if chat.waiting is not None:
+        print(UNCONFIRMED, file=out, flush=True)
 
 
 async def run_console(ctx: Context, inp: TextIO, out: TextIO, chart_dir: Path, stop: asyncio.Event) -> None:
     """Read commands until EOF, /quit or a stop request; the scheduler keeps running meanwhile."""
     loop = asyncio.get_running_loop()
+    chat = ConsoleChat(ctx)
     print("iTradingBot console — /help for commands, /quit to leave.", file=out, flush=True)
     while not stop.is_set():
         if inp.isatty():
@@ -45,11 +118,11 @@ async def run_console(ctx: Context, inp: TextIO, out: TextIO, chart_dir: Path, s
         if not line:  # EOF
             break
         line = line.strip()
-        if not line:
+        if not line and chat.waiting is None:
             continue
         if line in ("/quit", "/exit"):
             break
-        reply = await dispatch(ctx, line)
+        reply = await chat.answer(line)
         print(await render(reply, chart_dir), file=out, flush=True)
     stop.set()
 

@@ -21,7 +21,7 @@ ORDER_PATH = "/api/v3/order"
 
 def prepare_account(argv: list[str], env: dict[str, str], logs: Path, topn: int) -> None:
     """The account's history before the slot under test: topn set, then one rebalance the day before."""
-    run = run_bot([*argv, "--clock", PREVIOUS, "chat", f"/set topn={topn}", "/rebalance_now"], env, logs)
+    run = run_bot([*argv, "--clock", PREVIOUS, "chat", f"/set topn={topn}", "/rebalance_now", "/confirm"], env, logs)
     assert run.code == 0 and " done " in run.stdout, run.stdout + run.stderr[-2000:]
 
 

@@ -22,7 +22,7 @@ def bot(*args: str, db: Path, stdin: str | None = None, timeout: int = 60) -> su
 
 def test_console_session_end_to_end(tmp_path):
     session = "\n".join([
-        "/status", "/set topn=abc", "/set topn=4 mode=delta", "/rebalance_now", "/positions", "/frobnicate",
+        "/status", "/set topn=abc", "/set topn=4 mode=delta", "/rebalance_now", "y", "/positions", "/frobnicate",
         "/params", "/quit",
     ]) + "\n"
     # 09:30 is past the 10-minute grace, so start-up does not catch up the 09:00 slot.
@@ -30,7 +30,7 @@ def test_console_session_end_to_end(tmp_path):
     assert "Venue: paper (market data: synthetic)" in out
     assert "⚠ topn must be a whole number from 1 to 50 (got 'abc')" in out
     assert "topn: 10 → 4" in out and "mode: full → delta" in out
-    assert "Bought 4:" in out
+    assert "Confirm /rebalance_now within 60 s?" in out and "Bought 4:" in out
     positions = out.split("asset ")[1].split("Equity")[0].strip().splitlines()
     assert len(positions) == 1 + 4 + 1  # header line remainder, four holdings, cash
     assert "unknown command /frobnicate" in out
@@ -64,6 +64,57 @@ def test_rebalance_json_and_the_same_slot_sends_nothing_twice(tmp_path):
     assert second["already_done"] and second["fills"] == first["fills"]
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM paper_orders").fetchone()[0] == 10
+
+
+def test_a_clock_outside_the_synthetic_market_is_one_line_not_a_traceback(tmp_path):
+    for command in (["rebalance"], ["chat", "/status"]):
+        result = bot("--demo", "--clock", "2099-01-01T09:00:00Z", *command, db=tmp_path / "x.sqlite")
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.strip() == ("configuration error: --clock: the synthetic market covers 2024-01-01 to "
+                                         "2031-01-01 only (got 2099-01-01T09:00:00Z)")
+
+
+def paper_orders(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM paper_orders").fetchone()[0]
+
+
+def test_rebalance_runs_the_slot_only_when_due_and_not_paused_and_now_rebalances_on_request(tmp_path):
+    db = tmp_path / "x.sqlite"
+    late = bot("--demo", "--clock", "2026-11-24T16:27:00Z", "rebalance", db=db)
+    assert late.returncode == 0 and len(late.stdout.strip().splitlines()) == 1
+    assert "S20261124T0900 was due 7 h 27 min ago, past the 10-minute grace period: nothing sent" in late.stdout
+    assert bot("--demo", "--clock", "2026-11-25T09:00:00Z", "chat", "/pause", db=db).returncode == 0
+    paused = json.loads(bot("--demo", "--clock", "2026-11-25T09:00:30Z", "rebalance", "--json", db=db).stdout)
+    assert paused["state"] == "not_run" and paused["reason"] == "paused" and paused["slot"] == "S20261125T0900"
+    assert paper_orders(db) == 0
+    refused = bot("--demo", "--clock", "2026-11-25T09:00:30Z", "rebalance", "--slot", "X1", db=db)
+    assert refused.returncode == 1 and "use it with --now" in refused.stderr and paper_orders(db) == 0
+    manual = json.loads(bot("--demo", "--clock", "2026-11-25T16:27:00Z", "rebalance", "--now", "--json", db=db).stdout)
+    assert manual["kind"] == "manual" and manual["slot"] == "M20261125T162700" and len(manual["fills"]) == 10
+    assert paper_orders(db) == 10
+
+
+def test_a_second_bot_on_the_same_database_stops_at_start_and_looking_stays_allowed(tmp_path):
+    db = tmp_path / "one.sqlite"
+    first = subprocess.Popen([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(db), "--demo",
+                              "--clock", "2026-11-24T09:30:00Z"], cwd=ROOT, env=ENV, text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for line in first.stdout:  # the console's greeting: the first bot is up and holds the account
+            if "iTradingBot console" in line:
+                break
+        for command in ([], ["rebalance", "--now"]):
+            second = bot("--demo", "--clock", "2026-11-24T09:31:00Z", *command, db=db, stdin="")
+            assert second.returncode == 3, second.stdout + second.stderr
+            assert second.stderr.strip() == (f"stopped: another bot process is running on {db} (it holds its .lock "
+                                             "file); stop that one first — `bot.py chat` may still look")
+        look = bot("--demo", "--clock", "2026-11-24T09:31:00Z", "chat", "/status", db=db)
+        assert look.returncode == 0 and "Venue: paper" in look.stdout
+    finally:
+        first.communicate(timeout=30)  # stdin closes: the console ends at EOF
+    assert first.returncode == 0 and paper_orders(db) == 0
+    assert bot("--demo", "--clock", "2026-11-24T09:32:00Z", db=db, stdin="/quit\n").returncode == 0  # free again
 
 
 def test_the_bot_process_on_telegram_end_to_end(tmp_path):
@@ -140,7 +191,7 @@ def test_log_lines_and_tracebacks_never_show_a_secret():
 def test_chat_saves_charts_as_png_files_and_prints_their_paths(tmp_path):
     env = {**ENV, "CHART_DIR": str(tmp_path / "charts")}
     result = subprocess.run([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(tmp_path / "c.db"),
-                             "--demo", "chat", "/rebalance_now", "/chart equity", "/positions", "/chart bogus"],
+                             "--demo", "chat", "/rebalance_now", "/confirm", "/chart equity", "/positions", "/chart bogus"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     paths = [Path(line.split("[chart] ", 1)[1]) for line in result.stdout.splitlines() if "[chart] " in line]
     assert {p.name for p in paths} == {"equity.png", "allocation.png"}

@@ -1,6 +1,6 @@
 """The scheduled jobs on a real APScheduler AsyncIOScheduler (the same one PTB's JobQueue wraps)."""
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -98,3 +98,42 @@ async def _broken():
 async def _fire(scheduler, job_id):
     job = scheduler.get_job(job_id)
     await job.func(*job.args)
+
+
+def _fires(trigger, start, n):
+    fires, previous, now = [], None, start
+    for _ in range(n):
+        previous = trigger.get_next_fire_time(previous, now)
+        fires.append(previous.astimezone(timezone.utc))
+        now = fires[-1] + timedelta(seconds=1)
+    return fires
+
+
+def test_every_hourly_slot_runs_once_across_the_clocks_going_back_and_the_daily_slot_once_a_day(tmp_path):
+    """Europe/Paris, 2026-10-25: local 02:30 happens twice (00:30 and 01:30 UTC); both are real hours."""
+    from tests.conftest import World
+
+    async def scenario(world, every: str, n: int) -> list[str]:
+        world.services.set_params(f"every={every} at=02:30 timezone=Europe/Paris", "test")
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        install_jobs(scheduler, world.services, _ignore, misfire_grace_s=600)
+        scheduler.start(paused=True)
+        try:
+            job = scheduler.get_job(REBALANCE_JOB)
+            for fire in _fires(job.trigger, datetime(2026, 10, 24, 22, 0, tzinfo=timezone.utc), n):
+                world.clock.set(fire + timedelta(seconds=5))  # every firing APScheduler makes, at its instant
+                await job.func(*job.args)
+        finally:
+            scheduler.shutdown(wait=False)
+        return [r.slot for r in reversed(world.store.recent_rebalances(100))]
+
+    hourly = asyncio.run(scenario(World(tmp_path / "hourly.sqlite"), "1h", 6))
+    assert hourly == ["S20261024T2230", "S20261024T2330", "S20261025T0030", "S20261025T0130", "S20261025T0230",
+                      "S20261025T0330"]
+    # The daily cron fires at both instants of the repeated 02:30; the slot's key runs it once.
+    daily = asyncio.run(scenario(World(tmp_path / "daily.sqlite"), "1d", 4))
+    assert daily == ["S20261025T0030", "S20261026T0130", "S20261027T0130"]
+
+
+async def _ignore(summary):
+    return None

@@ -26,6 +26,16 @@ def test_a_second_process_cannot_rebalance_the_same_account(world):
     assert run(world.services.rebalance_slot()).state == "done"
 
 
+def test_the_running_bot_keeps_its_lock_across_its_own_rebalances(world):
+    assert world.lock.acquire()  # as bot.py does at start, for the process's life
+    assert run(world.services.rebalance_slot()).state == "done"  # a nested hold, released after the slot
+    assert not FileLock(world.lock.path).acquire()  # another process is still kept out
+    world.lock.release()
+    other = FileLock(world.lock.path)
+    assert other.acquire()
+    other.release()
+
+
 def test_an_execution_is_booked_once_however_often_it_is_reported(world):
     summary = run(world.services.rebalance_slot())
     fill = summary.fills[0]

@@ -49,3 +49,35 @@ def test_slot_keys_fit_client_order_ids():
     assert slot_key(t) == "S20261124T0900"
     assert slot_key(t, kind="manual") == "M20261124T090003"
     assert slot_key(t, kind="liquidate") == "L20261124T090003"
+
+
+def _fire_times(every: str, at: time, start: datetime, n: int) -> list[datetime]:
+    """What APScheduler's cron really fires, in UTC, from start on."""
+    trigger = CronTrigger(timezone=PARIS, **cron_fields(every, at, "mon"))
+    fires, previous, now = [], None, start
+    for _ in range(n):
+        previous = trigger.get_next_fire_time(previous, now)
+        fires.append(previous.astimezone(UTC))
+        now = fires[-1] + timedelta(seconds=1)
+    return fires
+
+
+def test_hourly_slots_are_real_instants_across_both_clock_changes():
+    for start in (datetime(2026, 10, 24, 21, 0, tzinfo=UTC), datetime(2026, 3, 28, 21, 0, tzinfo=UTC)):
+        fires = _fire_times("1h", time(2, 30), start, 10)
+        assert [b - a for a, b in zip(fires, fires[1:])] == [timedelta(hours=1)] * 9  # no hour skipped
+        for fire in fires:  # each firing is its own slot with its own key, at that very instant
+            assert last_slot(fire + timedelta(minutes=1), "1h", time(2, 30), "mon", PARIS) == fire
+            assert next_slot(fire - timedelta(minutes=1), "1h", time(2, 30), "mon", PARIS) == fire
+        assert len({slot_key(f) for f in fires}) == 10
+    # The repeated local 02:30 of 2026-10-25: 00:30 UTC (summer time) and 01:30 UTC (winter time).
+    assert last_slot(datetime(2026, 10, 25, 1, 40, tzinfo=UTC), "1h", time(2, 30), "mon", PARIS) == \
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+
+
+def test_a_daily_slot_at_a_repeated_local_time_is_one_slot():
+    fires = _fire_times("1d", time(2, 30), datetime(2026, 10, 24, 12, 0, tzinfo=UTC), 3)
+    # APScheduler fires at both instants of the repeated 02:30; both are the day's one slot (one key).
+    assert fires[:2] == [datetime(2026, 10, 25, 0, 30, tzinfo=UTC), datetime(2026, 10, 25, 1, 30, tzinfo=UTC)]
+    keys = [slot_key(last_slot(f, "1d", time(2, 30), "mon", PARIS)) for f in fires]
+    assert keys == ["S20261025T0030", "S20261025T0030", "S20261026T0130"]

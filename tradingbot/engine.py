@@ -22,6 +22,7 @@ from .errors import UserError, VenueUnavailable
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from .params import StrategyParams
 from .planning import Book, Costs, plan_buys, plan_sells
+from .schedule import behind_the_journal
 from .order_desk import OrderDesk
 from .ports import Clock, Exchange, MarketData, ProcessLock, Store
 
@@ -81,6 +82,10 @@ class Rebalancer:
                 if self.store.is_busy(e):  # a lock held by another writer passes: the next resume retries
                     log.warning("rebalance %s not resumed: the database is locked by another writer", row.slot)
                     continue
+                full = self.store.storage_failure(e)
+                if full:  # so does a full disk: once space returns, the next resume finishes the slot
+                    log.error("rebalance %s not resumed: %s", row.slot, full)
+                    continue
                 log.exception("rebalance %s failed", row.slot)
                 self.store.update_rebalance(row.slot, state="failed", finished_at=self.clock.now(),
                                             note=f"failed: {type(e).__name__}: {str(e)[:200]}")
@@ -93,6 +98,9 @@ class Rebalancer:
         if row and row.state not in ACTIVE:
             return await self.summary(row, already_done=True)
         if row is None:
+            past = behind_the_journal(slot, self.clock.now(), *self.store.newest_journaled())
+            if past:
+                raise UserError(f"{past}: nothing sent")
             row = await self._open(slot, kind, params)
             if row.state == "skipped":
                 return await self.summary(row)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Optional
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -14,7 +14,7 @@ from .domain import Change, RebalanceSummary
 from .errors import UserError
 from .params import StrategyParams
 from .schedule import cron_fields, last_slot, slot_key
-from .services import Services
+from .services import Services, SlotRefusal
 
 log = logging.getLogger(__name__)
 REBALANCE_JOB, MARK_JOB, RESUME_JOB, DAILY_JOB = "rebalance", "mark", "resume", "daily"
@@ -24,24 +24,37 @@ Notify = Callable[[RebalanceSummary], Awaitable[None]]
 Daily = Callable[[], Awaitable[None]]
 Work = Callable[[], Awaitable[None]]
 Alert = Callable[[str], Awaitable[None]]
+Explain = Callable[[BaseException], Optional[str]]
 
 
 def rebalance_trigger(p: StrategyParams) -> CronTrigger:
     return CronTrigger(timezone=p.zone, **cron_fields(p.every, p.at, p.weekday))
 
 
-async def _guarded(what: str, work: Work, alert: Alert | None) -> None:
+async def _guarded(what: str, work: Work, alert: Alert | None, explain: Explain | None = None) -> None:
     """Run a job; a failure is logged and pushed as an alert, never only buried in APScheduler's log."""
     try:
         await work()
     except UserError as e:  # e.g. another process holds the account; the resume job retries
         log.warning("%s not run: %s", what, e)
-        if alert:
-            await alert(f"⚠ {what} not run: {e}")
+        await _alert(alert, f"⚠ {what} not run: {e}")
     except Exception as e:
-        log.exception("%s failed", what)
-        if alert:
-            await alert(f"⚠ {what} failed: {type(e).__name__}: {str(e)[:300]}")
+        known = explain(e) if explain else None
+        if known:  # a full disk is one line, not a traceback; the resume job finishes the slot later
+            log.error("%s failed: %s", what, known)
+        else:
+            log.exception("%s failed", what)
+        await _alert(alert, f"⚠ {what} failed: {known or f'{type(e).__name__}: {str(e)[:300]}'}")
+
+
+async def _alert(alert: Alert | None, text: str) -> None:
+    """Push an alert; if even that fails (say the outbox is on the full disk), log it in one line and go on."""
+    if alert is None:
+        return
+    try:
+        await alert(text)
+    except Exception as e:
+        log.error("alert not pushed (%s: %s): %s", type(e).__name__, str(e)[:200], text)
 
 
 def daily_trigger(p: StrategyParams, at: str) -> CronTrigger:
@@ -54,12 +67,15 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
                  daily: Daily | None = None, daily_at: str = "20:00", alert: Alert | None = None) -> None:
     """The rebalance cron (coalesced, with a grace period), periodic marks, resumes, the daily summary."""
 
+    grace = timedelta(seconds=misfire_grace_s)
+
     async def rebalance() -> None:
-        if services.paused:
-            log.info("scheduled rebalance skipped: paused")
-            return
         # The journal key of the slot, not APScheduler, guarantees a slot never runs twice.
-        summary = await services.rebalance_slot()
+        summary = await services.scheduled_rebalance(grace)
+        if isinstance(summary, SlotRefusal):
+            if summary.reason != "paused":  # a clock gone back is worth a person's look
+                await _alert(alert, f"⚠ Scheduled rebalance not run: {summary.message}")
+            return
         # Announced under its own guard, so a push failure is not reported as a failed rebalance.
         await _guarded("Rebalance announcement", lambda: notify(summary), alert)
 
@@ -69,7 +85,7 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
             await notify(summary)
         # A slot whose job failed before it was even journaled (say the database was locked by another
         # writer) gets another go while it is still within the grace period; its key keeps it single.
-        await catch_up(services, notify, timedelta(seconds=misfire_grace_s))
+        await catch_up(services, notify, grace)
 
     async def mark() -> None:
         await services.mark()
@@ -82,8 +98,8 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
     if daily is not None:
         jobs.append((DAILY_JOB, "Daily summary", daily, daily_trigger(services.params, daily_at)))
     for job_id, what, work, trigger in jobs:
-        scheduler.add_job(_guarded, trigger, args=[what, work, alert], id=job_id, replace_existing=True,
-                          misfire_grace_time=misfire_grace_s, coalesce=True, max_instances=1)
+        scheduler.add_job(_guarded, trigger, args=[what, work, alert, services.store.storage_failure], id=job_id,
+                          replace_existing=True, misfire_grace_time=misfire_grace_s, coalesce=True, max_instances=1)
 
     def reschedule(params: StrategyParams, changes: list[Change]) -> None:
         if SCHEDULE_KEYS & {c.key for c in changes}:
@@ -102,8 +118,10 @@ async def catch_up(services: Services, notify: Notify, grace: timedelta) -> None
     process was down would otherwise be skipped; the journal key keeps this from running it twice.
     """
     p = services.params
-    due = last_slot(services.clock.now(), p.every, p.at, p.weekday, p.zone)
-    if services.paused or services.clock.now() - due > grace or services.store.get_rebalance(slot_key(due)):
+    key = slot_key(last_slot(services.clock.now(), p.every, p.at, p.weekday, p.zone))
+    if services.store.get_rebalance(key):  # run, or open and left to the resume step
         return
-    log.info("catching up the missed slot %s", slot_key(due))
-    await notify(await services.rebalance_slot())
+    summary = await services.scheduled_rebalance(grace)
+    if not isinstance(summary, SlotRefusal):
+        log.info("caught up the missed slot %s", key)
+        await notify(summary)

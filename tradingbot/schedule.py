@@ -29,7 +29,9 @@ def _candidates(anchor: datetime, every: str, at: time, weekday: str, tz: ZoneIn
     """Slot times walking away from anchor (step -1 back, +1 forward), in UTC.
 
     Wall times are matched like APScheduler's cron does: a time inside a spring-forward gap
-    still fires (at the pre-transition offset), an ambiguous autumn time fires once (fold 0).
+    still fires (at the pre-transition offset). An ambiguous autumn time is two real instants:
+    hourly slots are both (every real hour runs once); a 4-hourly, daily or weekly slot is its
+    first (fold 0), so the cron's second firing finds that slot's key already done.
     """
     hour, minute = _at(at)
     local = anchor.astimezone(tz).replace(tzinfo=None)
@@ -42,7 +44,16 @@ def _candidates(anchor: datetime, every: str, at: time, weekday: str, tz: ZoneIn
     for i in range(-1, 24 * 8 + 2):
         naive = base + step * i * unit
         if is_slot(naive, every, at, weekday):
-            yield naive.replace(tzinfo=tz).astimezone(timezone.utc)
+            instants = _instants(naive, tz, both_folds=every == "1h")
+            yield from (instants if step > 0 else reversed(instants))
+
+
+def _instants(naive: datetime, tz: ZoneInfo, both_folds: bool) -> list[datetime]:
+    """The UTC instants of a local wall time, earliest first: two when the clocks went back over it."""
+    first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
+    repeated = (first.utcoffset() or timedelta()) > (second.utcoffset() or timedelta())  # in a gap it is the reverse
+    chosen = [first, second] if both_folds and repeated else [first]
+    return [t.astimezone(timezone.utc) for t in chosen]
 
 
 def last_slot(now: datetime, every: str, at: time, weekday: str, tz: ZoneInfo) -> datetime:
@@ -80,3 +91,18 @@ def cron_fields(every: str, at: time, weekday: str) -> dict[str, str]:
     if every == "1w":
         fields["day_of_week"] = weekday
     return fields
+
+
+def behind_the_journal(slot: str, now: datetime, newest_slot: str | None, newest_start: datetime | None) -> str | None:
+    """Why a new rebalance would trade in the past (the clock went back), or None.
+
+    A scheduled slot older than the newest journaled one, or any rebalance while the clock reads
+    earlier than the latest one started, would book fills out of time order and value the account
+    at old prices; it is refused instead.
+    """
+    if slot.startswith("S") and newest_slot is not None and slot < newest_slot:  # S-keys sort by time
+        return f"slot {slot} is older than the newest journaled slot {newest_slot} (has the clock gone back?)"
+    if newest_start is not None and now < newest_start:
+        return (f"the clock ({now:%Y-%m-%d %H:%M:%S} UTC) reads earlier than the latest rebalance "
+                f"({newest_start:%Y-%m-%d %H:%M:%S} UTC; has the clock gone back?)")
+    return None

@@ -23,7 +23,7 @@ from .planning import Costs, after_sells, plan_buys, plan_sells
 from . import reconcile
 from .reconcile import Difference, ledger_balances
 from .ports import Clock, Exchange, MarketData
-from .schedule import last_slot, next_slot, slot_key
+from .schedule import behind_the_journal, last_slot, next_slot, slot_key
 
 log = logging.getLogger(__name__)
 ParamsListener = Callable[[StrategyParams, list[Change]], None]
@@ -84,6 +84,15 @@ class EquityHistory:
     deposits: Decimal
     fees: Decimal
     benchmarks: dict[str, list[tuple[datetime, Decimal]]]
+
+
+@dataclass(frozen=True)
+class SlotRefusal:
+    """Why the scheduled slot was not run: paused, late (past the grace period) or past (the clock went back)."""
+
+    slot: str
+    reason: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -199,6 +208,39 @@ class Services:
         p = self.params
         due = last_slot(self.clock.now(), p.every, p.at, p.weekday, p.zone)
         return await self._benchmarked(await self.rebalancer.run(slot_key(due), "scheduled", p, progress))
+
+    async def scheduled_rebalance(self, grace: timedelta,
+                                  progress: Progress | None = None) -> RebalanceSummary | SlotRefusal:
+        """The scheduled slot, only when it is due: not paused, within the grace period, not in the past.
+
+        A slot already journaled goes to the engine, which declines to repeat a finished one and
+        finishes an open one; nothing else trades unless it is due now.
+        """
+        p, now = self.params, self.clock.now()
+        due = last_slot(now, p.every, p.at, p.weekday, p.zone)
+        key = slot_key(due)
+        refusal = self._refusal(key, due, now, grace)
+        if refusal is not None:
+            log.info("slot %s not run: %s", key, refusal.message)
+            return refusal
+        return await self.rebalance_slot(progress)
+
+    def _refusal(self, key: str, due: datetime, now: datetime, grace: timedelta) -> SlotRefusal | None:
+        if self.paused:
+            return SlotRefusal(key, "paused", f"paused: slot {key} not run, nothing sent (/resume restarts the "
+                                              "schedule; a manual rebalance still runs when asked)")
+        if self.store.get_rebalance(key) is not None:
+            return None
+        past = behind_the_journal(key, now, *self.store.newest_journaled())
+        if past:
+            return SlotRefusal(key, "past", f"{past}: nothing sent")
+        if now - due > grace:
+            p, late = self.params, int((now - due).total_seconds() // 60)
+            upcoming = next_slot(now, p.every, p.at, p.weekday, p.zone).astimezone(p.zone)
+            return SlotRefusal(key, "late", f"slot {key} was due {late // 60} h {late % 60:02d} min ago, past the "
+                                            f"{int(grace.total_seconds() // 60)}-minute grace period: nothing sent "
+                                            f"(the next slot is at {upcoming:%Y-%m-%d %H:%M %Z})")
+        return None
 
     async def liquidate(self, progress: Progress | None = None,
                         requested_at: datetime | None = None) -> RebalanceSummary:

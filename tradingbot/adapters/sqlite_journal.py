@@ -45,17 +45,28 @@ class SqliteJournal:
     def unfinished_rebalances(self) -> list[RebalanceRow]:
         return self._rebalances("WHERE state IN ('selling', 'buying') ORDER BY id")
 
+    # Newest and previous go by when a rebalance started, not by insertion order: a journal written
+    # while a clock ran backwards (before that was refused) still reads in time order.
     def recent_rebalances(self, limit: int) -> list[RebalanceRow]:
-        return self._rebalances("ORDER BY id DESC LIMIT ?", [limit])
+        return self._rebalances("ORDER BY started_at DESC, id DESC LIMIT ?", [limit])
 
     def last_rebalance(self, states: tuple[str, ...] = ("done",)) -> RebalanceRow | None:
         marks = ",".join("?" * len(states))
-        return next(iter(self._rebalances(f"WHERE state IN ({marks}) ORDER BY id DESC LIMIT 1", list(states))), None)
+        return next(iter(self._rebalances(f"WHERE state IN ({marks}) ORDER BY started_at DESC, id DESC LIMIT 1",
+                                          list(states))), None)
 
     def previous_rebalance(self, rebalance_id: int) -> RebalanceRow | None:
-        """The last completed rebalance before this one."""
-        return next(iter(self._rebalances("WHERE state = 'done' AND id < ? ORDER BY id DESC LIMIT 1",
-                                          [rebalance_id])), None)
+        """The last completed rebalance that started before this one."""
+        return next(iter(self._rebalances(
+            "WHERE state = 'done' AND (started_at, id) < (SELECT started_at, id FROM rebalances WHERE id = ?)"
+            " ORDER BY started_at DESC, id DESC LIMIT 1", [rebalance_id])), None)
+
+    def newest_journaled(self) -> tuple[str | None, datetime | None]:
+        """The newest scheduled slot's key (keys sort by time) and the latest start of any rebalance."""
+        slot, started = self.db.execute(
+            "SELECT (SELECT MAX(slot) FROM rebalances WHERE kind = 'scheduled'), MAX(started_at) FROM rebalances"
+        ).fetchone()
+        return slot, parse_iso(started) if started else None
 
     def _rebalances(self, where: str, params: list[Any] | None = None) -> list[RebalanceRow]:
         cur = self.db.execute(f"SELECT * FROM rebalances {where}", params or [])

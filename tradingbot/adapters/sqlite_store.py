@@ -5,6 +5,7 @@ Money is stored as exact decimal TEXT; the `bi_*` views cast it to REAL for char
 """
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 
@@ -72,6 +73,15 @@ class SqliteStore(SqliteJournal):
         """Another connection (a BI tool, a second process) held the write lock past busy_timeout."""
         return (isinstance(error, sqlite3.OperationalError)
                 and getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED))
+
+    def storage_failure(self, error: BaseException) -> str | None:
+        """One line naming this database and why it cannot be written (disk or database full), or None."""
+        cause = error if _is_full(error) else error.__cause__ if error.__cause__ and _is_full(error.__cause__) else None
+        if cause is None:
+            return None
+        files = [row[2] for row in self.db.execute("PRAGMA database_list") if row[1] == "main"]
+        return f"the database {files[0] if files and files[0] else ':memory:'} cannot be written: {cause} " \
+               "(free some disk space; an interrupted rebalance is finished once it can be written again)"
 
     @property
     def schema_version(self) -> int:
@@ -262,6 +272,13 @@ class SqliteStore(SqliteJournal):
         for t, asset, value in self.db.execute("SELECT time, asset, value FROM inventory ORDER BY time, id"):
             history.setdefault(t, {})[asset] = Decimal(value)
         return [(parse_iso(t), values) for t, values in history.items()]
+
+
+def _is_full(error: BaseException) -> bool:
+    """SQLITE_FULL (database or disk full), or the disk full under a file the bot writes beside it."""
+    if isinstance(error, sqlite3.Error):
+        return (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_FULL
+    return isinstance(error, OSError) and error.errno == errno.ENOSPC
 
 
 def _mark(row: tuple) -> EquityMark:
