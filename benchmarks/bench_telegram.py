@@ -263,10 +263,15 @@ def bench_echo(fake, watcher: Watcher, tmp: Path, n: int, n_users: int, n_comman
             "load": crowd}
 
 
+def no_env_file(db: Path) -> str:
+    """A settings file that cannot exist (beside the run's own temporary database): the bot reads none."""
+    return str(db.parent / "absent.env")
+
+
 def seed(db: Path, env: dict) -> float:
     """One paper rebalance in the demo database, so /positions and /pnl have something to show."""
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "bot.py", "--env-file", "/nonexistent", "--demo", "--db", str(db),
+    done = subprocess.run([sys.executable, "bot.py", "--env-file", no_env_file(db), "--demo", "--db", str(db),
                            "rebalance"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         raise RuntimeError(f"seeding rebalance failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -351,7 +356,7 @@ def bench_bot(fake, watcher: Watcher, tmp: Path, n: int, n_users: int, n_command
     err_path = tmp / "bot.stderr"
     with open(err_path, "w") as stderr:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "bot.py", "--env-file", "/nonexistent", "--demo", "--db", str(db)],
+        proc = subprocess.Popen([sys.executable, "bot.py", "--env-file", no_env_file(db), "--demo", "--db", str(db)],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         started = watcher.next(NOTIFY_CHAT, 30, proc)[1]
