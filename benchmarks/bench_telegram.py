@@ -16,10 +16,10 @@ which runs on a thread of this process, and the bot, which runs as a subprocess 
 Finally the bot gets SIGTERM and must exit 0 within 15 s. Before the bot starts, the demo database is seeded with
 one paper rebalance (`bot.py --demo --db ... rebalance`), so /positions and /pnl have holdings to show.
 
-Latency is measured in this process with time.perf_counter: from just before FakeTelegram.send_text to the moment
-a watcher thread, blocked in FakeTelegram.wait_for, is woken by the fake recording the reply: the text message that
-answers that command by its content (telegram_replies.Conversation), not whatever the chat received next. As a cross-check the
-same round trips are also taken on the fake's own clock (the time it logged the sendMessage call).
+Latency is measured in this process with time.perf_counter: from just before FakeTelegram.send_text to the moment a
+watcher thread, blocked in FakeTelegram.wait_for, is woken by the fake recording the reply: the text message that
+answers that command by its content (telegram_replies.Conversation), not whatever the chat received next. As a
+cross-check the same round trips are also taken on the fake's own clock (the time it logged the sendMessage call).
 
     python benchmarks/bench_telegram.py [--sequential 200] [--users 20] [--commands 500]
 """

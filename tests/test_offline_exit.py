@@ -35,8 +35,9 @@ def test_status_with_binance_unreachable_closes_every_http_session(tmp_path):
            "MARKET_DATA": "binance", "BINANCE_MARKET_DATA_URL": f"{url}/api", "BINANCE_STREAM_URL": "ws://127.0.0.1:9/",
            "KLINE_DB_PATH": str(tmp_path / "k.sqlite"), "CHART_DIR": str(tmp_path / "charts"), "LOG_LEVEL": "INFO"}
     try:
-        result = subprocess.run([sys.executable, "bot.py", "--env-file", NO_ENV_FILE, "--db", str(tmp_path / "b.sqlite"),
-                                 "chat", "/status"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        result = subprocess.run([sys.executable, "bot.py", "--env-file", NO_ENV_FILE, "--db",
+                                 str(tmp_path / "b.sqlite"), "chat", "/status"],
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     finally:
         server.shutdown()
         server.server_close()

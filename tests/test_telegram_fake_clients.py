@@ -30,7 +30,8 @@ def test_file_fields_may_name_an_attached_part_in_every_send(fake):
                                 {"chart": ("equity.png", chart)})
         document = await post_form(fake, "sendDocument", {"chat_id": str(OP), "document": "attach://report"},
                                    {"report": ("report.csv", b"a,b\n1,2\n")})
-        media = [{"type": "photo", "media": "attach://one", "caption": "one"}, {"type": "photo", "media": "attach://two"}]
+        media = [{"type": "photo", "media": "attach://one", "caption": "one"},
+                 {"type": "photo", "media": "attach://two"}]
         album = await post_form(fake, "sendMediaGroup", {"chat_id": str(OP), "media": json.dumps(media)},
                                 {"one": ("1.png", chart), "two": ("2.png", other)})
         missing = await post_form(fake, "sendPhoto", {"chat_id": str(OP), "photo": "attach://nothing"}, {})
