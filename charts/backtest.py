@@ -31,7 +31,8 @@ def backtest_equity_chart(report: BacktestReport) -> bytes:
                         report.config.params.quote)
 
 
-def sweep_heatmap(rows: Sequence[SweepRow], x_key: str, y_key: str, metric: str, title: str) -> bytes:
+def sweep_heatmap(rows: Sequence[SweepRow], x_key: str, y_key: str, metric: str, title: str,
+                  settings: str = "") -> bytes:
     """The metric over two swept keys (rows given for one value of every other key)."""
     def value(row: SweepRow, key: str) -> str:
         return next(p.split("=", 1)[1] for p in row.pairs if p.startswith(key + "="))
@@ -40,4 +41,4 @@ def sweep_heatmap(rows: Sequence[SweepRow], x_key: str, y_key: str, metric: str,
     ys = list(dict.fromkeys(value(r, y_key) for r in rows))
     cell = {(value(r, y_key), value(r, x_key)): r.metrics.get(metric) for r in rows}
     grid = [[cell.get((y, x)) for x in xs] for y in ys]
-    return heatmap_chart(grid, [f"{x_key} {x}" for x in xs], [f"{y_key} {y}" for y in ys], title, metric)
+    return heatmap_chart(grid, [f"{x_key} {x}" for x in xs], [f"{y_key} {y}" for y in ys], title, metric, settings)

@@ -10,14 +10,16 @@ from matplotlib.axes import Axes
 from matplotlib.collections import QuadMesh
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from charts import NothingToChart
 from charts import style as s
+from tradingbot.backtest.metrics import PERCENT_METRICS, SIGNED_METRICS
 
 CBAR_PX = 26  # colour bar thickness
 BELOW_CBAR_PX = s.FOOTER_BAND_PX + 2 * s.LABEL_PX + 34  # its tick labels and its title
 MIN_CELL_TEXT_PX = 10  # smaller than this is unreadable: leave the cells uncaptioned
+SUBTITLE_LINE_PX = s.SUBTITLE_PX * 1.3  # one more subtitle line (the fixed settings) pushes the plot down
 
 
 def _grid(values: Sequence[Sequence[float | None]]) -> np.ndarray:
@@ -36,15 +38,18 @@ def _labels(labels: Sequence[str], count: int) -> list[str]:
     return [str(label) for label in labels][:count] + [""] * max(0, count - len(labels))
 
 
-def _cell(v: float) -> str:
-    """A cell's value with the precision its size calls for."""
+def _cell(v: float, metric: str = "") -> str:
+    """A cell's value with the precision its size calls for; a fraction metric in percent."""
+    if metric in PERCENT_METRICS:
+        return f"{s.number(v * 100, 1)} %"
     return s.number(v, 0 if abs(v) >= 1000 else 1 if abs(v) >= 100 else 2)
 
 
-def _colours(grid: np.ndarray) -> tuple[Colormap, Normalize, bool]:
-    """Diverging and centred on 0 when the values cross it, else one-sided cividis."""
+def _colours(grid: np.ndarray, metric: str = "") -> tuple[Colormap, Normalize, bool]:
+    """Diverging and centred on 0 for a signed metric (gain or loss) or values that cross 0, else one-sided
+    cividis: two charts of one signed metric then share what each colour means."""
     lo, hi = float(np.nanmin(grid)), float(np.nanmax(grid))
-    if lo < 0 < hi:
+    if lo < 0 < hi or (metric in SIGNED_METRICS and (lo, hi) != (0, 0)):
         m = max(-lo, hi)
         return mpl.colormaps["RdBu"].with_extremes(bad="white"), Normalize(-m, m), True
     if lo == hi:
@@ -52,12 +57,12 @@ def _colours(grid: np.ndarray) -> tuple[Colormap, Normalize, bool]:
     return mpl.colormaps["cividis"].with_extremes(bad="white"), Normalize(lo, hi), False
 
 
-def _captions(ax: Axes, grid: np.ndarray, cmap: Colormap, norm: Normalize) -> bool:
+def _captions(ax: Axes, grid: np.ndarray, cmap: Colormap, norm: Normalize, metric: str) -> bool:
     """Write each cell's value (or n/a), dark or light against its colour; False if cells are too small."""
     box = ax.get_position()
     cell_w = box.width * s.WIDTH_PX / grid.shape[1]
     cell_h = box.height * s.HEIGHT_PX / grid.shape[0]
-    texts = [[_cell(v) if math.isfinite(v) else "n/a" for v in row] for row in grid]
+    texts = [[_cell(v, metric) if math.isfinite(v) else "n/a" for v in row] for row in grid]
     widest = max(s.text_px(t) for row in texts for t in row)
     size = min(float(s.TICK_PX), cell_h * 0.45, s.TICK_PX * (cell_w - 8) / widest)
     if size < MIN_CELL_TEXT_PX:
@@ -73,11 +78,16 @@ def _captions(ax: Axes, grid: np.ndarray, cmap: Colormap, norm: Normalize) -> bo
 
 
 def _best_worst(grid: np.ndarray, xl: list[str], yl: list[str], metric: str) -> str:
-    """Where the highest and lowest values are, as two subtitle lines."""
+    """Where the highest and lowest values are; for a signed metric, whether every run lost or gained."""
     hi = np.unravel_index(np.nanargmax(grid), grid.shape)
     lo = np.unravel_index(np.nanargmin(grid), grid.shape)
-    return (f"{metric}: highest {_cell(float(grid[hi]))} at {xl[hi[1]]}, {yl[hi[0]]}\n"
-            f"lowest {_cell(float(grid[lo]))} at {xl[lo[1]]}, {yl[lo[0]]}")
+    top, bottom = float(grid[hi]), float(grid[lo])
+    lines = [f"{metric}: highest {_cell(top, metric)} at {xl[hi[1]]}, {yl[hi[0]]}",
+             f"lowest {_cell(bottom, metric)} at {xl[lo[1]]}, {yl[lo[0]]}"]
+    if metric in SIGNED_METRICS and (top < 0 or bottom > 0):  # the brightest cell may still be a loss
+        verdict = "lost" if top < 0 else "gained"
+        lines[1] += f" · every run {verdict}: {_cell(top, metric)} to {_cell(bottom, metric)}"
+    return "\n".join(lines)
 
 
 def _cells(ax: Axes, grid: np.ndarray, cmap: Colormap, norm: Normalize) -> QuadMesh:
@@ -98,8 +108,9 @@ def _cells(ax: Axes, grid: np.ndarray, cmap: Colormap, norm: Normalize) -> QuadM
     return mesh
 
 
-def _place(ax: Axes, xl: list[str], yl: list[str]) -> tuple[float, float]:
-    """Label both axes, slanting x labels that would touch; place the plot. Returns its left and bottom px."""
+def _place(ax: Axes, xl: list[str], yl: list[str], top: float) -> tuple[float, float]:
+    """Label both axes, slanting x labels that would touch; place the plot below `top` px of header.
+    Returns its left and bottom px."""
     left = s.MARGIN_PX + 14 + max(s.text_px(t) for t in yl)
     widest_x = max(s.text_px(t) for t in xl)
     rotate = widest_x > (s.WIDTH_PX - left - s.MARGIN_PX) / len(xl) - 8
@@ -108,22 +119,24 @@ def _place(ax: Axes, xl: list[str], yl: list[str]) -> tuple[float, float]:
     ax.set_yticks(np.arange(len(yl)), yl)
     labels_h = (widest_x + s.TICK_PX) * 0.71 if rotate else s.TICK_PX  # a 45° label's height
     bottom = BELOW_CBAR_PX + CBAR_PX + 36 + labels_h
-    s.place(ax, left, bottom, s.MARGIN_PX, s.HEADER_PX + 16)
+    s.place(ax, left, bottom, s.MARGIN_PX, top)
     return left, bottom
 
 
 def heatmap_chart(values: Sequence[Sequence[float | None]], x_labels: Sequence[str], y_labels: Sequence[str],
-                  title: str, metric: str) -> bytes:
-    """A metric over two parameters as coloured cells, each with its value; None is a blank n/a cell."""
+                  title: str, metric: str, settings: str = "") -> bytes:
+    """A metric over two parameters as coloured cells, each with its value; None is a blank n/a cell.
+
+    settings: what every run shares (the parameters held fixed), shown under the title."""
     grid = _grid(values)
     if grid.size == 0 or np.isnan(grid).all():
         raise NothingToChart("No results to chart: every cell is empty.")
     xl, yl = _labels(x_labels, grid.shape[1]), _labels(y_labels, grid.shape[0])
-    cmap, norm, diverging = _colours(grid)
+    cmap, norm, diverging = _colours(grid, metric)
     with s.figure() as fig:
         ax = fig.add_axes((0, 0, 1, 1))
         mesh = _cells(ax, grid, cmap, norm)
-        left, _ = _place(ax, xl, yl)
+        left, _ = _place(ax, xl, yl, s.HEADER_PX + 16 + (SUBTITLE_LINE_PX if settings else 0))
         cax = fig.add_axes((0, 0, 1, 1))
         s.place(cax, left, BELOW_CBAR_PX, s.MARGIN_PX, s.HEIGHT_PX - BELOW_CBAR_PX - CBAR_PX)
         bar = fig.colorbar(mesh, cax=cax, orientation="horizontal")
@@ -131,8 +144,10 @@ def heatmap_chart(values: Sequence[Sequence[float | None]], x_labels: Sequence[s
         s.money_axis(cax, "x")
         cax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))  # long numbers need room
         cax.set_xlabel(metric + (" (centred on 0)" if diverging else ""))
-        captioned = _captions(ax, grid, cmap, norm)
-        s.header(fig, title, _best_worst(grid, xl, yl, metric))
+        if metric in PERCENT_METRICS:
+            cax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        captioned = _captions(ax, grid, cmap, norm, metric)
+        s.header(fig, title, "\n".join(filter(None, [settings, _best_worst(grid, xl, yl, metric)])))
         missing = int(np.isnan(grid).sum())
         note = s.count(grid.size, "run") + (f", {missing} n/a" if missing else "")
         s.footer(fig, note if captioned else f"{note} · cells too small for their values")

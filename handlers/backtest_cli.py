@@ -15,6 +15,7 @@ from typing import Sequence
 
 from tradingbot.backtest import options
 from tradingbot.backtest.config import BacktestConfig
+from tradingbot.backtest.metrics import METRICS
 from tradingbot.backtest_service import Backtester, SweepRow
 from tradingbot.errors import UserError
 from tradingbot.params import StrategyParams
@@ -118,12 +119,12 @@ def backtest(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace, tester: Backtester, config: BacktestConfig) -> int:
     from handlers.backtest_text import sweep_table
 
+    if args.sort not in METRICS:  # before the runs: a typo must not cost a whole sweep
+        raise UserError(f"--sort must be one of {', '.join(METRICS)} (got {args.sort!r})")
     keys, combos = options.sweep_grid(args.sweep)
     fixed = options.pairs_from_args(args)
     rows = tester.sweep(config, combos, lambda c: options.config_from_pairs([*fixed, *c], config.params, config),
                         _progress)
-    if args.sort not in rows[0].metrics:
-        raise UserError(f"--sort must be one of {', '.join(rows[0].metrics)} (got {args.sort!r})")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "sweep.csv", keys, rows)
@@ -150,6 +151,7 @@ def write_heatmaps(out: Path, keys: Sequence[str], rows: Sequence[SweepRow], met
     if len(keys) < 2:
         return []
     from charts.backtest import sweep_heatmap
+    from handlers.backtest_text import fixed_settings
 
     groups: dict[tuple[str, ...], list[SweepRow]] = {}
     for r in rows:
@@ -158,7 +160,8 @@ def write_heatmaps(out: Path, keys: Sequence[str], rows: Sequence[SweepRow], met
     for rest, members in groups.items():
         name = "_".join(["heatmap", metric, *(p.replace("=", "-") for p in rest)]) + ".png"
         title = f"{metric} by {keys[0]} and {keys[1]}" + (f" ({', '.join(rest)})" if rest else "")
-        (out / name).write_bytes(sweep_heatmap(members, keys[0], keys[1], metric, title))
+        settings = fixed_settings(members, keys)
+        (out / name).write_bytes(sweep_heatmap(members, keys[0], keys[1], metric, title, settings))
         paths.append(out / name)
     return paths
 

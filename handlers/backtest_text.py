@@ -4,16 +4,16 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from tradingbot.backtest.config import BacktestConfig
+from tradingbot.backtest.metrics import PERCENT_METRICS
 from tradingbot.backtest_service import BacktestReport, SweepRow
 from tradingbot.params import format_duration
 
-PERCENT = ("total_return", "cagr", "max_drawdown", "hit_rate")
 CURVE_ROWS = (("final equity", "final_equity"), ("total return", "total_return"), ("CAGR", "cagr"),
               ("Sharpe", "sharpe"), ("Sortino", "sortino"), ("max drawdown", "max_drawdown"), ("Calmar", "calmar"))
 
 
 def show(key: str, v: float) -> str:
-    if key in PERCENT:
+    if key in PERCENT_METRICS:
         return f"{v * 100:+,.1f} %" if key != "hit_rate" else f"{v * 100:.1f} %"
     if key in ("final_equity", "fees_paid"):
         return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
@@ -26,6 +26,19 @@ def describe(c: BacktestConfig) -> str:
     p = c.params
     return (f"{p.strategy} {format_duration(p.lookback)} top {p.topn}, every {p.every}, {p.mode}, "
             f"fee {float(p.fee_rate) * 100:g} %, slippage {p.slippage_bps} bps, delay {c.delay}")
+
+
+def fixed_settings(rows: Sequence[SweepRow], swept: Sequence[str]) -> str:
+    """What every run of a sweep group shares: the strategy keys not swept, the delay and the window."""
+    c = rows[0].config
+    p = c.params
+    shown = {"strategy": p.strategy, "lookback": f"lookback {format_duration(p.lookback)}", "topn": f"top {p.topn}",
+             "every": f"every {p.every}", "mode": p.mode, "fee_rate": f"fee {float(p.fee_rate) * 100:g} %",
+             "slippage_bps": f"slippage {p.slippage_bps} bps"}
+    days = sorted({int(r.metrics["days"]) for r in rows})
+    span = f"{days[0]:,} d" if len(days) == 1 else f"{days[0]:,}–{days[-1]:,} d"
+    window = f"{c.start or 'first day'} → {c.end or 'last day'} ({span})"
+    return ", ".join([*(v for k, v in shown.items() if k not in swept), f"delay {c.delay}", window])
 
 
 def report_text(r: BacktestReport) -> str:

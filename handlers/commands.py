@@ -139,10 +139,10 @@ async def _rebalance_preview(ctx: Context, args: list[str]) -> Reply:
 
 
 async def _plan_reply(ctx: Context) -> Reply:
-    ranking, sells, buys = await ctx.services.preview()
-    if not ranking.selected:
-        return Reply(f"No eligible token among {len(ranking.rows)} symbols: a rebalance now would be skipped.")
-    return Reply(fmt.plan(sells, buys, ctx.services.quote), monospace=True)
+    p = await ctx.services.preview()
+    if not p.ranking.selected:
+        return Reply(f"No eligible token among {len(p.ranking.rows)} symbols: a rebalance now would be skipped.")
+    return Reply(fmt.plan(p.sells, p.buys, ctx.services.quote, p.delta_fees), monospace=True)
 
 
 async def _rebalance_now(ctx: Context, args: list[str]) -> Reply:

@@ -129,7 +129,7 @@ def _short(x: Decimal) -> str:
     return f"{x:.0f}"
 
 
-def plan(sells: Plan, buys: Plan, quote: str) -> str:
+def plan(sells: Plan, buys: Plan, quote: str, delta_fees: Decimal | None = None) -> str:
     lines = []
     for title, p in (("Sell", sells), ("Buy", buys)):
         for o in p.orders:
@@ -138,6 +138,9 @@ def plan(sells: Plan, buys: Plan, quote: str) -> str:
         for s in p.skipped:
             lines.append(f"Skip {s.symbol:<14} {s.reason}")
     lines.append(f"Estimated fees: {money(sells.est_fees + buys.est_fees, quote)}")
+    if delta_fees is not None:  # full mode sells and rebuys coins it keeps
+        lines.append(f"The picks are what is held: mode=delta would reach the same weights for about "
+                     f"{money(delta_fees, quote)} in fees (/set mode=delta).")
     return "\n".join(lines) if lines else "Nothing to trade."
 
 

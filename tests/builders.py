@@ -1,13 +1,18 @@
 """Builders for domain objects used across the tests."""
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 from tradingbot.domain import Candle, SymbolRules, SymbolSnapshot
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 D = Decimal
+# --env-file for a bot.py run that must read no settings file: inside a folder only this run created, so it
+# cannot exist (a fixed path such as /nonexistent can, and then its settings, or a refusal, leak in).
+NO_ENV_FILE = str(Path(tempfile.mkdtemp(prefix="itb-no-env-")) / "absent.env")
 
 
 def rules(symbol: str, base: str | None = None, quote: str = "USDT", status: str = "TRADING",

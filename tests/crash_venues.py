@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from tests.builders import NO_ENV_FILE
 from tests.crash_harness import (
     CAPITAL, PREVIOUS, QUOTE, SEED, SLOT_TIME, SYMBOLS, Outcome, copy_database, fill_key, journal_view,
     run_bot,
@@ -44,7 +45,7 @@ class PaperVenue:
         self.prepared = work / "prepared.sqlite"
 
     def argv(self, account: Account) -> list[str]:
-        return ["--env-file", "/nonexistent", "--db", str(account.db), "--demo"]
+        return ["--env-file", NO_ENV_FILE, "--db", str(account.db), "--demo"]
 
     def prepare(self, env: dict[str, str], topn: int) -> None:
         account = Account(self.prepared, {**env, **self.env})
@@ -115,7 +116,7 @@ class BinanceVenue:
         self.balances: dict[str, str] = {}
 
     def argv(self, account: Account) -> list[str]:
-        return ["--env-file", "/nonexistent", "--db", str(account.db)]
+        return ["--env-file", NO_ENV_FILE, "--db", str(account.db)]
 
     def prepare(self, env: dict[str, str], topn: int) -> None:
         server = self.servers[0]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import NO_ENV_FILE
 from tests.backtest_data import make_candles
 from tradingbot.backtest.panel import day_date
 
@@ -21,7 +22,7 @@ ENV = {**os.environ, "LOG_LEVEL": "WARNING", "TELEGRAM_BOT_TOKEN": "", "CHART_DI
 
 
 def bot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "bot.py", "--env-file", "/nonexistent", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "bot.py", "--env-file", NO_ENV_FILE, *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, env=env or ENV)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import NO_ENV_FILE
 from tests.figures import count
 from tradingbot.settings import Settings, SettingsError, load_settings
 
@@ -94,7 +95,7 @@ def test_bot_refuses_to_start_naming_the_setting(tmp_path: Path) -> None:
     corrupt.write_bytes(b"this is not a database, it is a text file\n" * 100)
     binary_env = tmp_path / "binary.env"
     binary_env.write_bytes(b"TIMEZONE=UTC\n\xff\xfe\x00\x81 garbage\n")
-    no_env = ["--env-file", "/nonexistent"]
+    no_env = ["--env-file", NO_ENV_FILE]
     cases = {  # label: (environment, arguments); the line must start with the label (up to any '(')
         "DB_PATH": ({"DB_PATH": str(corrupt)}, no_env),
         "DEMO_DB_PATH (a folder)": ({"DEMO_DB_PATH": str(tmp_path)}, [*no_env, "--demo"]),

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from decimal import Decimal
 
+from tests.builders import NO_ENV_FILE
 from tests.local_binance import ROOT, LocalBinance
 
 CLOCK = "2025-06-02T09:00:20Z"
@@ -23,7 +24,7 @@ def test_testnet_rebalance_through_python_binance_against_the_local_server(tmp_p
         env = {**os.environ, "LOG_LEVEL": "INFO", "TELEGRAM_BOT_TOKEN": "", **server.env(KEY, SECRET),
                "KLINE_DB_PATH": str(tmp_path / "k.sqlite"), "STARTING_CAPITAL": "10000"}
         run = subprocess.run(
-            [sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(tmp_path / "bot.sqlite"),
+            [sys.executable, "bot.py", "--env-file", NO_ENV_FILE, "--db", str(tmp_path / "bot.sqlite"),
              "--clock", CLOCK, "rebalance", "--json"],
             cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
         assert run.returncode == 0, run.stderr[-3000:]
@@ -37,7 +38,7 @@ def test_testnet_rebalance_through_python_binance_against_the_local_server(tmp_p
         assert SECRET not in run.stderr and SECRET not in run.stdout
         assert "venue and ledger differ" not in run.stderr
         again = subprocess.run(
-            [sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(tmp_path / "bot.sqlite"),
+            [sys.executable, "bot.py", "--env-file", NO_ENV_FILE, "--db", str(tmp_path / "bot.sqlite"),
              "--clock", CLOCK, "chat", "/status"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
         assert "Venue: testnet (market data: binance)" in again.stdout
         assert "Binance testnet: reachable" in again.stdout or "Binance market data: reachable" in again.stdout

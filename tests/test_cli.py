@@ -10,13 +10,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.builders import NO_ENV_FILE
+
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "LOG_LEVEL": "WARNING", "TELEGRAM_BOT_TOKEN": "", "SYNTHETIC_SYMBOLS": "240",
        "CHART_DIR": tempfile.mkdtemp(prefix="itb-charts-")}
 
 
 def bot(*args: str, db: Path, stdin: str | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(db), *args],
+    return subprocess.run([sys.executable, "bot.py", "--env-file", NO_ENV_FILE, "--db", str(db), *args],
                           cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=timeout, env=ENV)
 
 
@@ -97,7 +99,7 @@ def test_rebalance_runs_the_slot_only_when_due_and_not_paused_and_now_rebalances
 
 def test_a_second_bot_on_the_same_database_stops_at_start_and_looking_stays_allowed(tmp_path):
     db = tmp_path / "one.sqlite"
-    first = subprocess.Popen([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(db), "--demo",
+    first = subprocess.Popen([sys.executable, "bot.py", "--env-file", NO_ENV_FILE, "--db", str(db), "--demo",
                               "--clock", "2026-11-24T09:30:00Z"], cwd=ROOT, env=ENV, text=True,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -126,7 +128,7 @@ def test_the_bot_process_on_telegram_end_to_end(tmp_path):
     fake.start()
     env = {**ENV, "TELEGRAM_BOT_TOKEN": "999:E2E", "TELEGRAM_API_BASE_URL": fake.base_url,
            "TELEGRAM_ADMIN_IDS": str(admin), "TELEGRAM_NOTIFY_CHAT_IDS": f"{admin},{group}"}
-    proc = subprocess.Popen([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db",
+    proc = subprocess.Popen([sys.executable, "bot.py", "--env-file", NO_ENV_FILE, "--db",
                              str(tmp_path / "tg.sqlite"), "--demo", "--clock", "2026-11-24T09:30:00Z"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -163,7 +165,7 @@ def test_a_rejected_token_is_one_line_and_never_printed(tmp_path):
     try:
         env = {**ENV, "TELEGRAM_BOT_TOKEN": "123456:WRONG-SECRET", "TELEGRAM_API_BASE_URL": fake.base_url,
                "TELEGRAM_ADMIN_IDS": "1"}
-        result = subprocess.run([sys.executable, "bot.py", "--env-file", "/nonexistent", "--demo", "--db",
+        result = subprocess.run([sys.executable, "bot.py", "--env-file", NO_ENV_FILE, "--demo", "--db",
                                  str(tmp_path / "x.sqlite")], cwd=ROOT, env=env, capture_output=True, text=True,
                                 timeout=60)
     finally:
@@ -190,7 +192,7 @@ def test_log_lines_and_tracebacks_never_show_a_secret():
 
 def test_chat_saves_charts_as_png_files_and_prints_their_paths(tmp_path):
     env = {**ENV, "CHART_DIR": str(tmp_path / "charts")}
-    result = subprocess.run([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(tmp_path / "c.db"),
+    result = subprocess.run([sys.executable, "bot.py", "--env-file", NO_ENV_FILE, "--db", str(tmp_path / "c.db"),
                              "--demo", "chat", "/rebalance_now", "/confirm", "/chart equity", "/positions", "/chart bogus"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     paths = [Path(line.split("[chart] ", 1)[1]) for line in result.stdout.splitlines() if "[chart] " in line]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import NO_ENV_FILE
 from tests.test_bad_settings import KEY, TOKEN, bot_processes, clean_env  # noqa: F401  (clean_env is a fixture)
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.settings import SettingsError, check_databases, env_file_warning, load_settings
@@ -58,7 +59,7 @@ def test_a_default_database_path_may_create_its_folder(clean_env, tmp_path: Path
 
 
 def test_the_bot_refuses_a_missing_folder_before_creating_anything(tmp_path: Path) -> None:
-    no_env = ["--env-file", "/nonexistent", "--demo"]
+    no_env = ["--env-file", NO_ENV_FILE, "--demo"]
     cases = {
         "--db": ({}, [*no_env, "--db", str(tmp_path / "missing" / "folder" / "x.sqlite")]),
         "DEMO_DB_PATH": ({"DEMO_DB_PATH": str(tmp_path / "missing" / "demo.sqlite")}, no_env),

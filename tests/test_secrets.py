@@ -16,6 +16,7 @@ import sys
 import urllib.parse
 from pathlib import Path
 
+from tests.builders import NO_ENV_FILE
 from tests.figures import count
 from tests.local_binance import ROOT, LocalBinance
 from tradingbot.sim.telegram_api import FakeTelegram
@@ -60,7 +61,7 @@ def start_bot(tmp_path: Path, telegram: FakeTelegram, binance: LocalBinance) -> 
            "TELEGRAM_ADMIN_IDS": str(ADMIN), "TELEGRAM_NOTIFY_CHAT_IDS": f"{ADMIN},{GROUP}",
            "NOTIFY_LIFECYCLE": "on", **binance.env(KEY, SECRET),
            "KLINE_DB_PATH": str(tmp_path / "klines.sqlite"), "CHART_DIR": str(tmp_path / "charts")}
-    return subprocess.Popen([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(tmp_path / "bot.sqlite"),
+    return subprocess.Popen([sys.executable, "bot.py", "--env-file", NO_ENV_FILE, "--db", str(tmp_path / "bot.sqlite"),
                              "--clock", CLOCK], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 

@@ -22,7 +22,7 @@ from telegram.error import (BadRequest, Conflict, EndPointNotFound, Forbidden, I
                             RetryAfter)
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler
 
-from tradingbot.sim import FakeTelegram
+from tradingbot.sim.telegram_api import FakeTelegram
 
 # PTB 22.8 warns inside RetryAfter.__init__ itself, not only when retry_after is read.
 pytestmark = pytest.mark.filterwarnings("ignore:.*attribute `retry_after`:telegram.warnings.PTBDeprecationWarning")
@@ -455,7 +455,7 @@ def test_raw_envelopes_and_a_json_body(fake):
 
 def test_runs_standalone_and_prints_its_base_url():
     command = [sys.executable, "-m", "tradingbot.sim.telegram_api", "--port", "0", "--token", "77:CLI"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         try:
             base_url = proc.stdout.readline().strip()
             assert re.fullmatch(r"http://127\.0\.0\.1:\d+/bot", base_url)
@@ -464,5 +464,7 @@ def test_runs_standalone_and_prints_its_base_url():
                 me = json.loads(response.read())["result"]
         finally:
             proc.terminate()
-        assert proc.wait(5) == 0
+        errors = proc.communicate(timeout=5)[1]
+        assert proc.returncode == 0
     assert (me["id"], me["username"], me["is_bot"]) == (77, "itradingbot_test", True)
+    assert errors == ""  # no runpy warning about the module being imported before it ran

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.builders import NO_ENV_FILE
 from tests.test_bad_settings import KEY, bot_processes, clean_env  # noqa: F401  (clean_env is a fixture)
 from tradingbot.binance_hosts import MARKET_DATA_REST, REST_HOSTS, STREAM_HOSTS, endpoint
 from tradingbot.domain import VenueHealth
@@ -95,7 +96,7 @@ def test_status_names_the_host_really_used_never_its_userinfo() -> None:
 
 
 def test_bot_refuses_a_wrong_host_in_one_line_without_touching_the_network(tmp_path) -> None:
-    no_env = ["--env-file", "/nonexistent", "--db", str(tmp_path / "bot.sqlite")]
+    no_env = ["--env-file", NO_ENV_FILE, "--db", str(tmp_path / "bot.sqlite")]
     keyed = {"BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": KEY, "MARKET_DATA": "binance"}
     cases = {
         "BINANCE_API_URL (testnet)": ({**keyed, "EXCHANGE": "testnet",

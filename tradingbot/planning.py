@@ -137,6 +137,19 @@ def _size(
         orders.append(PlannedOrder(symbol, side, qty, quote_amount, est_price, notional * costs.fee_rate))
 
 
+def plan_preview(book: Book, targets: Sequence[str], mode: str, invest_fraction: Decimal,
+                 costs: Costs) -> tuple[Plan, Plan]:
+    """Sells, then the buys they would leave cash for if every sell filled at its estimated price."""
+    sells = plan_sells(book, targets, mode, invest_fraction, costs)
+    buys = plan_buys(after_sells(book, sells, costs), targets, invest_fraction, costs) if targets else Plan(())
+    return sells, buys
+
+
+def picks_unchanged(full_sells: Plan, targets: Sequence[str]) -> bool:
+    """Full mode would sell exactly the coins it buys back: the picks are the holdings."""
+    return bool(targets) and {o.symbol for o in full_sells.orders} == set(targets)
+
+
 def after_sells(book: Book, sells: Plan, costs: Costs) -> Book:
     """The book as it would be if every planned sell filled at its estimated price."""
     holdings = dict(book.holdings)

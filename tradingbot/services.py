@@ -19,7 +19,7 @@ from .errors import UserError, VenueUnavailable
 from .ledger import Ledger
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from .params import StrategyParams, parse_assignments
-from .planning import Costs, after_sells, plan_buys, plan_sells
+from .planning import Costs, picks_unchanged, plan_preview
 from . import reconcile
 from .reconcile import Difference, ledger_balances
 from .ports import Clock, Exchange, MarketData
@@ -99,6 +99,17 @@ class SlotRefusal:
 class RankingReport:
     ranking: Ranking
     held: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A rebalance now, planned but not sent; delta_fees: in full mode with the picks unchanged, what delta mode
+    would pay in fees to reach the same target (full sells and rebuys every holding)."""
+
+    ranking: Ranking
+    sells: Plan
+    buys: Plan
+    delta_fees: Decimal | None = None
 
 
 class Services:
@@ -186,16 +197,19 @@ class Services:
         return summary.equity_after - deposits, since_previous
 
     # --- acting -------------------------------------------------------------------------
-    async def preview(self) -> tuple[Ranking, Plan, Plan]:
+    async def preview(self) -> Preview:
         """What a rebalance now would sell and buy (buys estimated as if the sells filled at last price)."""
-        ranking = await rank_now(self.market, self.params, self.clock.now())
+        p = self.params
+        ranking = await rank_now(self.market, p, self.clock.now())
         book = await venue_book(self.exchange, self.market, self.store.load_ledger(), await rules_by_symbol(self.market),
                                 self.clock.now(), self.store.last_prices())
-        costs = Costs(self.params.fee_rate, self.params.slippage_bps)
-        sells = plan_sells(book, ranking.selected, self.params.mode, self.params.invest_fraction, costs)
-        after = after_sells(book, sells, costs)
-        buys = plan_buys(after, ranking.selected, self.params.invest_fraction, costs) if ranking.selected else Plan(())
-        return ranking, sells, buys
+        costs = Costs(p.fee_rate, p.slippage_bps)
+        sells, buys = plan_preview(book, ranking.selected, p.mode, p.invest_fraction, costs)
+        delta_fees = None
+        if p.mode == "full" and picks_unchanged(sells, ranking.selected):  # full would sell and rebuy the same
+            delta = plan_preview(book, ranking.selected, "delta", p.invest_fraction, costs)
+            delta_fees = delta[0].est_fees + delta[1].est_fees
+        return Preview(ranking, sells, buys, delta_fees)
 
     async def rebalance_now(self, progress: Progress | None = None,
                             requested_at: datetime | None = None) -> RebalanceSummary:

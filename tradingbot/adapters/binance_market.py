@@ -59,7 +59,15 @@ class BinanceMarketData:
         if self.live.connected and self.live.updated is not None and now - self.live.updated < STREAM_FRESH:
             rules, source = await self.symbols(), self.live.prices
         else:  # the rules and the prices in one round trip
-            rules, source = await asyncio.gather(self.symbols(), self._rest_prices_at(now))
+            # Both finish before a failure is raised: a request left running would be cancelled at exit while
+            # python-binance opens its client, which then never closes its HTTP session.
+            got_rules, got_prices = await asyncio.gather(self.symbols(), self._rest_prices_at(now),
+                                                         return_exceptions=True)
+            if isinstance(got_rules, BaseException):
+                raise got_rules
+            if isinstance(got_prices, BaseException):
+                raise got_prices
+            rules, source = got_rules, got_prices
         trading = {r.symbol for r in rules if r.trading}
         return {s: p for s, p in source.items() if s in trading and p > 0}
 

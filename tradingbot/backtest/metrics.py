@@ -10,6 +10,12 @@ from .panel import Panel
 from .simulate import Run
 
 YEAR_DAYS = 365  # crypto trades every calendar day
+# Every figure of a run (run_metrics), in the order reports list them.
+METRICS = ("final_equity", "total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar", "days",
+           "fees_paid", "fills", "turnover", "avg_holdings", "hit_rate", "rebalances")
+PERCENT_METRICS = frozenset({"total_return", "cagr", "max_drawdown", "hit_rate"})  # fractions, shown as %
+# Figures whose sign says gain or loss: charted on one scale centred on zero, so runs compare at a glance.
+SIGNED_METRICS = frozenset({"total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar"})
 
 
 def curve_metrics(equity: np.ndarray, capital: float) -> dict[str, float]:

@@ -104,6 +104,11 @@ def ticker_weight(params: Params) -> int:
     return 80 if n is None or n > 100 else 40 if n > 20 else 2
 
 
+def one_or_all(params: Params) -> int:
+    """GET /ticker/price and /ticker/bookTicker: 2 for one symbol, 4 for a list or for all."""
+    return 2 if "symbol" in params else 4
+
+
 def fixed(weight: int) -> Callable[[Params], int]:
     """The weight of an endpoint that costs the same whatever its parameters."""
     return lambda params: weight

@@ -16,10 +16,10 @@ from ..domain import Candle, Side, SymbolRules
 from ..errors import NEW_ORDER_REJECTED, OrderRejected
 from ..ports import Clock
 from .binance_faults import Faults
-from .binance_gate import Params, amount, fixed, limit, mandatory, opt_int, symbol_list, ticker_weight
+from .binance_gate import Params, amount, fixed, limit, mandatory, one_or_all, opt_int, symbol_list, ticker_weight
 from .binance_venue import Account, Execution, Listing, MarketOrder, SimOrder, Venue
-from .binance_wire import (ApiError, Json, account_json, at_ms, exchange_info, kline_row, num, order_ack,
-                           order_full, order_query, order_result, ticker_24hr, trade_json)
+from .binance_wire import (ApiError, Json, account_json, at_ms, best_prices, exchange_info, kline_row, num,
+                           order_ack, order_full, order_query, order_result, ticker_24hr, trade_json)
 
 _CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 INVALID_SYMBOL = ApiError(400, -1121, "Invalid symbol.")
@@ -64,7 +64,8 @@ class SpotApi:
             ("GET", "uiKlines"): Route(self.klines, False, fixed(2)),
             ("GET", "avgPrice"): Route(self.avg_price, False, fixed(2)),
             ("GET", "ticker/24hr"): Route(self.ticker_24hr, False, ticker_weight),
-            ("GET", "ticker/price"): Route(self.ticker_price, False, lambda p: 2 if "symbol" in p else 4),
+            ("GET", "ticker/price"): Route(self.ticker_price, False, one_or_all),
+            ("GET", "ticker/bookTicker"): Route(self.book_ticker, False, one_or_all),
             ("GET", "account"): Route(self.account, True, fixed(20)),
             ("GET", "account/commission"): Route(self.commission, True, fixed(20)),
             ("POST", "order"): Route(self.new_order, True, fixed(1)),
@@ -134,6 +135,13 @@ class SpotApi:
         """GET /ticker/price: an object for one symbol, an array otherwise."""
         live = await self.listing.prices()  # one price table per request, not one per symbol listed
         rows = [{"symbol": r.symbol, "price": num(await self._last_price(r.symbol, live))}
+                for r in await self._symbols(call.params)]
+        return rows[0] if "symbol" in call.params else rows
+
+    async def book_ticker(self, call: Call) -> Json | list[Json]:
+        """GET /ticker/bookTicker: best bid and ask around the live price; an object for one symbol, else an array."""
+        live = await self.listing.prices()
+        rows = [{"symbol": r.symbol, **best_prices(r, await self._last_price(r.symbol, live))}
                 for r in await self._symbols(call.params)]
         return rows[0] if "symbol" in call.params else rows
 
@@ -208,6 +216,8 @@ class SpotApi:
             raise ApiError(400, -1117, "Invalid side.")
         if mandatory(params, "type") != "MARKET":
             raise ApiError(400, -1116, "Invalid orderType.")
+        if params.get("timeInForce"):  # a market order never rests, so Binance refuses a time in force
+            raise ApiError(400, -1106, "Parameter 'timeInForce' sent when not required.")
         quantity, quote = amount(params, "quantity"), amount(params, "quoteOrderQty")
         if quantity is None and quote is None:
             raise ApiError(400, -1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!")
@@ -261,20 +271,25 @@ class SpotApi:
         return []
 
     async def all_orders(self, call: Call) -> list[Json]:
-        """GET /allOrders of a symbol, from orderId on."""
+        """GET /allOrders of a symbol: from orderId or startTime the oldest, else the newest (up to endTime)."""
         rules = await self._one_symbol(call.params)
-        since = opt_int(call.params, "orderId") or 0
-        mine = [o for o in call.owner().orders if o.symbol == rules.symbol and o.order_id >= since]
-        return [order_query(o) for o in mine[:limit(call.params)]]
+        mine = [o for o in call.owner().orders if o.symbol == rules.symbol]
+        return [order_query(o) for o in _page(mine, call.params, "orderId", lambda o: (o.order_id, o.time_ms))]
 
     async def my_trades(self, call: Call) -> list[Json]:
-        """GET /myTrades of a symbol, optionally of one order."""
+        """GET /myTrades of a symbol, optionally of one order: from fromId or startTime the oldest, else the newest."""
         rules = await self._one_symbol(call.params)
-        order_id, from_id = opt_int(call.params, "orderId"), opt_int(call.params, "fromId")
-        start, end = opt_int(call.params, "startTime"), opt_int(call.params, "endTime")
-        trades = [t for o in call.owner().orders if o.symbol == rules.symbol and order_id in (None, o.order_id)
-                  for t in o.trades]
-        trades = [t for t in sorted(trades, key=lambda t: t.id)
-                  if (from_id is None or t.id >= from_id) and (start is None or t.time_ms >= start)
-                  and (end is None or t.time_ms <= end)]
-        return [trade_json(t) for t in trades[:limit(call.params)]]
+        order_id = opt_int(call.params, "orderId")
+        trades = sorted((t for o in call.owner().orders if o.symbol == rules.symbol and order_id in (None, o.order_id)
+                         for t in o.trades), key=lambda t: t.id)
+        return [trade_json(t) for t in _page(trades, call.params, "fromId", lambda t: (t.id, t.time_ms))]
+
+
+def _page(items: list[Any], params: Params, id_param: str, key: Callable[[Any], tuple[int, int]]) -> list[Any]:
+    """Binance's history paging over items in id order: ids from id_param on, times within startTime..endTime;
+    the oldest `limit` of those when id_param or startTime is given, else the most recent `limit`."""
+    since, start, end = opt_int(params, id_param), opt_int(params, "startTime"), opt_int(params, "endTime")
+    chosen = [item for item in items if (since is None or key(item)[0] >= since)
+              and (start is None or key(item)[1] >= start) and (end is None or key(item)[1] <= end)]
+    n = limit(params)
+    return chosen[:n] if since is not None or start is not None else chosen[-n:]

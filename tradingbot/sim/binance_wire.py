@@ -159,12 +159,17 @@ def ticker_24hr(rules: SymbolRules, day: DayStats, now_ms: int, mini: bool = Fal
     with localcontext(prec=60):
         percent = (change * 100 / day.open).quantize(Decimal("0.001")) if day.open else Decimal("0.000")
         average = day.quote_volume / day.volume if day.volume else day.close
-    bid = round_to_tick(day.close, rules.tick_size, up=False)  # a one-tick spread at the last trade
-    lot = num(rules.step_size * 7 if rules.step_size else Decimal(1))
+    book = best_prices(rules, day.close)
     return {"symbol": rules.symbol, "priceChange": num(change), "priceChangePercent": format(percent, "f"),
             "weightedAvgPrice": num(average), "prevClosePrice": num(day.open), "lastPrice": num(day.close),
-            "lastQty": lot, "bidPrice": num(bid), "bidQty": lot, "askPrice": num(bid + rules.tick_size),
-            "askQty": lot, **{k: v for k, v in prices.items() if k != "lastPrice"}, **window}
+            "lastQty": book["bidQty"], **book, **{k: v for k, v in prices.items() if k != "lastPrice"}, **window}
+
+
+def best_prices(rules: SymbolRules, last: Decimal) -> Json:
+    """bidPrice, bidQty, askPrice, askQty: a one-tick spread at the last trade, a few lots on each side."""
+    bid = round_to_tick(last, rules.tick_size, up=False)
+    lot = num(rules.step_size * 7 if rules.step_size else Decimal(1))
+    return {"bidPrice": num(bid), "bidQty": lot, "askPrice": num(bid + rules.tick_size), "askQty": lot}
 
 
 def mini_ticker_event(symbol: str, day: DayStats, event_ms: int) -> Json:

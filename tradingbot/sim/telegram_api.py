@@ -27,6 +27,9 @@ from tradingbot.sim.telegram_methods import (ApiCall, ApiError, BotApiMethods, J
 
 log = logging.getLogger(__name__)
 
+# Clients may send every parameter in a GET query string (a 4096-character text is ~12 KB percent-encoded);
+# aiohttp's default request-line limit of 8190 bytes would refuse what Telegram serves.
+MAX_REQUEST_LINE = 1 << 16
 CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 
 
@@ -120,7 +123,8 @@ class FakeTelegram(BotApiMethods):
         app = web.Application(client_max_size=60 * 1024 * 1024)  # Telegram takes 50 MB documents
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_route("*", "/__control/{action}", self._handle_control)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, max_line_size=MAX_REQUEST_LINE,
+                                     max_field_size=MAX_REQUEST_LINE)
         await self._runner.setup()
         await self._listen(True)
 
@@ -463,7 +467,7 @@ def _jsonable(obj: Any) -> Any:
         return {k: _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
-    return base64.b64encode(obj).decode() if isinstance(obj, bytes) else obj
+    return base64.b64encode(obj).decode() if isinstance(obj, (bytes, bytearray)) else obj
 
 
 def main(argv: list[str] | None = None) -> None:

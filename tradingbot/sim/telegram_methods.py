@@ -104,8 +104,8 @@ async def read_params(request: web.Request) -> tuple[Json, Files]:
         async for part in await request.multipart():
             if not isinstance(part, BodyPartReader) or part.name is None:
                 continue
-            if part.filename is not None:
-                files[part.name] = Upload(part.filename, part.headers.get("Content-Type"), await part.read())
+            if part.filename is not None:  # aiohttp reads a bytearray; keep bytes, as Upload says
+                files[part.name] = Upload(part.filename, part.headers.get("Content-Type"), bytes(await part.read()))
             else:
                 params[part.name] = await part.text()
     elif request.content_type == "application/json":
@@ -425,8 +425,19 @@ class BotApiMethods:
                                        params.get("reply_markup"), as_bool(params.get("disable_notification")),
                                        date=int(time.time()), **extra))
 
+    @staticmethod
+    def _upload(ref: Any, files: Files, field_name: str | None) -> Upload | None:
+        """The file part a field means: one named attach://<name> in its value, else one sent under the field."""
+        if isinstance(ref, str) and ref.startswith("attach://"):
+            upload = files.get(ref[len("attach://"):])
+            if upload is None:
+                raise bad_request("can't parse InputMedia: media not found" if field_name is None else
+                                  "wrong file identifier/HTTP URL specified")
+            return upload
+        return None if field_name is None else files.get(field_name)
+
     def _file(self, ref: Any, upload: Upload | None, what: str, photo: bool) -> tuple[bytes | None, str]:
-        """Bytes and file_id for an upload, an attach:// reference, a known file_id or a URL."""
+        """Bytes and file_id for an upload (sent or attached), a known file_id or a URL."""
         if upload is None and isinstance(ref, str) and ref in self._files:
             return self._files[ref], ref
         if upload is None and isinstance(ref, str) and ref.startswith(("http://", "https://")):
@@ -499,9 +510,10 @@ class BotApiMethods:
         self._gate(f"send{what}", chat_id)
         check_caption(p.get("caption"), p.get("parse_mode"), self.strict_ampersand)
         check_markup(p.get("reply_markup"))
-        data, file_id = self._file(p.get(what), files.get(what), what, photo=what == "photo")
+        upload = self._upload(p.get(what), files, what)
+        data, file_id = self._file(p.get(what), upload, what, photo=what == "photo")
         extra = {"photo_bytes": data} if what == "photo" else {
-            "document_bytes": data, "file_name": files[what].filename if what in files else None}
+            "document_bytes": data, "file_name": upload.filename if upload is not None else None}
         return self._message_json(self._new(chat_id, what, p.get("caption"), p.get("parse_mode"), p,
                                             file_id=file_id, **extra))
 
@@ -532,11 +544,7 @@ class BotApiMethods:
         for item in media:
             check_caption(item.get("caption"), item.get("parse_mode"), self.strict_ampersand)
             ref = item.get("media")
-            attached = isinstance(ref, str) and ref.startswith("attach://")
-            upload = files.get(ref[len("attach://"):]) if attached else None
-            if attached and upload is None:
-                raise bad_request("can't parse InputMedia: media not found")
-            resolved.append(self._file(ref, upload, "media", photo=item["type"] == "photo"))
+            resolved.append(self._file(ref, self._upload(ref, files, None), "media", photo=item["type"] == "photo"))
         group, common = f"album{next(self._album_ids)}", {**p, "reply_markup": None}  # albums take no keyboard
         sent = []
         for item, (data, file_id) in zip(media, resolved):
