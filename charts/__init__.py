@@ -13,7 +13,8 @@ class NothingToChart(Exception):
 # Imported after NothingToChart: the chart modules import it from here.
 from charts.equity import equity_chart  # noqa: E402
 from charts.heatmap import heatmap_chart  # noqa: E402
-from charts.holdings import allocation_chart, inventory_chart  # noqa: E402
+from charts.holdings import allocation_chart  # noqa: E402
+from charts.inventory import inventory_chart  # noqa: E402
 from charts.ranking import ranking_chart  # noqa: E402
 from charts.rebalances import rebalance_pnl_chart  # noqa: E402
 

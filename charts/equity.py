@@ -11,11 +11,12 @@ from matplotlib.axes import Axes
 
 from charts import NothingToChart
 from charts import style as s
-from charts.series import MAX_POINTS, date_num, downsample, floats, local, time_axis
+from charts.series import MAX_POINTS, date_num, day_text, downsample, floats, time_axis, time_text
 from tradingbot.domain import EquityMark
 
 BENCHMARK_COLOURS = (s.ORANGE, s.REDDISH_PURPLE, s.SKY_BLUE, s.BLACK, s.BLUISH_GREEN)
 GAP_PX = 24  # between the equity and the drawdown panel
+MIN_SPAN_PCT = 2.0  # the return axis is at least this tall: a 0.15 % fee must not fill the panel
 
 
 def drawdown(equity: np.ndarray, start: float) -> np.ndarray:
@@ -33,14 +34,14 @@ def _line(ax: Axes, x: np.ndarray, y: np.ndarray, max_points: int | None, **kw: 
 
 
 def _subtitle(last: Decimal, deposits: Decimal, fees: Decimal, quote: str, worst: float, since: str) -> str:
-    """Net P/L in money and %, fees, and the worst drawdown, as two short lines."""
+    """Net P/L in money and %, fees, and the worst drawdown, as two short lines (cents, as the replies write them)."""
     pnl = last - deposits
-    pct = f" ({s.number(float(pnl / deposits * 100), 1, sign=True)} %)" if deposits > 0 else ""
-    line1 = f"Net P/L {s.money(float(pnl), quote, sign=True)}{pct} · fees {s.money(float(fees), quote)}"
-    return f"{line1}\nMax drawdown {s.number(worst, 1)} % · since {since}"
+    pct = f" ({s.number(float(pnl / deposits * 100), 2, sign=True)} %)" if deposits > 0 else ""
+    line1 = f"Net P/L {s.number(float(pnl), 2, sign=True)} {quote}{pct} · fees {s.number(float(fees), 2)} {quote}"
+    return f"{line1}\nMax drawdown {s.number(worst, 2)} % · since {since}"
 
 
-def _benchmarks(ax: Axes, benchmarks: Mapping[str, Sequence[tuple[datetime, Decimal]]],
+def _benchmarks(ax: Axes, benchmarks: Mapping[str, Sequence[tuple[datetime, Decimal]]], scale: Scale,
                 max_points: int | None) -> None:
     """Each non-empty benchmark as a thinner line under the portfolio's."""
     drawn = 0
@@ -49,40 +50,77 @@ def _benchmarks(ax: Axes, benchmarks: Mapping[str, Sequence[tuple[datetime, Deci
             continue
         ordered = sorted(series, key=lambda p: p[0])
         colour = BENCHMARK_COLOURS[drawn % len(BENCHMARK_COLOURS)]
-        _line(ax, date_num(t for t, _ in ordered), floats(v for _, v in ordered), max_points,
+        _line(ax, date_num(t for t, _ in ordered), scale(floats(v for _, v in ordered)), max_points,
               color=colour, linewidth=1.8, label=name, zorder=2)
         drawn += 1
 
 
-def _layout(top: Axes, bottom: Axes, legend_rows: int) -> None:
+class Scale:
+    """Equity as % return on the deposits (zero = break-even), or as money when nothing was deposited."""
+
+    def __init__(self, deposits: Decimal) -> None:
+        self.base = float(deposits)
+
+    @property
+    def percent(self) -> bool:
+        return self.base > 0
+
+    def __call__(self, equity: np.ndarray) -> np.ndarray:
+        return (equity / self.base - 1) * 100 if self.percent else equity
+
+    def money(self, pct: np.ndarray) -> np.ndarray:
+        return self.base * (1 + np.asarray(pct) / 100)
+
+
+def return_axis(ax: Axes, scale: Scale, values: np.ndarray, quote: str) -> Axes | None:
+    """The % axis with break-even in sight and at least MIN_SPAN_PCT tall, equity in money on the right."""
+    if not scale.percent:
+        s.money_axis(ax)
+        ax.set_ylabel(f"Equity, {quote}")
+        return None
+    lo, hi = min(0.0, float(values.min())), max(0.0, float(values.max()))
+    pad = max(MIN_SPAN_PCT - (hi - lo), 0.0) / 2 + (hi - lo) * 0.08
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.axhline(0, color=s.GREY, linewidth=1.5, zorder=1)
+    s.money_axis(ax, suffix=" %")
+    ax.set_ylabel("Return on deposits")
+    right = ax.secondary_yaxis("right", functions=(scale.money, scale))
+    s.money_axis(right)
+    right.set_ylabel(f"Equity, {quote}")
+    return right
+
+
+def _layout(top: Axes, bottom: Axes, right: Axes | None, legend_rows: int) -> None:
     """Margins from the widest tick label; the top panel gets 70 % of the height."""
     left = s.MARGIN_PX + s.LABEL_PX + 22 + max(s.ytick_px(top), s.ytick_px(bottom))
+    right_px = s.MARGIN_PX + 8 + (s.LABEL_PX + 22 + s.ytick_px(right) if right is not None else 0)
     head = s.HEADER_PX + s.LEGEND_PX * legend_rows
     lower = (s.HEIGHT_PX - head - s.BOTTOM_PX - GAP_PX) * 0.3
-    s.place(bottom, left, s.BOTTOM_PX, s.MARGIN_PX + 8, s.HEIGHT_PX - s.BOTTOM_PX - lower)
-    s.place(top, left, s.BOTTOM_PX + lower + GAP_PX, s.MARGIN_PX + 8, head)
+    s.place(bottom, left, s.BOTTOM_PX, right_px, s.HEIGHT_PX - s.BOTTOM_PX - lower)
+    s.place(top, left, s.BOTTOM_PX + lower + GAP_PX, right_px, head)
 
 
 def equity_chart(marks: Sequence[EquityMark], deposits: Decimal, fees: Decimal,
                  benchmarks: Mapping[str, Sequence[tuple[datetime, Decimal]]], tz: ZoneInfo, quote: str,
-                 *, max_points: int | None = MAX_POINTS) -> bytes:
-    """Equity curve with net P/L and fees in the header, benchmarks as thin lines, drawdown below."""
+                 *, max_points: int | None = MAX_POINTS, live: bool = True) -> bytes:
+    """Return on deposits over time (equity in money on the right), benchmarks as thin lines, drawdown below.
+
+    The header states the last mark's equity: the caller makes it the live valuation its text uses; with
+    live=False (prices out of reach) the header says as of when.
+    """
     if not marks:
         raise NothingToChart("No equity recorded yet; the first mark comes with the next hourly update.")
     ordered = sorted(marks, key=lambda m: m.time)
     x = date_num(m.time for m in ordered)
     y = floats(m.equity for m in ordered)
     dd = drawdown(y, float(deposits))  # from every mark, before thinning, so the worst dip is exact
+    scale = Scale(deposits)
     with s.figure() as fig:
         top = fig.add_axes((0, 0, 1, 1))
         low = fig.add_axes((0, 0, 1, 1), sharex=top)
-        _line(top, x, y, max_points, color=s.BLUE, linewidth=3, label="Portfolio", zorder=3)  # first in legend
-        _benchmarks(top, benchmarks, max_points)
-        if deposits > 0:
-            top.axhline(float(deposits), color=s.GREY, linestyle=(0, (4, 3)), linewidth=1.5, label="Deposits",
-                        zorder=1)
-        s.money_axis(top)
-        top.set_ylabel(f"Equity, {quote}")
+        _line(top, x, scale(y), max_points, color=s.BLUE, linewidth=3, label="Portfolio", zorder=3)  # first in legend
+        _benchmarks(top, benchmarks, scale, max_points)
+        right = return_axis(top, scale, scale(y), quote)
         top.tick_params(labelbottom=False)
         dx, dy = downsample(x, dd, max_points)
         low.fill_between(dx, dy, 0, color=s.VERMILLION, alpha=0.3, linewidth=0)
@@ -92,14 +130,14 @@ def equity_chart(marks: Sequence[EquityMark], deposits: Decimal, fees: Decimal,
         s.money_axis(low, suffix=" %")
         low.set_ylabel("Drawdown")
         time_axis(low, tz, [ordered[0].time, ordered[-1].time])
-        if len(x) == 1:  # one mark: a day around it, not the locator's default of years
-            low.set_xlim(x[0] - 0.5, x[0] + 0.5)
         labels = [str(t) for t in top.get_legend_handles_labels()[1]]
         ncol, rows = s.legend_layout(labels, s.WIDTH_PX - 200)
-        _layout(top, low, rows)
+        _layout(top, low, right, rows)
         s.legend_above(top, ncol)
-        since = local(ordered[0].time, tz).strftime("%d %b %Y")
-        s.header(fig, f"Equity {s.money(float(ordered[-1].equity), quote)}",
-                 _subtitle(ordered[-1].equity, deposits, fees, quote, worst, since))
-        s.footer(fig, f"Amounts in {quote} · {s.count(len(ordered), 'equity mark')}")
+        last = ordered[-1]
+        when = "" if live else f" · as of {time_text(last.time, tz)}"
+        s.header(fig, f"Equity {s.number(float(last.equity), 2)} {quote}{when}",
+                 _subtitle(last.equity, deposits, fees, quote, worst, day_text(ordered[0].time, tz)))
+        s.footer(fig, f"Amounts in {quote} · {s.count(len(ordered), 'equity mark')}"
+                      + (" · the last valued now" if live and len(ordered) > 1 else ""))
         return s.png(fig)

@@ -1,14 +1,15 @@
 """A ranking snapshot: the best and worst scores, picks and holdings marked."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import tzinfo
+from zoneinfo import ZoneInfo
 
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
 from charts import NothingToChart
 from charts import style as s
-from charts.series import local
+from charts.series import time_text
 from tradingbot.domain import Ranking, RankRow
 from tradingbot.params import format_duration
 
@@ -62,7 +63,7 @@ def _draw(ax: Axes, view: list[RankRow | None], labels: list[str], held: frozens
     s.money_axis(ax, "x", suffix=" %")
 
 
-def ranking_chart(ranking: Ranking, held: frozenset[str], n: int = 10) -> bytes:
+def ranking_chart(ranking: Ranking, held: frozenset[str], n: int = 10, tz: tzinfo = ZoneInfo("UTC")) -> bytes:
     """Top and bottom n eligible symbols by score as bars; picks filled, holdings outlined."""
     rows = sorted((r for r in ranking.rows if r.eligible and r.score is not None),
                   key=lambda r: (-(r.score or 0), r.symbol))
@@ -80,9 +81,8 @@ def ranking_chart(ranking: Ranking, held: frozenset[str], n: int = 10) -> bytes:
         s.legend_above(ax, 3, [Patch(color=s.BLUE, label="pick"), Patch(color=s.LIGHT_GREY, label="not picked"),
                                Patch(facecolor="white", edgecolor=s.BLACK, linewidth=3, label="held")])
         shown = {r.symbol for r in view if r is not None}
-        at = local(ranking.at, timezone.utc)
         s.header(fig, f"Ranking · {ranking.strategy} · {lookback}",
-                 f"{at:%d %b %Y %H:%M} UTC · {len(rows):,} eligible · {len(ranking.selected)} picks\n"
+                 f"{time_text(ranking.at, tz)} · {len(rows):,} eligible · {len(ranking.selected)} picks\n"
                  + _held_line(held, shown, position))
         s.footer(fig, f"Top and bottom {n} of {len(rows):,} eligible symbols by score")
         return s.png(fig)

@@ -13,7 +13,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from charts import NothingToChart
 from charts import style as s
-from charts.series import floats, local, zone_label
+from charts.series import day_text, floats, span_text, zone_label
 from tradingbot.domain import RebalanceRow
 
 MAX_BARS = 60  # ~13 px per bar on the plot: thinner bars stop reading as bars on a phone
@@ -38,16 +38,26 @@ def _subtitle(pnl: list[Decimal], fees: Decimal, quote: str, shown: int) -> str:
 
 
 def _fees_axis(ax: Axes, x: np.ndarray, fees: np.ndarray, quote: str) -> Axes:
-    """Cumulative fees as a line on a right-hand axis of their own, coloured like the line."""
+    """Cumulative fees as a line on a right-hand axis of their own, coloured like the line, zero level with P/L's."""
     ax2 = ax.twinx()
     ax2.plot(x, fees, color=s.BLUE, linewidth=2.5, marker="o" if len(x) == 1 else None)
-    ax2.set_ylim(0, max(float(fees[-1]), 1e-9) * 1.1)
+    top = max(float(fees[-1]), 1e-9) * 1.1
+    ax2.set_ylim(aligned_limits(ax.get_ylim(), top))
     s.money_axis(ax2)
+    ticks = ax2.yaxis.get_major_locator().tick_values(0, top)
+    ax2.set_yticks([t for t in ticks if 0 <= t <= top])  # fees are never negative: no ticks under the zero
     ax2.grid(False)
     ax2.spines["right"].set_visible(True)
     ax2.tick_params(axis="y", labelcolor=s.BLUE)
     ax2.set_ylabel(f"Cumulative fees, {quote}", color=s.BLUE)
     return ax2
+
+
+def aligned_limits(left: tuple[float, float], top: float) -> tuple[float, float]:
+    """Limits for a second axis reaching `top` whose zero sits at the same height as the first axis's zero."""
+    lo, hi = left
+    below = -lo / (hi - lo) if hi > lo and lo < 0 < hi else 0.0  # share of the height under zero
+    return -top * below / (1 - below), top
 
 
 def rebalance_pnl_chart(rebalances: Sequence[RebalanceRow], tz: ZoneInfo, quote: str) -> bytes:
@@ -70,14 +80,16 @@ def rebalance_pnl_chart(rebalances: Sequence[RebalanceRow], tz: ZoneInfo, quote:
         ax = fig.add_axes((0, 0, 1, 1))
         ax.bar(x, values, width=0.75, color=[s.GAIN if v >= 0 else s.LOSS for v in values])
         ax.axhline(0, color=s.GREY, linewidth=1)
+        ax.set_ylim(ax.get_ylim())  # fixed now: the fees axis aligns its zero with these limits
         s.money_axis(ax)
         ax.set_ylabel(f"P/L, {quote}")
         pad = max(0.0, (MIN_SLOTS - len(shown)) / 2)  # a few bars stay bar-shaped, not slabs
         ax.set_xlim(-0.6 - pad, len(shown) - 0.4 + pad)
-        dates = [local(r.started_at, tz).strftime("%d %b") for r in shown]
+        dates = [day_text(r.started_at, tz, year=False) for r in shown]
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _date_at(dates, v)))
-        ax.set_xlabel(f"Rebalance start ({zone_label(tz, [shown[0].started_at, shown[-1].started_at])})")
+        span = [shown[0].started_at, shown[-1].started_at]
+        ax.set_xlabel(f"Rebalance start ({zone_label(tz, span)}), {span_text(*span, tz)}")
         ax2 = _fees_axis(ax, x, fees[first:], quote)
         left = s.MARGIN_PX + s.LABEL_PX + 22 + s.ytick_px(ax)
         right = s.MARGIN_PX + s.LABEL_PX + 22 + s.ytick_px(ax2)

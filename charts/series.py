@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.ticker import Formatter
 
 MAX_POINTS = 2000  # ~2 points per horizontal pixel of the plot: thinner than that changes nothing drawn
 
@@ -59,13 +60,68 @@ def zone_label(tz: ZoneInfo, times: Sequence[datetime]) -> str:
     return "/".join(names) or str(tz)
 
 
+MIN_SPAN_DAYS = 10 / 1440  # a time axis shows at least 10 minutes: ticks then fall on whole minutes, never seconds
+
+
+def day_text(t: datetime, tz: tzinfo, year: bool = True) -> str:
+    """A date as every chart writes it: '2 Mar 2026' (or '2 Mar')."""
+    t = local(t, tz)
+    return f"{t.day} {t:%b}" + (f" {t.year}" if year else "")
+
+
+def time_text(t: datetime, tz: tzinfo) -> str:
+    """A moment as every chart writes it: '2 Mar 2026 09:00 CET'."""
+    return f"{day_text(t, tz)} {local(t, tz):%H:%M %Z}"
+
+
+class TimeFormatter(Formatter):
+    """Tick labels at the tick spacing: 09:30 within a day, 2 Mar by days, Mar 2026 by months, 2026 by years.
+
+    The one formatter of every chart's time axis; the span it leaves out (the day, the year) is in the axis label.
+    """
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self.step, self.first, self.days = 1.0, 0.0, False
+
+    def set_locs(self, locs: list[float]) -> None:
+        super().set_locs(locs)
+        ordered = sorted(locs)
+        self.step = min((b - a for a, b in zip(ordered, ordered[1:]) if b > a), default=1.0)
+        self.first = ordered[0] if ordered else 0.0
+        dates = {mdates.num2date(x, tz=self.tz).date() for x in ordered}
+        self.days = len(dates) > 1  # hours over several days: the first tick says which day it is
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        t = mdates.num2date(x, tz=self.tz)
+        if self.step < 0.99:  # within a day: the hour, and the date where a day starts
+            if (t.hour, t.minute) == (0, 0):
+                return day_text(t, self.tz, year=False)
+            return f"{day_text(t, self.tz, year=False)} {t:%H:%M}" if self.days and x == self.first else f"{t:%H:%M}"
+        if self.step < 27:
+            return day_text(t, self.tz, year=False)
+        return f"{t:%b %Y}" if self.step < 360 else f"{t.year}"
+
+
+def span_text(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """What the tick labels leave out: the day when all is within one day, else the year(s)."""
+    a, b = local(start, tz), local(end, tz)
+    if a.date() == b.date():
+        return day_text(a, tz)
+    return f"{a.year}" if a.year == b.year else f"{a.year}–{b.year}"
+
+
 def time_axis(ax: Axes, tz: ZoneInfo, times: Sequence[datetime], label: str = "Time") -> None:
-    """Dates on the x axis in the manager's zone, few enough ticks to read on a phone."""
-    locator = mdates.AutoDateLocator(tz=tz, minticks=3, maxticks=6)
-    formatter = mdates.ConciseDateFormatter(locator, tz=tz, show_offset=True)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(formatter)
-    ax.set_xlabel(f"{label} ({zone_label(tz, times)})")
+    """The x axis from the first to the last time (at least 10 minutes), labelled in the manager's zone."""
+    start, end = min(times), max(times)
+    lo, hi = date_num([start, end])
+    if hi - lo < MIN_SPAN_DAYS:  # one point or minutes of data: centred in 10 minutes, dated its own day
+        mid = (lo + hi) / 2
+        lo, hi = mid - MIN_SPAN_DAYS / 2, mid + MIN_SPAN_DAYS / 2
+    ax.set_xlim(lo, hi)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(tz=tz, minticks=3, maxticks=6))
+    ax.xaxis.set_major_formatter(TimeFormatter(tz))
+    ax.set_xlabel(f"{label} ({zone_label(tz, times)}), {span_text(start, end, tz)}")
 
 
 def local(t: datetime, tz: tzinfo) -> datetime:

@@ -16,6 +16,7 @@ async def announce_rebalance(summary: RebalanceSummary, services: Services, noti
     if summary.already_done:
         return
     quote, tz = services.quote, services.params.zone
+    summary = await services.with_dust(summary)  # a resumed slot's summary comes straight from the engine
     since_start, since_previous = services.rebalance_pnl(summary)
     text = fmt.summary(summary, quote, tz)
     text += f"\nP/L since start: {fmt.signed(since_start, quote)}"
@@ -37,7 +38,7 @@ async def announce_rebalance(summary: RebalanceSummary, services: Services, noti
 async def _charts(services: Services) -> tuple[Photo, ...]:
     """Equity and allocation, when they can be drawn: an unreachable venue leaves the summary text alone."""
     try:
-        return await chart.optional(chart.equity(services)) + await chart.optional(chart.allocation(services))
+        return await chart.after_rebalance(services)
     except VenueUnavailable:
         return ()
 

@@ -10,7 +10,7 @@ from typing import Awaitable, Callable
 import charts
 from charts import NothingToChart  # noqa: F401  (re-exported for the commands)
 from tradingbot.backtest_service import BacktestReport
-from tradingbot.services import PositionsReport, RankingReport, Services
+from tradingbot.services import PnlReport, PositionsReport, RankingReport, Services
 
 from .replies import Photo
 
@@ -22,10 +22,11 @@ async def _draw(name: str, caption: str, draw: Callable[[], bytes]) -> Photo:
     return Photo(f"{name}.png", await asyncio.to_thread(draw), caption)
 
 
-async def equity(s: Services) -> Photo:
-    h = s.equity_history()
+async def equity(s: Services, report: PnlReport | None = None) -> Photo:
+    """Ending at the valuation the reply's text used (report), else at equity now: one figure in words and chart."""
+    h = await s.equity_history((report.at, report.equity) if report and report.at else None)
     return await _draw("equity", "Equity, drawdown and benchmarks", lambda: charts.equity_chart(
-        h.marks, h.deposits, h.fees, h.benchmarks, s.params.zone, s.quote))
+        h.marks, h.deposits, h.fees, h.benchmarks, s.params.zone, s.quote, live=h.live))
 
 
 async def allocation(s: Services, report: PositionsReport | None = None) -> Photo:
@@ -42,13 +43,19 @@ async def rebalances(s: Services) -> Photo:
 
 async def ranking(s: Services, report: RankingReport | None = None) -> Photo:
     r = report or await s.ranking()
-    return await _draw("ranking", "Ranking by lookback return", lambda: charts.ranking_chart(r.ranking, r.held))
+    return await _draw("ranking", "Ranking by lookback return", lambda: charts.ranking_chart(
+        r.ranking, r.held, tz=s.params.zone))
 
 
 async def inventory(s: Services) -> Photo:
-    history = s.store.inventory_history()
+    history = await s.inventory()
     return await _draw("inventory", "Inventory value per asset", lambda: charts.inventory_chart(
         history, s.params.zone, s.quote))
+
+
+async def after_rebalance(s: Services) -> tuple[Photo, ...]:
+    """The charts a rebalance is reported with: equity and allocation, each when there is something to draw."""
+    return await optional(equity(s)) + await optional(allocation(s))
 
 
 async def backtest(report: BacktestReport) -> Photo:

@@ -11,6 +11,8 @@ from enum import Enum
 from typing import Awaitable, Callable
 
 from tradingbot.backtest import options
+from tradingbot.domain import DustTotal
+from tradingbot.dust import convert_dust, dust_now
 from tradingbot.errors import UserError, VenueUnavailable
 from tradingbot.params import excerpt
 from tradingbot.redaction import shown
@@ -88,8 +90,9 @@ async def _status(ctx: Context, args: list[str]) -> Reply:
 
 async def _pnl(ctx: Context, args: list[str]) -> Reply:
     _no_args("pnl", args)
-    text = fmt.pnl(await ctx.services.pnl(), ctx.services.params.zone)
-    return Reply(text, later=lambda: chart.optional(chart.equity(ctx.services)))
+    report = await ctx.services.pnl()
+    return Reply(fmt.pnl(report, ctx.services.params.zone),
+                 later=lambda: chart.optional(chart.equity(ctx.services, report)))
 
 
 async def _positions(ctx: Context, args: list[str]) -> Reply:
@@ -172,6 +175,27 @@ async def _liquidate(ctx: Context, args: list[str]) -> Reply:
                  summary=summary)
 
 
+async def _dust_preview(ctx: Context, args: list[str]) -> Reply:
+    _no_args("dust", args)
+    s = ctx.services
+    held, refusal = await dust_now(s)
+    total = DustTotal.of(held).describe(s.quote)
+    if refusal:
+        return Reply(f"⚠ {refusal}; {total} stays.", confirmable=False)
+    if not held:
+        return Reply("No dust: every holding can be sold by an order.", confirmable=False)
+    names = ", ".join(p.asset for p in held[:8]) + ("…" if len(held) > 8 else "")
+    return Reply(f"Convert {total} to {s.quote} at the last price less the {s.params.fee_rate * 100:g} % fee? "
+                 f"({names})")
+
+
+async def _dust(ctx: Context, args: list[str]) -> Reply:
+    _no_args("dust", args)
+    log.warning("dust conversion requested by %s", ctx.user)
+    done = await convert_dust(ctx.services, ctx.requested_at)
+    return Reply(fmt.dust_conversion(done, ctx.services.quote))
+
+
 async def _backtest(ctx: Context, args: list[str]) -> Reply:
     tester = ctx.services.backtester
     if tester is None:
@@ -239,6 +263,8 @@ COMMANDS: tuple[Command, ...] = (
             _rebalance_now, preview=_rebalance_preview),
     Command("liquidate", "", "sell everything to the quote asset and pause (confirm first)", Role.ADMIN,
             _liquidate, preview=_liquidate_preview),
+    Command("dust", "", "convert the leftovers too small to sell into the quote asset (confirm first)", Role.ADMIN,
+            _dust, preview=_dust_preview),
     Command("set", "key=value ...", "change parameters (all or none), e.g. /set topn=5", Role.ADMIN, _set),
     Command("pause", "", "stop scheduled rebalances (P/L still marked)", Role.ADMIN, _pause),
     Command("resume", "", "resume scheduled rebalances", Role.ADMIN, _resume),
@@ -267,7 +293,7 @@ def find(name: str) -> Command:
     command = BY_NAME.get(name)
     if command is None:
         close = difflib.get_close_matches(name, BY_NAME, n=1)
-        hint = f" — did you mean /{close[0]}?" if close else ""
+        hint = f" — did you mean /{close[0]}?" if close else "."
         raise UserError(f"unknown command /{excerpt(name, 32)}{hint} Send /help for the list.")
     return command
 

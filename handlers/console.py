@@ -16,6 +16,7 @@ from typing import Sequence, TextIO
 
 from tradingbot.errors import UserError
 
+from .chart_replies import after_rebalance
 from .commands import BY_NAME, Command, Context, allows, dispatch, parse
 from .replies import Photo, Reply
 
@@ -35,9 +36,10 @@ def save_photos(photos: Sequence[Photo], folder: Path) -> list[Path]:
     return paths
 
 
-async def render(reply: Reply, folder: Path) -> str:
-    """The reply's text, then the paths of its charts once drawn."""
-    lines = [reply.text] + [f"[chart] {p}" for p in save_photos(await reply.charts(), folder)]
+async def render(reply: Reply, folder: Path, ctx: Context | None = None) -> str:
+    """The reply's text, then the paths of its charts once drawn (a rebalance's: equity and allocation)."""
+    photos = await reply.charts() + (await after_rebalance(ctx.services) if ctx and reply.summary else ())
+    lines = [reply.text] + [f"[chart] {p}" for p in save_photos(photos, folder)]
     return "\n".join(lines)
 
 
@@ -101,7 +103,7 @@ async def run_once(ctx: Context, lines: list[str], out: TextIO, chart_dir: Path)
     chat = ConsoleChat(ctx)
     for line in lines:
         reply = await chat.answer(line)
-        print(f"> {line}\n{await render(reply, chart_dir)}\n", file=out, flush=True)
+        print(f"> {line}\n{await render(reply, chart_dir, ctx)}\n", file=out, flush=True)
     if chat.waiting is not None:
         print(UNCONFIRMED, file=out, flush=True)
 
@@ -123,7 +125,7 @@ async def run_console(ctx: Context, inp: TextIO, out: TextIO, chart_dir: Path, s
         if line in ("/quit", "/exit"):
             break
         reply = await chat.answer(line)
-        print(await render(reply, chart_dir), file=out, flush=True)
+        print(await render(reply, chart_dir, ctx), file=out, flush=True)
     stop.set()
 
 

@@ -5,7 +5,8 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from tradingbot.domain import DUST_VALUE, Change, Fill, Plan, RebalanceRow, RebalanceSummary, VenueHealth
+from tradingbot.domain import Change, DustTotal, Fill, Plan, RebalanceRow, RebalanceSummary, VenueHealth
+from tradingbot.dust import DustConversion
 from tradingbot.money import fmt_decimal
 from tradingbot.params import PARAM_SPECS, StrategyParams, format_duration
 from tradingbot.services import PnlReport, PositionsReport, RankingReport, StatusReport
@@ -47,7 +48,7 @@ def status(r: StatusReport) -> str:
         f"Equity: {money(r.equity, p.quote)}" + (
             f" (last mark, {local(r.equity_marked_at, tz)}: prices unreachable)" if r.equity_marked_at else ""),
         f"Cash: {money(r.cash, p.quote)}",
-        f"Positions: {r.positions}",
+        f"Positions: {r.positions}" + (f" (and {r.dust.describe(p.quote)})" if r.dust and r.dust.count else ""),
         f"Last rebalance: {last_text}",
         f"Next rebalance: {'paused' if r.paused else local(r.next_run, tz)}",
         f"State: {'PAUSED (no scheduled rebalances; P/L still marked)' if r.paused else 'running'}",
@@ -78,20 +79,21 @@ def pnl(r: PnlReport, tz: ZoneInfo) -> str:
 
 
 def positions(r: PositionsReport) -> str:
-    held = [p for p in r.positions if p.value >= DUST_VALUE or p.price is None]
-    dust = [p for p in r.positions if p not in held]
+    held, dust = r.held, [p for p in r.positions if p.dust]
     if not held and not dust:
         return f"No positions. Cash {money(r.cash, r.quote)}."
-    rows = [f"{'asset':<8}{'qty':>14}{'avg cost':>12}{'price':>12}{'value':>12}{'unreal.':>11}{'wt':>7}"]
+    # A space before every column: a long quantity must never run into the next number.
+    rows = [f"{'asset':<8} {'qty':>14} {'avg cost':>12} {'price':>12} {'value':>12} {'unreal.':>11} {'wt':>6}"]
     for p in held:
         rows.append(
-            f"{p.asset:<8}{qty(p.quantity):>14}{_price(p.avg_cost):>12}{_price(p.price):>12}"
-            f"{money(p.value):>12}{signed(p.unrealized):>11}{r.weight(p) * 100:>6.1f}%"
+            f"{p.asset:<8} {qty(p.quantity):>14} {_price(p.avg_cost):>12} {_price(p.price):>12}"
+            f" {money(p.value):>12} {signed(p.unrealized):>11} {r.weight(p) * 100:>5.1f}%"
         )
-    rows.append(f"{'cash':<8}{'':>14}{'':>12}{'':>12}{money(r.cash):>12}{'':>11}{r.cash / r.equity * 100 if r.equity else 0:>6.1f}%")
+    cash_weight = r.cash / r.equity * 100 if r.equity else 0
+    rows.append(f"{'cash':<8} {'':>14} {'':>12} {'':>12} {money(r.cash):>12} {'':>11} {cash_weight:>5.1f}%")
     if dust:
-        rows.append(f"dust: {len(dust)} leftovers below one lot worth {money(sum(p.value for p in dust), r.quote)}"
-                    f" ({', '.join(p.asset for p in dust[:8])}{'…' if len(dust) > 8 else ''})")
+        rows.append(f"{r.dust.describe(r.quote)}, below the venue's minimum order"
+                    f" ({', '.join(p.asset for p in dust[:8])}{'…' if len(dust) > 8 else ''}; /dust converts them)")
     rows.append(f"Equity {money(r.equity, r.quote)}; fees paid so far are in the average costs.")
     return "\n".join(rows)
 
@@ -152,6 +154,8 @@ def summary(s: RebalanceSummary, quote: str, tz: ZoneInfo) -> str:
         return f"Rebalance {s.slot} {s.state}: " + "; ".join(e.removeprefix(f"{s.state}: ") for e in s.errors)
     elif s.state != "done":
         head = f"Rebalance {s.slot} INCOMPLETE ({s.state}); it resumes on the next run."
+    elif r.kind == "liquidate":
+        head = f"Liquidation {r.slot} done: everything sellable sold to {quote}."
     else:
         head = f"Rebalance {r.slot} done ({r.strategy}, {r.mode} mode)."
     # Tokens, not fills: one Binance market order can fill against several resting orders.
@@ -165,10 +169,13 @@ def summary(s: RebalanceSummary, quote: str, tz: ZoneInfo) -> str:
         f"Equity: {money(r.equity_before, quote)} → {money(s.equity_after, quote)}",
     ]
     lines += [f"Skipped {k.symbol}: {k.reason}" for k in s.skipped]
-    leftovers = [p for p in s.positions if p.asset + quote not in s.targets]
+    leftovers = [p for p in s.positions if p.asset + quote not in s.targets and not p.dust]
     if leftovers and s.state == "done":
-        lines.append("Still held outside the targets (dust or not tradable): "
+        lines.append("Still held outside the targets (not tradable): "
                      + ", ".join(f"{p.asset} {qty(p.quantity)} ≈ {money(p.value, quote)}" for p in leftovers))
+    dust = DustTotal.of(s.positions)
+    if dust.count and s.state == "done":
+        lines.append(f"Left as {dust.describe(quote)} (below the venue's minimum order)")
     lines += [f"Problem: {e}" for e in s.errors]
     return "\n".join(lines)
 
@@ -202,3 +209,13 @@ def changes(items: list[Change]) -> str:
     if not items:
         return "No change: the values given are the current ones."
     return "\n".join(f"{c.key}: {c.old} → {c.new}" for c in items)
+
+
+def dust_conversion(d: DustConversion, quote: str) -> str:
+    """What /dust did, in one or two lines."""
+    if d.already_done:
+        return f"Dust conversion {d.slot} already done: nothing sent."
+    fees = sum((f.fee_quote for f in d.fills), Decimal(0))
+    return (f"Dust conversion {d.slot} done: {d.dust.describe(quote)} → {signed(d.received, quote)}"
+            f" after {money(fees, quote)} fees.\n"
+            f"{len(d.fills)} fills recorded as dust conversions (leg D in the journal).")

@@ -117,6 +117,9 @@ class FaultyExchange:
             raise SystemExit("killed between the venue's fill and the ledger write")
         return result
 
+    async def convert_dust(self, orders):
+        return await self.inner.convert_dust(orders)
+
     async def find_order(self, symbol: str, client_order_id: str):
         if self.down_for > 0 or self.lookups_down > 0:
             self.down_for, self.lookups_down = max(0, self.down_for - 1), max(0, self.lookups_down - 1)

@@ -88,7 +88,9 @@ async def until(predicate, timeout: float = 15.0) -> None:
 
 
 def runs_by_kind(world) -> dict[str, int]:
-    return dict(world.db.execute("SELECT kind, COUNT(*) FROM rebalances GROUP BY kind").fetchall())
+    runs = dict(world.db.execute("SELECT kind, COUNT(*) FROM rebalances GROUP BY kind").fetchall())
+    dust = world.db.execute("SELECT COUNT(DISTINCT slot) FROM orders WHERE leg = 'D'").fetchone()[0]
+    return {**runs, **({"dust": dust} if dust else {})}
 
 
 def test_every_button_acts_once_and_only_for_the_admin_who_asked(world, fake: FakeTelegram):
@@ -129,6 +131,11 @@ def test_every_button_acts_once_and_only_for_the_admin_who_asked(world, fake: Fa
             world.clock.advance(timedelta(seconds=61))
             assert (await press(ADMIN, message, ok)).startswith("Expired")
             assert runs_by_kind(world) == runs  # nothing ran so far
+            # Cancelled: the confirm on the same message no longer acts (before the run: /dust leaves nothing to ask).
+            message, ok, no = await ask(name)
+            assert await press(ADMIN, message, no) == "Cancelled"
+            assert await press(ADMIN, message, ok, forged=True) == "Already handled."
+            await wait(fake, text_to(ADMIN, f"/{name} cancelled."))
             # In time: the first press runs it, the second (and a cancel after it) are refused.
             message, ok, no = await ask(name)
             assert await press(ADMIN, message, ok) == "Running…"
@@ -136,11 +143,6 @@ def test_every_button_acts_once_and_only_for_the_admin_who_asked(world, fake: Fa
             assert await press(ADMIN, message, ok, forged=True) == "Already handled."
             assert await press(ADMIN, message, no, forged=True) == "Already handled."
             await until(lambda: runs_by_kind(world).get(kind(name), 0) == runs.get(kind(name), 0) + 1, 30)
-            # Cancelled: the confirm on the same message no longer acts.
-            message, ok, no = await ask(name)
-            assert await press(ADMIN, message, no) == "Cancelled"
-            assert await press(ADMIN, message, ok, forged=True) == "Already handled."
-            await wait(fake, text_to(ADMIN, f"/{name} cancelled."))
             world.clock.advance(timedelta(seconds=5))  # the next request is a new one, not a repeat
         # The bot stops after this; its shut-down lets every press it took finish, so a late run is counted.
 
@@ -156,4 +158,4 @@ def test_every_button_acts_once_and_only_for_the_admin_who_asked(world, fake: Fa
 
 def kind(command: str) -> str:
     """The journal kind a confirmed command records."""
-    return {"rebalance_now": "manual", "liquidate": "liquidate"}[command]
+    return {"rebalance_now": "manual", "liquidate": "liquidate", "dust": "dust"}[command]

@@ -29,7 +29,7 @@ def test_marks_record_benchmarks_that_the_equity_history_scales(world):
     run(world.services.mark())
     world.clock.advance(timedelta(hours=5))
     run(world.services.mark())
-    history = world.services.equity_history()
+    history = run(world.services.equity_history())
     universe = history.benchmarks["Equal-weight universe"]
     assert len(universe) == 2 and universe[0][1] == D(10000)  # starts at the capital
     prices_then = {s: world.market.price(s, NOW) for s in world.market.rules}
@@ -45,8 +45,10 @@ def test_inventory_history_is_value_per_asset_per_rebalance(world):
     asyncio.run(world.services.rebalance_slot())
     history = world.store.inventory_history()
     assert len(history) == 2
-    for _, values in history:
-        assert "USDT" in values and len(values) >= 5
+    for _, held in history:
+        assets = {p.asset: p for p in held}
+        assert "USDT" in assets and len(assets) >= 5 and assets["USDT"].price == 1
+        assert all(p.price and p.value > 0 for p in held)  # quantity and price of each, as valued then
 
 
 def test_the_universe_index_chains_across_restarts(tmp_path):

@@ -172,9 +172,11 @@ def test_liquidate_sells_everything_and_pauses(world):
     # Buy fees taken in the base asset leave less than one lot step: unsellable dust, reported, kept visible.
     left = holdings(world)
     assert left and all(q < world.market.rules[a + "USDT"].step_size for a, q in left.items())
-    assert {p.asset for p in summary.positions} == set(left)
+    assert {p.asset for p in summary.positions} == set(left) and all(p.dust for p in summary.positions)
     from handlers.format import summary as render
-    assert "Still held outside the targets (dust or not tradable)" in render(summary, "USDT", world.services.params.zone)
+    text = render(summary, "USDT", world.services.params.zone)
+    assert text.startswith(f"Liquidation {summary.slot} done") and "done (momentum" not in text
+    assert f"Left as dust: {len(left)} coins ≈" in text and "Still held outside" not in text
 
 
 def test_client_order_ids_are_deterministic_and_binance_safe():

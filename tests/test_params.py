@@ -131,7 +131,8 @@ def test_every_key_parses(text: str, key: str, value: object) -> None:
     ("topn=1 TOPN=2", "topn is given twice; give each key once"),
     ("topm=5", "unknown parameter 'topm' — did you mean 'topn'?"),
     ("lookbak=3d", "unknown parameter 'lookbak' — did you mean 'lookback'?"),
-    ("xyz=1", "unknown parameter 'xyz' — valid keys: " + ", ".join(KEYS)),
+    ("xyz=1", "unknown parameter 'xyz' — the closest key is 'every'; /params lists them all"),
+    ("bogus=1", "unknown parameter 'bogus' — the closest key is 'blacklist'; /params lists them all"),
 ])
 def test_error_messages(text: str, message: str) -> None:
     assert error_of(text) == message

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from typing import Iterable
 
 ZERO = Decimal(0)
 QUOTE_UNIT = Decimal("0.00000001")  # Binance amounts carry at most 8 decimals
-DUST_VALUE = Decimal(1)  # a holding worth less (in quote) is a sub-lot leftover, not a position
 CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")  # what Binance accepts as newClientOrderId
 
 
@@ -200,6 +200,7 @@ class Position:
     realized: Decimal  # realized P/L on this asset, fees included
     fees: Decimal  # all fees paid trading this asset, in quote
     price: Decimal | None = None
+    dust: bool = False  # cannot be sold at this price (planning.is_dust); set where the venue's rules are known
 
     @property
     def avg_cost(self) -> Decimal | None:
@@ -213,6 +214,39 @@ class Position:
     def unrealized(self) -> Decimal:
         """Value less cost; an asset with no price at all counts at zero value, so the loss shows."""
         return self.value - self.cost
+
+
+@dataclass(frozen=True)
+class DustTotal:
+    """The holdings that cannot be sold, counted apart from the positions everywhere they are shown."""
+
+    count: int
+    value: Decimal
+
+    @classmethod
+    def of(cls, positions: Iterable[Position]) -> DustTotal:
+        dust = [p for p in positions if p.dust]
+        return cls(len(dust), sum((p.value for p in dust), ZERO))
+
+    def describe(self, quote: str) -> str:
+        """'dust: 32 coins ≈ 1.23 USDT' (one wording for every reply and chart)."""
+        amount = f"{self.value:,.2f}" if self.value >= Decimal("0.01") or not self.value else "< 0.01"
+        return f"dust: {self.count} coin{'' if self.count == 1 else 's'} ≈ {amount} {quote}"
+
+
+@dataclass(frozen=True)
+class InventorySnapshot:
+    """What the account held at one time: value per asset (cash as the quote asset), dust apart."""
+
+    time: datetime
+    values: dict[str, Decimal]  # asset -> value in quote; dust excluded
+    dust: DustTotal = DustTotal(0, ZERO)
+    live: bool = False  # valued now, not recorded at a rebalance
+
+    @classmethod
+    def of(cls, time: datetime, positions: Iterable[Position], live: bool = False) -> InventorySnapshot:
+        held = list(positions)
+        return cls(time, {p.asset: p.value for p in held if not p.dust}, DustTotal.of(held), live)
 
 
 @dataclass(frozen=True)
@@ -236,9 +270,9 @@ class OrderRecord:
     """An order as the journal knows it: planned, being sent, or settled."""
 
     client_order_id: str
-    rebalance_id: int
+    rebalance_id: int | None  # None: a dust conversion, not part of a rebalance
     slot: str
-    leg: str  # S (sell) or B (buy)
+    leg: str  # S (sell), B (buy) or D (dust conversion)
     symbol: str
     side: Side
     requested_qty: Decimal | None

@@ -243,7 +243,9 @@ def _spec_for(key: str) -> ParamSpec:
     if name in _SPECS:
         return _SPECS[name]
     close = difflib.get_close_matches(name[:40], list(_SPECS), n=1, cutoff=0.6)
-    hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(_SPECS)}"
+    # Always one key to try, never the whole list: a long list in a chat line hides the answer.
+    nearest = close or difflib.get_close_matches(name[:40], list(_SPECS), n=1, cutoff=0)
+    hint = f"did you mean '{close[0]}'?" if close else f"the closest key is '{nearest[0]}'; /params lists them all"
     raise UserError(f"unknown parameter '{excerpt(key)}' — {hint}")
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
-from .domain import QUOTE_UNIT, ZERO, Plan, PlannedOrder, Side, SkippedOrder, SymbolRules
+from .domain import QUOTE_UNIT, ZERO, Plan, PlannedOrder, Position, Side, SkippedOrder, SymbolRules
 from .money import floor_to_step
 
 BPS = Decimal(10_000)
@@ -125,11 +125,11 @@ def _size(
     if capped:
         qty = floor_to_step(rules.max_qty, rules.step_size)
     notional = qty * est_price
-    if qty <= 0 or qty < rules.min_qty:
-        skipped.append(SkippedOrder(symbol, side, wanted, wanted * est_price, f"below minimum quantity {rules.min_qty}"))
-    elif notional < rules.min_notional:
-        reason = f"below minimum notional {rules.min_notional} {rules.quote}"
-        skipped.append(SkippedOrder(symbol, side, qty, notional, reason))
+    problem = lot_problem(qty, est_price, rules)
+    if problem:
+        below_qty = qty <= 0 or qty < rules.min_qty  # then the whole wanted quantity is what stays
+        skipped.append(SkippedOrder(symbol, side, wanted if below_qty else qty,
+                                    wanted * est_price if below_qty else notional, problem))
     else:
         quote_amount = None if spend is None else min(spend, book.cash)
         if capped and quote_amount is not None:  # or the venue would size the buy past max_qty
@@ -148,6 +148,31 @@ def plan_preview(book: Book, targets: Sequence[str], mode: str, invest_fraction:
 def picks_unchanged(full_sells: Plan, targets: Sequence[str]) -> bool:
     """Full mode would sell exactly the coins it buys back: the picks are the holdings."""
     return bool(targets) and {o.symbol for o in full_sells.orders} == set(targets)
+
+
+def lot_problem(qty: Decimal, price: Decimal, rules: SymbolRules) -> str:
+    """Why a lot of qty (already a multiple of the step) cannot be traded at price: '' when it can."""
+    if qty <= 0 or qty < rules.min_qty:
+        return f"below minimum quantity {rules.min_qty}"
+    if qty * price < rules.min_notional:
+        return f"below minimum notional {rules.min_notional} {rules.quote}"
+    return ""
+
+
+def is_dust(quantity: Decimal, price: Decimal | None, rules: SymbolRules | None) -> bool:
+    """Dust: a holding that cannot be sold at this price (no whole lot, or one below min qty or notional).
+
+    The one definition every report, chart and the /dust conversion use. A holding without rules or
+    price (delisted, never priced) is not dust: it cannot be judged, so it stays in sight as a position.
+    """
+    if rules is None or price is None or quantity <= 0:
+        return False
+    return bool(lot_problem(floor_to_step(quantity, rules.step_size), price, rules))
+
+
+def flag_dust(positions: Iterable[Position], rules: Mapping[str, SymbolRules], quote: str) -> list[Position]:
+    """The positions with their dust flag set from the venue's rules (symbol = asset + quote)."""
+    return [replace(p, dust=is_dust(p.quantity, p.price, rules.get(p.asset + quote))) for p in positions]
 
 
 def after_sells(book: Book, sells: Plan, costs: Costs) -> Book:

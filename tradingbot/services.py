@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable, Sequence
@@ -12,14 +12,15 @@ from .adapters.sqlite_store import SqliteStore
 from .backtest_service import Backtester
 from .benchmarks import scaled, universe_step
 from .domain import (
-    DUST_VALUE, ZERO, Change, EquityMark, Fill, Plan, Position, Ranking, RebalanceRow, RebalanceSummary, VenueHealth,
+    ZERO, Change, DustTotal, EquityMark, Fill, InventorySnapshot, Plan, Position, Ranking, RebalanceRow,
+    RebalanceSummary, VenueHealth,
 )
 from .engine import Progress, Rebalancer
 from .errors import UserError, VenueUnavailable
 from .ledger import Ledger
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from .params import StrategyParams, parse_assignments
-from .planning import Costs, picks_unchanged, plan_preview
+from .planning import Costs, flag_dust, picks_unchanged, plan_preview
 from . import reconcile
 from .reconcile import Difference, ledger_balances
 from .ports import Clock, Exchange, MarketData
@@ -37,13 +38,14 @@ class StatusReport:
     params: StrategyParams
     equity: Decimal
     cash: Decimal
-    positions: int
+    positions: int  # holdings that can be sold; dust is counted apart
     last_rebalance: RebalanceRow | None
     next_run: datetime | None
     paused: bool
     now: datetime
     health: tuple[VenueHealth, ...] = ()
     equity_marked_at: datetime | None = None  # set when prices were unreachable: equity is that mark's
+    dust: DustTotal | None = None  # None when the venue could not be asked
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class PnlReport:
     fees: Decimal
     windows: tuple[PnlWindow, ...]
     quote: str
+    at: datetime | None = None  # when the account was valued: the equity chart ends there, at the same equity
 
 
 @dataclass(frozen=True)
@@ -75,15 +78,25 @@ class PositionsReport:
     def weight(self, p: Position) -> Decimal:
         return p.value / self.equity if self.equity else ZERO
 
+    @property
+    def held(self) -> tuple[Position, ...]:
+        """The positions that can be sold (dust apart)."""
+        return tuple(p for p in self.positions if not p.dust)
+
+    @property
+    def dust(self) -> DustTotal:
+        return DustTotal.of(self.positions)
+
 
 @dataclass(frozen=True)
 class EquityHistory:
     """What the equity chart shows: the marks, capital, fees, and benchmarks scaled to the account."""
 
-    marks: tuple[EquityMark, ...]
+    marks: tuple[EquityMark, ...]  # the last one valued now when prices answered (live), else the last recorded
     deposits: Decimal
     fees: Decimal
     benchmarks: dict[str, list[tuple[datetime, Decimal]]]
+    live: bool = True
 
 
 @dataclass(frozen=True)
@@ -135,17 +148,24 @@ class Services:
         return ledger, await valuation_prices(self.market, ledger.holdings(), self.quote, self.clock.now(),
                                               self.store.last_prices())
 
+    async def _holdings(self) -> tuple[Ledger, list[Position]]:
+        """The ledger and its positions valued now, each flagged as dust or not by the venue's rules."""
+        ledger, prices = await self._valued()
+        return ledger, flag_dust(ledger.valued(prices), await rules_by_symbol(self.market), self.quote)
+
     # --- looking ------------------------------------------------------------------------
     async def status(self) -> StatusReport:
         try:
-            ledger, prices = await self._valued()
-            equity, marked_at = ledger.equity(prices), None
+            ledger, held = await self._holdings()
+            equity, marked_at, dust = ledger.cash + sum((p.value for p in held), ZERO), None, DustTotal.of(held)
+            count = len(held) - dust.count
         except VenueUnavailable:  # status must answer most of all when the venue does not
             ledger, last = self.store.load_ledger(), self.store.last_mark()
             equity, marked_at = (last.equity, last.time) if last else (ledger.cash, self.clock.now())
+            count, dust = len(ledger.holdings()), None
         return StatusReport(
             venue=self.exchange.name, market=self.market_name, params=self.params,
-            equity=equity, cash=ledger.cash, positions=len(ledger.holdings()), equity_marked_at=marked_at,
+            equity=equity, cash=ledger.cash, positions=count, equity_marked_at=marked_at, dust=dust,
             last_rebalance=self.store.last_rebalance(("done", "skipped", "selling", "buying")),
             next_run=None if self.paused else self.next_run(), paused=self.paused, now=self.clock.now(),
             health=self.health,
@@ -163,7 +183,7 @@ class Services:
             self._window("last 7 days", now - timedelta(days=7), equity),
         )
         return PnlReport(equity, ledger.deposits, equity - ledger.deposits, ledger.realized,
-                         sum((p.unrealized for p in held), ZERO), ledger.fees, windows, self.quote)
+                         sum((p.unrealized for p in held), ZERO), ledger.fees, windows, self.quote, now)
 
     def _window(self, label: str, since: datetime, equity: Decimal) -> PnlWindow:
         """Equity now against the last mark at or before `since`, or the account's first mark if younger.
@@ -174,13 +194,13 @@ class Services:
         return PnlWindow(label, max(since, mark.time) if mark else since, equity - mark.equity if mark else None)
 
     async def positions(self) -> PositionsReport:
-        ledger, prices = await self._valued()
-        return PositionsReport(tuple(ledger.valued(prices)), ledger.cash, ledger.equity(prices), self.quote)
+        ledger, held = await self._holdings()
+        return PositionsReport(tuple(held), ledger.cash, ledger.cash + sum((p.value for p in held), ZERO), self.quote)
 
     async def ranking(self) -> RankingReport:
         ranking = await rank_now(self.market, self.params, self.clock.now())
         positions = await self.positions()
-        held = frozenset(p.asset + self.quote for p in positions.positions if p.value >= DUST_VALUE)
+        held = frozenset(p.asset + self.quote for p in positions.held)
         return RankingReport(ranking, held)
 
     def history(self, n: int) -> list[RebalanceRow]:
@@ -267,7 +287,15 @@ class Services:
         if summary.state == "done" and not summary.already_done:
             _, prices = await self._valued()
             await self._mark_benchmarks(prices)
-        return summary
+        return await self.with_dust(summary)
+
+    async def with_dust(self, summary: RebalanceSummary) -> RebalanceSummary:
+        """The summary with its positions' dust flags set, so every report shows dust apart."""
+        try:
+            rules = await rules_by_symbol(self.market)
+        except VenueUnavailable:  # the summary of an outage goes out as it is
+            return summary
+        return replace(summary, positions=tuple(flag_dust(summary.positions, rules, self.quote)))
 
     def set_params(self, args: str | list[str], who: str) -> list[Change]:
         """Apply key=value pairs all or none; persist with an audit row per change."""
@@ -341,8 +369,9 @@ class Services:
             self.store.set_state(UNIVERSE_PRICES, json.dumps({k: str(v) for k, v in universe.items()}))
             self.store.add_benchmark(self.clock.now(), prices.get("BTC" + self.quote), index, len(universe))
 
-    def equity_history(self) -> EquityHistory:
-        """The account's marks with BTC buy-and-hold and the equal-weight universe scaled beside them."""
+    async def equity_history(self, valued: tuple[datetime, Decimal] | None = None) -> EquityHistory:
+        """The marks ending at equity now (or at `valued`, the valuation a reply's text used), with BTC
+        buy-and-hold and the equal-weight universe scaled beside them; the last mark when prices are out of reach."""
         ledger = self.store.load_ledger()
         marks = tuple(self.store.marks())
         rows = self.store.benchmarks()
@@ -350,7 +379,33 @@ class Services:
         universe = [(t, u) for t, _, u in rows]
         benchmarks = {"BTC buy & hold": scaled(btc, marks, ledger.deposits),
                       "Equal-weight universe": scaled(universe, marks, ledger.deposits)}
-        return EquityHistory(marks, ledger.deposits, ledger.fees, {k: v for k, v in benchmarks.items() if v})
+        if valued is None:
+            try:
+                now, prices = await self._valued()
+                valued = (self.clock.now(), now.equity(prices))
+            except VenueUnavailable:
+                pass
+        if valued is not None:
+            at, equity = valued
+            marks = tuple(m for m in marks if m.time < at) + (EquityMark(at, equity, ledger.cash, equity - ledger.cash,
+                                                                         "live"),)
+        return EquityHistory(marks, ledger.deposits, ledger.fees, {k: v for k, v in benchmarks.items() if v},
+                             live=valued is not None)
+
+    async def inventory(self) -> list[InventorySnapshot]:
+        """Value per asset after each rebalance, then now (when prices answer), dust apart by the venue's rules."""
+        now = self.clock.now()
+        try:
+            rules = await rules_by_symbol(self.market)
+            ledger, prices = await self._valued()
+            live = [Position(self.quote, ledger.cash, ZERO, ZERO, ZERO, Decimal(1)), *ledger.valued(prices)]
+        except VenueUnavailable:  # the recorded history still draws, "as of" its last snapshot
+            rules, live = {}, None
+        snapshots = [InventorySnapshot.of(t, flag_dust(held, rules, self.quote))
+                     for t, held in self.store.inventory_history() if live is None or t < now]
+        if live is not None:
+            snapshots.append(InventorySnapshot.of(now, flag_dust(live, rules, self.quote), live=True))
+        return snapshots
 
     def _computed_next_run(self) -> datetime | None:
         p = self.params

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from typing import Any
+from typing import Any, Sequence
 
 import sqlite_utils
 
@@ -176,6 +176,29 @@ class PaperExchange:
             result = self._load(order.client_order_id)
         assert result is not None
         return result
+
+    async def convert_dust(self, orders: Sequence[OrderRequest]) -> list[OrderResult]:
+        """Sell each holding to the quote at the last price less the fee, below every filter, as Binance's dust
+        conversion does (it takes BNB; the paper account takes its quote). All or nothing, one fill each."""
+        rules = {r.symbol: r for r in await self.market.symbols()}
+        prices = await self.market.prices()
+        received, fee_rate = self.clock.now(), self.costs.fee_rate
+        with self.db.atomic(), localcontext(prec=_PREC):
+            for order in orders:
+                rule, price = rules.get(order.symbol), prices.get(order.symbol)
+                if rule is None or price is None or order.quantity is None or order.side is not Side.SELL:
+                    raise OrderRejected(NEW_ORDER_REJECTED, f"{order.symbol}: no price to convert dust at.")
+                if self._order_row(order.client_order_id) is not None:
+                    raise OrderRejected(NEW_ORDER_REJECTED, "Duplicate order sent.")
+                if self._read_balances().get(rule.base, ZERO) < order.quantity:
+                    raise OrderRejected(NEW_ORDER_REJECTED, "Account has insufficient balance for requested action.")
+                value = order.quantity * price
+                fee = commission(value, fee_rate)
+                changes = {rule.base: -order.quantity, rule.quote: value - fee}
+                fill = _Settlement(order.quantity, price, value, fee, rule.quote, fee, changes)
+                self._record(order, fill, self._in_account_quote(fee, rule.quote, prices), received)
+            results = [self._load(o.client_order_id) for o in orders]
+        return [r for r in results if r is not None]
 
     async def find_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
         """The stored order with its fills, or None if unknown or on another symbol."""

@@ -121,7 +121,7 @@ class SqliteJournal:
             self._update_rebalance(row.slot, fields)
 
     # --- orders -------------------------------------------------------------------------
-    def add_orders(self, rebalance_id: int, slot: str, orders: Iterable[OrderRecord], at: datetime) -> None:
+    def add_orders(self, rebalance_id: int | None, slot: str, orders: Iterable[OrderRecord], at: datetime) -> None:
         """Journal planned (and skipped) orders, all together, before anything is sent."""
         with self.db.atomic():
             self.db.conn.executemany(

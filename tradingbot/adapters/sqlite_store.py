@@ -266,12 +266,14 @@ class SqliteStore(SqliteJournal):
                 latest[symbol] = (t, price)
         return {symbol: Decimal(price) for symbol, (_, price) in latest.items()}
 
-    def inventory_history(self) -> list[tuple[datetime, dict[str, Decimal]]]:
-        """Value per asset (cash included) after each rebalance, oldest first."""
-        history: dict[str, dict[str, Decimal]] = {}
-        for t, asset, value in self.db.execute("SELECT time, asset, value FROM inventory ORDER BY time, id"):
-            history.setdefault(t, {})[asset] = Decimal(value)
-        return [(parse_iso(t), values) for t, values in history.items()]
+    def inventory_history(self) -> list[tuple[datetime, list[Position]]]:
+        """What was held after each rebalance, oldest first: quantity and price per asset (cash at price 1)."""
+        history: dict[str, list[Position]] = {}
+        for t, asset, qty, price in self.db.execute(
+                "SELECT time, asset, quantity, price FROM inventory ORDER BY time, id"):
+            history.setdefault(t, []).append(Position(asset, Decimal(qty), ZERO, ZERO, ZERO,
+                                                      None if price is None else Decimal(price)))
+        return [(parse_iso(t), held) for t, held in history.items()]
 
 
 def _is_full(error: BaseException) -> bool:
