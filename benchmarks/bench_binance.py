@@ -13,7 +13,7 @@ Scenarios, each on a fresh BinanceSim and a fresh temporary directory:
   floor          3 round trips x (50 ms + measured local round trip)
 Each warm rebalance switches the strategy momentum -> reversal, so all 10 holdings are sold and 10 others bought.
 
-By default BinanceSim runs in its own process (`python -m tradingbot.sim.binance_api`, driven through its /_sim/
+By default BinanceSim runs in its own process (`python -m standins.binance_api`, driven through its /_sim/
 control API), so its CPU (building klines, stream pushes) is not counted in the bot's wall time, as on the real
 venue; --in-process runs it on the bot's event loop instead, as the tests do. The streams push every 2 s, as
 Binance's kline streams do. After the clock jump both transports re-sync their time (outside the timings): the
@@ -63,7 +63,7 @@ from tradingbot.engine import Rebalancer  # noqa: E402
 from tradingbot.params import StrategyParams  # noqa: E402
 from tradingbot.ports import MarketData  # noqa: E402
 from tradingbot.services import Services  # noqa: E402
-from tradingbot.sim.binance_api import BinanceSim  # noqa: E402
+from standins.binance_api import BinanceSim  # noqa: E402
 
 START = datetime(2025, 6, 2, 9, 0, 5, tzinfo=timezone.utc)
 SEED = 7
@@ -123,9 +123,9 @@ class InProcessSim:
 
 
 class ProcessSim:
-    """BinanceSim in a child process (python -m tradingbot.sim.binance_api), driven through /_sim/."""
+    """BinanceSim in a child process (python -m standins.binance_api), driven through /_sim/."""
 
-    COMMAND = ("-m", "tradingbot.sim.binance_api")
+    COMMAND = ("-m", "standins.binance_api")
 
     def __init__(self, clock: OffsetClock, symbols: int, latency_ms: float):
         self.clock, self.symbols, self.latency_ms = clock, symbols, latency_ms

@@ -1,6 +1,6 @@
 """Telegram figures: the real bot process (`bot.py --demo`) talking HTTP to the local fake Bot API.
 
-Prints figures and, last, one JSON line. Everything goes through FakeTelegram (tradingbot/sim/telegram_api.py),
+Prints figures and, last, one JSON line. Everything goes through FakeTelegram (standins/telegram_api.py),
 which runs on a thread of this process, and the bot, which runs as a subprocess exactly as an operator starts it:
 
 1. round trip of /status from one admin, sequentially (update injected into the fake -> reply recorded by it);
@@ -352,7 +352,7 @@ def main() -> int:
     if args.echo_bot:
         return echo_bot()
 
-    from tradingbot.sim.telegram_api import FakeTelegram
+    from standins.telegram_api import FakeTelegram
 
     t_run = time.perf_counter()
     fake = FakeTelegram(token=TOKEN)

@@ -29,7 +29,7 @@ from tradingbot.engine import Rebalancer
 from tradingbot.params import StrategyParams
 from tradingbot.ports import Exchange, MarketData
 from tradingbot.services import Services
-from tradingbot.sim.binance_api import BinanceSim
+from standins.binance_api import BinanceSim
 
 START = datetime(2025, 6, 2, 9, 0, 5, tzinfo=timezone.utc)
 KEY, SECRET = "test-api-key-0123456789", "test-api-secret-abcdefghijklmnop"

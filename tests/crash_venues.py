@@ -1,7 +1,7 @@
 """The two venues a crash test kills the bot on, each handing out fresh copies of one prepared account.
 
 paper: --demo, the paper venue's tables inside the bot's database. testnet: EXCHANGE=testnet against local
-Binance-compatible servers (python -m tradingbot.sim.binance_api) whose clocks stand still at the slot.
+Binance-compatible servers (python -m standins.binance_api) whose clocks stand still at the slot.
 """
 from __future__ import annotations
 

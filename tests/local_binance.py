@@ -1,4 +1,4 @@
-"""The local Binance server as a process of its own (python -m tradingbot.sim.binance_api), for tests that run
+"""The local Binance server as a process of its own (python -m standins.binance_api), for tests that run
 bot.py as a separate process too: started on a free port, driven through its /_sim/ control API, stopped.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ class LocalBinance:
     @classmethod
     def start(cls, *args: str) -> LocalBinance:
         """The server with these command-line options, on a port the system picks; returns once it listens."""
-        process = subprocess.Popen([sys.executable, "-m", "tradingbot.sim.binance_api", "--port", "0", *args],
+        process = subprocess.Popen([sys.executable, "-m", "standins.binance_api", "--port", "0", *args],
                                    cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert process.stdout is not None
         rest, streams = process.stdout.readline(), process.stdout.readline()  # printed once it listens

@@ -20,7 +20,7 @@ from tests.soak import HOUR, deal
 from tradingbot.errors import UserError, VenueUnavailable
 from tradingbot.params import StrategyParams
 from tradingbot.schedule import slot_key
-from tradingbot.sim.binance_api import BinanceSim
+from standins.binance_api import BinanceSim
 
 ORDER = "/api/v3/order"
 PARAMS = StrategyParams(topn=4, min_age_days=1, min_quote_volume=Decimal(0), every="1h")

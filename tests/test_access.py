@@ -15,7 +15,7 @@ from handlers.telegram import REFUSAL
 from tests.figures import count
 from tests.test_telegram_bot import ADMIN, STRANGER, VIEWER, config, run_with_bot, text_to, wait
 from tests.test_telegram_bot import fake, world  # noqa: F401  (fixtures: the fake Bot API; a bot after 09:30)
-from tradingbot.sim.telegram_api import FakeTelegram
+from standins.telegram_api import FakeTelegram
 
 ADMIN2 = 1003  # a second admin: may confirm their own requests, never another admin's
 # An argument where a command needs one to do its work; every other command is sent bare.

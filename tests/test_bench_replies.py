@@ -9,7 +9,7 @@ from telegram import Bot
 
 from benchmarks.telegram_replies import Conversation, UnexpectedReply, Watcher
 from tests.test_telegram_fake import OP, png
-from tradingbot.sim.telegram_api import FakeTelegram
+from standins.telegram_api import FakeTelegram
 
 PNL, STATUS, PARAMS = "Net P/L: +12.00 USDT", "Next rebalance: 09:00", "invest_fraction = 1"
 

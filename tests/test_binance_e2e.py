@@ -1,6 +1,6 @@
 """The real program on EXCHANGE=testnet, offline: bot.py and the local Binance server as two processes.
 
-All three Binance URLs point at `python -m tradingbot.sim.binance_api`; the bot ranks on its market
+All three Binance URLs point at `python -m standins.binance_api`; the bot ranks on its market
 data, trades through python-binance with HMAC-signed requests, and records fees from the fills.
 """
 from __future__ import annotations

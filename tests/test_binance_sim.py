@@ -22,7 +22,7 @@ from binance.exceptions import BinanceAPIException
 from tradingbot.adapters.paper import buy_quantity, commission
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.clock import ManualClock, OffsetClock
-from tradingbot.sim.binance_api import BinanceSim
+from standins.binance_api import BinanceSim
 
 D = Decimal
 START = datetime(2025, 3, 1, 12, 30, tzinfo=timezone.utc)
@@ -487,7 +487,7 @@ def test_the_control_api_drives_accounts_faults_and_the_clock():
 def test_the_command_line_server_serves_until_terminated():
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     args = ["--port", "0", "--symbols", "20", "--api-key", "cli-k", "--api-secret", "cli-s", "--deposit", "250"]
-    proc = subprocess.Popen([sys.executable, "-m", "tradingbot.sim.binance_api", *args], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "standins.binance_api", *args], stdout=subprocess.PIPE,
                             text=True, env=env)
     try:
         assert proc.stdout is not None

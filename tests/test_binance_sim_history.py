@@ -9,7 +9,7 @@ import aiohttp
 
 from tests.test_binance_sim import KEY, START, refused, run
 from tradingbot.clock import ManualClock
-from tradingbot.sim.binance_wire import ms
+from standins.binance_json import ms
 
 
 def three_buys_an_hour_apart(clock: ManualClock):

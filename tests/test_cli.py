@@ -121,7 +121,7 @@ def test_a_second_bot_on_the_same_database_stops_at_start_and_looking_stays_allo
 
 def test_the_bot_process_on_telegram_end_to_end(tmp_path):
     """As the issue's person-like script: the real bot.py process, the real PTB client, the local fake API."""
-    from tradingbot.sim.telegram_api import FakeTelegram
+    from standins.telegram_api import FakeTelegram
 
     admin, stranger, group = 4242, 777, -100
     fake = FakeTelegram(token="999:E2E")
@@ -158,7 +158,7 @@ def test_the_bot_process_on_telegram_end_to_end(tmp_path):
 
 
 def test_a_rejected_token_is_one_line_and_never_printed(tmp_path):
-    from tradingbot.sim.telegram_api import FakeTelegram
+    from standins.telegram_api import FakeTelegram
 
     fake = FakeTelegram(token="123456:RIGHT")
     fake.start()

@@ -31,7 +31,7 @@ from tradingbot.backtest_service import Backtester
 from tradingbot.clock import ManualClock
 from tradingbot.errors import UserError
 from tradingbot.params import PARAM_SPECS, StrategyParams, parse_assignments
-from tradingbot.sim.telegram_api import FakeTelegram
+from standins.telegram_api import FakeTelegram
 
 KEYS = [spec.key for spec in PARAM_SPECS]
 # Values each key accepts, so a fuzzed line sometimes changes something and sometimes runs a real backtest.

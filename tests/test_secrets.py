@@ -19,7 +19,7 @@ from pathlib import Path
 from tests.builders import NO_ENV_FILE
 from tests.figures import count
 from tests.local_binance import ROOT, LocalBinance
-from tradingbot.sim.telegram_api import FakeTelegram
+from standins.telegram_api import FakeTelegram
 
 CLOCK = "2025-06-02T09:30:20Z"
 TOKEN = "8123456789:AAGsecretHalfOfTheBotToken_x7Yq-Zz"

@@ -17,7 +17,7 @@ from tests.conftest import World
 from tradingbot.clock import ManualClock
 from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.adapters.synthetic import SyntheticMarket
-from tradingbot.sim.telegram_api import FakeTelegram
+from standins.telegram_api import FakeTelegram
 
 ADMIN, VIEWER, STRANGER = 1001, 1002, 6666
 GROUP, NOTIFY = -500, 1001  # pushes go to the admin's private chat and a group

@@ -22,7 +22,7 @@ from telegram.error import (BadRequest, Conflict, EndPointNotFound, Forbidden, I
                             RetryAfter)
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler
 
-from tradingbot.sim.telegram_api import FakeTelegram
+from standins.telegram_api import FakeTelegram
 
 # PTB 22.8 warns inside RetryAfter.__init__ itself, not only when retry_after is read.
 pytestmark = pytest.mark.filterwarnings("ignore:.*attribute `retry_after`:telegram.warnings.PTBDeprecationWarning")
@@ -454,7 +454,7 @@ def test_raw_envelopes_and_a_json_body(fake):
 
 
 def test_runs_standalone_and_prints_its_base_url():
-    command = [sys.executable, "-m", "tradingbot.sim.telegram_api", "--port", "0", "--token", "77:CLI"]
+    command = [sys.executable, "-m", "standins.telegram_api", "--port", "0", "--token", "77:CLI"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         try:
             base_url = proc.stdout.readline().strip()

@@ -13,7 +13,7 @@ from handlers.announce import announce_rebalance
 from handlers.telegram_push import TelegramPusher
 from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.params import StrategyParams
-from tradingbot.sim.telegram_api import FakeTelegram
+from standins.telegram_api import FakeTelegram
 
 from tests.conftest import World
 

@@ -17,10 +17,10 @@ from typing import Any, Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from ..adapters.synthetic import INTERVAL_HOURS
-from ..ports import Clock
+from tradingbot.adapters.synthetic import INTERVAL_HOURS
+from tradingbot.ports import Clock
 from .binance_venue import Listing
-from .binance_wire import Json, kline_event, mini_ticker_event
+from .binance_json import Json, kline_event, mini_ticker_event
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from tradingbot.sim.telegram_methods import (ApiCall, ApiError, BotApiMethods, Json, SentMessage, as_int, button_data,
+from standins.telegram_methods import (ApiCall, ApiError, BotApiMethods, Json, SentMessage, as_int, button_data,
                                           read_params, too_many_requests, user_json)
 
 log = logging.getLogger(__name__)

@@ -18,18 +18,18 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from ..adapters.synthetic import SyntheticMarket
-from ..clock import ManualClock, OffsetClock, SystemClock
-from ..errors import OrderRejected
-from ..ports import Clock
-from ..timefmt import parse_clock
+from tradingbot.adapters.synthetic import SyntheticMarket
+from tradingbot.clock import ManualClock, OffsetClock, SystemClock
+from tradingbot.errors import OrderRejected
+from tradingbot.ports import Clock
+from tradingbot.timefmt import parse_clock
 from .binance_control import ControlApi, ShiftedClock
 from .binance_faults import ORDER_PATH, Faults
 from .binance_gate import Params, WeightMeter, check_signature, check_time, mandatory, parse_params
 from .binance_rest import Call, SpotApi
 from .binance_streams import StreamHub
-from .binance_venue import Account, Listing, Venue
-from .binance_wire import ApiError, ms, order_full
+from .binance_venue import Account, Listing, MatchingEngine
+from .binance_json import ApiError, ms, order_full
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class BinanceSim:
         # (and so the client's timestamps) runs on.
         self.market, self.clock, self.check_timestamps = market, clock, check_timestamps
         self.listing = Listing(market, listed)
-        self.venue = Venue(Decimal(fee_rate))
+        self.venue = MatchingEngine(Decimal(fee_rate))
         self.streams = StreamHub(self.listing, clock, stream_interval, self.server_ms)
         self.faults = Faults(self.listing, self.streams.drop_all)
         self.meter = WeightMeter(weight_limit)

@@ -11,14 +11,14 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Awaitable, Callable, NamedTuple
 
-from ..adapters.synthetic import INTERVAL_HOURS
-from ..domain import Candle, Side, SymbolRules
-from ..errors import NEW_ORDER_REJECTED, OrderRejected
-from ..ports import Clock
+from tradingbot.adapters.synthetic import INTERVAL_HOURS
+from tradingbot.domain import Candle, Side, SymbolRules
+from tradingbot.errors import NEW_ORDER_REJECTED, OrderRejected
+from tradingbot.ports import Clock
 from .binance_faults import Faults
 from .binance_gate import Params, amount, fixed, limit, mandatory, one_or_all, opt_int, symbol_list, ticker_weight
-from .binance_venue import Account, Execution, Listing, MarketOrder, SimOrder, Venue
-from .binance_wire import (ApiError, Json, account_json, at_ms, best_prices, exchange_info, kline_row, num,
+from .binance_venue import Account, Execution, Listing, MarketOrder, SimOrder, MatchingEngine
+from .binance_json import (ApiError, Json, account_json, at_ms, best_prices, exchange_info, kline_row, num,
                            order_ack, order_full, order_query, order_result, ticker_24hr, trade_json)
 
 _CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
@@ -49,7 +49,7 @@ class Route(NamedTuple):
 class SpotApi:
     """The handlers: each takes a parsed Call and returns the JSON answer, or raises ApiError/OrderRejected."""
 
-    def __init__(self, listing: Listing, venue: Venue, faults: Faults, clock: Clock, weight_limit: int):
+    def __init__(self, listing: Listing, venue: MatchingEngine, faults: Faults, clock: Clock, weight_limit: int):
         self.listing, self.venue, self.faults, self.clock = listing, venue, faults, clock
         self.weight_limit = weight_limit
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 
-from ..adapters.paper import buy_quantity, check_filters, commission, fill_price
-from ..adapters.synthetic import SyntheticMarket
-from ..domain import QUOTE_UNIT, ZERO, Candle, Side, SymbolRules
-from ..errors import NEW_ORDER_REJECTED, OrderRejected
-from ..money import floor_to_step
-from .binance_wire import DayStats, ms
+from tradingbot.adapters.paper import buy_quantity, check_filters, commission, fill_price
+from tradingbot.adapters.synthetic import SyntheticMarket
+from tradingbot.domain import QUOTE_UNIT, ZERO, Candle, Side, SymbolRules
+from tradingbot.errors import NEW_ORDER_REJECTED, OrderRejected
+from tradingbot.money import floor_to_step
+from .binance_json import DayStats, ms
 
 BNB_DISCOUNT = Decimal("0.75")  # paying commission in BNB costs 25% less
 NO_FUNDS = "Account has insufficient balance for requested action."
@@ -130,7 +130,7 @@ class Execution:
     bnb_price: Decimal | None = None
 
 
-class Venue:
+class MatchingEngine:
     """Accounts and their orders; ids are sequential across the venue, like Binance's."""
 
     def __init__(self, fee_rate: Decimal):

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Callable
 from urllib.parse import parse_qsl
 
-from .binance_wire import ApiError
+from .binance_json import ApiError
 
 Params = dict[str, str]
 BAN_MS = 120_000  # a first 418 ban lasts 2 minutes and doubles with each ban after it, as on Binance

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from aiohttp import web
 
-from ..ports import Clock
-from ..timefmt import iso, parse_clock
-from .binance_wire import Json
+from tradingbot.ports import Clock
+from tradingbot.timefmt import iso, parse_clock
+from .binance_json import Json
 
 if TYPE_CHECKING:
     from .binance_api import BinanceSim
