@@ -46,7 +46,8 @@ from handlers import format as fmt
 from handlers.commands import Context
 from handlers.announce import announce_rebalance, announce_reconciliation
 from handlers.console import ConsoleNotifier, run_console, run_once
-from tradingbot import crashpoints, redaction
+from tradingbot import crashpoints
+from tradingbot.adapters import logs
 from tradingbot.adapters.lockfile import FileLock, NoLock
 from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
@@ -54,14 +55,14 @@ from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.synthetic import END as SYNTHETIC_UNTIL, EPOCH as SYNTHETIC_FROM
 from tradingbot.backtest_service import Backtester
 from tradingbot.clock import FrozenClock, OffsetClock, SystemClock
-from tradingbot.domain import RebalanceSummary
+from tradingbot.core.domain import RebalanceSummary
 from tradingbot.engine import Rebalancer
-from tradingbot.errors import UserError
-from tradingbot.params import StrategyParams
+from tradingbot.core.errors import UserError
+from tradingbot.core.params import StrategyParams
 from tradingbot.ports import Clock, ProcessLock
 from tradingbot.services import Services, SlotRefusal
 from tradingbot.settings import Settings, SettingsError, check_databases, env_file_warning, load_settings
-from tradingbot.timefmt import iso, parse_clock
+from tradingbot.core.timefmt import iso, parse_clock
 from tradingbot.venues import Venue, build_venue
 
 log = logging.getLogger("itradingbot")
@@ -309,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     secrets = [v.get_secret_value() for v in (settings.telegram_bot_token, settings.binance_api_key,
                                               settings.binance_api_secret) if v is not None]
-    redaction.install(settings.log_level, secrets)
+    logs.install(settings.log_level, secrets)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, and a bot token is in the path
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # job bookkeeping would drown the console chat
     if warning := env_file_warning(args.env_file):

@@ -29,11 +29,11 @@ import sqlite_utils  # noqa: E402
 
 from tradingbot.adapters.kline_import import import_files, load_panel, panel_from_file  # noqa: E402
 from tradingbot.adapters.kline_store import KlineStore  # noqa: E402
-from tradingbot.backtest.config import BacktestConfig, allowed_columns  # noqa: E402
-from tradingbot.backtest.panel import Panel, day_number  # noqa: E402
-from tradingbot.backtest.simulate import simulate  # noqa: E402
-from tradingbot.backtest.sweep import run_sweep  # noqa: E402
-from tradingbot.params import StrategyParams  # noqa: E402
+from tradingbot.core.backtest.config import BacktestConfig, allowed_columns  # noqa: E402
+from tradingbot.core.backtest.panel import Panel, day_number  # noqa: E402
+from tradingbot.core.backtest.simulate import simulate  # noqa: E402
+from tradingbot.core.backtest.sweep import run_sweep  # noqa: E402
+from tradingbot.core.params import StrategyParams  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "binance_spot_usdt_1d.csv.gz"
 START, END = date(2021, 1, 1), date(2024, 12, 31)

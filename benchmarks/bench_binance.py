@@ -58,9 +58,9 @@ from tradingbot.adapters.sqlite_store import SqliteStore, open_database  # noqa:
 from tradingbot.adapters.synthetic import SyntheticMarket  # noqa: E402
 from tradingbot.adapters.venue_market import VenueMarket  # noqa: E402
 from tradingbot.clock import OffsetClock  # noqa: E402
-from tradingbot.domain import RebalanceSummary, Side  # noqa: E402
+from tradingbot.core.domain import RebalanceSummary, Side  # noqa: E402
 from tradingbot.engine import Rebalancer  # noqa: E402
-from tradingbot.params import StrategyParams  # noqa: E402
+from tradingbot.core.params import StrategyParams  # noqa: E402
 from tradingbot.ports import MarketData  # noqa: E402
 from tradingbot.services import Services  # noqa: E402
 from standins.binance_api import BinanceSim  # noqa: E402

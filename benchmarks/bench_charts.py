@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import charts  # noqa: E402
-from tradingbot.domain import EquityMark, Position, Ranking, RankRow, RebalanceRow  # noqa: E402
+from tradingbot.core.domain import EquityMark, Position, Ranking, RankRow, RebalanceRow  # noqa: E402
 
 START = datetime(2025, 11, 24, 9, 0, tzinfo=timezone.utc)
 TZ = ZoneInfo("Europe/Berlin")

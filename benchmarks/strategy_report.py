@@ -21,13 +21,13 @@ sys.path.insert(0, str(ROOT))
 from charts.backtest import backtest_equity_chart, sweep_heatmap  # noqa: E402
 from tradingbot.adapters.kline_files import read_candles  # noqa: E402
 from tradingbot.adapters.kline_import import panel_from_file  # noqa: E402
-from tradingbot.backtest.config import BacktestConfig  # noqa: E402
-from tradingbot.backtest.metrics import run_metrics  # noqa: E402
-from tradingbot.backtest.simulate import simulate  # noqa: E402
-from tradingbot.backtest.sweep import run_sweep  # noqa: E402
+from tradingbot.core.backtest.config import BacktestConfig  # noqa: E402
+from tradingbot.core.backtest.metrics import run_metrics  # noqa: E402
+from tradingbot.core.backtest.simulate import simulate  # noqa: E402
+from tradingbot.core.backtest.sweep import run_sweep  # noqa: E402
 from tradingbot.backtest_service import Backtester, SweepRow  # noqa: E402
-from tradingbot.exclusions import LISTS  # noqa: E402
-from tradingbot.params import StrategyParams  # noqa: E402
+from tradingbot.core.exclusions import LISTS  # noqa: E402
+from tradingbot.core.params import StrategyParams  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "binance_spot_usdt_1d.csv.gz"
 DOCS = ROOT / "docs"

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from charts.equity import equity_chart
 from charts.heatmap import heatmap_chart
-from tradingbot.domain import EquityMark
+from tradingbot.core.domain import EquityMark
 
 if TYPE_CHECKING:
     from tradingbot.backtest_service import BacktestReport, SweepRow

@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from charts import NothingToChart
 from charts import style as s
 from charts.series import MAX_POINTS, date_num, day_text, downsample, floats, time_axis, time_text
-from tradingbot.domain import EquityMark
+from tradingbot.core.domain import EquityMark
 
 BENCHMARK_COLOURS = (s.ORANGE, s.REDDISH_PURPLE, s.SKY_BLUE, s.BLACK, s.BLUISH_GREEN)
 GAP_PX = 24  # between the equity and the drawdown panel

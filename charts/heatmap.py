@@ -14,7 +14,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from charts import NothingToChart
 from charts import style as s
-from tradingbot.backtest.metrics import PERCENT_METRICS, SIGNED_METRICS
+from tradingbot.core.backtest.metrics import PERCENT_METRICS, SIGNED_METRICS
 
 CBAR_PX = 26  # colour bar thickness
 BELOW_CBAR_PX = s.FOOTER_BAND_PX + 2 * s.LABEL_PX + 34  # its tick labels and its title

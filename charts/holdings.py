@@ -11,7 +11,7 @@ from matplotlib.patches import Patch
 
 from charts import NothingToChart
 from charts import style as s
-from tradingbot.domain import DustTotal, Position
+from tradingbot.core.domain import DustTotal, Position
 
 MAX_BARS = 15  # positions drawn one by one; smaller ones fold into "others" to keep bars readable
 

@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from charts import NothingToChart
 from charts import style as s
 from charts.series import MAX_POINTS, date_num, day_text, time_axis, time_text
-from tradingbot.domain import InventorySnapshot
+from tradingbot.core.domain import InventorySnapshot
 
 TOP_ASSETS = 8  # named areas, one per palette colour; smaller holdings fold into "other"
 DUST_HATCH = "////"

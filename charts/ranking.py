@@ -10,8 +10,8 @@ from matplotlib.patches import Patch
 from charts import NothingToChart
 from charts import style as s
 from charts.series import time_text
-from tradingbot.domain import Ranking, RankRow
-from tradingbot.params import format_duration
+from tradingbot.core.domain import Ranking, RankRow
+from tradingbot.core.params import format_duration
 
 MAX_N = 25  # per end: 51 rows is already ~18 px each, the least a label needs
 

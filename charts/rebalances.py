@@ -14,7 +14,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from charts import NothingToChart
 from charts import style as s
 from charts.series import day_text, floats, span_text, zone_label
-from tradingbot.domain import RebalanceRow
+from tradingbot.core.domain import RebalanceRow
 
 MAX_BARS = 60  # ~13 px per bar on the plot: thinner bars stop reading as bars on a phone
 MIN_SLOTS = 8  # the x axis is at least this many bars wide

@@ -1,8 +1,8 @@
 """What the bot pushes on its own: rebalance summaries, alerts, start/stop notices, the daily summary."""
 from __future__ import annotations
 
-from tradingbot.domain import RebalanceSummary
-from tradingbot.errors import VenueUnavailable
+from tradingbot.core.domain import RebalanceSummary
+from tradingbot.core.errors import VenueUnavailable
 from tradingbot.ports import Notifier
 from tradingbot.services import Services
 

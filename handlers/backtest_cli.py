@@ -13,12 +13,13 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from tradingbot.backtest import options
-from tradingbot.backtest.config import BacktestConfig
-from tradingbot.backtest.metrics import METRICS
+from handlers import backtest_flags
+from tradingbot.core.backtest import options
+from tradingbot.core.backtest.config import BacktestConfig
+from tradingbot.core.backtest.metrics import METRICS
 from tradingbot.backtest_service import Backtester, SweepRow
-from tradingbot.errors import UserError
-from tradingbot.params import StrategyParams
+from tradingbot.core.errors import UserError
+from tradingbot.core.params import StrategyParams
 
 COMMANDS = ("backtest", "data")
 GLOBAL_WITH_VALUE = ("--db", "--clock", "--env-file")
@@ -41,7 +42,8 @@ def offline_command(argv: Sequence[str]) -> str | None:
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
     """The backtest and data subcommands, on bot.py's parser (for --help) and on this module's own."""
-    options.add_arguments(sub.add_parser("backtest", help="run the strategy over history (see README: Backtesting)"))
+    backtest = sub.add_parser("backtest", help="run the strategy over history (see README: Backtesting)")
+    backtest_flags.add_arguments(backtest)
     data = sub.add_parser("data", help="fill the candle cache: data import FILE..., data fetch")
     verbs = data.add_subparsers(dest="verb", required=True)
     imp = verbs.add_parser("import", help="load Binance public-data dumps or long CSV files")
@@ -99,7 +101,7 @@ def _progress(text: str) -> None:
 
 def backtest(args: argparse.Namespace) -> int:
     base = BacktestConfig(StrategyParams())
-    config = options.config_from_pairs(options.pairs_from_args(args), base.params, base)
+    config = options.config_from_pairs(backtest_flags.pairs_from_args(args), base.params, base)
     tester = Backtester(cache_path(args.cache, args.env_file), args.data)
     quiet = (lambda _: None) if args.json else _progress
     if args.sweep:
@@ -122,7 +124,7 @@ def _sweep(args: argparse.Namespace, tester: Backtester, config: BacktestConfig)
     if args.sort not in METRICS:  # before the runs: a typo must not cost a whole sweep
         raise UserError(f"--sort must be one of {', '.join(METRICS)} (got {args.sort!r})")
     keys, combos = options.sweep_grid(args.sweep)
-    fixed = options.pairs_from_args(args)
+    fixed = backtest_flags.pairs_from_args(args)
     rows = tester.sweep(config, combos, lambda c: options.config_from_pairs([*fixed, *c], config.params, config),
                         _progress)
     out = Path(args.out)
@@ -210,9 +212,9 @@ def _fetch(store, args: argparse.Namespace, path: Path) -> int:  # type: ignore[
     from tqdm import tqdm
 
     from tradingbot.adapters.binance_klines import fetch_all
-    from tradingbot.backtest.panel import DAY_MS, day_number
+    from tradingbot.core.backtest.panel import DAY_MS, day_number
 
-    since = day_number(options._date("--since", args.since)) * DAY_MS
+    since = day_number(options.parse_day("--since", args.since)) * DAY_MS
     symbols = [s.strip().upper() for s in args.symbols.split(",")] if args.symbols else None
     report = asyncio.run(fetch_all(store, symbols, args.interval, since, args.api_url, args.weight_per_minute,
                                    progress=lambda xs: tqdm(xs, unit="symbol", file=sys.stderr)))

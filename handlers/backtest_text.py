@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from tradingbot.backtest.config import BacktestConfig
-from tradingbot.backtest.metrics import PERCENT_METRICS
+from tradingbot.core.backtest.config import BacktestConfig
+from tradingbot.core.backtest.metrics import PERCENT_METRICS
 from tradingbot.backtest_service import BacktestReport, SweepRow
-from tradingbot.params import format_duration
+from tradingbot.core.params import format_duration
 
 CURVE_ROWS = (("final equity", "final_equity"), ("total return", "total_return"), ("CAGR", "cagr"),
               ("Sharpe", "sharpe"), ("Sortino", "sortino"), ("max drawdown", "max_drawdown"), ("Calmar", "calmar"))

@@ -10,12 +10,12 @@ from datetime import datetime
 from enum import Enum
 from typing import Awaitable, Callable
 
-from tradingbot.backtest import options
-from tradingbot.domain import DustTotal
+from tradingbot.core.backtest import options
+from tradingbot.core.domain import DustTotal
 from tradingbot.dust import convert_dust, dust_now
-from tradingbot.errors import UserError, VenueUnavailable
-from tradingbot.params import excerpt
-from tradingbot.redaction import shown
+from tradingbot.core.errors import UserError, VenueUnavailable
+from tradingbot.core.params import excerpt
+from tradingbot.core.redaction import shown
 from tradingbot.services import Services
 
 from .backtest_text import report_text

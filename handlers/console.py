@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from tradingbot.errors import UserError
+from tradingbot.core.errors import UserError
 
 from .chart_replies import after_rebalance
 from .commands import BY_NAME, Command, Context, allows, dispatch, parse

@@ -5,10 +5,10 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from tradingbot.domain import Change, DustTotal, Fill, Plan, RebalanceRow, RebalanceSummary, VenueHealth
+from tradingbot.core.domain import Change, DustTotal, Fill, Plan, RebalanceRow, RebalanceSummary, VenueHealth
 from tradingbot.dust import DustConversion
-from tradingbot.money import fmt_decimal
-from tradingbot.params import PARAM_SPECS, StrategyParams, format_duration
+from tradingbot.core.money import fmt_decimal
+from tradingbot.core.params import PARAM_SPECS, StrategyParams, format_duration
 from tradingbot.services import PnlReport, PositionsReport, RankingReport, StatusReport
 
 

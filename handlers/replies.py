@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from tradingbot.domain import RebalanceSummary
+from tradingbot.core.domain import RebalanceSummary
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Conflict, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from tradingbot.domain import RebalanceSummary
-from tradingbot.errors import UserError
+from tradingbot.core.domain import RebalanceSummary
+from tradingbot.core.errors import UserError
 from tradingbot.ports import Clock
 from tradingbot.services import Services
 

@@ -16,7 +16,7 @@ from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes
 
 from tradingbot.adapters.outbox import SqliteOutbox
-from tradingbot.domain import RebalanceSummary
+from tradingbot.core.domain import RebalanceSummary
 from tradingbot.jobs import catch_up, install_jobs
 from tradingbot.services import Services
 

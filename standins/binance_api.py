@@ -20,9 +20,9 @@ from aiohttp import web
 
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.clock import ManualClock, OffsetClock, SystemClock
-from tradingbot.errors import OrderRejected
+from tradingbot.core.errors import OrderRejected
 from tradingbot.ports import Clock
-from tradingbot.timefmt import parse_clock
+from tradingbot.core.timefmt import parse_clock
 from .binance_control import ControlApi, ShiftedClock
 from .binance_faults import ORDER_PATH, Faults
 from .binance_gate import Params, WeightMeter, check_signature, check_time, mandatory, parse_params

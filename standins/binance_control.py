@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from aiohttp import web
 
 from tradingbot.ports import Clock
-from tradingbot.timefmt import iso, parse_clock
+from tradingbot.core.timefmt import iso, parse_clock
 from .binance_json import Json
 
 if TYPE_CHECKING:

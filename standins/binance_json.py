@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
-from tradingbot.domain import QUOTE_UNIT, ZERO, Candle, SymbolRules
-from tradingbot.money import round_to_tick
+from tradingbot.core.domain import QUOTE_UNIT, ZERO, Candle, SymbolRules
+from tradingbot.core.money import round_to_tick
 
 if TYPE_CHECKING:  # the venue builds on DayStats from here, so its types come in for checking only
     from .binance_venue import Account, SimOrder, SimTrade

@@ -12,9 +12,9 @@ from decimal import Decimal, localcontext
 
 from tradingbot.adapters.paper import buy_quantity, check_filters, commission, fill_price
 from tradingbot.adapters.synthetic import SyntheticMarket
-from tradingbot.domain import QUOTE_UNIT, ZERO, Candle, Side, SymbolRules
-from tradingbot.errors import NEW_ORDER_REJECTED, OrderRejected
-from tradingbot.money import floor_to_step
+from tradingbot.core.domain import QUOTE_UNIT, ZERO, Candle, Side, SymbolRules
+from tradingbot.core.errors import NEW_ORDER_REJECTED, OrderRejected
+from tradingbot.core.money import floor_to_step
 from .binance_json import DayStats, ms
 
 BNB_DISCOUNT = Decimal("0.75")  # paying commission in BNB costs 25% less

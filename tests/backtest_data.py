@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tradingbot.backtest.panel import Panel, build_panel
+from tradingbot.core.backtest.panel import Panel, build_panel
 
 FIRST_DAY = 19000  # 2022-01-08 as a day number
 

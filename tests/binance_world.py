@@ -26,7 +26,7 @@ from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.adapters.venue_market import VenueMarket
 from tradingbot.clock import OffsetClock
 from tradingbot.engine import Rebalancer
-from tradingbot.params import StrategyParams
+from tradingbot.core.params import StrategyParams
 from tradingbot.ports import Exchange, MarketData
 from tradingbot.services import Services
 from standins.binance_api import BinanceSim

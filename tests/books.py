@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Mapping
 
 from tradingbot.adapters.sqlite_store import SqliteStore
-from tradingbot.ledger import Ledger, replay
-from tradingbot.reconcile import ledger_balances
+from tradingbot.core.ledger import Ledger, replay
+from tradingbot.core.reconcile import ledger_balances
 
 
 def replayed_ledger(store: SqliteStore) -> Ledger:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from tradingbot.domain import Candle, SymbolRules, SymbolSnapshot
+from tradingbot.core.domain import Candle, SymbolRules, SymbolSnapshot
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 D = Decimal

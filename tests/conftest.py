@@ -15,7 +15,7 @@ from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.clock import ManualClock
 from tradingbot.engine import Rebalancer
-from tradingbot.params import StrategyParams
+from tradingbot.core.params import StrategyParams
 from tradingbot.services import Services
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as bot.py does: retry_after as a timedelta

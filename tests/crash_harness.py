@@ -24,7 +24,7 @@ from typing import Any
 
 from tests.books import book_differences, replayed_ledger
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
-from tradingbot.ledger import Ledger
+from tradingbot.core.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 PREVIOUS, SLOT_TIME = "2026-11-23T09:00:00Z", "2026-11-24T09:00:00Z"  # the slot under test has sells and buys

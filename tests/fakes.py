@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from tests.builders import rules
-from tradingbot.domain import Candle, OrderRequest, OrderResult, OrderStatus, SymbolRules
-from tradingbot.errors import INVALID_SYMBOL, NEW_ORDER_REJECTED, OrderRejected, VenueUnavailable
+from tradingbot.core.domain import Candle, OrderRequest, OrderResult, OrderStatus, SymbolRules
+from tradingbot.core.errors import INVALID_SYMBOL, NEW_ORDER_REJECTED, OrderRejected, VenueUnavailable
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 

@@ -25,11 +25,11 @@ from tradingbot.adapters.lockfile import FileLock
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.clock import ManualClock
-from tradingbot.domain import OrderStatus
+from tradingbot.core.domain import OrderStatus
 from tradingbot.engine import Rebalancer
-from tradingbot.errors import UserError, VenueUnavailable
-from tradingbot.params import StrategyParams
-from tradingbot.schedule import slot_key
+from tradingbot.core.errors import UserError, VenueUnavailable
+from tradingbot.core.params import StrategyParams
+from tradingbot.core.schedule import slot_key
 from tradingbot.services import Services
 
 HOUR = timedelta(hours=1)

@@ -17,9 +17,9 @@ from decimal import Decimal
 
 from tests.binance_world import KEY, START, Bot
 from tests.soak import HOUR, deal
-from tradingbot.errors import UserError, VenueUnavailable
-from tradingbot.params import StrategyParams
-from tradingbot.schedule import slot_key
+from tradingbot.core.errors import UserError, VenueUnavailable
+from tradingbot.core.params import StrategyParams
+from tradingbot.core.schedule import slot_key
 from standins.binance_api import BinanceSim
 
 ORDER = "/api/v3/order"

@@ -14,7 +14,7 @@ import pytest
 
 from tests.builders import NO_ENV_FILE
 from tests.backtest_data import make_candles
-from tradingbot.backtest.panel import day_date
+from tradingbot.core.backtest.panel import day_date
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data" / "binance_spot_usdt_1d.csv.gz"

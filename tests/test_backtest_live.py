@@ -17,13 +17,13 @@ from tradingbot.adapters.lockfile import NoLock
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.synthetic import SyntheticMarket
-from tradingbot.backtest.config import BacktestConfig
-from tradingbot.backtest.panel import build_panel, day_number
-from tradingbot.backtest.simulate import simulate
+from tradingbot.core.backtest.config import BacktestConfig
+from tradingbot.core.backtest.panel import build_panel, day_number
+from tradingbot.core.backtest.simulate import simulate
 from tradingbot.clock import ManualClock
 from tradingbot.engine import Rebalancer
 from tradingbot.market_view import valuation_prices
-from tradingbot.params import StrategyParams
+from tradingbot.core.params import StrategyParams
 from tradingbot.services import Services
 
 FIRST = datetime(2024, 3, 1, tzinfo=timezone.utc)  # the first live rebalance

@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 
 from tests.backtest_data import FIRST_DAY, Bar, make_candles, panel_of
-from tradingbot.backtest.config import BacktestConfig
-from tradingbot.backtest.metrics import run_metrics
-from tradingbot.backtest.panel import day_date
-from tradingbot.backtest.simulate import simulate
-from tradingbot.params import StrategyParams
+from tradingbot.core.backtest.config import BacktestConfig
+from tradingbot.core.backtest.metrics import run_metrics
+from tradingbot.core.backtest.panel import day_date
+from tradingbot.core.backtest.simulate import simulate
+from tradingbot.core.params import StrategyParams
 
 
 def reference(candles: dict[str, dict[int, Bar]], cfg: BacktestConfig) -> tuple[list[float], float, int]:

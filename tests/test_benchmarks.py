@@ -3,8 +3,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from tests.builders import NOW
-from tradingbot.benchmarks import scaled, universe_step
-from tradingbot.domain import EquityMark
+from tradingbot.core.yardsticks import scaled, universe_step
+from tradingbot.core.domain import EquityMark
 
 D = Decimal
 

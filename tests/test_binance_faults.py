@@ -12,9 +12,9 @@ import pytest
 
 from tests.binance_world import CAPITAL, binance_bot
 from tests.books import assert_books_agree
-from tradingbot.domain import OrderStatus
-from tradingbot.params import StrategyParams
-from tradingbot.reconcile import ledger_balances
+from tradingbot.core.domain import OrderStatus
+from tradingbot.core.params import StrategyParams
+from tradingbot.core.reconcile import ledger_balances
 
 PARAMS = StrategyParams(topn=4, min_age_days=1, min_quote_volume=Decimal(0))
 ORDER = "/api/v3/order"

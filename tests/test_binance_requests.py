@@ -14,10 +14,10 @@ from tests.builders import NOW
 from tests.fakes import ScriptedMarket
 from tradingbot.adapters.venue_market import VenueMarket
 from tradingbot.clock import ManualClock
-from tradingbot.domain import OrderRequest, OrderStatus, Side
-from tradingbot.errors import OrderRejected, VenueUnavailable
-from tradingbot.money import floor_to_step
-from tradingbot.params import StrategyParams
+from tradingbot.core.domain import OrderRequest, OrderStatus, Side
+from tradingbot.core.errors import OrderRejected, VenueUnavailable
+from tradingbot.core.money import floor_to_step
+from tradingbot.core.params import StrategyParams
 
 AVG_PRICE, EXCHANGE_INFO, TICKERS = "/api/v3/avgPrice", "/api/v3/exchangeInfo", "/api/v3/ticker/price"
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from handlers.commands import Context, dispatch
 from tests.binance_world import binance_bot
 from tests.test_binance_faults import PARAMS, agreed
-from tradingbot.errors import VenueUnavailable
+from tradingbot.core.errors import VenueUnavailable
 
 ORDER = "/api/v3/order"
 

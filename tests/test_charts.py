@@ -36,7 +36,7 @@ from charts.inventory import _matrix as inventory_matrix, _series as inventory_s
 from charts.rebalances import aligned_limits
 from charts.series import date_num, downsample, time_axis, zone_label
 from charts.style import HEIGHT_PX, WIDTH_PX, number, tick_decimals
-from tradingbot.domain import DustTotal, EquityMark, InventorySnapshot, Position, Ranking, RankRow, RebalanceRow
+from tradingbot.core.domain import DustTotal, EquityMark, InventorySnapshot, Position, Ranking, RankRow, RebalanceRow
 
 D = Decimal
 ROOT = Path(__file__).resolve().parent.parent

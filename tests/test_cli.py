@@ -178,7 +178,7 @@ def test_a_rejected_token_is_one_line_and_never_printed(tmp_path):
 def test_log_lines_and_tracebacks_never_show_a_secret():
     import logging
 
-    from tradingbot.redaction import RedactingFormatter
+    from tradingbot.adapters.logs import RedactingFormatter
 
     formatter = RedactingFormatter("%(message)s", ["123456:SECRET-TOKEN", "short"])
     try:

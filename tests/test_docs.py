@@ -3,7 +3,7 @@ import re
 from pathlib import Path
 
 from handlers.commands import COMMANDS
-from tradingbot.params import PARAM_SPECS, StrategyParams
+from tradingbot.core.params import PARAM_SPECS, StrategyParams
 from tradingbot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,9 +11,9 @@ from handlers import format as fmt
 from handlers.commands import BY_NAME, Context, dispatch
 from tests.books import assert_books_agree
 from tests.builders import rules
-from tradingbot.domain import Position, Side
+from tradingbot.core.domain import Position, Side
 from tradingbot.dust import DUST_LEG
-from tradingbot.planning import Book, Costs, flag_dust, is_dust, plan_sells
+from tradingbot.core.planning import Book, Costs, flag_dust, is_dust, plan_sells
 
 D = Decimal
 run = asyncio.run

@@ -7,8 +7,8 @@ import pytest
 
 from tests.conftest import World
 from tradingbot.engine import client_order_id
-from tradingbot.ledger import replay
-from tradingbot.params import StrategyParams
+from tradingbot.core.ledger import replay
+from tradingbot.core.params import StrategyParams
 
 run = asyncio.run
 

@@ -12,7 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from handlers.announce import announce_rebalance
 from handlers.commands import Context, dispatch
 from tests import books
-from tradingbot.domain import OrderStatus
+from tradingbot.core.domain import OrderStatus
 from tradingbot.jobs import REBALANCE_JOB, install_jobs
 
 run = asyncio.run

@@ -25,12 +25,12 @@ from tests.builders import NOW
 from tests.conftest import World
 from tests.figures import count
 from tests.test_telegram_bot import ADMIN, TOKEN, run_with_bot
-from tradingbot.backtest.options import ALIASES, RUN_KEYS
-from tradingbot.backtest.panel import day_date
+from tradingbot.core.backtest.options import ALIASES, RUN_KEYS
+from tradingbot.core.backtest.panel import day_date
 from tradingbot.backtest_service import Backtester
 from tradingbot.clock import ManualClock
-from tradingbot.errors import UserError
-from tradingbot.params import PARAM_SPECS, StrategyParams, parse_assignments
+from tradingbot.core.errors import UserError
+from tradingbot.core.params import PARAM_SPECS, StrategyParams, parse_assignments
 from standins.telegram_api import FakeTelegram
 
 KEYS = [spec.key for spec in PARAM_SPECS]

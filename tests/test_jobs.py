@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from tradingbot.jobs import MARK_JOB, REBALANCE_JOB, RESUME_JOB, install_jobs
-from tradingbot.schedule import next_slot
+from tradingbot.core.schedule import next_slot
 
 
 def test_jobs_run_each_slot_once_pause_and_reschedule(world):

@@ -12,7 +12,7 @@ from tradingbot.adapters.sqlite_store import open_database
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.clock import ManualClock
 from tradingbot.market_view import rank_now
-from tradingbot.params import StrategyParams
+from tradingbot.core.params import StrategyParams
 
 NOW = datetime(2025, 3, 10, 9, 0, 0, 250_000, tzinfo=timezone.utc)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)

@@ -3,8 +3,8 @@ from decimal import Decimal
 from hypothesis import given, settings, strategies as st
 
 from tests.builders import NOW
-from tradingbot.domain import Fill, Side
-from tradingbot.ledger import Ledger, replay
+from tradingbot.core.domain import Fill, Side
+from tradingbot.core.ledger import Ledger, replay
 
 D = Decimal
 FEE = D("0.001")

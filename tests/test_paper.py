@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.clock import ManualClock
-from tradingbot.domain import Candle, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
-from tradingbot.errors import OrderRejected
-from tradingbot.money import floor_to_step, fmt_decimal, round_to_tick, to_decimal
+from tradingbot.core.domain import Candle, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
+from tradingbot.core.errors import OrderRejected
+from tradingbot.core.money import floor_to_step, fmt_decimal, round_to_tick, to_decimal
 
 D = Decimal
 START = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tradingbot.domain import Change
-from tradingbot.errors import UserError
-from tradingbot.exclusions import LISTS, exclusion_reason, is_leveraged, is_stablecoin, is_wrapped
-from tradingbot.params import (
+from tradingbot.core.domain import Change
+from tradingbot.core.errors import UserError
+from tradingbot.core.exclusions import LISTS, exclusion_reason, is_leveraged, is_stablecoin, is_wrapped
+from tradingbot.core.params import (
     PARAM_SPECS, PERIODS, STRATEGIES, WEEKDAYS, StrategyParams, canonical_timezone, excerpt, format_duration,
     parse_assignments, parse_duration,
 )

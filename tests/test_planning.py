@@ -3,8 +3,8 @@ from decimal import Decimal
 from hypothesis import given, settings, strategies as st
 
 from tests.builders import rules
-from tradingbot.domain import Side
-from tradingbot.planning import Book, Costs, plan_buys, plan_sells
+from tradingbot.core.domain import Side
+from tradingbot.core.planning import Book, Costs, plan_buys, plan_sells
 
 D = Decimal
 RULES = {

@@ -4,8 +4,8 @@ from decimal import Decimal
 from hypothesis import given, strategies as st
 
 from tests.builders import NOW, candle, rules, snapshot
-from tradingbot.params import StrategyParams
-from tradingbot.ranking import anchors, build_snapshot, rank_universe
+from tradingbot.core.params import StrategyParams
+from tradingbot.core.ranking import anchors, build_snapshot, rank_universe
 
 P = StrategyParams()
 

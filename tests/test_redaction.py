@@ -15,8 +15,9 @@ from tests.builders import NOW
 from tests.test_bad_settings import clean_env  # noqa: F401  (a fixture)
 from tradingbot.adapters.binance_client import BinanceTransport
 from tradingbot.adapters.outbox import SqliteOutbox
-from tradingbot.errors import VenueUnavailable
-from tradingbot.redaction import HIDDEN_PATH, RedactingFormatter, hide_paths
+from tradingbot.core.errors import VenueUnavailable
+from tradingbot.adapters.logs import RedactingFormatter
+from tradingbot.core.redaction import HIDDEN_PATH, hide_paths
 from tradingbot.settings import SettingsError, load_settings
 
 PASSWORD = "hunter2pw"

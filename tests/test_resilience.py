@@ -7,9 +7,9 @@ import pytest
 
 from tests.conftest import World
 from tradingbot.adapters.lockfile import FileLock
-from tradingbot.domain import OrderStatus
+from tradingbot.core.domain import OrderStatus
 from tradingbot.engine import client_order_id
-from tradingbot.errors import UserError
+from tradingbot.core.errors import UserError
 
 run = asyncio.run
 
@@ -139,7 +139,7 @@ def test_an_unexpected_failure_of_one_order_starts_no_further_order_of_its_leg(w
 
 
 def test_a_long_rate_limit_ban_mid_leg_leaves_the_order_to_the_resume_job_instead_of_sleeping_on_it(world):
-    from tradingbot.errors import VenueUnavailable
+    from tradingbot.core.errors import VenueUnavailable
 
     class Banned:  # the venue answers every order with a one-hour 418 ban
         name = "paper"

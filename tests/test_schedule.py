@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from tradingbot.schedule import cron_fields, last_slot, next_slot, slot_key
+from tradingbot.core.schedule import cron_fields, last_slot, next_slot, slot_key
 
 UTC = timezone.utc
 PARIS = ZoneInfo("Europe/Paris")

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from tests.builders import NOW
-from tradingbot.errors import UserError
+from tradingbot.core.errors import UserError
 from tradingbot.services import SlotRefusal
 
 run = asyncio.run

@@ -7,7 +7,7 @@ import pytest
 from tests.builders import NOW
 from tradingbot.adapters import schema
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
-from tradingbot.domain import ZERO, Change, EquityMark
+from tradingbot.core.domain import ZERO, Change, EquityMark
 
 
 def test_schema_is_versioned_wal_and_enforces_foreign_keys(tmp_path):
@@ -70,7 +70,7 @@ def test_bi_views_read_as_numbers(tmp_path):
 def test_the_last_known_price_is_the_newest_of_snapshot_and_fill(world):
     import asyncio
 
-    from tradingbot.domain import Position
+    from tradingbot.core.domain import Position
 
     summary = asyncio.run(world.services.rebalance_slot())
     fill = summary.fills[0]

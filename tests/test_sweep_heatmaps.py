@@ -11,10 +11,10 @@ import numpy as np
 from charts.heatmap import _best_worst, _cell, _colours
 from handlers.backtest_text import fixed_settings
 from tests.test_backtest_cli import bot, cache  # noqa: F401  (cache is a fixture)
-from tradingbot.backtest.config import BacktestConfig
-from tradingbot.backtest.metrics import METRICS
+from tradingbot.core.backtest.config import BacktestConfig
+from tradingbot.core.backtest.metrics import METRICS
 from tradingbot.backtest_service import SweepRow
-from tradingbot.params import StrategyParams
+from tradingbot.core.params import StrategyParams
 
 MOMENTUM = np.array([[-0.69, -0.85], [-0.999, -0.67]])  # every run lost
 REVERSAL = np.array([[-0.20, 0.35], [0.10, 0.04]])

@@ -10,7 +10,7 @@ import pytest
 
 from tradingbot.adapters.synthetic import EPOCH, SyntheticMarket, _market
 from tradingbot.clock import ManualClock
-from tradingbot.domain import Candle
+from tradingbot.core.domain import Candle
 
 NOW = datetime(2025, 6, 15, 13, 37, 21, 500_000, tzinfo=timezone.utc)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)

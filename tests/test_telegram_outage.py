@@ -12,7 +12,7 @@ from telegram import Bot
 from handlers.announce import announce_rebalance
 from handlers.telegram_push import TelegramPusher
 from tradingbot.adapters.outbox import SqliteOutbox
-from tradingbot.params import StrategyParams
+from tradingbot.core.params import StrategyParams
 from standins.telegram_api import FakeTelegram
 
 from tests.conftest import World

@@ -38,7 +38,7 @@ def test_a_summary_counts_tokens_not_fills():
     from zoneinfo import ZoneInfo
 
     from handlers.format import summary
-    from tradingbot.domain import Fill, RebalanceRow, RebalanceSummary, Side
+    from tradingbot.core.domain import Fill, RebalanceRow, RebalanceSummary, Side
 
     at = datetime(2026, 11, 24, 9, tzinfo=timezone.utc)
     row = RebalanceRow(1, "S20261124T0900", "scheduled", "done", at, at, "momentum", "full", ("LUJAUSDT", "ABCUSDT"),

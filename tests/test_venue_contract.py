@@ -10,11 +10,11 @@ import pytest
 
 from tests.binance_world import CAPITAL, make_bot
 from tests.books import assert_books_agree
-from tradingbot.domain import OrderRequest, OrderStatus, Side
-from tradingbot.errors import OrderRejected
-from tradingbot.money import floor_to_step
-from tradingbot.params import StrategyParams
-from tradingbot.reconcile import differences, ledger_balances
+from tradingbot.core.domain import OrderRequest, OrderStatus, Side
+from tradingbot.core.errors import OrderRejected
+from tradingbot.core.money import floor_to_step
+from tradingbot.core.params import StrategyParams
+from tradingbot.core.reconcile import differences, ledger_balances
 
 VENUES = ["paper", "binance"]
 FEE = Decimal("0.001")

@@ -12,12 +12,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .backtest.config import BacktestConfig
-from .backtest.metrics import benchmark_paths, curve_metrics, run_metrics
-from .backtest.panel import Panel
-from .backtest.simulate import simulate
-from .backtest.sweep import run_sweep
-from .errors import UserError
+from .core.backtest.config import BacktestConfig
+from .core.backtest.metrics import benchmark_paths, curve_metrics, run_metrics
+from .core.backtest.panel import Panel
+from .core.backtest.simulate import simulate
+from .core.backtest.sweep import run_sweep
+from .core.errors import UserError
 
 Progress = Callable[[str], None]
 

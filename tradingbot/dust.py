@@ -15,9 +15,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
 
-from .domain import ZERO, DustTotal, Fill, OrderRecord, OrderRequest, OrderResult, OrderStatus, Position, Side
+from .core.domain import ZERO, DustTotal, Fill, OrderRecord, OrderRequest, OrderResult, OrderStatus, Position, Side
 from .engine import client_order_id
-from .errors import UserError
+from .core.errors import UserError
 from .market_view import owned
 from .order_desk import request_for
 

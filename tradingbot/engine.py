@@ -13,16 +13,16 @@ import logging
 from datetime import timedelta
 from typing import Callable
 
-from .domain import (
+from .core.domain import (
     CLIENT_ORDER_ID, ZERO, EquityMark, OrderRecord, OrderStatus, Plan, RebalanceRow, RebalanceSummary, SkippedOrder,
     SymbolRules,
 )
 from .crashpoints import Checkpoint, no_checkpoint
-from .errors import UserError, VenueUnavailable
+from .core.errors import UserError, VenueUnavailable
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
-from .params import StrategyParams
-from .planning import Book, Costs, plan_buys, plan_sells
-from .schedule import behind_the_journal
+from .core.params import StrategyParams
+from .core.planning import Book, Costs, plan_buys, plan_sells
+from .core.schedule import behind_the_journal
 from .order_desk import OrderDesk
 from .ports import Clock, Exchange, MarketData, ProcessLock, Store
 

@@ -10,10 +10,10 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .domain import Change, RebalanceSummary
-from .errors import UserError
-from .params import StrategyParams
-from .schedule import cron_fields, last_slot, slot_key
+from .core.domain import Change, RebalanceSummary
+from .core.errors import UserError
+from .core.params import StrategyParams
+from .core.schedule import cron_fields, last_slot, slot_key
 from .services import Services, SlotRefusal
 
 log = logging.getLogger(__name__)

@@ -5,11 +5,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, Sequence
 
-from .domain import (
+from .core.domain import (
     Candle, EquityMark, Fill, OrderRecord, OrderRequest, OrderResult, OrderStatus, Position, Ranking, RebalanceRow,
     SymbolRules,
 )
-from .ledger import Ledger
+from .core.ledger import Ledger
 
 
 class Clock(Protocol):

@@ -10,21 +10,21 @@ from typing import Callable, Sequence
 
 from .adapters.sqlite_store import SqliteStore
 from .backtest_service import Backtester
-from .benchmarks import scaled, universe_step
-from .domain import (
+from .core.yardsticks import scaled, universe_step
+from .core.domain import (
     ZERO, Change, DustTotal, EquityMark, Fill, InventorySnapshot, Plan, Position, Ranking, RebalanceRow,
     RebalanceSummary, VenueHealth,
 )
 from .engine import Progress, Rebalancer
-from .errors import UserError, VenueUnavailable
-from .ledger import Ledger
+from .core.errors import UserError, VenueUnavailable
+from .core.ledger import Ledger
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
-from .params import StrategyParams, parse_assignments
-from .planning import Costs, flag_dust, picks_unchanged, plan_preview
-from . import reconcile
-from .reconcile import Difference, ledger_balances
+from .core.params import StrategyParams, parse_assignments
+from .core.planning import Costs, flag_dust, picks_unchanged, plan_preview
+from .core import reconcile
+from .core.reconcile import Difference, ledger_balances
 from .ports import Clock, Exchange, MarketData
-from .schedule import behind_the_journal, last_slot, next_slot, slot_key
+from .core.schedule import behind_the_journal, last_slot, next_slot, slot_key
 
 log = logging.getLogger(__name__)
 ParamsListener = Callable[[StrategyParams, list[Change]], None]

@@ -14,9 +14,9 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from . import binance_hosts as hosts
-from .errors import UserError
-from .params import canonical_timezone, excerpt
-from .redaction import mask_url_credentials
+from .core.errors import UserError
+from .core.params import canonical_timezone, excerpt
+from .core.redaction import mask_url_credentials
 
 # paper: local fills at real prices; testnet / demo: Binance's sandboxes (real order path, no real money);
 # live: a real Binance account, refused unless ALLOW_REAL_MONEY_TRADING=true.

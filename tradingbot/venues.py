@@ -22,7 +22,7 @@ from .adapters.paper import PaperExchange
 from .adapters.sqlite_store import open_database
 from .adapters.synthetic import SyntheticMarket
 from .adapters.venue_market import VenueMarket
-from .domain import VenueHealth
+from .core.domain import VenueHealth
 from .ports import Clock, Exchange, MarketData
 from .settings import Settings
 

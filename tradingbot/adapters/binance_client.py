@@ -19,9 +19,9 @@ from binance import AsyncClient
 from binance.exceptions import BinanceAPIException, BinanceRequestException
 
 from ..binance_hosts import endpoint
-from ..domain import VenueHealth
-from ..errors import OrderRejected, VenueUnavailable
-from ..redaction import Redactor, mask_url_credentials
+from ..core.domain import VenueHealth
+from ..core.errors import OrderRejected, VenueUnavailable
+from ..core.redaction import Redactor, mask_url_credentials
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from ..domain import ZERO, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
-from ..errors import INVALID_SYMBOL, NEW_ORDER_REJECTED, NO_SUCH_ORDER, OrderRejected, VenueUnavailable
-from ..money import fmt_decimal
+from ..core.domain import ZERO, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
+from ..core.errors import INVALID_SYMBOL, NEW_ORDER_REJECTED, NO_SUCH_ORDER, OrderRejected, VenueUnavailable
+from ..core.money import fmt_decimal
 from ..ports import MarketData
 from . import binance_wire as wire
 from .binance_client import BinanceTransport

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from ..errors import INVALID_SYMBOL, OrderRejected
+from ..core.errors import INVALID_SYMBOL, OrderRejected
 from .binance_client import BinanceTransport
 from .binance_market import EXCHANGE_INFO_WEIGHT, KLINES_LIMIT, KLINES_WEIGHT
 from .kline_store import INTERVAL_MS, Coverage, KlineStore

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from ..domain import Candle, SymbolRules
-from ..errors import INVALID_SYMBOL, OrderRejected
+from ..core.domain import Candle, SymbolRules
+from ..core.errors import INVALID_SYMBOL, OrderRejected
 from ..ports import Clock
 from . import binance_wire as wire
 from .binance_client import BinanceTransport

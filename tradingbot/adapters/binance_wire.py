@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ..domain import ZERO, Candle, Fill, OrderResult, OrderStatus, Side, SymbolRules
+from ..core.domain import ZERO, Candle, Fill, OrderResult, OrderStatus, Side, SymbolRules
 from .kline_store import from_ms
 
 

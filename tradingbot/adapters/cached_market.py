@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from ..domain import Candle, SymbolRules
+from ..core.domain import Candle, SymbolRules
 from ..ports import Clock, MarketData
 from .kline_store import INTERVAL_MS, Coverage, KlineStore, from_ms, to_ms
 

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 import sqlite_utils
 
-from ..backtest.panel import DAY_MS, Panel, build_panel, day_number
+from ..core.backtest.panel import DAY_MS, Panel, build_panel, day_number
 from .kline_files import BadRow, CandleColumns, iter_rows, read_candles
 from .kline_store import INTERVAL_MS, KlineStore
 

@@ -17,8 +17,8 @@ from typing import Iterable
 
 import sqlite_utils
 
-from ..domain import Candle
-from ..money import fmt_decimal
+from ..core.domain import Candle
+from ..core.money import fmt_decimal
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 INTERVAL_MS = {"1h": 3_600_000, "4h": 14_400_000, "1d": 86_400_000, "1w": 604_800_000}

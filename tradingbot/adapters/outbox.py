@@ -6,8 +6,8 @@ from datetime import datetime
 
 import sqlite_utils
 
-from ..redaction import shown
-from ..timefmt import iso
+from ..core.redaction import shown
+from ..core.timefmt import iso
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 

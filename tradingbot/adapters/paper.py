@@ -8,13 +8,13 @@ from typing import Any, Sequence
 
 import sqlite_utils
 
-from ..domain import CLIENT_ORDER_ID, QUOTE_UNIT, ZERO, Fill, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
-from ..errors import (
+from ..core.domain import CLIENT_ORDER_ID, QUOTE_UNIT, ZERO, Fill, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
+from ..core.errors import (
     FILTER_FAILURE, ILLEGAL_CHARS, INVALID_SYMBOL, MANDATORY_PARAM, NEW_ORDER_REJECTED, OrderRejected,
 )
-from ..money import floor_to_step, fmt_decimal, round_to_tick, to_decimal
+from ..core.money import floor_to_step, fmt_decimal, round_to_tick, to_decimal
 from ..ports import Clock, MarketData
-from ..timefmt import iso, parse_iso
+from ..core.timefmt import iso, parse_iso
 
 
 _NUMBER_RANGE = "legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'."

@@ -13,11 +13,11 @@ from typing import Any, Callable, Iterable
 import sqlite_utils
 
 from ..crashpoints import Checkpoint
-from ..domain import (
+from ..core.domain import (
     EquityMark, Fill, OrderRecord, OrderStatus, Position, RankRow, Ranking, RebalanceRow, Side,
 )
-from ..ledger import Ledger
-from ..timefmt import iso, parse_iso
+from ..core.ledger import Ledger
+from ..core.timefmt import iso, parse_iso
 
 UNSETTLED = (OrderStatus.PLANNED.value, OrderStatus.SENDING.value)
 

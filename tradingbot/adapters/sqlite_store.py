@@ -17,10 +17,10 @@ from typing import Any, Iterator
 import sqlite_utils
 
 from ..crashpoints import Checkpoint, no_checkpoint
-from ..domain import ZERO, Change, EquityMark, Fill, Position, Side
-from ..ledger import Ledger
-from ..money import fmt_decimal
-from ..timefmt import iso, parse_iso
+from ..core.domain import ZERO, Change, EquityMark, Fill, Position, Side
+from ..core.ledger import Ledger
+from ..core.money import fmt_decimal
+from ..core.timefmt import iso, parse_iso
 from .schema import MIGRATIONS
 from .sqlite_journal import SqliteJournal, text
 

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..domain import Candle, SymbolRules
+from ..core.domain import Candle, SymbolRules
 from ..ports import Clock
 
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)  # a Monday, so 1w candles align as on Binance

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
-from ..domain import Candle, SymbolRules
+from ..core.domain import Candle, SymbolRules
 from ..ports import MarketData
 
 log = logging.getLogger(__name__)

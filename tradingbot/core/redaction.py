@@ -1,8 +1,7 @@
 """What must never be shown: secrets and URL credentials anywhere (logs, replies, the database), and server file
-paths to anyone but an admin. Every formatted log record (tracebacks included) goes through a Redactor."""
+paths to anyone but an admin. Pure text rules: the log formatter that applies them is adapters/logs.py."""
 from __future__ import annotations
 
-import logging
 import re
 from typing import Iterable
 
@@ -50,26 +49,3 @@ class Redactor:
     def redact(self, text: str) -> str:
         text = self._secrets.sub(MASK, text) if self._secrets else text
         return mask_url_credentials(text)
-
-
-class RedactingFormatter(logging.Formatter):
-    def __init__(self, fmt: str, secrets: Iterable[str]):
-        super().__init__(fmt)
-        self.redactor = Redactor(secrets)
-
-    def format(self, record: logging.LogRecord) -> str:
-        return self.redact(super().format(record))
-
-    def redact(self, text: str) -> str:
-        return self.redactor.redact(text)
-
-
-def install(level: str, secrets: Iterable[str]) -> RedactingFormatter:
-    """Log to stderr through the redacting formatter."""
-    formatter = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
-    handler = logging.StreamHandler()
-    handler.setFormatter(formatter)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    return formatter

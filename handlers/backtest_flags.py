@@ -1,0 +1,47 @@
+"""The `bot.py backtest` options: argparse flags, each the CLI form of a /backtest key=value pair."""
+from __future__ import annotations
+
+import argparse
+
+from tradingbot.core.exclusions import LISTS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The backtest subcommand's options (every one also has a key=value form for /backtest)."""
+    add = parser.add_argument
+    add("--strategy", choices=("momentum", "reversal"))
+    add("--lookback", help="duration, e.g. 7d")
+    add("--topn", help="how many coins to hold")
+    add("--every", help="rebalance period: 1d or 1w with daily data")
+    add("--mode", choices=("full", "delta"))
+    add("--fee", help="fee rate per fill, e.g. 0.001")
+    add("--slippage-bps", help="price moved against each fill, in basis points")
+    add("--delay", choices=("0", "1"), help="0: fill at the signal close; 1: at the next day's open")
+    add("--min-age-days")
+    add("--min-quote-volume")
+    add("--exclude", metavar="SYMBOLS", help="coins or symbols kept out, comma-separated (added to the lists)")
+    add("--no-default-exclusions", action="store_true", help="trade stablecoins, leveraged and wrapped tokens too")
+    add("--start", help="first day, YYYY-MM-DD")
+    add("--end", help="last day, YYYY-MM-DD")
+    add("--capital", help="starting cash (default 10000)")
+    add("--data", metavar="PATH", help="read this candle file instead of the cache")
+    add("--cache", metavar="PATH", help="the candle cache (default: KLINE_DB_PATH)")
+    add("--json", action="store_true", help="print one JSON object")
+    add("--sweep", nargs="+", metavar="KEY=V1,V2", help="run every combination, e.g. lookback=1d,7d topn=3,5")
+    add("--sort", default="sharpe", help="sweep: metric to sort by (default sharpe)")
+    add("--out", default="backtest_out", help="sweep: folder for the CSV and heatmaps")
+    add("--chart", metavar="PNG", help="save the equity chart to this file")
+
+
+_FLAG_KEYS = ("strategy", "lookback", "topn", "every", "mode", "fee", "slippage_bps", "delay", "min_age_days",
+              "min_quote_volume", "start", "end", "capital")
+
+
+def pairs_from_args(args: argparse.Namespace) -> list[str]:
+    """The --options as key=value tokens."""
+    tokens = [f"{k}={getattr(args, k)}" for k in _FLAG_KEYS if getattr(args, k) is not None]
+    edits = [f"-{name}" for name in LISTS] if args.no_default_exclusions else []
+    edits += [f"+{item.strip()}" for item in (args.exclude or "").split(",") if item.strip()]
+    if edits:
+        tokens.append("exclude=" + ",".join(edits))
+    return tokens
