@@ -22,9 +22,10 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 if __name__ == "__main__":
     # backtest and data need neither Telegram nor the ledger: run them before importing the bot's front ends.
     from handlers import backtest_cli
+    from tradingbot.adapters.candle_cache import SqliteCandleCache
 
     if backtest_cli.offline_command(sys.argv[1:]):
-        sys.exit(backtest_cli.main(sys.argv[1:]))
+        sys.exit(backtest_cli.main(sys.argv[1:], SqliteCandleCache))
 
 import argparse
 import asyncio
@@ -46,21 +47,22 @@ from handlers import format as fmt
 from handlers.commands import Context
 from handlers.announce import announce_rebalance, announce_reconciliation
 from handlers.console import ConsoleNotifier, run_console, run_once
-from tradingbot import crashpoints
+from tradingbot.adapters import crashpoints
 from tradingbot.adapters import logs
+from tradingbot.adapters.candle_cache import CachedCandles, SqliteCandleCache
 from tradingbot.adapters.lockfile import FileLock, NoLock
 from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.synthetic import END as SYNTHETIC_UNTIL, EPOCH as SYNTHETIC_FROM
-from tradingbot.backtest_service import Backtester
+from tradingbot.app.backtester import Backtester
 from tradingbot.clock import FrozenClock, OffsetClock, SystemClock
 from tradingbot.core.domain import RebalanceSummary
-from tradingbot.engine import Rebalancer
+from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.core.errors import UserError
 from tradingbot.core.params import StrategyParams
-from tradingbot.ports import Clock, ProcessLock
-from tradingbot.services import Services, SlotRefusal
+from tradingbot.app.ports import Clock, ProcessLock, no_checkpoint
+from tradingbot.app.services import Services, SlotRefusal
 from tradingbot.settings import Settings, SettingsError, check_databases, env_file_warning, load_settings
 from tradingbot.core.timefmt import iso, parse_clock
 from tradingbot.venues import Venue, build_venue
@@ -111,7 +113,7 @@ def account_lock(db_path: str) -> ProcessLock:
 def build(settings: Settings, args: argparse.Namespace, lock: ProcessLock) -> App:
     """Wire the adapters; the only place that knows which concrete classes are used."""
     clock = _clock(args.clock)
-    checkpoint = crashpoints.kill_at(os.environ[CRASH_AT]) if os.environ.get(CRASH_AT) else crashpoints.no_checkpoint
+    checkpoint = crashpoints.kill_at(os.environ[CRASH_AT]) if os.environ.get(CRASH_AT) else no_checkpoint
     db_path = database_path(settings, args)
     db = open_database(db_path)
     defaults = StrategyParams(timezone=settings.timezone)
@@ -127,9 +129,9 @@ def build(settings: Settings, args: argparse.Namespace, lock: ProcessLock) -> Ap
     if paper is not None:
         _sync_paper_costs(paper, services.params)
         services.listeners.append(lambda p, _changes: _sync_paper_costs(paper, p))
-    services.backtester = Backtester(settings.kline_db_path)
+    services.backtester = Backtester(CachedCandles(settings.kline_db_path))
     if not store.deposits():
-        with db.atomic():  # venue balance and ledger deposit land together
+        with store.transaction():  # venue balance and ledger deposit land together
             if paper is not None:
                 paper.deposit(store.quote, settings.starting_capital)
             # On a Binance venue the capital is an allotment of the account's cash: the bot never
@@ -293,7 +295,7 @@ async def rebalance_command(args: argparse.Namespace, services: Services) -> int
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if backtest_cli.offline_command(argv):
-        return backtest_cli.main(argv)
+        return backtest_cli.main(argv, SqliteCandleCache)
     args = parse_args(argv)
     try:
         settings = load_settings(env_file=args.env_file, require_admins=args.command != "whoami")

@@ -32,7 +32,7 @@ from tradingbot.adapters.kline_store import KlineStore  # noqa: E402
 from tradingbot.core.backtest.config import BacktestConfig, allowed_columns  # noqa: E402
 from tradingbot.core.backtest.panel import Panel, day_number  # noqa: E402
 from tradingbot.core.backtest.simulate import simulate  # noqa: E402
-from tradingbot.core.backtest.sweep import run_sweep  # noqa: E402
+from tradingbot.app.sweep import run_sweep  # noqa: E402
 from tradingbot.core.params import StrategyParams  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "binance_spot_usdt_1d.csv.gz"

@@ -47,7 +47,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import tradingbot.market_view as market_view  # noqa: E402
+import tradingbot.app.market_view as market_view  # noqa: E402
 from tradingbot.adapters.binance_client import BinanceTransport  # noqa: E402
 from tradingbot.adapters.binance_exchange import BinanceExchange  # noqa: E402
 from tradingbot.adapters.binance_market import BinanceMarketData  # noqa: E402
@@ -59,10 +59,10 @@ from tradingbot.adapters.synthetic import SyntheticMarket  # noqa: E402
 from tradingbot.adapters.venue_market import VenueMarket  # noqa: E402
 from tradingbot.clock import OffsetClock  # noqa: E402
 from tradingbot.core.domain import RebalanceSummary, Side  # noqa: E402
-from tradingbot.engine import Rebalancer  # noqa: E402
+from tradingbot.app.rebalancer import Rebalancer  # noqa: E402
 from tradingbot.core.params import StrategyParams  # noqa: E402
-from tradingbot.ports import MarketData  # noqa: E402
-from tradingbot.services import Services  # noqa: E402
+from tradingbot.app.ports import MarketData  # noqa: E402
+from tradingbot.app.services import Services  # noqa: E402
 from standins.binance_api import BinanceSim  # noqa: E402
 
 START = datetime(2025, 6, 2, 9, 0, 5, tzinfo=timezone.utc)

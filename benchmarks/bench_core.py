@@ -27,13 +27,13 @@ from tradingbot.adapters.paper import PaperCosts, PaperExchange  # noqa: E402
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database  # noqa: E402
 from tradingbot.adapters.synthetic import SyntheticMarket  # noqa: E402
 from tradingbot.clock import ManualClock
-from tradingbot.engine import Rebalancer  # noqa: E402
+from tradingbot.app.rebalancer import Rebalancer  # noqa: E402
 from tradingbot.core.domain import EquityMark  # noqa: E402
 from tradingbot.core.ledger import replay  # noqa: E402
-from tradingbot.market_view import snapshot_universe  # noqa: E402
+from tradingbot.app.market_view import snapshot_universe  # noqa: E402
 from tradingbot.core.params import StrategyParams  # noqa: E402
 from tradingbot.core.ranking import anchors, build_snapshot, rank_universe, volume_window  # noqa: E402
-from tradingbot.services import Services  # noqa: E402
+from tradingbot.app.services import Services  # noqa: E402
 
 START = datetime(2025, 11, 24, 9, 0, 30, tzinfo=timezone.utc)
 

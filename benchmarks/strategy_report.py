@@ -24,8 +24,9 @@ from tradingbot.adapters.kline_import import panel_from_file  # noqa: E402
 from tradingbot.core.backtest.config import BacktestConfig  # noqa: E402
 from tradingbot.core.backtest.metrics import run_metrics  # noqa: E402
 from tradingbot.core.backtest.simulate import simulate  # noqa: E402
-from tradingbot.core.backtest.sweep import run_sweep  # noqa: E402
-from tradingbot.backtest_service import Backtester, SweepRow  # noqa: E402
+from tradingbot.app.sweep import run_sweep  # noqa: E402
+from tradingbot.adapters.candle_cache import CachedCandles  # noqa: E402
+from tradingbot.app.backtester import Backtester, SweepRow  # noqa: E402
 from tradingbot.core.exclusions import LISTS  # noqa: E402
 from tradingbot.core.params import StrategyParams  # noqa: E402
 
@@ -105,7 +106,7 @@ def main() -> int:
     DOCS.mkdir(exist_ok=True)
     panel, _ = panel_from_file(path)
     panel.warm()
-    tester = Backtester(ROOT / "unused.sqlite")
+    tester = Backtester(CachedCandles(ROOT / "unused.sqlite"))
     strategies = ("momentum", "reversal")
     base, base_m = table(panel, [(f"{s}, every {e}", cfg(strategy=s, every=e)) for s in strategies for e in ("1d", "1w")])
     gross, gross_m = table(panel, [(f"{s}, every {e}, no fee", cfg(strategy=s, every=e, fee_rate=Decimal(0)))

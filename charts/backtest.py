@@ -11,7 +11,7 @@ from charts.heatmap import heatmap_chart
 from tradingbot.core.domain import EquityMark
 
 if TYPE_CHECKING:
-    from tradingbot.backtest_service import BacktestReport, SweepRow
+    from tradingbot.app.backtester import BacktestReport, SweepRow
 
 UTC = ZoneInfo("UTC")
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from tradingbot.core.domain import RebalanceSummary
 from tradingbot.core.errors import VenueUnavailable
-from tradingbot.ports import Notifier
-from tradingbot.services import Services
+from tradingbot.app.ports import Notifier
+from tradingbot.app.services import Services
 
 from . import chart_replies as chart
 from . import format as fmt

@@ -1,7 +1,8 @@
 """`bot.py backtest` and `bot.py data`: offline commands that need neither Telegram nor the ledger.
 
 They are dispatched before bot.py imports the bot's front ends, so a backtest starts in a fraction
-of a second; matplotlib is imported only when a chart is asked for.
+of a second; matplotlib is imported only when a chart is asked for. The candle cache arrives from the
+composition root (bot.py) as a CandleCache port: this module parses, calls and prints.
 """
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from handlers import backtest_flags
 from tradingbot.core.backtest import options
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.metrics import METRICS
-from tradingbot.backtest_service import Backtester, SweepRow
+from tradingbot.app.backtester import Backtester, SweepRow
+from tradingbot.app.ports import CandleCache
 from tradingbot.core.errors import UserError
 from tradingbot.core.params import StrategyParams
 
@@ -84,12 +86,16 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str]) -> int:
+OpenCache = Callable[[Path], CandleCache]
+
+
+def main(argv: Sequence[str], open_cache: OpenCache) -> int:
     args = parse(argv)
     try:
+        cache = open_cache(cache_path(args.cache, args.env_file))
         if args.command == "backtest":
-            return backtest(args)
-        return data(args)
+            return backtest(args, cache)
+        return data(args, cache)
     except UserError as e:
         print(f"⚠ {e}", file=sys.stderr)
         return 1
@@ -99,10 +105,10 @@ def _progress(text: str) -> None:
     print(f"  … {text}", file=sys.stderr, flush=True)
 
 
-def backtest(args: argparse.Namespace) -> int:
+def backtest(args: argparse.Namespace, cache: CandleCache) -> int:
     base = BacktestConfig(StrategyParams())
     config = options.config_from_pairs(backtest_flags.pairs_from_args(args), base.params, base)
-    tester = Backtester(cache_path(args.cache, args.env_file), args.data)
+    tester = Backtester(cache.source(Path(args.data) if args.data else None))
     quiet = (lambda _: None) if args.json else _progress
     if args.sweep:
         return _sweep(args, tester, config)
@@ -168,35 +174,27 @@ def write_heatmaps(out: Path, keys: Sequence[str], rows: Sequence[SweepRow], met
     return paths
 
 
-def data(args: argparse.Namespace) -> int:
-    import sqlite_utils
-
-    from tradingbot.adapters.kline_store import KlineStore
-
-    path = cache_path(args.cache, args.env_file)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    store = KlineStore(sqlite_utils.Database(path))
+def data(args: argparse.Namespace, cache: CandleCache) -> int:
     if args.verb == "import":
-        return _import(store, args, path)
-    return _fetch(store, args, path)
+        return _import(cache, args)
+    return _fetch(cache, args)
 
 
-def _import(store, args: argparse.Namespace, path: Path) -> int:  # type: ignore[no-untyped-def]
-    from tradingbot.adapters.kline_import import import_files
-
+def _import(cache: CandleCache, args: argparse.Namespace) -> int:
     files = [Path(f) for f in args.files]
     missing = [str(f) for f in files if not f.exists()]
     if missing:
         raise UserError(f"no such file: {', '.join(missing)}")
     try:
-        report = import_files(store, files, args.interval, _progress)
+        report = cache.import_files(files, args.interval, _progress)
     except ValueError as e:
         raise UserError(str(e)) from None
     for bad in report.bad[:50]:
         print(f"bad row: {bad}", file=sys.stderr)
     if len(report.bad) > 50:
         print(f"… and {len(report.bad) - 50} more bad rows", file=sys.stderr)
-    print(f"imported {report.rows:,} candles of {len(report.symbols)} symbols from {report.files} file(s) into {path}")
+    print(f"imported {report.rows:,} candles of {len(report.symbols)} symbols from {report.files} file(s) into "
+          f"{cache.path}")
     for flag, n in report.skipped.items():
         print(f"left out {n:,} rows flagged {flag}")
     for flag, n in report.flagged.items():
@@ -206,18 +204,17 @@ def _import(store, args: argparse.Namespace, path: Path) -> int:  # type: ignore
     return 0
 
 
-def _fetch(store, args: argparse.Namespace, path: Path) -> int:  # type: ignore[no-untyped-def]
+def _fetch(cache: CandleCache, args: argparse.Namespace) -> int:
     import asyncio
 
     from tqdm import tqdm
 
-    from tradingbot.adapters.binance_klines import fetch_all
     from tradingbot.core.backtest.panel import DAY_MS, day_number
 
     since = day_number(options.parse_day("--since", args.since)) * DAY_MS
     symbols = [s.strip().upper() for s in args.symbols.split(",")] if args.symbols else None
-    report = asyncio.run(fetch_all(store, symbols, args.interval, since, args.api_url, args.weight_per_minute,
-                                   progress=lambda xs: tqdm(xs, unit="symbol", file=sys.stderr)))
-    print(f"fetched {report.candles:,} candles of {report.symbols} symbols in {report.requests} requests into {path}")
+    report = asyncio.run(cache.fetch(symbols, args.interval, since, args.api_url, args.weight_per_minute,
+                                     progress=lambda xs: tqdm(xs, unit="symbol", file=sys.stderr)))
+    print(f"fetched {report.candles:,} candles of {report.symbols} symbols in {report.requests} requests into "
+          f"{cache.path}")
     return 0
-

@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.metrics import PERCENT_METRICS
-from tradingbot.backtest_service import BacktestReport, SweepRow
+from tradingbot.app.backtester import BacktestReport, SweepRow
 from tradingbot.core.params import format_duration
 
 CURVE_ROWS = (("final equity", "final_equity"), ("total return", "total_return"), ("CAGR", "cagr"),

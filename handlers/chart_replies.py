@@ -9,8 +9,8 @@ from typing import Awaitable, Callable
 
 import charts
 from charts import NothingToChart  # noqa: F401  (re-exported for the commands)
-from tradingbot.backtest_service import BacktestReport
-from tradingbot.services import PnlReport, PositionsReport, RankingReport, Services
+from tradingbot.app.backtester import BacktestReport
+from tradingbot.app.services import PnlReport, PositionsReport, RankingReport, Services
 
 from .replies import Photo
 

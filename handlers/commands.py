@@ -12,11 +12,11 @@ from typing import Awaitable, Callable
 
 from tradingbot.core.backtest import options
 from tradingbot.core.domain import DustTotal
-from tradingbot.dust import convert_dust, dust_now
+from tradingbot.app.dust import convert_dust, dust_now
 from tradingbot.core.errors import UserError, VenueUnavailable
 from tradingbot.core.params import excerpt
 from tradingbot.core.redaction import shown
-from tradingbot.services import Services
+from tradingbot.app.services import Services
 
 from .backtest_text import report_text
 

@@ -6,10 +6,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from tradingbot.core.domain import Change, DustTotal, Fill, Plan, RebalanceRow, RebalanceSummary, VenueHealth
-from tradingbot.dust import DustConversion
+from tradingbot.app.dust import DustConversion
 from tradingbot.core.money import fmt_decimal
 from tradingbot.core.params import PARAM_SPECS, StrategyParams, format_duration
-from tradingbot.services import PnlReport, PositionsReport, RankingReport, StatusReport
+from tradingbot.app.services import PnlReport, PositionsReport, RankingReport, StatusReport
 
 
 def money(x: Decimal | None, quote: str = "") -> str:

@@ -21,8 +21,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from tradingbot.core.domain import RebalanceSummary
 from tradingbot.core.errors import UserError
-from tradingbot.ports import Clock
-from tradingbot.services import Services
+from tradingbot.app.ports import Clock
+from tradingbot.app.services import Services
 
 from .commands import BY_NAME, COMMANDS, Command, Context, Reply, Role, allows, dispatch, parse
 from .telegram_push import retry_seconds, send_text_or_album

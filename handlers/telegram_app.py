@@ -15,10 +15,10 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes
 
-from tradingbot.adapters.outbox import SqliteOutbox
+from tradingbot.app.ports import Outbox
 from tradingbot.core.domain import RebalanceSummary
 from tradingbot.jobs import catch_up, install_jobs
-from tradingbot.services import Services
+from tradingbot.app.services import Services
 
 from . import format as fmt
 from .announce import announce_rebalance, daily_summary
@@ -52,7 +52,7 @@ def build_application(token: str, base_url: str) -> Application:
             .concurrent_updates(True).build())
 
 
-async def serve_telegram(services: Services, outbox: SqliteOutbox, config: TelegramConfig,
+async def serve_telegram(services: Services, outbox: Outbox, config: TelegramConfig,
                          stop: asyncio.Event | None = None) -> int:
     """Run until SIGINT/SIGTERM (or `stop`); 3 if another instance already polls the same token.
 

@@ -15,8 +15,7 @@ from telegram import Bot, InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from tradingbot.adapters.outbox import Push, SqliteOutbox
-from tradingbot.ports import Clock
+from tradingbot.app.ports import Clock, Outbox, Push
 
 from .telegram_text import caption as html_caption
 from .telegram_text import html_chunks
@@ -55,7 +54,7 @@ def retry_seconds(error: RetryAfter) -> float:
 
 
 class TelegramPusher:
-    def __init__(self, bot: Bot, outbox: SqliteOutbox, chat_ids: list[int], levels: dict[str, str], clock: Clock):
+    def __init__(self, bot: Bot, outbox: Outbox, chat_ids: list[int], levels: dict[str, str], clock: Clock):
         self.bot, self.outbox, self.chat_ids, self.levels, self.clock = bot, outbox, chat_ids, levels, clock
         self._wake = asyncio.Event()
         self._backoff = 0.0

@@ -21,7 +21,7 @@ from aiohttp import web
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.clock import ManualClock, OffsetClock, SystemClock
 from tradingbot.core.errors import OrderRejected
-from tradingbot.ports import Clock
+from tradingbot.app.ports import Clock
 from tradingbot.core.timefmt import parse_clock
 from .binance_control import ControlApi, ShiftedClock
 from .binance_faults import ORDER_PATH, Faults

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from aiohttp import web
 
-from tradingbot.ports import Clock
+from tradingbot.app.ports import Clock
 from tradingbot.core.timefmt import iso, parse_clock
 from .binance_json import Json
 

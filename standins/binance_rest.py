@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable, NamedTuple
 from tradingbot.adapters.synthetic import INTERVAL_HOURS
 from tradingbot.core.domain import Candle, Side, SymbolRules
 from tradingbot.core.errors import NEW_ORDER_REJECTED, OrderRejected
-from tradingbot.ports import Clock
+from tradingbot.app.ports import Clock
 from .binance_faults import Faults
 from .binance_gate import Params, amount, fixed, limit, mandatory, one_or_all, opt_int, symbol_list, ticker_weight
 from .binance_venue import Account, Execution, Listing, MarketOrder, SimOrder, MatchingEngine

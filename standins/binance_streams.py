@@ -18,7 +18,7 @@ from typing import Any, Callable
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from tradingbot.adapters.synthetic import INTERVAL_HOURS
-from tradingbot.ports import Clock
+from tradingbot.app.ports import Clock
 from .binance_venue import Listing
 from .binance_json import Json, kline_event, mini_ticker_event
 

@@ -25,10 +25,10 @@ from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.adapters.venue_market import VenueMarket
 from tradingbot.clock import OffsetClock
-from tradingbot.engine import Rebalancer
+from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.core.params import StrategyParams
-from tradingbot.ports import Exchange, MarketData
-from tradingbot.services import Services
+from tradingbot.app.ports import Exchange, MarketData
+from tradingbot.app.services import Services
 from standins.binance_api import BinanceSim
 
 START = datetime(2025, 6, 2, 9, 0, 5, tzinfo=timezone.utc)

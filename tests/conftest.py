@@ -14,9 +14,9 @@ from tradingbot.adapters.lockfile import FileLock
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.clock import ManualClock
-from tradingbot.engine import Rebalancer
+from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.core.params import StrategyParams
-from tradingbot.services import Services
+from tradingbot.app.services import Services
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as bot.py does: retry_after as a timedelta
 

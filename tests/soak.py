@@ -26,11 +26,11 @@ from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.clock import ManualClock
 from tradingbot.core.domain import OrderStatus
-from tradingbot.engine import Rebalancer
+from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.core.errors import UserError, VenueUnavailable
 from tradingbot.core.params import StrategyParams
 from tradingbot.core.schedule import slot_key
-from tradingbot.services import Services
+from tradingbot.app.services import Services
 
 HOUR = timedelta(hours=1)
 CAPITAL = Decimal(10000)

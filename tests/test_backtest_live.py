@@ -21,10 +21,10 @@ from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.panel import build_panel, day_number
 from tradingbot.core.backtest.simulate import simulate
 from tradingbot.clock import ManualClock
-from tradingbot.engine import Rebalancer
-from tradingbot.market_view import valuation_prices
+from tradingbot.app.rebalancer import Rebalancer
+from tradingbot.app.market_view import valuation_prices
 from tradingbot.core.params import StrategyParams
-from tradingbot.services import Services
+from tradingbot.app.services import Services
 
 FIRST = datetime(2024, 3, 1, tzinfo=timezone.utc)  # the first live rebalance
 DAYS = 30

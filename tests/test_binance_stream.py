@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from tests.binance_world import binance_bot
 from tradingbot.adapters.binance_stream import MarketStream
-from tradingbot.market_view import rank_now
+from tradingbot.app.market_view import rank_now
 from tradingbot.core.params import StrategyParams
 
 PARAMS = StrategyParams(topn=4, min_age_days=1)

@@ -2,7 +2,7 @@
 
 Per venue (paper on the synthetic market; EXCHANGE=testnet against local Binance-compatible servers) an
 account is prepared with one earlier slot, so the slot under test sells what it holds and buys anew. One
-uninterrupted run of the slot is the baseline. Then, for every crash point (tradingbot/crashpoints.py) and
+uninterrupted run of the slot is the baseline. Then, for every crash point (tradingbot/adapters/crashpoints.py) and
 every time a rebalance reaches it (#n): a fresh copy of the prepared account; a run killed there (exit -9);
 a restart, which must finish the slot; a third run, which must send and book nothing. After the restart the
 venue has executed each client order id at most once (and the local Binance was asked to, once), journal
@@ -35,7 +35,7 @@ from tests.crash_harness import CAPITAL, ROOT, SLOT, SLOT_TIME, Outcome, run_bot
 from tests.crash_venues import BinanceVenue, PaperVenue
 from tests.figures import count
 from tradingbot.clock import FrozenClock
-from tradingbot.crashpoints import POINTS, parse
+from tradingbot.adapters.crashpoints import POINTS, parse
 
 TOPN = int(os.environ.get("CRASH_TOPN", "3"))
 ENV = {"LOG_LEVEL": "WARNING", "TELEGRAM_BOT_TOKEN": "", "STARTING_CAPITAL": CAPITAL,
@@ -180,7 +180,7 @@ def test_a_crash_point_is_named_and_counted():
             parse(bad)
     # Counted: the process is SIGKILLed the n-th time its point is reached, not at another point nor before.
     reached = ("order-accepted", "order-sending", "ledger-write", "order-sending", "buys-planned")
-    script = ("from tradingbot.crashpoints import kill_at\ncheckpoint = kill_at('order-sending#2')\n"
+    script = ("from tradingbot.adapters.crashpoints import kill_at\ncheckpoint = kill_at('order-sending#2')\n"
               f"for point in {reached!r}:\n    print(point, flush=True)\n    checkpoint(point)\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == -signal.SIGKILL, done.stderr

@@ -12,7 +12,7 @@ from handlers.commands import BY_NAME, Context, dispatch
 from tests.books import assert_books_agree
 from tests.builders import rules
 from tradingbot.core.domain import Position, Side
-from tradingbot.dust import DUST_LEG
+from tradingbot.app.dust import DUST_LEG
 from tradingbot.core.planning import Book, Costs, flag_dust, is_dust, plan_sells
 
 D = Decimal

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import World
-from tradingbot.engine import client_order_id
+from tradingbot.app.rebalancer import client_order_id
 from tradingbot.core.ledger import replay
 from tradingbot.core.params import StrategyParams
 

@@ -27,7 +27,8 @@ from tests.figures import count
 from tests.test_telegram_bot import ADMIN, TOKEN, run_with_bot
 from tradingbot.core.backtest.options import ALIASES, RUN_KEYS
 from tradingbot.core.backtest.panel import day_date
-from tradingbot.backtest_service import Backtester
+from tradingbot.adapters.candle_cache import FileCandles
+from tradingbot.app.backtester import Backtester
 from tradingbot.clock import ManualClock
 from tradingbot.core.errors import UserError
 from tradingbot.core.params import PARAM_SPECS, StrategyParams, parse_assignments
@@ -136,7 +137,7 @@ def bench(tmp_path_factory) -> Bench:
     folder = tmp_path_factory.mktemp("fuzz")
     world = World(folder / "bot.sqlite", clock=ManualClock(NOW + timedelta(minutes=30)))
     # A small candle file: a valid /backtest really runs, in milliseconds.
-    world.services.backtester = Backtester(folder / "no-cache.sqlite", write_candles(folder / "candles.csv"))
+    world.services.backtester = Backtester(FileCandles(write_candles(folder / "candles.csv")))
     handler = ErrorLog(logging.ERROR)
     logging.getLogger().addHandler(handler)
     yield Bench(world, Context(world.services, "fuzz"), world.services.params)

@@ -11,7 +11,7 @@ from tradingbot.adapters.kline_store import KlineStore
 from tradingbot.adapters.sqlite_store import open_database
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.clock import ManualClock
-from tradingbot.market_view import rank_now
+from tradingbot.app.market_view import rank_now
 from tradingbot.core.params import StrategyParams
 
 NOW = datetime(2025, 3, 10, 9, 0, 0, 250_000, tzinfo=timezone.utc)

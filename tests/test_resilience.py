@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import World
 from tradingbot.adapters.lockfile import FileLock
 from tradingbot.core.domain import OrderStatus
-from tradingbot.engine import client_order_id
+from tradingbot.app.rebalancer import client_order_id
 from tradingbot.core.errors import UserError
 
 run = asyncio.run
@@ -116,7 +116,7 @@ def test_looking_never_resumes_a_rebalance(tmp_path):
 
 
 def test_an_unexpected_failure_of_one_order_starts_no_further_order_of_its_leg(world, monkeypatch):
-    from tradingbot import engine
+    from tradingbot.app import rebalancer as engine
 
     class Failing:  # the first order executes, then something unforeseen breaks (say, a disk error)
         name = "paper"

@@ -13,7 +13,7 @@ from handlers.backtest_text import fixed_settings
 from tests.test_backtest_cli import bot, cache  # noqa: F401  (cache is a fixture)
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.metrics import METRICS
-from tradingbot.backtest_service import SweepRow
+from tradingbot.app.backtester import SweepRow
 from tradingbot.core.params import StrategyParams
 
 MOMENTUM = np.array([[-0.69, -0.85], [-0.999, -0.67]])  # every run lost

@@ -14,7 +14,7 @@ from .core.domain import Change, RebalanceSummary
 from .core.errors import UserError
 from .core.params import StrategyParams
 from .core.schedule import cron_fields, last_slot, slot_key
-from .services import Services, SlotRefusal
+from .app.services import Services, SlotRefusal
 
 log = logging.getLogger(__name__)
 REBALANCE_JOB, MARK_JOB, RESUME_JOB, DAILY_JOB = "rebalance", "mark", "resume", "daily"

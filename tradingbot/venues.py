@@ -23,7 +23,7 @@ from .adapters.sqlite_store import open_database
 from .adapters.synthetic import SyntheticMarket
 from .adapters.venue_market import VenueMarket
 from .core.domain import VenueHealth
-from .ports import Clock, Exchange, MarketData
+from .app.ports import Clock, Exchange, MarketData
 from .settings import Settings
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from ..core.domain import ZERO, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
 from ..core.errors import INVALID_SYMBOL, NEW_ORDER_REJECTED, NO_SUCH_ORDER, OrderRejected, VenueUnavailable
 from ..core.money import fmt_decimal
-from ..ports import MarketData
+from ..app.ports import MarketData
 from . import binance_wire as wire
 from .binance_client import BinanceTransport
 from .paper import check_lot_size, check_notional

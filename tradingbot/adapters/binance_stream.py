@@ -14,7 +14,7 @@ from typing import Any
 
 from binance import AsyncClient, BinanceSocketManager
 
-from ..ports import Clock
+from ..app.ports import Clock
 from . import binance_wire as wire
 from .binance_market import BinanceMarketData, LivePrices
 from .cached_market import CachedMarketData

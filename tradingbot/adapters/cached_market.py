@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ..core.domain import Candle, SymbolRules
-from ..ports import Clock, MarketData
+from ..app.ports import Clock, MarketData
 from .kline_store import INTERVAL_MS, Coverage, KlineStore, from_ms, to_ms
 
 HOUR_MS, DAY_MS = INTERVAL_MS["1h"], INTERVAL_MS["1d"]

@@ -1,29 +1,20 @@
 """Pushes waiting for delivery, in SQLite: they survive restarts and outages and leave in order."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlite_utils
 
+from ..app.ports import Push
 from ..core.redaction import shown
 from ..core.timefmt import iso
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
 
-@dataclass(frozen=True)
-class Push:
-    id: int
-    chat_id: int
-    kind: str
-    body: str  # the message, or the album's caption when photos are attached
-    silent: bool
-    attempts: int
-    photos: tuple[tuple[str, bytes], ...] = ()
-
-
 class SqliteOutbox:
+    """The Outbox port on the bot's database (tables outbox and outbox_photos)."""
+
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 

@@ -13,7 +13,7 @@ from ..core.errors import (
     FILTER_FAILURE, ILLEGAL_CHARS, INVALID_SYMBOL, MANDATORY_PARAM, NEW_ORDER_REJECTED, OrderRejected,
 )
 from ..core.money import floor_to_step, fmt_decimal, round_to_tick, to_decimal
-from ..ports import Clock, MarketData
+from ..app.ports import Clock, MarketData
 from ..core.timefmt import iso, parse_iso
 
 

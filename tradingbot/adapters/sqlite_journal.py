@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable
 
 import sqlite_utils
 
-from ..crashpoints import Checkpoint
+from ..app.ports import Checkpoint
 from ..core.domain import (
     EquityMark, Fill, OrderRecord, OrderStatus, Position, RankRow, Ranking, RebalanceRow, Side,
 )

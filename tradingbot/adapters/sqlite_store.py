@@ -12,11 +12,11 @@ import sqlite3
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, ContextManager, Iterator
 
 import sqlite_utils
 
-from ..crashpoints import Checkpoint, no_checkpoint
+from ..app.ports import Checkpoint, no_checkpoint
 from ..core.domain import ZERO, Change, EquityMark, Fill, Position, Side
 from ..core.ledger import Ledger
 from ..core.money import fmt_decimal
@@ -68,6 +68,10 @@ class SqliteStore(SqliteJournal):
                 for sql in statements:
                     db.execute(sql)
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
+
+    def transaction(self) -> ContextManager[object]:
+        """The writes inside land together: one SQLite transaction (a savepoint when nested in another)."""
+        return self.db.atomic()
 
     def is_busy(self, error: BaseException) -> bool:
         """Another connection (a BI tool, a second process) held the write lock past busy_timeout."""

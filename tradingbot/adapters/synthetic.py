@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.domain import Candle, SymbolRules
-from ..ports import Clock
+from ..app.ports import Clock
 
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)  # a Monday, so 1w candles align as on Binance
 END = datetime(2031, 1, 1, tzinfo=timezone.utc)  # the precomputed daily path stops here

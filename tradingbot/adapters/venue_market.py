@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..core.domain import Candle, SymbolRules
-from ..ports import MarketData
+from ..app.ports import MarketData
 
 log = logging.getLogger(__name__)
 

@@ -13,13 +13,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING
 
-from .core.domain import ZERO, DustTotal, Fill, OrderRecord, OrderRequest, OrderResult, OrderStatus, Position, Side
-from .engine import client_order_id
-from .core.errors import UserError
+from ..core.domain import ZERO, DustTotal, Fill, OrderRecord, OrderStatus, Position, Side
+from .rebalancer import client_order_id
+from ..core.errors import UserError
 from .market_view import owned
 from .order_desk import request_for
+from .ports import DustConverter
 
 if TYPE_CHECKING:
     from .services import Services
@@ -28,13 +29,6 @@ log = logging.getLogger(__name__)
 DUST_LEG = "D"  # the journal's leg of a dust conversion: its fills are recorded as such, not as trades
 NOT_OFFERED = ("Binance converts dust only by its wallet's dust transfer to BNB (POST /sapi/v1/asset/dust, less a"
                " service charge), which the {venue} venue does not offer: nothing converted")
-
-
-@runtime_checkable
-class DustConverter(Protocol):
-    """A venue that can sell holdings below its order filters (the paper venue)."""
-
-    async def convert_dust(self, orders: Sequence[OrderRequest]) -> list[OrderResult]: ...
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,23 @@
 """The backtest use case: load the candles (cache or file), run one configuration or a sweep, return typed results.
 
-Synchronous and CPU-bound: the chat front end runs it in a worker thread, the CLI directly.
+Synchronous and CPU-bound: the chat front end runs it in a worker thread, the CLI directly. The candles come
+through the CandleSource port (adapters/candle_cache.py reads the cache or a file).
 """
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
-from .core.backtest.config import BacktestConfig
-from .core.backtest.metrics import benchmark_paths, curve_metrics, run_metrics
-from .core.backtest.panel import Panel
-from .core.backtest.simulate import simulate
-from .core.backtest.sweep import run_sweep
-from .core.errors import UserError
-
-Progress = Callable[[str], None]
+from ..core.backtest.config import BacktestConfig
+from ..core.backtest.metrics import benchmark_paths, curve_metrics, run_metrics
+from ..core.backtest.panel import Panel
+from ..core.backtest.simulate import simulate
+from .ports import CandleSource, Progress
+from .sweep import run_sweep
 
 
 @dataclass(frozen=True)
@@ -49,57 +47,39 @@ class SweepRow:
 
 
 class Backtester:
-    """Runs backtests over the candle cache, or over one file when `data` is given."""
+    """Runs backtests over the candles of one source (the cache, or a file)."""
 
-    def __init__(self, cache_path: str | Path, data: str | Path | None = None):
-        self.cache_path, self.data = Path(cache_path), Path(data) if data else None
-        self.bad: list = []
+    def __init__(self, candles: CandleSource):
+        self.candles = candles
         self.lock = threading.Lock()  # the chat runs one backtest at a time: each takes a core and memory
 
-    def load(self, configs: Sequence[BacktestConfig]) -> Panel:
-        """One panel wide enough for every configuration (the longest lookback, the whole window)."""
-        from .adapters.kline_import import load_panel, panel_from_file  # sqlite and file parsing on demand
-
-        quote = configs[0].params.quote
-        if self.data is not None:
-            if not self.data.exists():
-                raise UserError(f"no such data file: {self.data}")
-            try:
-                panel, self.bad = panel_from_file(self.data, quote)
-            except LookupError as e:  # /backtest quote=BTC over a file of USDT pairs
-                raise UserError(str(e)) from None
-            return panel
-        if not self.cache_path.exists():
-            raise UserError(f"no candle cache at {self.cache_path}: run `bot.py data import FILE` or `data fetch`")
-        import sqlite_utils
-
+    def load(self, configs: Sequence[BacktestConfig]) -> tuple[Panel, int]:
+        """One panel wide enough for every configuration (the longest lookback, the whole window), and the
+        number of unusable rows the source reported."""
         starts = [c.start for c in configs]
         ends = [c.end for c in configs]
         start = None if None in starts else min(s for s in starts if s)
         end = None if None in ends else max(e for e in ends if e)
-        try:
-            return load_panel(sqlite_utils.Database(self.cache_path), start, end,
-                              max(c.history_days() for c in configs), quote, opens=any(c.delay for c in configs))
-        except LookupError as e:
-            raise UserError(str(e)) from None
+        return self.candles.load(start, end, max(c.history_days() for c in configs), configs[0].params.quote,
+                                 opens=any(c.delay for c in configs))
 
     def run(self, config: BacktestConfig, progress: Progress = lambda _: None,
             panel: Panel | None = None) -> BacktestReport:
         progress("loading candles")
-        panel = panel or self.load([config])
+        panel, bad = (panel, 0) if panel is not None else self.load([config])
         progress(f"simulating {len(panel.symbols)} symbols")
         run = simulate(panel, config)
         paths = benchmark_paths(panel, run)
         return BacktestReport(
             config, panel.date_of(run.first_row), run.equity, run_metrics(run), paths,
             {name: curve_metrics(path, config.capital) for name, path in paths.items()},
-            len(panel.symbols), len(self.bad), run.last_picks)
+            len(panel.symbols), bad, run.last_picks)
 
     def sweep(self, base: BacktestConfig, combos: Sequence[Sequence[str]], build: Callable[[Sequence[str]], BacktestConfig],
               progress: Progress = lambda _: None, workers: int | None = None) -> list[SweepRow]:
         """Every combination of key=value tokens applied over `base`, run on all cores."""
         configs = [build(c) for c in combos]
         progress(f"loading candles for {len(configs)} runs")
-        panel = self.load([base, *configs])
+        panel, _ = self.load([base, *configs])
         results = run_sweep(panel, configs, workers, lambda done, total: progress(f"run {done}/{total}"))
         return [SweepRow(tuple(c), cfg, m) for c, cfg, m in zip(combos, configs, results)]

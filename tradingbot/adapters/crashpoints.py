@@ -1,6 +1,6 @@
 """Named crash points: the steps of a rebalance at which a test kills the bot to prove it recovers.
 
-The engine and the store call `checkpoint(point)` at each step below; in production the checkpoint
+The rebalancer and the store call `checkpoint(point)` at each step below; in production the checkpoint
 does nothing. Only the composition root (bot.py) wires a real one, and only when the test-only
 environment variable TRADINGBOT_CRASH_AT=<point>[#n] is set: the process then SIGKILLs itself the
 n-th time (default: the first) it reaches that point. tests/test_crash.py runs every point.
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import Callable
 
-Checkpoint = Callable[[str], None]
+from ..app.ports import Checkpoint
 
 POINTS = {
     "slot-opened": "the slot's journal row and ranking are written; nothing is planned",
@@ -24,10 +23,6 @@ POINTS = {
     "buys-planned": "the buy leg is journaled (PLANNED); nothing is sent",
     "buy-recorded": "a buy is booked: fills, ledger and FILLED status",
 }
-
-
-def no_checkpoint(point: str) -> None:
-    """Production: every step just goes on."""
 
 
 def parse(spec: str) -> tuple[str, int]:

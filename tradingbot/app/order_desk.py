@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from .crashpoints import Checkpoint
-from .core.domain import OrderRecord, OrderRequest, OrderResult, OrderStatus, RebalanceRow, Side, SymbolRules
-from .core.errors import OrderRejected, VenueUnavailable
+from .ports import Checkpoint
+from ..core.domain import OrderRecord, OrderRequest, OrderResult, OrderStatus, RebalanceRow, Side, SymbolRules
+from ..core.errors import OrderRejected, VenueUnavailable
 from .ports import Clock, Exchange, Store
 
 log = logging.getLogger(__name__)

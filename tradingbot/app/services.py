@@ -8,23 +8,22 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable, Sequence
 
-from .adapters.sqlite_store import SqliteStore
-from .backtest_service import Backtester
-from .core.yardsticks import scaled, universe_step
-from .core.domain import (
+from .backtester import Backtester
+from ..core.yardsticks import scaled, universe_step
+from ..core.domain import (
     ZERO, Change, DustTotal, EquityMark, Fill, InventorySnapshot, Plan, Position, Ranking, RebalanceRow,
     RebalanceSummary, VenueHealth,
 )
-from .engine import Progress, Rebalancer
-from .core.errors import UserError, VenueUnavailable
-from .core.ledger import Ledger
+from .rebalancer import Progress, Rebalancer
+from ..core.errors import UserError, VenueUnavailable
+from ..core.ledger import Ledger
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
-from .core.params import StrategyParams, parse_assignments
-from .core.planning import Costs, flag_dust, picks_unchanged, plan_preview
-from .core import reconcile
-from .core.reconcile import Difference, ledger_balances
-from .ports import Clock, Exchange, MarketData
-from .core.schedule import behind_the_journal, last_slot, next_slot, slot_key
+from ..core.params import StrategyParams, parse_assignments
+from ..core.planning import Costs, flag_dust, picks_unchanged, plan_preview
+from ..core import reconcile
+from ..core.reconcile import Difference, ledger_balances
+from .ports import Clock, Exchange, MarketData, Store
+from ..core.schedule import behind_the_journal, last_slot, next_slot, slot_key
 
 log = logging.getLogger(__name__)
 ParamsListener = Callable[[StrategyParams, list[Change]], None]
@@ -126,7 +125,7 @@ class Preview:
 
 
 class Services:
-    def __init__(self, store: SqliteStore, exchange: Exchange, market: MarketData, clock: Clock,
+    def __init__(self, store: Store, exchange: Exchange, market: MarketData, clock: Clock,
                  rebalancer: Rebalancer, defaults: StrategyParams, market_name: str,
                  health: Sequence[VenueHealth] = ()):
         self.store, self.exchange, self.market, self.clock = store, exchange, market, clock
@@ -365,7 +364,7 @@ class Services:
         # The previous mark's prices are kept with the state, so the chain survives restarts.
         before = {k: Decimal(v) for k, v in json.loads(self.store.get_state(UNIVERSE_PRICES, "{}") or "{}").items()}
         index = universe_step(last[0][2], before, universe)
-        with self.store.db.atomic():
+        with self.store.transaction():
             self.store.set_state(UNIVERSE_PRICES, json.dumps({k: str(v) for k, v in universe.items()}))
             self.store.add_benchmark(self.clock.now(), prices.get("BTC" + self.quote), index, len(universe))
 

@@ -5,10 +5,10 @@ import multiprocessing as mp
 import os
 from typing import Callable, Sequence
 
-from .config import BacktestConfig
-from .metrics import run_metrics
-from .panel import Panel
-from .simulate import simulate
+from ..core.backtest.config import BacktestConfig
+from ..core.backtest.metrics import run_metrics
+from ..core.backtest.panel import Panel
+from ..core.backtest.simulate import simulate
 
 _PANEL: Panel | None = None  # set in the parent just before forking; the workers read their inherited copy
 

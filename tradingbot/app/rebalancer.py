@@ -13,23 +13,21 @@ import logging
 from datetime import timedelta
 from typing import Callable
 
-from .core.domain import (
+from ..core.domain import (
     CLIENT_ORDER_ID, ZERO, EquityMark, OrderRecord, OrderStatus, Plan, RebalanceRow, RebalanceSummary, SkippedOrder,
     SymbolRules,
 )
-from .crashpoints import Checkpoint, no_checkpoint
-from .core.errors import UserError, VenueUnavailable
+from ..core.errors import UserError, VenueUnavailable
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
-from .core.params import StrategyParams
-from .core.planning import Book, Costs, plan_buys, plan_sells
-from .core.schedule import behind_the_journal
+from ..core.params import StrategyParams
+from ..core.planning import Book, Costs, plan_buys, plan_sells
+from ..core.schedule import behind_the_journal
 from .order_desk import OrderDesk
-from .ports import Clock, Exchange, MarketData, ProcessLock, Store
+from .ports import Checkpoint, Clock, Exchange, MarketData, ProcessLock, Progress, Store, no_checkpoint
 
 log = logging.getLogger(__name__)
 SELL_LEG, BUY_LEG = "S", "B"
 ACTIVE = ("selling", "buying")
-Progress = Callable[[str], None]
 ORDER_CONCURRENCY = 10  # orders of one leg in flight at once; Binance allows 50 orders per 10 s
 MAX_SLOT_WAIT_S = 600.0  # an unreachable exchange is waited for this long at most before the slot is skipped
 MAX_BACKOFF_S = 60.0  # retry pauses double up to this

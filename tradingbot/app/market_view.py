@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Iterable, Mapping
 
-from .core.domain import Ranking, SymbolRules, SymbolSnapshot
-from .core.errors import INVALID_SYMBOL, OrderRejected
-from .core.ledger import Ledger
-from .core.params import StrategyParams
-from .core.planning import Book, book_from
+from ..core.domain import Ranking, SymbolRules, SymbolSnapshot
+from ..core.errors import INVALID_SYMBOL, OrderRejected
+from ..core.ledger import Ledger
+from ..core.params import StrategyParams
+from ..core.planning import Book, book_from
 from .ports import Exchange, MarketData
-from .core.ranking import anchors, build_snapshot, rank_universe, volume_window
+from ..core.ranking import anchors, build_snapshot, rank_universe, volume_window
 
 # Bounded fan-out: enough to hide a remote venue's latency, small enough to respect its rate limits.
 CONCURRENCY = 16

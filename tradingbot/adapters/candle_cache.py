@@ -1,0 +1,73 @@
+"""The candle cache file as the offline commands and the backtester use it: a source of panels, imports, fetches.
+
+The backtest use case sees only the CandleSource port; `bot.py data` and `bot.py backtest` receive a CandleCache.
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import sqlite_utils
+
+from ..app.ports import Progress
+from ..core.backtest.panel import Panel
+from ..core.errors import UserError
+from .binance_klines import FetchReport, fetch_all
+from .kline_import import ImportReport, import_files, load_panel, panel_from_file
+from .kline_store import KlineStore
+
+
+class CachedCandles:
+    """Daily candles from the SQLite candle cache."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def load(self, start: date | None, end: date | None, history_days: int, quote: str,
+             opens: bool) -> tuple[Panel, int]:
+        if not self.path.exists():
+            raise UserError(f"no candle cache at {self.path}: run `bot.py data import FILE` or `data fetch`")
+        try:
+            return load_panel(sqlite_utils.Database(self.path), start, end, history_days, quote, opens=opens), 0
+        except LookupError as e:
+            raise UserError(str(e)) from None
+
+
+class FileCandles:
+    """Daily candles straight from one file (no cache); the whole file is read, whatever the window."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def load(self, start: date | None, end: date | None, history_days: int, quote: str,
+             opens: bool) -> tuple[Panel, int]:
+        if not self.path.exists():
+            raise UserError(f"no such data file: {self.path}")
+        try:
+            panel, bad = panel_from_file(self.path, quote)
+        except LookupError as e:  # /backtest quote=BTC over a file of USDT pairs
+            raise UserError(str(e)) from None
+        return panel, len(bad)
+
+
+class SqliteCandleCache:
+    """The cache file for `bot.py data import` / `data fetch`, and as a backtest's candle source."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def source(self, data: Path | None = None) -> CachedCandles | FileCandles:
+        return FileCandles(data) if data else CachedCandles(self.path)
+
+    def _store(self) -> KlineStore:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return KlineStore(sqlite_utils.Database(self.path))
+
+    def import_files(self, files: Iterable[Path], interval: str | None, progress: Progress) -> ImportReport:
+        return import_files(self._store(), list(files), interval, progress)
+
+    async def fetch(self, symbols: Sequence[str] | None, interval: str, since_ms: int, api_url: str | None,
+                    weight_per_minute: int, progress: Callable[[Iterable[str]], Iterable[str]]) -> FetchReport:
+        return await fetch_all(self._store(), symbols, interval, since_ms, api_url, weight_per_minute,
+                               progress=progress)

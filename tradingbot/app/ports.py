@@ -1,0 +1,206 @@
+"""Ports: everything the use cases need from the outside world, in domain types only.
+
+The adapters implement these Protocols; the use cases see nothing else, so a test can hand them a fake.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable, ContextManager, Iterable, Mapping, Protocol, Sequence, runtime_checkable
+
+from ..core.backtest.panel import Panel
+from ..core.domain import (
+    Candle, Change, EquityMark, Fill, OrderRecord, OrderRequest, OrderResult, OrderStatus, Position, Ranking,
+    RebalanceRow, SymbolRules,
+)
+from ..core.ledger import Ledger
+
+Checkpoint = Callable[[str], None]  # a named step of a rebalance (see adapters/crashpoints.py)
+Progress = Callable[[str], None]
+
+
+def no_checkpoint(point: str) -> None:
+    """Production: every step just goes on."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Current time, timezone-aware UTC."""
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait; a test clock advances instantly."""
+
+
+class MarketData(Protocol):
+    """Exchange info, candles and prices (Binance public endpoints, or the synthetic market)."""
+
+    async def symbols(self) -> list[SymbolRules]:
+        """Every listed symbol with its status and filters (delisted ones absent or not TRADING)."""
+
+    async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
+        """Candles with open_time in [start, end], oldest first; the last one may still be open."""
+
+    async def prices(self) -> dict[str, Decimal]:
+        """Latest traded price of every symbol trading now (a halted/BREAK symbol has none)."""
+
+    async def first_candle_time(self, symbol: str) -> datetime | None:
+        """Open time of the symbol's first candle ever (its listing); None if unknown or not listed yet."""
+
+
+class Exchange(Protocol):
+    """A venue that takes market orders: the paper venue or Binance."""
+
+    name: str
+
+    async def balances(self) -> dict[str, Decimal]:
+        """Free balance per asset (zero balances may be absent)."""
+
+    async def place_market_order(self, order: OrderRequest) -> OrderResult:
+        """Execute now; raise OrderRejected for business rejections, VenueUnavailable for transient ones."""
+
+    async def find_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
+        """Look an order up by client order id (None if the venue never received it)."""
+
+
+@runtime_checkable
+class DustConverter(Protocol):
+    """A venue that can sell holdings below its order filters (the paper venue)."""
+
+    async def convert_dust(self, orders: Sequence[OrderRequest]) -> list[OrderResult]: ...
+
+
+class ProcessLock(Protocol):
+    """Keeps two processes from running rebalances on one database at the same time."""
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; False if another process holds it."""
+
+    def release(self) -> None: ...
+
+
+class Journal(Protocol):
+    """The rebalance journal: slots, their orders, and how executions are booked (each exactly once)."""
+
+    def get_rebalance(self, slot: str) -> RebalanceRow | None: ...
+    def unfinished_rebalances(self) -> list[RebalanceRow]: ...
+    def recent_rebalances(self, limit: int) -> list[RebalanceRow]: ...
+    def last_rebalance(self, states: tuple[str, ...] = ("done",)) -> RebalanceRow | None: ...
+    def previous_rebalance(self, rebalance_id: int) -> RebalanceRow | None: ...
+    def newest_journaled(self) -> tuple[str | None, datetime | None]: ...
+    def start_rebalance(self, slot: str, kind: str, state: str, at: datetime, strategy: str, mode: str,
+                        targets: tuple[str, ...], equity_before: Decimal, note: str = "",
+                        ranking: Ranking | None = None) -> RebalanceRow: ...
+    def update_rebalance(self, slot: str, **fields: object) -> None: ...
+    def finish_rebalance(self, row: RebalanceRow, at: datetime, positions: list[Position], cash: Decimal,
+                         mark: EquityMark, **fields: object) -> None: ...
+    def add_orders(self, rebalance_id: int | None, slot: str, orders: list[OrderRecord], at: datetime) -> None: ...
+    def orders_for(self, slot: str, leg: str | None = None) -> list[OrderRecord]: ...
+    def set_order_status(self, client_order_id: str, status: OrderStatus, at: datetime,
+                         error_code: int | None = None, error: str = "") -> None: ...
+    def record_execution(self, client_order_id: str, status: OrderStatus, exchange_order_id: str,
+                         fills: tuple[Fill, ...], base: str, rebalance_id: int | None, at: datetime) -> bool: ...
+
+
+class Store(Journal, Protocol):
+    """Persistence: the journal, the ledger, parameters, state flags, equity and benchmark marks."""
+
+    quote: str
+
+    def transaction(self) -> ContextManager[object]:
+        """A unit of work: the writes inside land together or not at all."""
+        ...
+    def is_busy(self, error: BaseException) -> bool:
+        """True when the error is another writer's lock outlasting the wait: try again later."""
+        ...
+    def storage_failure(self, error: BaseException) -> str | None:
+        """One line when the error is the database or its disk being full: try again later."""
+        ...
+    def get_state(self, key: str, default: str | None = None) -> str | None: ...
+    def set_state(self, key: str, value: str) -> None: ...
+    def load_params(self) -> dict[str, str]: ...
+    def save_params(self, values: dict[str, str], changes: list[Change], who: str, at: datetime) -> None: ...
+    def deposit(self, amount: Decimal, at: datetime, note: str = "starting capital") -> None: ...
+    def deposits(self) -> list[Decimal]: ...
+    def load_ledger(self) -> Ledger: ...
+    def fills(self, limit: int | None = None, rebalance_id: int | None = None) -> list[Fill]: ...
+    def add_mark(self, mark: EquityMark) -> None: ...
+    def mark_at_or_before(self, at: datetime) -> EquityMark | None: ...
+    def first_mark(self) -> EquityMark | None: ...
+    def last_mark(self) -> EquityMark | None: ...
+    def marks(self, since: datetime | None = None) -> list[EquityMark]: ...
+    def add_benchmark(self, at: datetime, btc_price: Decimal | None, universe_index: Decimal, size: int) -> None: ...
+    def benchmarks(self, since: datetime | None = None) -> list[tuple[datetime, Decimal | None, Decimal]]: ...
+    def add_reconciliation(self, at: datetime, rows: list[tuple[str, Decimal, Decimal]]) -> None: ...
+    def last_prices(self) -> dict[str, Decimal]: ...
+    def inventory_history(self) -> list[tuple[datetime, list[Position]]]: ...
+
+
+class Notifier(Protocol):
+    """Pushes to the people watching: kinds rebalance, alert, lifecycle, daily; photos as (name, PNG) pairs."""
+
+    async def push(self, kind: str, text: str, monospace: bool = False,
+                   photos: Sequence[tuple[str, bytes]] = (), caption: str = "") -> None: ...
+
+
+@dataclass(frozen=True)
+class Push:
+    """One queued message (or album) for one chat."""
+
+    id: int
+    chat_id: int
+    kind: str
+    body: str  # the message, or the album's caption when photos are attached
+    silent: bool
+    attempts: int
+    photos: tuple[tuple[str, bytes], ...] = ()
+
+
+class Outbox(Protocol):
+    """Pushes waiting for delivery: durable, in order per chat, each row marked sent, retried or given up."""
+
+    def enqueue(self, kind: str, bodies: list[str], chat_ids: list[int], silent: bool, at: datetime,
+                photos: list[tuple[str, bytes]] | None = None, caption: str = "") -> None: ...
+    def heads(self) -> list[Push]: ...
+    def pending_count(self) -> int: ...
+    def sent(self, push_id: int, at: datetime) -> None: ...
+    def failed_attempt(self, push_id: int, error: str) -> None: ...
+    def given_up(self, push_id: int, error: str) -> None: ...
+
+
+class CandleSource(Protocol):
+    """Daily candles for the backtester: the candle cache, or one file."""
+
+    def load(self, start: date | None, end: date | None, history_days: int, quote: str,
+             opens: bool) -> tuple[Panel, int]:
+        """One panel covering [start - history_days, end] (None: all there is), and how many rows were unusable."""
+        ...
+
+
+class ImportSummary(Protocol):
+    files: int
+    rows: int
+    symbols: set[str]
+    bad: Sequence[object]  # each printable as 'file:line: reason'
+    skipped: Mapping[str, int]  # rows left out, by flag
+    flagged: Mapping[str, int]  # rows kept unchanged, by flag
+
+
+class FetchSummary(Protocol):
+    symbols: int
+    candles: int
+    requests: int
+
+
+class CandleCache(Protocol):
+    """The candle cache file as the offline commands use it (`bot.py data`, `bot.py backtest`)."""
+
+    path: Path
+
+    def source(self, data: Path | None = None) -> CandleSource:
+        """The cache as a candle source, or the given file instead."""
+        ...
+    def import_files(self, files: Iterable[Path], interval: str | None, progress: Progress) -> ImportSummary: ...
+    async def fetch(self, symbols: Sequence[str] | None, interval: str, since_ms: int, api_url: str | None,
+                    weight_per_minute: int, progress: Callable[[Iterable[str]], Iterable[str]]) -> FetchSummary: ...
