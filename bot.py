@@ -56,7 +56,7 @@ from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.synthetic import END as SYNTHETIC_UNTIL, EPOCH as SYNTHETIC_FROM
 from tradingbot.app.backtester import Backtester
-from tradingbot.clock import FrozenClock, OffsetClock, SystemClock
+from tradingbot.adapters.clock import FrozenClock, OffsetClock, SystemClock
 from tradingbot.core.domain import RebalanceSummary
 from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.core.errors import UserError
@@ -198,7 +198,7 @@ async def serve_console(app: App) -> int:
     """Run the scheduler and the console chat in one asyncio loop until EOF or /quit."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from tradingbot.jobs import catch_up, install_jobs
+    from handlers.jobs import catch_up, install_jobs
 
     services = app.services
     notifier = ConsoleNotifier(Path(app.settings.chart_dir))

@@ -57,7 +57,7 @@ from tradingbot.adapters.kline_store import KlineStore  # noqa: E402
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database  # noqa: E402
 from tradingbot.adapters.synthetic import SyntheticMarket  # noqa: E402
 from tradingbot.adapters.venue_market import VenueMarket  # noqa: E402
-from tradingbot.clock import OffsetClock  # noqa: E402
+from tradingbot.adapters.clock import OffsetClock  # noqa: E402
 from tradingbot.core.domain import RebalanceSummary, Side  # noqa: E402
 from tradingbot.app.rebalancer import Rebalancer  # noqa: E402
 from tradingbot.core.params import StrategyParams  # noqa: E402

@@ -26,7 +26,7 @@ from tradingbot.adapters.lockfile import FileLock
 from tradingbot.adapters.paper import PaperCosts, PaperExchange  # noqa: E402
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database  # noqa: E402
 from tradingbot.adapters.synthetic import SyntheticMarket  # noqa: E402
-from tradingbot.clock import ManualClock
+from tradingbot.adapters.clock import ManualClock
 from tradingbot.app.rebalancer import Rebalancer  # noqa: E402
 from tradingbot.core.domain import EquityMark  # noqa: E402
 from tradingbot.core.ledger import replay  # noqa: E402

@@ -17,7 +17,7 @@ from telegram.ext import Application, ApplicationBuilder, CommandHandler, Contex
 
 from tradingbot.app.ports import Outbox
 from tradingbot.core.domain import RebalanceSummary
-from tradingbot.jobs import catch_up, install_jobs
+from handlers.jobs import catch_up, install_jobs
 from tradingbot.app.services import Services
 
 from . import format as fmt

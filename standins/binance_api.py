@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from aiohttp import web
 
 from tradingbot.adapters.synthetic import SyntheticMarket
-from tradingbot.clock import ManualClock, OffsetClock, SystemClock
+from tradingbot.adapters.clock import ManualClock, OffsetClock, SystemClock
 from tradingbot.core.errors import OrderRejected
 from tradingbot.app.ports import Clock
 from tradingbot.core.timefmt import parse_clock

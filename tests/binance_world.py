@@ -24,7 +24,7 @@ from tradingbot.adapters.paper import PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.adapters.venue_market import VenueMarket
-from tradingbot.clock import OffsetClock
+from tradingbot.adapters.clock import OffsetClock
 from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.core.params import StrategyParams
 from tradingbot.app.ports import Exchange, MarketData

@@ -13,7 +13,7 @@ from tests.fakes import FaultyExchange, ScriptedMarket
 from tradingbot.adapters.lockfile import FileLock
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
-from tradingbot.clock import ManualClock
+from tradingbot.adapters.clock import ManualClock
 from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.core.params import StrategyParams
 from tradingbot.app.services import Services

@@ -24,7 +24,7 @@ from tests.fakes import FaultyExchange, ScriptedMarket
 from tradingbot.adapters.lockfile import FileLock
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
-from tradingbot.clock import ManualClock
+from tradingbot.adapters.clock import ManualClock
 from tradingbot.core.domain import OrderStatus
 from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.core.errors import UserError, VenueUnavailable

@@ -20,7 +20,7 @@ from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.panel import build_panel, day_number
 from tradingbot.core.backtest.simulate import simulate
-from tradingbot.clock import ManualClock
+from tradingbot.adapters.clock import ManualClock
 from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.app.market_view import valuation_prices
 from tradingbot.core.params import StrategyParams

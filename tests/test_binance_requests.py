@@ -13,7 +13,7 @@ from tests.binance_world import binance_bot
 from tests.builders import NOW
 from tests.fakes import ScriptedMarket
 from tradingbot.adapters.venue_market import VenueMarket
-from tradingbot.clock import ManualClock
+from tradingbot.adapters.clock import ManualClock
 from tradingbot.core.domain import OrderRequest, OrderStatus, Side
 from tradingbot.core.errors import OrderRejected, VenueUnavailable
 from tradingbot.core.money import floor_to_step

@@ -21,7 +21,7 @@ from binance.exceptions import BinanceAPIException
 
 from tradingbot.adapters.paper import buy_quantity, commission
 from tradingbot.adapters.synthetic import SyntheticMarket
-from tradingbot.clock import ManualClock, OffsetClock
+from tradingbot.adapters.clock import ManualClock, OffsetClock
 from standins.binance_api import BinanceSim
 
 D = Decimal

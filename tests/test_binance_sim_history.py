@@ -8,7 +8,7 @@ from decimal import Decimal
 import aiohttp
 
 from tests.test_binance_sim import KEY, START, refused, run
-from tradingbot.clock import ManualClock
+from tradingbot.adapters.clock import ManualClock
 from standins.binance_json import ms
 
 

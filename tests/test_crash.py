@@ -34,7 +34,7 @@ import pytest
 from tests.crash_harness import CAPITAL, ROOT, SLOT, SLOT_TIME, Outcome, run_bot
 from tests.crash_venues import BinanceVenue, PaperVenue
 from tests.figures import count
-from tradingbot.clock import FrozenClock
+from tradingbot.adapters.clock import FrozenClock
 from tradingbot.adapters.crashpoints import POINTS, parse
 
 TOPN = int(os.environ.get("CRASH_TOPN", "3"))

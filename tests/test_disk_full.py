@@ -9,7 +9,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 import bot
 from tests.builders import NO_ENV_FILE
 from tests.books import assert_books_agree
-from tradingbot.jobs import REBALANCE_JOB, RESUME_JOB, install_jobs
+from handlers.jobs import REBALANCE_JOB, RESUME_JOB, install_jobs
 from tradingbot.settings import load_settings
 
 run = asyncio.run

@@ -13,7 +13,7 @@ from handlers.announce import announce_rebalance
 from handlers.commands import Context, dispatch
 from tests import books
 from tradingbot.core.domain import OrderStatus
-from tradingbot.jobs import REBALANCE_JOB, install_jobs
+from handlers.jobs import REBALANCE_JOB, install_jobs
 
 run = asyncio.run
 DAY = timedelta(days=1)

@@ -29,7 +29,7 @@ from tradingbot.core.backtest.options import ALIASES, RUN_KEYS
 from tradingbot.core.backtest.panel import day_date
 from tradingbot.adapters.candle_cache import FileCandles
 from tradingbot.app.backtester import Backtester
-from tradingbot.clock import ManualClock
+from tradingbot.adapters.clock import ManualClock
 from tradingbot.core.errors import UserError
 from tradingbot.core.params import PARAM_SPECS, StrategyParams, parse_assignments
 from standins.telegram_api import FakeTelegram

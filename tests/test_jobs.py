@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from tradingbot.jobs import MARK_JOB, REBALANCE_JOB, RESUME_JOB, install_jobs
+from handlers.jobs import MARK_JOB, REBALANCE_JOB, RESUME_JOB, install_jobs
 from tradingbot.core.schedule import next_slot
 
 

@@ -10,7 +10,7 @@ from tradingbot.adapters.cached_market import DAY_MS, CachedMarketData
 from tradingbot.adapters.kline_store import KlineStore
 from tradingbot.adapters.sqlite_store import open_database
 from tradingbot.adapters.synthetic import SyntheticMarket
-from tradingbot.clock import ManualClock
+from tradingbot.adapters.clock import ManualClock
 from tradingbot.app.market_view import rank_now
 from tradingbot.core.params import StrategyParams
 

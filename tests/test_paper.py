@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
-from tradingbot.clock import ManualClock
+from tradingbot.adapters.clock import ManualClock
 from tradingbot.core.domain import Candle, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
 from tradingbot.core.errors import OrderRejected
 from tradingbot.core.money import floor_to_step, fmt_decimal, round_to_tick, to_decimal

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tradingbot.adapters.synthetic import EPOCH, SyntheticMarket, _market
-from tradingbot.clock import ManualClock
+from tradingbot.adapters.clock import ManualClock
 from tradingbot.core.domain import Candle
 
 NOW = datetime(2025, 6, 15, 13, 37, 21, 500_000, tzinfo=timezone.utc)

@@ -14,7 +14,7 @@ from handlers.telegram import REFUSAL
 from handlers.telegram_app import TelegramConfig, serve_telegram
 from tests.builders import NOW
 from tests.conftest import World
-from tradingbot.clock import ManualClock
+from tradingbot.adapters.clock import ManualClock
 from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.adapters.synthetic import SyntheticMarket
 from standins.telegram_api import FakeTelegram

@@ -7,7 +7,7 @@ from telegram.error import ChatMigrated, NetworkError, RetryAfter
 from handlers.telegram_push import TelegramPusher
 from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
-from tradingbot.clock import SystemClock
+from tradingbot.adapters.clock import SystemClock
 
 A, B = 11, -22
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.builders import NO_ENV_FILE
 from tests.test_bad_settings import KEY, bot_processes, clean_env  # noqa: F401  (clean_env is a fixture)
-from tradingbot.binance_hosts import MARKET_DATA_REST, REST_HOSTS, STREAM_HOSTS, endpoint
+from tradingbot.adapters.binance_hosts import MARKET_DATA_REST, REST_HOSTS, STREAM_HOSTS, endpoint
 from tradingbot.core.domain import VenueHealth
 from handlers.format import health_line
 from tradingbot.settings import SettingsError, load_settings

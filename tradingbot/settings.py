@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from . import binance_hosts as hosts
+from .adapters import binance_hosts as hosts
 from .core.errors import UserError
 from .core.params import canonical_timezone, excerpt
 from .core.redaction import mask_url_credentials

@@ -18,7 +18,7 @@ import aiohttp
 from binance import AsyncClient
 from binance.exceptions import BinanceAPIException, BinanceRequestException
 
-from ..binance_hosts import endpoint
+from .binance_hosts import endpoint
 from ..core.domain import VenueHealth
 from ..core.errors import OrderRejected, VenueUnavailable
 from ..core.redaction import Redactor, mask_url_credentials

@@ -1,4 +1,7 @@
-"""Scheduled work on an APScheduler AsyncIOScheduler (the console's own, or PTB's JobQueue scheduler)."""
+"""Scheduled work on an APScheduler AsyncIOScheduler (the console's own, or PTB's JobQueue scheduler).
+
+An entry point like the chat front ends: where they turn a message into a use-case call, a job turns a
+time into one, and both front ends install the same jobs."""
 from __future__ import annotations
 
 import logging
@@ -10,11 +13,11 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .core.domain import Change, RebalanceSummary
-from .core.errors import UserError
-from .core.params import StrategyParams
-from .core.schedule import cron_fields, last_slot, slot_key
-from .app.services import Services, SlotRefusal
+from tradingbot.core.domain import Change, RebalanceSummary
+from tradingbot.core.errors import UserError
+from tradingbot.core.params import StrategyParams
+from tradingbot.core.schedule import cron_fields, last_slot, slot_key
+from tradingbot.app.services import Services, SlotRefusal
 
 log = logging.getLogger(__name__)
 REBALANCE_JOB, MARK_JOB, RESUME_JOB, DAILY_JOB = "rebalance", "mark", "resume", "daily"
