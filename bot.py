@@ -43,7 +43,7 @@ from typing import AsyncIterator
 from telegram.error import InvalidToken
 
 from handlers import backtest_cli
-from handlers import format as fmt
+from handlers import texts as fmt
 from handlers.commands import Context
 from handlers.announce import announce_rebalance, announce_reconciliation
 from handlers.console import ConsoleNotifier, run_console, run_once
@@ -61,11 +61,12 @@ from tradingbot.core.domain import RebalanceSummary
 from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.core.errors import UserError
 from tradingbot.core.params import StrategyParams
-from tradingbot.app.ports import Clock, ProcessLock, no_checkpoint
-from tradingbot.app.services import Services, SlotRefusal
+from tradingbot.app.ports import Clock, Outbox, ProcessLock, no_checkpoint
+from tradingbot.app.services import Services
+from tradingbot.app.reports import SlotRefusal
 from tradingbot.settings import Settings, SettingsError, check_databases, env_file_warning, load_settings
 from tradingbot.core.timefmt import iso, parse_clock
-from tradingbot.venues import Venue, build_venue
+from tradingbot.venues import VenueConnections, build_venue
 
 log = logging.getLogger("itradingbot")
 MISFIRE_GRACE = timedelta(minutes=10)  # a slot missed by a bot that was down runs if it returns within this
@@ -78,8 +79,9 @@ STORAGE_FULL = 4  # exit code: the database (or its disk) is full
 class App:
     settings: Settings
     services: Services
+    outbox: Outbox
     db_path: str
-    venue: Venue
+    venue: VenueConnections
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -138,7 +140,7 @@ def build(settings: Settings, args: argparse.Namespace, lock: ProcessLock) -> Ap
             # trades more than the ledger says is its own (see market_view.owned).
             store.deposit(settings.starting_capital, clock.now())
         log.info("new account: %s %s for the strategy", settings.starting_capital, store.quote)
-    return App(settings, services, db_path, venue)
+    return App(settings, services, SqliteOutbox(db), db_path, venue)
 
 
 def _clock(start: str | None) -> Clock:
@@ -152,7 +154,7 @@ def _sync_paper_costs(exchange: PaperExchange, p: StrategyParams) -> None:
 
 
 @asynccontextmanager
-async def background(venue: Venue) -> AsyncIterator[None]:
+async def background(venue: VenueConnections) -> AsyncIterator[None]:
     """Run the venue's streams while the bot serves; close its connections afterwards."""
     tasks: list[asyncio.Task[None]] = [asyncio.create_task(job()) for job in venue.background]
     try:
@@ -241,7 +243,7 @@ async def serve(app: App) -> int:
                 "daily": s.notify_daily},
         daily_at=s.daily_summary_at, mark_minutes=s.mark_every_minutes, misfire_grace=MISFIRE_GRACE,
     )
-    code = await serve_telegram(app.services, SqliteOutbox(app.services.store.db), config)
+    code = await serve_telegram(app.services, app.outbox, config)
     if code:
         print("stopped: another instance is polling this bot token (Telegram 409 Conflict); "
               "stop the other one first", file=sys.stderr)

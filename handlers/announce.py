@@ -7,7 +7,7 @@ from tradingbot.app.ports import Notifier
 from tradingbot.app.services import Services
 
 from . import chart_replies as chart
-from . import format as fmt
+from . import texts as fmt
 from .replies import Photo
 
 

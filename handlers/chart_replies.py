@@ -10,7 +10,8 @@ from typing import Awaitable, Callable
 import charts
 from charts import NothingToChart  # noqa: F401  (re-exported for the commands)
 from tradingbot.app.backtester import BacktestReport
-from tradingbot.app.services import PnlReport, PositionsReport, RankingReport, Services
+from tradingbot.app.reports import PnlReport, PositionsReport, RankingReport
+from tradingbot.app.services import Services
 
 from .replies import Photo
 

@@ -21,7 +21,7 @@ from tradingbot.app.services import Services
 from .backtest_text import report_text
 
 from . import chart_replies as chart
-from . import format as fmt
+from . import texts as fmt
 from .replies import Reply
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,8 @@ from tradingbot.core.domain import Change, RebalanceSummary
 from tradingbot.core.errors import UserError
 from tradingbot.core.params import StrategyParams
 from tradingbot.core.schedule import cron_fields, last_slot, slot_key
-from tradingbot.app.services import Services, SlotRefusal
+from tradingbot.app.services import Services
+from tradingbot.app.reports import SlotRefusal
 
 log = logging.getLogger(__name__)
 REBALANCE_JOB, MARK_JOB, RESUME_JOB, DAILY_JOB = "rebalance", "mark", "resume", "daily"

@@ -20,7 +20,7 @@ from tradingbot.core.domain import RebalanceSummary
 from handlers.jobs import catch_up, install_jobs
 from tradingbot.app.services import Services
 
-from . import format as fmt
+from . import texts as fmt
 from .announce import announce_rebalance, daily_summary
 from .telegram import Access, Alert, Announce, TelegramFrontEnd
 from .telegram_push import TelegramPusher

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings, strategies as st
 
-from handlers import format as fmt
+from handlers import texts as fmt
 from handlers.commands import BY_NAME, Context, dispatch
 from tests.books import assert_books_agree
 from tests.builders import rules

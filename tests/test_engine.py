@@ -173,7 +173,7 @@ def test_liquidate_sells_everything_and_pauses(world):
     left = holdings(world)
     assert left and all(q < world.market.rules[a + "USDT"].step_size for a, q in left.items())
     assert {p.asset for p in summary.positions} == set(left) and all(p.dust for p in summary.positions)
-    from handlers.format import summary as render
+    from handlers.texts import summary as render
     text = render(summary, "USDT", world.services.params.zone)
     assert text.startswith(f"Liquidation {summary.slot} done") and "done (momentum" not in text
     assert f"Left as dust: {len(left)} coins ≈" in text and "Still held outside" not in text

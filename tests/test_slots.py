@@ -7,7 +7,7 @@ import pytest
 
 from tests.builders import NOW
 from tradingbot.core.errors import UserError
-from tradingbot.app.services import SlotRefusal
+from tradingbot.app.reports import SlotRefusal
 
 run = asyncio.run
 GRACE = timedelta(minutes=10)

@@ -37,7 +37,7 @@ def test_a_summary_counts_tokens_not_fills():
     from decimal import Decimal
     from zoneinfo import ZoneInfo
 
-    from handlers.format import summary
+    from handlers.texts import summary
     from tradingbot.core.domain import Fill, RebalanceRow, RebalanceSummary, Side
 
     at = datetime(2026, 11, 24, 9, tzinfo=timezone.utc)

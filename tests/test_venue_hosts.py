@@ -10,7 +10,7 @@ from tests.builders import NO_ENV_FILE
 from tests.test_bad_settings import KEY, bot_processes, clean_env  # noqa: F401  (clean_env is a fixture)
 from tradingbot.adapters.binance_hosts import MARKET_DATA_REST, REST_HOSTS, STREAM_HOSTS, endpoint
 from tradingbot.core.domain import VenueHealth
-from handlers.format import health_line
+from handlers.texts import health_line
 from tradingbot.settings import SettingsError, load_settings
 
 KEYS = {"binance_api_key": KEY, "binance_api_secret": KEY}

@@ -28,7 +28,9 @@ from .settings import Settings
 
 
 @dataclass
-class Venue:
+class VenueConnections:
+    """The market data and the exchange the settings chose, with what keeps them connected while the bot runs."""
+
     market: MarketData  # what the engine reads: rules, candles, prices
     exchange: Exchange
     market_name: str
@@ -45,23 +47,24 @@ class Venue:
             await close()
 
 
-def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, demo: bool) -> Venue:
+def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, demo: bool) -> VenueConnections:
     """Wire the market data source and the venue the settings ask for."""
     if demo or settings.market_data == "synthetic":
         # The synthetic market exists only in this process, so only the paper venue can fill against it
         synthetic = SyntheticMarket(clock, seed=settings.synthetic_seed, n_symbols=settings.synthetic_symbols)
-        return Venue(synthetic, PaperExchange(db, synthetic, clock), "synthetic")
+        return VenueConnections(synthetic, PaperExchange(db, synthetic, clock), "synthetic")
     public = BinanceTransport("market data", settings.binance_market_data_url,
                               weight_budget=settings.binance_weight_budget)
     raw = BinanceMarketData(public, clock)
     cache = CachedMarketData(raw, KlineStore(open_database(settings.kline_db_path)), clock)
     stream = MarketStream(settings.binance_stream_url, raw, cache, clock)
     if settings.exchange == "paper":
-        return Venue(cache, PaperExchange(db, cache, clock), "binance", [public.health], [stream.run], [public.close])
+        return VenueConnections(cache, PaperExchange(db, cache, clock), "binance", [public.health], [stream.run],
+                                [public.close])
     assert settings.binance_api_key is not None and settings.binance_api_secret is not None  # settings checked
     trading = BinanceTransport(settings.exchange, settings.trading_url, settings.binance_api_key.get_secret_value(),
                                settings.binance_api_secret.get_secret_value(),
                                weight_budget=settings.binance_weight_budget)
     market = VenueMarket(cache, BinanceMarketData(trading, clock), settings.exchange)
-    return Venue(market, BinanceExchange(settings.exchange, trading, market), "binance",
-                 [public.health, trading.health], [stream.run], [public.close, trading.close])
+    return VenueConnections(market, BinanceExchange(settings.exchange, trading, market), "binance",
+                            [public.health, trading.health], [stream.run], [public.close, trading.close])

@@ -20,7 +20,7 @@ from ..core.domain import ZERO, OrderRequest, OrderResult, OrderStatus, Side, Sy
 from ..core.errors import INVALID_SYMBOL, NEW_ORDER_REJECTED, NO_SUCH_ORDER, OrderRejected, VenueUnavailable
 from ..core.money import fmt_decimal
 from ..app.ports import MarketData
-from . import binance_wire as wire
+from . import binance_parse as wire
 from .binance_client import BinanceTransport
 from .paper import check_lot_size, check_notional
 

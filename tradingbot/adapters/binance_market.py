@@ -14,7 +14,7 @@ from decimal import Decimal
 from ..core.domain import Candle, SymbolRules
 from ..core.errors import INVALID_SYMBOL, OrderRejected
 from ..app.ports import Clock
-from . import binance_wire as wire
+from . import binance_parse as wire
 from .binance_client import BinanceTransport
 from .kline_store import INTERVAL_MS, from_ms, to_ms
 

@@ -15,7 +15,7 @@ from typing import Any
 from binance import AsyncClient, BinanceSocketManager
 
 from ..app.ports import Clock
-from . import binance_wire as wire
+from . import binance_parse as wire
 from .binance_market import BinanceMarketData, LivePrices
 from .cached_market import CachedMarketData
 

@@ -179,18 +179,34 @@ class CandleSource(Protocol):
 
 
 class ImportSummary(Protocol):
-    files: int
-    rows: int
-    symbols: set[str]
-    bad: Sequence[object]  # each printable as 'file:line: reason'
-    skipped: Mapping[str, int]  # rows left out, by flag
-    flagged: Mapping[str, int]  # rows kept unchanged, by flag
+    """What `bot.py data import` reports (read-only, so any report with these fields will do)."""
+
+    @property
+    def files(self) -> int: ...
+    @property
+    def rows(self) -> int: ...
+    @property
+    def symbols(self) -> set[str]: ...
+    @property
+    def bad(self) -> Sequence[object]:  # each printable as 'file:line: reason'
+        ...
+    @property
+    def skipped(self) -> Mapping[str, int]:  # rows left out, by flag
+        ...
+    @property
+    def flagged(self) -> Mapping[str, int]:  # rows kept unchanged, by flag
+        ...
 
 
 class FetchSummary(Protocol):
-    symbols: int
-    candles: int
-    requests: int
+    """What `bot.py data fetch` reports."""
+
+    @property
+    def symbols(self) -> int: ...
+    @property
+    def candles(self) -> int: ...
+    @property
+    def requests(self) -> int: ...
 
 
 class CandleCache(Protocol):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable, Sequence
@@ -11,8 +11,7 @@ from typing import Callable, Sequence
 from .backtester import Backtester
 from ..core.yardsticks import scaled, universe_step
 from ..core.domain import (
-    ZERO, Change, DustTotal, EquityMark, Fill, InventorySnapshot, Plan, Position, Ranking, RebalanceRow,
-    RebalanceSummary, VenueHealth,
+    ZERO, Change, DustTotal, EquityMark, Fill, InventorySnapshot, Position, RebalanceRow, RebalanceSummary, VenueHealth,
 )
 from .rebalancer import Progress, Rebalancer
 from ..core.errors import UserError, VenueUnavailable
@@ -23,105 +22,14 @@ from ..core.planning import Costs, flag_dust, picks_unchanged, plan_preview
 from ..core import reconcile
 from ..core.reconcile import Difference, ledger_balances
 from .ports import Clock, Exchange, MarketData, Store
+from .reports import (
+    EquityHistory, PnlReport, PnlWindow, PositionsReport, Preview, RankingReport, SlotRefusal, StatusReport,
+)
 from ..core.schedule import behind_the_journal, last_slot, next_slot, slot_key
 
 log = logging.getLogger(__name__)
 ParamsListener = Callable[[StrategyParams, list[Change]], None]
 UNIVERSE_PRICES = "universe_prices"  # bot_state key: prices at the last benchmark mark
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    venue: str
-    market: str
-    params: StrategyParams
-    equity: Decimal
-    cash: Decimal
-    positions: int  # holdings that can be sold; dust is counted apart
-    last_rebalance: RebalanceRow | None
-    next_run: datetime | None
-    paused: bool
-    now: datetime
-    health: tuple[VenueHealth, ...] = ()
-    equity_marked_at: datetime | None = None  # set when prices were unreachable: equity is that mark's
-    dust: DustTotal | None = None  # None when the venue could not be asked
-
-
-@dataclass(frozen=True)
-class PnlWindow:
-    label: str
-    since: datetime | None
-    change: Decimal | None  # equity change net of deposits; None when there is no mark that old
-
-
-@dataclass(frozen=True)
-class PnlReport:
-    equity: Decimal
-    deposits: Decimal
-    net: Decimal
-    realized: Decimal
-    unrealized: Decimal
-    fees: Decimal
-    windows: tuple[PnlWindow, ...]
-    quote: str
-    at: datetime | None = None  # when the account was valued: the equity chart ends there, at the same equity
-
-
-@dataclass(frozen=True)
-class PositionsReport:
-    positions: tuple[Position, ...]
-    cash: Decimal
-    equity: Decimal
-    quote: str
-
-    def weight(self, p: Position) -> Decimal:
-        return p.value / self.equity if self.equity else ZERO
-
-    @property
-    def held(self) -> tuple[Position, ...]:
-        """The positions that can be sold (dust apart)."""
-        return tuple(p for p in self.positions if not p.dust)
-
-    @property
-    def dust(self) -> DustTotal:
-        return DustTotal.of(self.positions)
-
-
-@dataclass(frozen=True)
-class EquityHistory:
-    """What the equity chart shows: the marks, capital, fees, and benchmarks scaled to the account."""
-
-    marks: tuple[EquityMark, ...]  # the last one valued now when prices answered (live), else the last recorded
-    deposits: Decimal
-    fees: Decimal
-    benchmarks: dict[str, list[tuple[datetime, Decimal]]]
-    live: bool = True
-
-
-@dataclass(frozen=True)
-class SlotRefusal:
-    """Why the scheduled slot was not run: paused, late (past the grace period) or past (the clock went back)."""
-
-    slot: str
-    reason: str
-    message: str
-
-
-@dataclass(frozen=True)
-class RankingReport:
-    ranking: Ranking
-    held: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Preview:
-    """A rebalance now, planned but not sent; delta_fees: in full mode with the picks unchanged, what delta mode
-    would pay in fees to reach the same target (full sells and rebuys every holding)."""
-
-    ranking: Ranking
-    sells: Plan
-    buys: Plan
-    delta_fees: Decimal | None = None
 
 
 class Services:

@@ -9,7 +9,7 @@ from tradingbot.core.domain import Change, DustTotal, Fill, Plan, RebalanceRow, 
 from tradingbot.app.dust import DustConversion
 from tradingbot.core.money import fmt_decimal
 from tradingbot.core.params import PARAM_SPECS, StrategyParams, format_duration
-from tradingbot.app.services import PnlReport, PositionsReport, RankingReport, StatusReport
+from tradingbot.app.reports import PnlReport, PositionsReport, RankingReport, StatusReport
 
 
 def money(x: Decimal | None, quote: str = "") -> str:
