@@ -42,12 +42,20 @@ def fault_case(inject, check=None, extra=None):
             assert summary.state == "done", summary.row.note
             await agreed(bot)
             if check:
-                check(bot, summary)
+                assert check(bot, summary) is None, "a check asserts what it expects; a returned value is lost"
     return scenario
 
 
 def _bought_everything(bot, summary):
     assert len(summary.fills) >= 4 and len(bot.orders_sent()) == 4
+
+
+def _an_order_partly_filled(bot, summary):
+    assert [o for o in summary.orders if o.status is OrderStatus.PARTIAL] != []
+
+
+def _commission_paid_in_bnb(bot, summary):
+    assert summary.fills and {f.commission_asset for f in summary.fills} == {"BNB"}
 
 
 CASES = {
@@ -58,12 +66,9 @@ CASES = {
                                                  _bought_everything),
     "429 on market data": fault_case(lambda s: s.faults.fail_next(1, 429, "/api/v3/exchangeInfo")),
     "clock skew provokes -1021": fault_case(lambda s: s.faults.skew_clock(-30_000), _bought_everything),
-    "a partial fill": fault_case(
-        lambda s: s.faults.partial_next("0.5"),
-        lambda bot, summary: [o for o in summary.orders if o.status is OrderStatus.PARTIAL] != []),
-    "commission in BNB": fault_case(
-        lambda s: s.faults.bnb_fees(True),
-        lambda bot, summary: {f.commission_asset for f in summary.fills} == {"BNB"}, extra={"BNB": Decimal(5)}),
+    "a partial fill": fault_case(lambda s: s.faults.partial_next("0.5"), _an_order_partly_filled),
+    "commission in BNB": fault_case(lambda s: s.faults.bnb_fees(True), _commission_paid_in_bnb,
+                                    extra={"BNB": Decimal(5)}),
 }
 
 
