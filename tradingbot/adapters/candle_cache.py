@@ -4,6 +4,7 @@ The backtest use case sees only the CandleSource port; `bot.py data` and `bot.py
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -18,11 +19,11 @@ from .kline_import import ImportReport, import_files, load_panel, panel_from_fil
 from .kline_store import KlineStore
 
 
+@dataclass(frozen=True)
 class CachedCandles:
     """Daily candles from the SQLite candle cache."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    path: Path
 
     def load(self, start: date | None, end: date | None, history_days: int, quote: str,
              opens: bool) -> tuple[Panel, int]:
@@ -34,11 +35,11 @@ class CachedCandles:
             raise UserError(str(e)) from None
 
 
+@dataclass(frozen=True)
 class FileCandles:
     """Daily candles straight from one file (no cache); the whole file is read, whatever the window."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    path: Path
 
     def load(self, start: date | None, end: date | None, history_days: int, quote: str,
              opens: bool) -> tuple[Panel, int]:
