@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,7 +23,7 @@ from tradingbot.services import Services
 
 from . import format as fmt
 from .announce import announce_rebalance, daily_summary
-from .telegram import HEAVY_SLOTS, Access, Alert, Announce, TelegramFrontEnd
+from .telegram import Access, Alert, Announce, TelegramFrontEnd
 from .telegram_guard import Limits
 from .telegram_poll import Poller
 from .telegram_push import TelegramPusher
@@ -90,9 +89,6 @@ async def serve_telegram(services: Services, outbox: SqliteOutbox, config: Teleg
     install_jobs(scheduler, services, announce, mark_minutes=config.mark_minutes,
                  misfire_grace_s=int(config.misfire_grace.total_seconds()),
                  daily=lambda: daily_summary(services, pusher), daily_at=config.daily_at, alert=alert)
-    # CPU-heavy work (charts, backtests) runs in a small pool, not in one thread per request.
-    heavy_pool = ThreadPoolExecutor(HEAVY_SLOTS, thread_name_prefix="heavy")
-    asyncio.get_running_loop().set_default_executor(heavy_pool)
     scheduler.start()  # app.start() later finds it running and leaves it be
     sender = asyncio.create_task(pusher.run())
     await start_up(services, pusher, announce, alert, config.misfire_grace)
@@ -113,7 +109,6 @@ async def serve_telegram(services: Services, outbox: SqliteOutbox, config: Teleg
         await wind_down(app, front, poller, pusher, outbox)
         await _stop_task(sender)
         await app.shutdown()
-        heavy_pool.shutdown(wait=False, cancel_futures=True)  # chart work still queued is dropped
     return CONFLICT_EXIT if poller.gave_way.is_set() else 0
 
 
