@@ -92,8 +92,7 @@ class Poller:
                 raise
             except TelegramError as e:
                 failures += 1
-                log.warning("polling Telegram failed (%s); retrying", e)
-                await asyncio.sleep(min(MAX_BACKOFF_S, 2.0 ** failures))
+                await _back_off("polling Telegram failed", e, failures)
                 continue
             self.held += loop.time() - sent
             failures = conflicts = 0
@@ -112,5 +111,9 @@ class Poller:
                 raise
             except TelegramError as e:
                 failures += 1
-                log.warning("Telegram unreachable before polling (%s); retrying", e)
-                await asyncio.sleep(min(MAX_BACKOFF_S, 2.0 ** failures))
+                await _back_off("Telegram unreachable before polling", e, failures)
+
+
+async def _back_off(what: str, error: TelegramError, failures: int) -> None:
+    log.warning("%s (%s); retrying", what, error)
+    await asyncio.sleep(min(MAX_BACKOFF_S, 2.0 ** failures))
