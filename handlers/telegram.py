@@ -75,7 +75,7 @@ class TelegramFrontEnd:
         new = filters.UpdateType.MESSAGE
         app.add_handler(CommandHandler([c.name for c in COMMANDS], self.on_command, filters=new))
         app.add_handler(MessageHandler(filters.COMMAND & new, self.on_command))  # unknown commands get a reply
-        app.add_handler(CallbackQueryHandler(self.confirmations.on_button))
+        app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_error_handler(self.on_error)
 
     def menu(self) -> list[BotCommand]:
@@ -95,6 +95,9 @@ class TelegramFrontEnd:
         except UserError:
             return
         await self._tracked(self._answer(message, name, user.id, chat.id))
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._tracked(self.confirmations.on_button(update, context))
 
     async def _answer(self, message: Message, name: str, user_id: int, chat_id: int) -> None:
         role, command = self.access.role_of(user_id), BY_NAME.get(name)
