@@ -29,8 +29,8 @@ from .telegram_poll import Poller
 from .telegram_push import TelegramPusher
 
 log = logging.getLogger(__name__)
-STOP_BUDGET_S = 4.0  # SIGTERM to exit, Telegram side; the rest of the 5 s is the process's own
-COMMAND_GRACE_S = 1.5  # commands running at a stop get this long to finish (a rebalance resumes from its journal)
+STOP_BUDGET_S = 3.0  # SIGTERM to exit, Telegram side; the rest of the 5 s is the process's own teardown
+COMMAND_GRACE_S = 1.0  # commands running at a stop get this long to finish (a rebalance resumes from its journal)
 FLUSH_RESERVE_S = 1.0  # of the budget, kept for the last push
 CONFLICT_EXIT = 3
 
