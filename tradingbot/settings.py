@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     telegram_admin_ids: IdList = Field([], description="comma-separated whole numbers")
     telegram_viewer_ids: IdList = Field([], description="comma-separated whole numbers")
     telegram_notify_chat_ids: IdList = Field([], description="comma-separated whole numbers")
+    # Chats where portfolio data is answered; empty: the admins', viewers' and notify chats.
+    telegram_allowed_chat_ids: IdList = Field([], description="comma-separated whole numbers")
     # Before EXCHANGE, so the EXCHANGE check can see it.
     allow_real_money_trading: bool = Field(False, description="true or false")
     exchange: str = Field("paper", description="one of " + ", ".join(EXCHANGES))
@@ -83,7 +85,8 @@ class Settings(BaseSettings):
     chart_dir: Path = Field(Path("charts_out"), description="a directory path")
     log_level: str = Field("INFO", description="one of " + ", ".join(LOG_LEVELS))
 
-    @field_validator("telegram_admin_ids", "telegram_viewer_ids", "telegram_notify_chat_ids", mode="before")
+    @field_validator("telegram_admin_ids", "telegram_viewer_ids", "telegram_notify_chat_ids",
+                     "telegram_allowed_chat_ids", mode="before")
     @classmethod
     def _ids(cls, value: Any) -> Any:
         if not isinstance(value, str):
