@@ -229,11 +229,13 @@ async def serve(app: App) -> int:
     if s.telegram_bot_token is None:
         return await serve_console(app)
     from handlers.telegram_app import TelegramConfig, serve_telegram
+    from handlers.telegram_guard import Limits
 
     config = TelegramConfig(
         token=s.telegram_bot_token.get_secret_value(), base_url=s.telegram_api_base_url,
         admins=frozenset(s.telegram_admin_ids), viewers=frozenset(s.telegram_viewer_ids),
         notify_chats=list(s.telegram_notify_chat_ids), allowed_chats=frozenset(s.telegram_allowed_chat_ids) or None,
+        limits=Limits(burst=s.telegram_command_burst, per_minute=s.telegram_commands_per_minute),
         levels={"rebalance": s.notify_rebalance, "alert": s.notify_alerts, "lifecycle": s.notify_lifecycle,
                 "daily": s.notify_daily},
         daily_at=s.daily_summary_at, mark_minutes=s.mark_every_minutes, misfire_grace=MISFIRE_GRACE,

@@ -25,7 +25,7 @@ KEY = "Zq7keyNeverEchoed0123"  # Zq7: the mark of a secret, found nowhere else
 BAD = {
     "TELEGRAM_BOT_TOKEN": "5555555 Zq7-token-never-echoed", "TELEGRAM_API_BASE_URL": "api.telegram.org",
     "TELEGRAM_ADMIN_IDS": "12,abc", "TELEGRAM_VIEWER_IDS": "1.5", "TELEGRAM_NOTIFY_CHAT_IDS": "@channel",
-    "TELEGRAM_ALLOWED_CHAT_IDS": "-100x",
+    "TELEGRAM_ALLOWED_CHAT_IDS": "-100x", "TELEGRAM_COMMAND_BURST": "0", "TELEGRAM_COMMANDS_PER_MINUTE": "fast",
     "ALLOW_REAL_MONEY_TRADING": "maybe", "EXCHANGE": "kraken", "MARKET_DATA": "yahoo",
     "BINANCE_API_KEY": "Zq7key Never\nEchoed", "BINANCE_API_SECRET": "Zq7;secret;never echoed",
     "BINANCE_API_URL": "ftp://x/api", "BINANCE_MARKET_DATA_URL": "data-api.binance.vision",

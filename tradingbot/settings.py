@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     telegram_notify_chat_ids: IdList = Field([], description="comma-separated whole numbers")
     # Chats where portfolio data is answered; empty: the admins', viewers' and notify chats.
     telegram_allowed_chat_ids: IdList = Field([], description="comma-separated whole numbers")
+    # Per person: a burst, then a steady rate (a stranger's or viewer's flood never keeps an admin waiting).
+    telegram_command_burst: int = Field(10, ge=1, le=100000, description="a whole number from 1 to 100000")
+    telegram_commands_per_minute: int = Field(30, ge=1, le=1000000, description="a whole number from 1 to 1000000")
     # Before EXCHANGE, so the EXCHANGE check can see it.
     allow_real_money_trading: bool = Field(False, description="true or false")
     exchange: str = Field("paper", description="one of " + ", ".join(EXCHANGES))
