@@ -33,14 +33,25 @@ def describe(c: BacktestConfig) -> str:
 
 
 def fixed_settings(rows: Sequence[SweepRow], swept: Sequence[str]) -> str:
-    """What every run of a sweep group shares: the strategy keys not swept, the delay and the window."""
+    """What every run of a sweep group shares: the keys not swept (strategy ones, the delay, the window)."""
     c = rows[0].config
     p = c.params
     shown = {"strategy": p.strategy, "lookback": f"lookback {format_duration(p.lookback)}", "topn": f"top {p.topn}",
              "every": f"every {p.every}", "mode": p.mode, "fee_rate": f"fee {float(p.fee_rate) * 100:g} %",
              "slippage_bps": f"slippage {p.slippage_bps} bps"}
-    window = f"{c.start or 'first day'} → {c.end or 'last day'} ({window_span(r.metrics['days'] for r in rows)})"
-    return ", ".join([*(v for k, v in shown.items() if k not in swept), f"delay {c.delay}", window])
+    return ", ".join([*(v for k, v in shown.items() if k not in swept),
+                      *([] if "delay" in swept else [f"delay {c.delay}"]), _window(rows, swept)])
+
+
+def _window(rows: Sequence[SweepRow], swept: Sequence[str]) -> str:
+    """The window's ends that no run changes (a swept end differs from run to run), and its length."""
+    c = rows[0].config
+    start = None if "start" in swept else c.start or "first day"
+    end = None if "end" in swept else c.end or "last day"
+    span = window_span(r.metrics["days"] for r in rows)
+    if start and end:
+        return f"{start} → {end} ({span})"
+    return f"from {start} ({span})" if start else f"to {end} ({span})" if end else f"window {span}"
 
 
 def report_text(r: BacktestReport) -> str:
