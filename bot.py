@@ -62,7 +62,7 @@ from tradingbot.ports import Clock, ProcessLock
 from tradingbot.services import Services, SlotRefusal
 from tradingbot.settings import Settings, SettingsError, check_databases, env_file_warning, load_settings
 from tradingbot.timefmt import iso, parse_clock
-from tradingbot.venues import Venue, build_venue
+from tradingbot.venues import Venue, build_market_caps, build_venue
 
 log = logging.getLogger("itradingbot")
 MISFIRE_GRACE = timedelta(minutes=10)  # a slot missed by a bot that was down runs if it returns within this
@@ -119,7 +119,8 @@ def build(settings: Settings, args: argparse.Namespace, lock: ProcessLock) -> Ap
     if venue.market_name == "synthetic" and not SYNTHETIC_FROM <= clock.now() < SYNTHETIC_UNTIL:
         raise SettingsError(f"{'--clock' if args.clock else 'the clock'}: the synthetic market covers "
                             f"{SYNTHETIC_FROM:%Y-%m-%d} to {SYNTHETIC_UNTIL:%Y-%m-%d} only (got {clock.now():%Y-%m-%dT%H:%M:%SZ})")
-    rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock, checkpoint=checkpoint)
+    rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock, checkpoint=checkpoint,
+                            caps=build_market_caps(settings, db, venue, clock))
     services = Services(store, venue.exchange, venue.market, clock, rebalancer, defaults,
                         market_name=venue.market_name, health=venue.health)
     paper = venue.paper
@@ -310,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     secrets = [v.get_secret_value() for v in (settings.telegram_bot_token, settings.binance_api_key,
-                                              settings.binance_api_secret) if v is not None]
+                                              settings.binance_api_secret, settings.coingecko_api_key)
+               if v is not None]
     redaction.install(settings.log_level, secrets)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, and a bot token is in the path
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # job bookkeeping would drown the console chat

@@ -9,6 +9,7 @@ from typing import Iterable, Mapping
 from .domain import Ranking, SymbolRules, SymbolSnapshot
 from .errors import INVALID_SYMBOL, OrderRejected
 from .ledger import Ledger
+from .market_caps import CapView
 from .params import StrategyParams
 from .planning import Book, book_from
 from .ports import Exchange, MarketData
@@ -43,9 +44,9 @@ async def _snapshot(market: MarketData, r: SymbolRules, params: StrategyParams, 
     return build_snapshot(r, first, hourly_now, hourly_then, daily, now, params.lookback)
 
 
-async def rank_now(market: MarketData, params: StrategyParams, now: datetime) -> Ranking:
-    """The ranking a rebalance at `now` would act on."""
-    return rank_universe(await snapshot_universe(market, params, now), params, now)
+async def rank_now(market: MarketData, params: StrategyParams, now: datetime, caps: CapView | None = None) -> Ranking:
+    """The ranking a rebalance at `now` would act on (caps: for min_market_cap; None or empty skips that filter)."""
+    return rank_universe(await snapshot_universe(market, params, now), params, now, caps.caps if caps else None)
 
 
 async def rules_by_symbol(market: MarketData) -> dict[str, SymbolRules]:

@@ -10,6 +10,7 @@ from .domain import (
     SymbolRules,
 )
 from .ledger import Ledger
+from .market_caps import CoinCap
 
 
 class Clock(Protocol):
@@ -100,3 +101,21 @@ class Notifier(Protocol):
 
     async def push(self, kind: str, text: str, monospace: bool = False,
                    photos: Sequence[tuple[str, bytes]] = (), caption: str = "") -> None: ...
+
+
+class MarketCaps(Protocol):
+    """A market capitalisation source (CoinGecko, or the synthetic market's supply × price)."""
+
+    name: str
+
+    async def coins(self) -> list[CoinCap]:
+        """Every coin the source ranks, largest first; VenueUnavailable when it cannot be read now."""
+
+
+class CapCache(Protocol):
+    """The last coins read from the source, with when; and which stale reading was already alerted."""
+
+    def load(self) -> tuple[list[CoinCap], datetime] | None: ...
+    def save(self, coins: list[CoinCap], read_at: datetime) -> None: ...
+    def stale_alerted(self) -> datetime | None: ...
+    def mark_stale_alerted(self, read_at: datetime) -> None: ...

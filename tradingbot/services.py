@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 from .adapters.sqlite_store import SqliteStore
 from .backtest_service import Backtester
 from .benchmarks import scaled, universe_step
+from .cap_book import current_caps
 from .domain import (
     ZERO, Change, DustTotal, EquityMark, Fill, InventorySnapshot, Plan, Position, Ranking, RebalanceRow,
     RebalanceSummary, VenueHealth,
@@ -18,6 +19,7 @@ from .domain import (
 from .engine import Progress, Rebalancer
 from .errors import UserError, VenueUnavailable
 from .ledger import Ledger
+from .market_caps import CapView
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from .params import StrategyParams, parse_assignments
 from .planning import Costs, flag_dust, picks_unchanged, plan_preview
@@ -112,6 +114,7 @@ class SlotRefusal:
 class RankingReport:
     ranking: Ranking
     held: frozenset[str]
+    caps: CapView | None = None  # the market caps it used (None: min_market_cap is 0)
 
 
 @dataclass(frozen=True)
@@ -198,10 +201,11 @@ class Services:
         return PositionsReport(tuple(held), ledger.cash, ledger.cash + sum((p.value for p in held), ZERO), self.quote)
 
     async def ranking(self) -> RankingReport:
-        ranking = await rank_now(self.market, self.params, self.clock.now())
+        caps = await current_caps(self.rebalancer.caps, self.params)
+        ranking = await rank_now(self.market, self.params, self.clock.now(), caps)
         positions = await self.positions()
         held = frozenset(p.asset + self.quote for p in positions.held)
-        return RankingReport(ranking, held)
+        return RankingReport(ranking, held, caps)
 
     def history(self, n: int) -> list[RebalanceRow]:
         return self.store.recent_rebalances(n)
@@ -220,7 +224,7 @@ class Services:
     async def preview(self) -> Preview:
         """What a rebalance now would sell and buy (buys estimated as if the sells filled at last price)."""
         p = self.params
-        ranking = await rank_now(self.market, p, self.clock.now())
+        ranking = await rank_now(self.market, p, self.clock.now(), await current_caps(self.rebalancer.caps, p))
         book = await venue_book(self.exchange, self.market, self.store.load_ledger(), await rules_by_symbol(self.market),
                                 self.clock.now(), self.store.last_prices())
         costs = Costs(p.fee_rate, p.slippage_bps)
