@@ -66,7 +66,7 @@ from tradingbot.app.services import Services
 from tradingbot.app.reports import SlotRefusal
 from tradingbot.settings import Settings, SettingsError, check_databases, env_file_warning, load_settings
 from tradingbot.core.timefmt import iso, parse_clock
-from tradingbot.venues import VenueConnections, build_venue
+from tradingbot.venues import VenueConnections, build_market_caps, build_venue
 
 log = logging.getLogger("itradingbot")
 MISFIRE_GRACE = timedelta(minutes=10)  # a slot missed by a bot that was down runs if it returns within this
@@ -124,7 +124,8 @@ def build(settings: Settings, args: argparse.Namespace, lock: ProcessLock) -> Ap
     if venue.market_name == "synthetic" and not SYNTHETIC_FROM <= clock.now() < SYNTHETIC_UNTIL:
         raise SettingsError(f"{'--clock' if args.clock else 'the clock'}: the synthetic market covers "
                             f"{SYNTHETIC_FROM:%Y-%m-%d} to {SYNTHETIC_UNTIL:%Y-%m-%d} only (got {clock.now():%Y-%m-%dT%H:%M:%SZ})")
-    rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock, checkpoint=checkpoint)
+    rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock, checkpoint=checkpoint,
+                            caps=build_market_caps(settings, db, venue, clock))
     services = Services(store, venue.exchange, venue.market, clock, rebalancer, defaults,
                         market_name=venue.market_name, health=venue.health)
     paper = venue.paper
@@ -234,11 +235,13 @@ async def serve(app: App) -> int:
     if s.telegram_bot_token is None:
         return await serve_console(app)
     from handlers.telegram_app import TelegramConfig, serve_telegram
+    from handlers.telegram_guard import Limits
 
     config = TelegramConfig(
         token=s.telegram_bot_token.get_secret_value(), base_url=s.telegram_api_base_url,
         admins=frozenset(s.telegram_admin_ids), viewers=frozenset(s.telegram_viewer_ids),
-        notify_chats=list(s.telegram_notify_chat_ids),
+        notify_chats=list(s.telegram_notify_chat_ids), allowed_chats=frozenset(s.telegram_allowed_chat_ids) or None,
+        limits=Limits(burst=s.telegram_command_burst, per_minute=s.telegram_commands_per_minute),
         levels={"rebalance": s.notify_rebalance, "alert": s.notify_alerts, "lifecycle": s.notify_lifecycle,
                 "daily": s.notify_daily},
         daily_at=s.daily_summary_at, mark_minutes=s.mark_every_minutes, misfire_grace=MISFIRE_GRACE,
@@ -313,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     secrets = [v.get_secret_value() for v in (settings.telegram_bot_token, settings.binance_api_key,
-                                              settings.binance_api_secret) if v is not None]
+                                              settings.binance_api_secret, settings.coingecko_api_key)
+               if v is not None]
     logs.install(settings.log_level, secrets)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, and a bot token is in the path
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # job bookkeeping would drown the console chat

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from charts.equity import equity_chart
 from charts.heatmap import heatmap_chart
+from tradingbot.core.backtest.metrics import ANNUALISED_METRICS, ANNUALISED_MIN_DAYS, annualised, window_span
 from tradingbot.core.domain import EquityMark
 
 if TYPE_CHECKING:
@@ -41,4 +42,13 @@ def sweep_heatmap(rows: Sequence[SweepRow], x_key: str, y_key: str, metric: str,
     ys = list(dict.fromkeys(value(r, y_key) for r in rows))
     cell = {(value(r, y_key), value(r, x_key)): r.metrics.get(metric) for r in rows}
     grid = [[cell.get((y, x)) for x in xs] for y in ys]
-    return heatmap_chart(grid, [f"{x_key} {x}" for x in xs], [f"{y_key} {y}" for y in ys], title, metric, settings)
+    return heatmap_chart(grid, [f"{x_key} {x}" for x in xs], [f"{y_key} {y}" for y in ys], title, metric, settings,
+                         _not_annualised(rows, metric))
+
+
+def _not_annualised(rows: Sequence[SweepRow], metric: str) -> str:
+    """Why some of the runs have no value of an annualised metric: their window is too short for one."""
+    short = [r.metrics["days"] for r in rows if not annualised(r.metrics["days"])]
+    if metric not in ANNUALISED_METRICS or not short:
+        return ""
+    return f"n/a: {metric} is annualised, not shown for windows under {ANNUALISED_MIN_DAYS} days ({window_span(short)})"

@@ -8,6 +8,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import QuadMesh
+from matplotlib.figure import Figure
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator, PercentFormatter
@@ -123,32 +124,44 @@ def _place(ax: Axes, xl: list[str], yl: list[str], top: float) -> tuple[float, f
     return left, bottom
 
 
+def _colour_bar(fig: Figure, mesh: QuadMesh, left: float, metric: str, diverging: bool) -> None:
+    """The scale under the plot, labelled with the metric."""
+    cax = fig.add_axes((0, 0, 1, 1))
+    s.place(cax, left, BELOW_CBAR_PX, s.MARGIN_PX, s.HEIGHT_PX - BELOW_CBAR_PX - CBAR_PX)
+    bar = fig.colorbar(mesh, cax=cax, orientation="horizontal")
+    bar.outline.set_visible(False)
+    s.money_axis(cax, "x")
+    cax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))  # long numbers need room
+    cax.set_xlabel(metric + (" (centred on 0)" if diverging else ""))
+    if metric in PERCENT_METRICS:
+        cax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+
+
 def heatmap_chart(values: Sequence[Sequence[float | None]], x_labels: Sequence[str], y_labels: Sequence[str],
-                  title: str, metric: str, settings: str = "") -> bytes:
+                  title: str, metric: str, settings: str = "", missing: str = "") -> bytes:
     """A metric over two parameters as coloured cells, each with its value; None is a blank n/a cell.
 
-    settings: what every run shares (the parameters held fixed), shown under the title."""
+    settings: what every run shares (the parameters held fixed), shown under the title.
+    missing: why cells are n/a (e.g. an annualised figure of a short window), shown under the title too;
+    with it, a grid that is n/a everywhere is drawn as such, saying why, instead of refused."""
     grid = _grid(values)
-    if grid.size == 0 or np.isnan(grid).all():
+    empty = grid.size == 0 or bool(np.isnan(grid).all())
+    if grid.size == 0 or (empty and not missing):
         raise NothingToChart("No results to chart: every cell is empty.")
     xl, yl = _labels(x_labels, grid.shape[1]), _labels(y_labels, grid.shape[0])
-    cmap, norm, diverging = _colours(grid, metric)
+    # With no value at all there is no scale to draw: plain hatched n/a cells and the reason above them
+    cmap, norm, diverging = (mpl.colormaps["RdBu"], Normalize(-1, 1), False) if empty else _colours(grid, metric)
+    subtitle = "\n".join(filter(None, [settings, "" if empty else _best_worst(grid, xl, yl, metric), missing]))
     with s.figure() as fig:
         ax = fig.add_axes((0, 0, 1, 1))
         mesh = _cells(ax, grid, cmap, norm)
-        left, _ = _place(ax, xl, yl, s.HEADER_PX + 16 + (SUBTITLE_LINE_PX if settings else 0))
-        cax = fig.add_axes((0, 0, 1, 1))
-        s.place(cax, left, BELOW_CBAR_PX, s.MARGIN_PX, s.HEIGHT_PX - BELOW_CBAR_PX - CBAR_PX)
-        bar = fig.colorbar(mesh, cax=cax, orientation="horizontal")
-        bar.outline.set_visible(False)
-        s.money_axis(cax, "x")
-        cax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))  # long numbers need room
-        cax.set_xlabel(metric + (" (centred on 0)" if diverging else ""))
-        if metric in PERCENT_METRICS:
-            cax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        extra_lines = max(0, subtitle.count("\n") - 1)  # the header holds two subtitle lines
+        left, _ = _place(ax, xl, yl, s.HEADER_PX + 16 + SUBTITLE_LINE_PX * extra_lines)
+        if not empty:
+            _colour_bar(fig, mesh, left, metric, diverging)
         captioned = _captions(ax, grid, cmap, norm, metric)
-        s.header(fig, title, "\n".join(filter(None, [settings, _best_worst(grid, xl, yl, metric)])))
-        missing = int(np.isnan(grid).sum())
-        note = s.count(grid.size, "run") + (f", {missing} n/a" if missing else "")
+        s.header(fig, title, subtitle)
+        missing_count = int(np.isnan(grid).sum())
+        note = s.count(grid.size, "run") + (f", {missing_count} n/a" if missing_count else "")
         s.footer(fig, note if captioned else f"{note} · cells too small for their values")
         return s.png(fig)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -125,7 +126,7 @@ def backtest(args: argparse.Namespace, cache: CandleCache) -> int:
 
 
 def _sweep(args: argparse.Namespace, tester: Backtester, config: BacktestConfig) -> int:
-    from handlers.backtest_text import sweep_table
+    from handlers.backtest_text import metrics_json, sweep_table
 
     if args.sort not in METRICS:  # before the runs: a typo must not cost a whole sweep
         raise UserError(f"--sort must be one of {', '.join(METRICS)} (got {args.sort!r})")
@@ -138,7 +139,7 @@ def _sweep(args: argparse.Namespace, tester: Backtester, config: BacktestConfig)
     write_csv(out / "sweep.csv", keys, rows)
     pngs = write_heatmaps(out, keys, rows, args.sort)
     if args.json:
-        print(json.dumps([{**dict(p.split("=", 1) for p in r.pairs), **r.metrics} for r in rows]))
+        print(json.dumps([{**dict(p.split("=", 1) for p in r.pairs), **metrics_json(r.metrics)} for r in rows]))
     else:
         print(sweep_table(rows, keys, args.sort))
         print(f"\nCSV: {out / 'sweep.csv'}" + "".join(f"\nheatmap: {p}" for p in pngs))
@@ -151,7 +152,12 @@ def write_csv(path: Path, keys: Sequence[str], rows: Sequence[SweepRow]) -> None
         metrics = list(rows[0].metrics)
         w.writerow([*keys, *metrics])
         for r in rows:
-            w.writerow([p.split("=", 1)[1] for p in r.pairs] + [repr(r.metrics[m]) for m in metrics])
+            # A figure not reported (an annualised one of a short window) is an empty cell, not "nan"
+            w.writerow([p.split("=", 1)[1] for p in r.pairs] + [_cell(r.metrics[m]) for m in metrics])
+
+
+def _cell(v: float) -> str:
+    return "" if math.isnan(v) else repr(v)
 
 
 def write_heatmaps(out: Path, keys: Sequence[str], rows: Sequence[SweepRow], metric: str) -> list[Path]:

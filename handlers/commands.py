@@ -19,6 +19,7 @@ from tradingbot.core.redaction import shown
 from tradingbot.app.services import Services
 
 from .backtest_text import report_text
+from .cap_text import cap_lines
 
 from . import chart_replies as chart
 from . import texts as fmt
@@ -104,8 +105,9 @@ async def _positions(ctx: Context, args: list[str]) -> Reply:
 
 async def _ranking(ctx: Context, args: list[str]) -> Reply:
     limit = _count(args, 20, "/ranking [n]")
-    report = await ctx.services.ranking()
-    return Reply(fmt.ranking(report, limit), monospace=True,
+    s, report = ctx.services, await ctx.services.ranking()
+    caps = cap_lines(report, limit, s.quote, s.params.zone, s.params.min_market_cap)
+    return Reply("\n".join([fmt.ranking(report, limit), *caps]), monospace=True,
                  later=lambda: chart.optional(chart.ranking(ctx.services, report)))
 
 

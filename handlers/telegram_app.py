@@ -1,6 +1,7 @@
-"""Running the bot on Telegram: one asyncio loop hosts PTB's poller, its JobQueue scheduler and the engine.
+"""Running the bot on Telegram: one asyncio loop hosts the poller, PTB's JobQueue scheduler and the engine.
 
-run_polling would own the loop, so the lifecycle is driven by hand (initialize, start, poll, stop).
+run_polling would own the loop, so the lifecycle is driven by hand (initialize, start, poll, stop); updates
+are fetched by our own Poller (telegram_poll.py), which decides who serves when two instances share a token.
 """
 from __future__ import annotations
 
@@ -23,10 +24,14 @@ from tradingbot.app.services import Services
 from . import texts as fmt
 from .announce import announce_rebalance, daily_summary
 from .telegram import Access, Alert, Announce, TelegramFrontEnd
+from .telegram_guard import Limits
+from .telegram_poll import Poller
 from .telegram_push import TelegramPusher
 
 log = logging.getLogger(__name__)
-FLUSH_ON_STOP_S = 5.0
+STOP_BUDGET_S = 3.0  # SIGTERM to exit, Telegram side; the rest of the 5 s is the process's own teardown
+COMMAND_GRACE_S = 1.0  # commands running at a stop get this long to finish (a rebalance resumes from its journal)
+FLUSH_RESERVE_S = 1.0  # of the budget, kept for the last push
 CONFLICT_EXIT = 3
 
 
@@ -41,15 +46,23 @@ class TelegramConfig:
     daily_at: str
     mark_minutes: int
     misfire_grace: timedelta
+    allowed_chats: frozenset[int] | None = None  # None: the admins', viewers' and notify chats
+    limits: Limits = Limits()
+
+    def access(self) -> Access:
+        chats = self.allowed_chats
+        if chats is None:  # a private chat's id is the person's id
+            chats = self.admins | self.viewers | frozenset(self.notify_chats)
+        return Access(self.admins, self.viewers, chats)
 
 
-def build_application(token: str, base_url: str) -> Application:
+def build_application(token: str, base_url: str, updater: bool = True) -> Application:
     """PTB pointed at Telegram or any Bot API server (a self-hosted one, or the local fake)."""
     base = base_url.rstrip("/")
     file_base = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file"
     # Concurrent updates: /status is answered while a confirmed rebalance is still running.
-    return (ApplicationBuilder().token(token).base_url(base).base_file_url(file_base)
-            .concurrent_updates(True).build())
+    builder = ApplicationBuilder().token(token).base_url(base).base_file_url(file_base).concurrent_updates(True)
+    return (builder if updater else builder.updater(None)).build()
 
 
 async def serve_telegram(services: Services, outbox: Outbox, config: TelegramConfig,
@@ -57,10 +70,10 @@ async def serve_telegram(services: Services, outbox: Outbox, config: TelegramCon
     """Run until SIGINT/SIGTERM (or `stop`); 3 if another instance already polls the same token.
 
     The scheduler starts first, so trading goes on while Telegram cannot be reached; pushes wait in
-    the outbox meanwhile.
+    the outbox meanwhile. Stopping takes at most about STOP_BUDGET_S, whatever is queued.
     """
     stop = stop or _stop_on_signals()
-    app = build_application(config.token, config.base_url)
+    app = build_application(config.token, config.base_url, updater=False)
     pusher = TelegramPusher(app.bot, outbox, config.notify_chats, config.levels, services.clock)
 
     async def announce(summary: RebalanceSummary) -> None:
@@ -69,8 +82,7 @@ async def serve_telegram(services: Services, outbox: Outbox, config: TelegramCon
     async def alert(text: str) -> None:
         await pusher.push("alert", text)
 
-    front = TelegramFrontEnd(app.bot, services, Access(config.admins, config.viewers), services.clock,
-                             announce, alert)
+    front = TelegramFrontEnd(app.bot, services, config.access(), services.clock, announce, alert, config.limits)
     front.register(app)
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
     scheduler = app.job_queue.scheduler
@@ -84,27 +96,53 @@ async def serve_telegram(services: Services, outbox: Outbox, config: TelegramCon
         scheduler.shutdown(wait=False)
         await _stop_task(sender)
         return 0
+    poller = Poller(app.bot, app.update_queue.put_nowait, ["message", "callback_query"], front.on_conflict)
+    chores = asyncio.create_task(front.housekeeping())
     try:
         with suppress(TelegramError):  # the menu is a convenience; commands work without it
             await app.bot.set_my_commands(front.menu())
         await app.start()
-        await app.updater.start_polling(timeout=10, bootstrap_retries=-1,  # type: ignore[union-attr]
-                                        allowed_updates=["message", "callback_query"],
-                                        error_callback=front.on_poll_error)
-        front.polling_started()
-        await asyncio.wait([asyncio.ensure_future(stop.wait()), asyncio.ensure_future(front.conflict.wait())],
-                           return_when=asyncio.FIRST_COMPLETED)
+        poller.start()
+        await _until_stopped(stop, poller)
     finally:
-        await app.updater.stop()  # type: ignore[union-attr]
-        await app.stop()  # lets running handlers and jobs finish, so their pushes are queued first
-        if not front.conflict.is_set():
-            await pusher.push("lifecycle", "iTradingBot stopping.")
-            if not await pusher.flush(FLUSH_ON_STOP_S):
-                log.warning("%d push(es) still queued at shut-down; they go out at the next start",
-                            outbox.pending_count())
+        await _stop_task(chores)
+        await wind_down(app, front, poller, pusher, outbox)
         await _stop_task(sender)
         await app.shutdown()
-    return CONFLICT_EXIT if front.conflict.is_set() else 0
+    return CONFLICT_EXIT if poller.gave_way.is_set() else 0
+
+
+async def _until_stopped(stop: asyncio.Event, poller: Poller) -> None:
+    """Until a signal, or until this instance gives way to another; a poller that failed raises here."""
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(poller.gave_way.wait()), poller.task]
+    done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for future in waits[:2]:
+        future.cancel()
+    if poller.task in done and not poller.task.cancelled() and poller.task.exception():
+        raise poller.task.exception()  # type: ignore[misc]
+
+
+async def wind_down(app: Application, front: TelegramFrontEnd, poller: Poller, pusher: TelegramPusher,
+                    outbox: SqliteOutbox) -> None:
+    """A bounded stop: no more updates, chatter dropped, running commands given a moment, the last push queued.
+
+    What cannot be sent in time stays in the outbox and goes out at the next start.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STOP_BUDGET_S
+    await poller.stop()
+    await front.close(grace=COMMAND_GRACE_S)
+    try:  # lets updates already taken end (they return at once now) and stops the JobQueue
+        await asyncio.wait_for(app.stop(), timeout=max(0.1, deadline - loop.time() - FLUSH_RESERVE_S))
+    except asyncio.TimeoutError:
+        log.warning("the Telegram application did not stop in time; going on")
+    if poller.gave_way.is_set():
+        await pusher.push("alert", "⚠ Another instance already serves this bot token (Telegram 409 Conflict); "
+                                   "this one stopped without serving. Stop one of them for good.")
+    else:
+        await pusher.push("lifecycle", "iTradingBot stopping.")
+    if not await pusher.flush(max(0.1, deadline - loop.time())):
+        log.warning("%d push(es) still queued at shut-down; they go out at the next start", outbox.pending_count())
 
 
 async def start_up(services: Services, pusher: TelegramPusher, announce: Announce, alert: Alert,

@@ -118,6 +118,7 @@ def ranking(r: RankingReport, limit: int) -> str:
     for row in rk.rows:
         if not row.eligible:
             key = row.reason.split(":")[0] if row.reason.startswith("excluded") else row.reason
+            key = "market cap below floor" if key.startswith("market cap ") else key  # each names its cap
             reasons[key] = reasons.get(key, 0) + 1
     if reasons:
         rows.append("Not eligible: " + "; ".join(f"{k} ({v})" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])))

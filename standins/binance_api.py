@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -30,6 +29,7 @@ from .binance_rest import Call, SpotApi
 from .binance_streams import StreamHub
 from .binance_venue import Account, Listing, MatchingEngine
 from .binance_json import ApiError, ms, order_full
+from .serving import serve_until_signalled
 
 log = logging.getLogger(__name__)
 
@@ -259,14 +259,7 @@ async def _serve(args: argparse.Namespace) -> None:
     print(f"REST:    {sim.rest_url}", flush=True)
     print(f"streams: {sim.stream_url}", flush=True)
     print(f"control: {sim.control_url}/{{state,clock,account,balances,orders,requests,faults,delist}}", flush=True)
-    stopped = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopped.set)
-    try:
-        await stopped.wait()
-    finally:
-        await sim.stop()
+    await serve_until_signalled(sim.stop)
 
 
 if __name__ == "__main__":

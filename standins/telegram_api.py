@@ -164,14 +164,20 @@ class FakeTelegram(BotApiMethods):
 
     # ----- what people do -----
     def send_text(self, user_id: int, text: str, chat_id: int | None = None, chat_type: str = "private",
-                  first_name: str = "Op") -> int:
-        """A person sends text; a leading /command gets its bot_command entity. Returns the update_id."""
+                  first_name: str = "Op", forwarded_from: int | None = None) -> int:
+        """A person sends text; a leading /command gets its bot_command entity. Returns the update_id.
+
+        forwarded_from: the person forwards a message that user wrote (Telegram keeps its entities).
+        """
         chat_id = user_id if chat_id is None else chat_id
         with self._lock:
             # A negative id is never a private chat: let _chat pick group or supergroup from it.
             chat = self._chat(chat_id, None if chat_id < 0 and chat_type == "private" else chat_type, first_name)
             message = {"message_id": self._next_message_id(chat_id), "date": int(time.time()), "chat": chat,
                        "from": user_json(user_id, first_name), "text": text}
+            if forwarded_from is not None:
+                message["forward_origin"] = {"type": "user", "sender_user": user_json(forwarded_from, "Other"),
+                                             "date": int(time.time())}
             command = text.split(maxsplit=1)[0] if text.startswith("/") else ""
             if len(command) > 1:  # length in UTF-16 units and including any @botname, as Telegram counts
                 message["entities"] = [{"type": "bot_command", "offset": 0,

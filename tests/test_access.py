@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from handlers.commands import COMMANDS, Role
 from handlers.telegram import REFUSAL
+from handlers.telegram_guard import Limits
 from tests.figures import count
 from tests.test_telegram_bot import ADMIN, STRANGER, VIEWER, config, run_with_bot, text_to, wait
 from tests.test_telegram_bot import fake, world  # noqa: F401  (fixtures: the fake Bot API; a bot after 09:30)
@@ -42,24 +43,34 @@ def test_strangers_viewers_and_admins_against_every_command(world, fake):
     cases = [(role, user, c.name, c.role) for role, user in ROLES.items() for c in COMMANDS]
     cases += [(role, user, "frobnicate", Role.VIEWER) for role, user in ROLES.items()]  # unknown: refused alike
     chat = {i: -3000 - i for i in range(len(cases))}  # one group per case: its messages are its answer
+    # A stranger hears one refusal (the first), then silence for ten minutes.
+    strangers = [i for i, (role, _, name, needed) in enumerate(cases) if expected_refusal(role, needed) == REFUSAL]
+    silent = set(strangers[1:])
 
     async def scenario():
         for i, (_, user, name, _) in enumerate(cases):
             fake.send_text(user, line(name), chat_id=chat[i], chat_type="group")
         for i in range(len(cases)):
-            await wait(fake, lambda m, c=chat[i]: m.chat_id == c, timeout=30)
+            if i not in silent:
+                await wait(fake, lambda m, c=chat[i]: m.chat_id == c, timeout=30)
         # No waiting for a second message: the bot stops after this, and its shut-down lets every update
         # it took run to the end (PTB's Application.stop), so whatever a handler sends is in by then.
         # (A follow-up command would not do: updates are handled concurrently, even in one chat.)
 
     topn = world.services.params.topn
-    run_with_bot(world, fake, scenario)
+    # Every case's group is allowed, and nobody is rate limited: this test is about roles.
+    cfg = dataclasses.replace(config(fake), allowed_chats=frozenset({ADMIN, VIEWER, *chat.values()}),
+                              limits=Limits(burst=len(cases), queue=len(cases)))
+    run_with_bot(world, fake, scenario, cfg)
     refused = 0
     for i, (role, _, name, needed) in enumerate(cases):
         answer = fake.messages_to(chat[i])
         refusal = expected_refusal(role, needed)
         if name == "frobnicate" and role != "stranger":
             assert "unknown command" in answer[0].text
+        elif i in silent:
+            assert answer == [], (role, name)
+            refused += 1
         elif refusal is not None:
             # One short refusal and nothing else: no data, no chart, no buttons.
             assert len(answer) == 1 and refusal in answer[0].text and answer[0].reply_markup is None, (role, name)
@@ -98,10 +109,16 @@ def test_every_button_acts_once_and_only_for_the_admin_who_asked(world, fake: Fa
     assert confirmable, "the table has confirmable commands"
     cfg = dataclasses.replace(config(fake), admins=frozenset({ADMIN, ADMIN2}))
     verdicts: list[str] = []
+    strangers_answered: list[int] = []
 
     async def press(user: int, message, data: str, forged: bool = False) -> str:
         answered = len(fake.answered_callbacks)
         fake.press_button(user, message.message_id, data, chat_id=ADMIN, forged=forged)
+        if user == STRANGER and strangers_answered:  # one answer per stranger per 10 minutes, then silence
+            await asyncio.sleep(0.2)
+            verdicts.append("(ignored)")
+            return "(ignored)"
+        strangers_answered.extend([user] if user == STRANGER else [])
         await until(lambda: len(fake.answered_callbacks) > answered)
         verdict = fake.answered_callbacks[answered].get("text") or ""
         verdicts.append(verdict)
@@ -120,16 +137,18 @@ def test_every_button_acts_once_and_only_for_the_admin_who_asked(world, fake: Fa
             runs = runs_by_kind(world)
             message, ok, no = await ask(name)
             # Replayed by everyone else, in the asking admin's chat: nobody else's press acts.
-            assert await press(STRANGER, message, ok) == "Not authorised."
+            assert await press(STRANGER, message, ok) in ("Not authorised.", "(ignored)")
             assert await press(VIEWER, message, ok) == "Not authorised."
-            assert await press(STRANGER, message, no) == "Not authorised."
+            assert await press(STRANGER, message, no) == "(ignored)"
             assert await press(ADMIN2, message, ok) == "Only the admin who asked can confirm."
             assert await press(ADMIN2, message, no) == "Only the admin who asked can confirm."
             # Forged data (a modified client can send any): unknown tokens, a cancel's token with 'ok'.
             for data in ("ok:", "ok", "", "ok:" + "A" * 60, "ok:../" + ok[3:], no.replace("no:", "ok:") + "x"):
                 assert "unknown" in await press(ADMIN, message, data, forged=True)
             world.clock.advance(timedelta(seconds=61))
-            assert (await press(ADMIN, message, ok)).startswith("Expired")
+            # Expired: the buttons are taken off the message; data sent anyway is refused.
+            await until(lambda: not fake.messages_to(ADMIN)[-1].reply_markup)
+            assert (await press(ADMIN, message, ok, forged=True)).startswith("Expired")
             assert runs_by_kind(world) == runs  # nothing ran so far
             # Cancelled: the confirm on the same message no longer acts (before the run: /dust leaves nothing to ask).
             message, ok, no = await ask(name)
@@ -154,6 +173,7 @@ def test_every_button_acts_once_and_only_for_the_admin_who_asked(world, fake: Fa
     refused = sum(v not in ("Running…", "Cancelled") for v in verdicts)
     count("unauthorised attempts refused (buttons)", refused)
     assert refused == len(confirmable) * 15
+    assert sum(a.get("text") == "Not authorised." for a in fake.answered_callbacks) == 1 + len(confirmable)
 
 
 def kind(command: str) -> str:

@@ -138,3 +138,19 @@ def test_metrics_follow_their_definitions():
     assert m["max_drawdown"] == pytest.approx(worst, rel=1e-9)
     assert m["cagr"] == pytest.approx((path[-1] / path[0]) ** (365 / len(rets)) - 1, rel=1e-9)
     assert m["total_return"] == pytest.approx(path[-1] / path[0] - 1, rel=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["full", "delta"])
+def test_delay_one_fills_at_the_next_open_and_holds_cash_until_then(mode):
+    """One coin whose opens jump away from the previous close: delay 0 buys at the signal day's close (100),
+    delay 1 at the next day's open (125), so the same closes give different paths."""
+    bars = {FIRST_DAY + i: Bar(o, c, 1e6) for i, (o, c) in enumerate([(90, 90), (95, 100), (125, 120), (118, 150)])}
+    panel = panel_of({"AAAUSDT": bars})
+    params = StrategyParams(lookback=timedelta(days=1), topn=1, mode=mode, min_age_days=0,
+                            min_quote_volume=Decimal(0), fee_rate=Decimal(0), slippage_bps=Decimal(0))
+    window = (day_date(FIRST_DAY + 1), day_date(FIRST_DAY + 3))
+    at_close = simulate(panel, BacktestConfig(params, *window, delay=0, capital=1000.0))
+    next_open = simulate(panel, BacktestConfig(params, *window, delay=1, capital=1000.0))
+    assert at_close.equity.tolist() == pytest.approx([1000, 1200, 1500])  # 10 units from the close of 100
+    assert next_open.equity.tolist() == pytest.approx([1000, 960, 1200])  # cash, then 8 units from the open of 125
+    assert next_open.trade_rows.tolist() == [2, 3]  # the signals of days 1 and 2, each filled a day later

@@ -25,16 +25,19 @@ KEY = "Zq7keyNeverEchoed0123"  # Zq7: the mark of a secret, found nowhere else
 BAD = {
     "TELEGRAM_BOT_TOKEN": "5555555 Zq7-token-never-echoed", "TELEGRAM_API_BASE_URL": "api.telegram.org",
     "TELEGRAM_ADMIN_IDS": "12,abc", "TELEGRAM_VIEWER_IDS": "1.5", "TELEGRAM_NOTIFY_CHAT_IDS": "@channel",
+    "TELEGRAM_ALLOWED_CHAT_IDS": "-100x", "TELEGRAM_COMMAND_BURST": "0", "TELEGRAM_COMMANDS_PER_MINUTE": "fast",
     "ALLOW_REAL_MONEY_TRADING": "maybe", "EXCHANGE": "kraken", "MARKET_DATA": "yahoo",
     "BINANCE_API_KEY": "Zq7key Never\nEchoed", "BINANCE_API_SECRET": "Zq7;secret;never echoed",
     "BINANCE_API_URL": "ftp://x/api", "BINANCE_MARKET_DATA_URL": "data-api.binance.vision",
     "BINANCE_STREAM_URL": "https://x/", "BINANCE_WEIGHT_BUDGET": "1e9", "TIMEZONE": "Europe/Atlantis",
     "STARTING_CAPITAL": "-inf", "SYNTHETIC_SEED": "-1", "SYNTHETIC_SYMBOLS": "NaN", "MARK_EVERY_MINUTES": "0x10",
     "NOTIFY_REBALANCE": "loud", "NOTIFY_ALERTS": "<b>on</b>", "NOTIFY_LIFECYCLE": "yes", "NOTIFY_DAILY": "2",
-    "DAILY_SUMMARY_AT": "24:00", "LOG_LEVEL": "verbose",
+    "DAILY_SUMMARY_AT": "24:00", "LOG_LEVEL": "verbose", "MARKET_CAPS": "coinmarketcap",
+    "COINGECKO_API_URL": "api.coingecko.com", "COINGECKO_API_KEY": "CG-Zq7 never echoed",
+    "MARKET_CAP_IDS": "ABC=abc-token",
 }
 CHECKED_AT_START = {"DB_PATH", "DEMO_DB_PATH", "KLINE_DB_PATH", "CHART_DIR"}
-SECRET_VARIABLES = {"TELEGRAM_BOT_TOKEN", "BINANCE_API_KEY", "BINANCE_API_SECRET"}
+SECRET_VARIABLES = {"TELEGRAM_BOT_TOKEN", "BINANCE_API_KEY", "BINANCE_API_SECRET", "COINGECKO_API_KEY"}
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ lines go through the Telegram path for a smaller sample: what the fake Bot API a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sqlite3
 import unicodedata
@@ -20,11 +21,12 @@ from hypothesis import strategies as st
 from handlers.chart_replies import NAMES as CHART_NAMES
 from handlers.commands import COMMANDS, Command, Context, dispatch
 from handlers.replies import Reply
+from handlers.telegram_guard import Limits
 from tests.backtest_data import make_candles
 from tests.builders import NOW
 from tests.conftest import World
 from tests.figures import count
-from tests.test_telegram_bot import ADMIN, TOKEN, run_with_bot
+from tests.test_telegram_bot import ADMIN, TOKEN, config, run_with_bot
 from tradingbot.core.backtest.options import ALIASES, RUN_KEYS
 from tradingbot.core.backtest.panel import day_date
 from tradingbot.adapters.candle_cache import FileCandles
@@ -39,7 +41,8 @@ KEYS = [spec.key for spec in PARAM_SPECS]
 GOOD = {"strategy": ["momentum", "reversal"], "lookback": ["12h", "3d", "2w"], "topn": ["1", "3", "50"],
         "every": ["1h", "4h", "1d", "1w"], "at": ["00:00", "10:30"], "weekday": ["sun", "fri"],
         "timezone": ["Europe/Paris", "asia/tokyo"], "quote": ["USDT", "btc", "EUR"], "min_age_days": ["0", "30"],
-        "min_quote_volume": ["0", "1e5", "1,000,000"], "exclude": ["none", "+stablecoins", "-wrapped,-leveraged"],
+        "min_quote_volume": ["0", "1e5", "1,000,000"], "min_market_cap": ["0", "5e8"],
+        "exclude": ["none", "+stablecoins", "-wrapped,-leveraged"],
         "blacklist": ["none", "DOGE,SHIB", "+ALPHA", "-ALPHA"], "mode": ["full", "delta"],
         "invest_fraction": ["0.5", "1"], "fee_rate": ["0", "0.002"], "slippage_bps": ["0", "12.5"],
         "latency_ms": ["0"], "start": ["2022-02-01"], "end": ["2022-03-05"], "delay": ["0", "1"],
@@ -260,8 +263,11 @@ def test_telegram_replies_are_within_limits_and_valid_html(tmp_path: Path) -> No
         await asyncio.to_thread(one)
         await asyncio.sleep(0.5)  # charts drawn after the text
 
+    # Every case's group may see data, and nobody is rate limited: this test is about what replies look like.
+    cfg = dataclasses.replace(config(fake), allowed_chats=frozenset(range(-2000, -3000, -1)),
+                              limits=Limits(burst=1000, queue=1000))
     try:
-        run_with_bot(world, fake, scenario)
+        run_with_bot(world, fake, scenario, cfg)
     finally:
         fake.stop()
     refused = [c for c in fake.calls if c.status != 200 and c.method.lower().startswith("send")]

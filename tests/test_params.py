@@ -36,7 +36,7 @@ def error_of(args: object, current: StrategyParams = DEFAULT) -> str:
 def test_defaults_display_in_canonical_form() -> None:
     assert DEFAULT.to_strings() == {
         "strategy": "momentum", "lookback": "7d", "topn": "10", "every": "1d", "at": "09:00", "weekday": "mon",
-        "timezone": "UTC", "quote": "USDT", "min_age_days": "14", "min_quote_volume": "1000000",
+        "timezone": "UTC", "quote": "USDT", "min_age_days": "14", "min_quote_volume": "1000000", "min_market_cap": "0",
         "exclude": "leveraged,stablecoins,wrapped", "blacklist": "none", "mode": "full", "invest_fraction": "1",
         "fee_rate": "0.001", "slippage_bps": "5", "latency_ms": "50",
     }

@@ -47,7 +47,7 @@ def test_an_unknown_parameter_names_one_key_not_all(world):
 
 def test_the_console_prints_the_chart_paths_of_a_rebalance(world, tmp_path):
     out = io.StringIO()
-    run(run_once(Context(world.services, "cli"), ["/rebalance_now"], out, tmp_path))
+    run(run_once(Context(world.services, "cli"), ["/rebalance_now", "/confirm"], out, tmp_path))
     text = out.getvalue()
     assert "done (momentum, full mode)" in text
     assert f"[chart] {tmp_path / 'equity.png'}" in text and f"[chart] {tmp_path / 'allocation.png'}" in text

@@ -1,9 +1,9 @@
 """Secrets never leave the process's memory: a full run, then every log line, chat message and database byte scanned.
 
-bot.py runs with a Telegram token and Binance testnet keys against the local fakes of both; a person uses it
-(status, a failing /set, a confirmed rebalance, charts), then the exchange fails and even echoes the API key
-back in its error text (a broken proxy or a hostile gateway could). None of the three secrets, nor a plain
-transform of one, may appear anywhere the bot wrote.
+bot.py runs with a Telegram token, Binance testnet keys and a CoinGecko key against the local fakes of all three;
+a person uses it (status, a failing /set, the market cap filter on, a confirmed rebalance, charts), then the
+exchange fails and even echoes the API key back in its error text (a broken proxy or a hostile gateway could).
+None of the four secrets, nor a plain transform of one, may appear anywhere the bot wrote.
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ CLOCK = "2025-06-02T09:30:20Z"
 TOKEN = "8123456789:AAGsecretHalfOfTheBotToken_x7Yq-Zz"
 KEY = "leakCheckApiKey0123456789abcdefXYZ"
 SECRET = "leakCheckApiSecret9876543210zyxwvuQRS"
+GECKO_KEY = "CG-leakCheckGeckoKey4567xyzABC"
 ADMIN, GROUP = 4242, -4243
 
 
@@ -37,7 +38,8 @@ def forms(secret: str) -> set[str]:
     return {f for f in out if len(f) >= 12}
 
 
-NEEDLES = {form: name for name, secret in (("bot token", TOKEN), ("API key", KEY), ("API secret", SECRET))
+NEEDLES = {form: name for name, secret in (("bot token", TOKEN), ("API key", KEY), ("API secret", SECRET),
+                                              ("CoinGecko key", GECKO_KEY))
            for form in forms(secret)}
 
 
@@ -55,11 +57,21 @@ def start_binance() -> LocalBinance:
                               "--api-secret", SECRET, "--deposit", "25000")
 
 
-def start_bot(tmp_path: Path, telegram: FakeTelegram, binance: LocalBinance) -> subprocess.Popen:
+def start_coingecko() -> tuple[subprocess.Popen, str]:
+    """The CoinGecko stand-in over the same synthetic market, answering 401 unless the key is in its header."""
+    process = subprocess.Popen([sys.executable, "-m", "standins.coingecko_api", "--port", "0", "--symbols", "60",
+                                "--seed", "5", "--clock", CLOCK, "--api-key", GECKO_KEY], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    return process, process.stdout.readline().split()[1]
+
+
+def start_bot(tmp_path: Path, telegram: FakeTelegram, binance: LocalBinance, gecko_url: str) -> subprocess.Popen:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BINANCE_"))},
            "LOG_LEVEL": "INFO", "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": telegram.base_url,
            "TELEGRAM_ADMIN_IDS": str(ADMIN), "TELEGRAM_NOTIFY_CHAT_IDS": f"{ADMIN},{GROUP}",
-           "NOTIFY_LIFECYCLE": "on", **binance.env(KEY, SECRET),
+           "NOTIFY_LIFECYCLE": "on", **binance.env(KEY, SECRET), "MARKET_CAPS": "coingecko",
+           "COINGECKO_API_URL": gecko_url, "COINGECKO_API_KEY": GECKO_KEY,
            "KLINE_DB_PATH": str(tmp_path / "klines.sqlite"), "CHART_DIR": str(tmp_path / "charts")}
     return subprocess.Popen([sys.executable, "bot.py", "--env-file", NO_ENV_FILE, "--db", str(tmp_path / "bot.sqlite"),
                              "--clock", CLOCK], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -80,6 +92,8 @@ def use_the_bot(telegram: FakeTelegram, binance: LocalBinance) -> None:
     ask("/status", "Venue: testnet")
     ask("/set topn=abc", "topn must be")
     ask("/set topn=3", "topn: 10 → 3")
+    ask("/set min_market_cap=1", "min_market_cap: 0 → 1")
+    ask("/ranking", "Market caps (coingecko, read")  # read with the key: the stand-in refuses a request without it
     confirm("rebalance_now", "Rebalance")
     ask("/pnl", "P/L")
     # The exchange now fails: a gateway error, then rejections whose text echoes the API key and secret.
@@ -93,8 +107,9 @@ def use_the_bot(telegram: FakeTelegram, binance: LocalBinance) -> None:
 
 def test_no_secret_in_logs_chat_or_databases_after_a_full_run(tmp_path: Path) -> None:
     binance, telegram = start_binance(), FakeTelegram(token=TOKEN)
+    gecko, gecko_url = start_coingecko()
     telegram.start()
-    bot = start_bot(tmp_path, telegram, binance)
+    bot = start_bot(tmp_path, telegram, binance, gecko_url)
     try:
         use_the_bot(telegram, binance)
     finally:
@@ -102,6 +117,8 @@ def test_no_secret_in_logs_chat_or_databases_after_a_full_run(tmp_path: Path) ->
         out, err = bot.communicate(timeout=60)
         telegram.stop()
         binance.stop()
+        gecko.terminate()
+        gecko.wait(timeout=10)
     assert bot.returncode == 0, err[-3000:]
     assert "Problem:" in "".join(m.text for m in telegram.sent)  # the failure path really ran and was reported
     found = hits("stdout", out.encode()) + hits("stderr (the log)", err.encode())

@@ -3,6 +3,7 @@ every run lost, and the settings every run shares; a bad --sort is refused befor
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -43,6 +44,15 @@ def test_the_subtitle_names_what_every_run_shares():
             SweepRow(("lookback=14d", "topn=5"), config, {"days": 82.0})]
     assert fixed_settings(rows, ["lookback", "topn", "strategy"]) == (
         "every 1w, full, fee 0.2 %, slippage 5 bps, delay 1, 2022-02-01 → last day (82–89 d)")
+
+
+def test_swept_window_ends_and_delay_are_not_named_as_fixed():
+    config = BacktestConfig(StrategyParams(), date(2022, 2, 1), date(2022, 2, 12), delay=1)
+    rows = [SweepRow(("end=2022-02-12", "delay=1"), config, {"days": 12.0}),
+            SweepRow(("end=2022-05-30", "delay=1"), replace(config, end=date(2022, 5, 30)), {"days": 119.0})]
+    text = fixed_settings(rows, ["end", "delay"])
+    assert text.endswith("slippage 5 bps, from 2022-02-01 (12–119 d)") and "delay" not in text
+    assert fixed_settings(rows[:1], ["topn"]).endswith("delay 1, 2022-02-01 → 2022-02-12 (12 d)")
 
 
 def test_a_bad_sort_key_is_refused_before_any_run(cache, tmp_path):  # noqa: F811

@@ -227,9 +227,9 @@ def test_telegram_down_at_start_delays_chat_but_not_the_bot(world, fake):
 
 
 def test_an_established_instance_keeps_running_and_alerts_on_a_conflict(world, fake, monkeypatch):
-    import handlers.telegram as front
+    import handlers.telegram_poll as poll
 
-    monkeypatch.setattr(front, "NEWCOMER_WINDOW_S", 0.5)  # so 'established' takes half a second, not 30
+    monkeypatch.setattr(poll, "ESTABLISHED_AFTER_S", 0.5)  # so "established" takes half a second, not 3
 
     async def scenario():
         await asyncio.sleep(1.0)

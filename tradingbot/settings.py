@@ -17,18 +17,21 @@ from .adapters import binance_hosts as hosts
 from .core.errors import UserError
 from .core.params import canonical_timezone, excerpt
 from .core.redaction import mask_url_credentials
+from .core.market_caps import parse_cap_ids
 
 # paper: local fills at real prices; testnet / demo: Binance's sandboxes (real order path, no real money);
 # live: a real Binance account, refused unless ALLOW_REAL_MONEY_TRADING=true.
 EXCHANGES: tuple[str, ...] = ("paper", "testnet", "demo", "live")
 MARKET_DATA_SOURCES: tuple[str, ...] = ("binance", "synthetic")
+# auto: CoinGecko with Binance market data, the synthetic market's own caps with the synthetic market.
+MARKET_CAP_SOURCES: tuple[str, ...] = ("auto", "coingecko", "synthetic", "off")
 KEYED_EXCHANGES = ("testnet", "demo", "live")
 # The trading REST base of each Binance venue (BINANCE_API_URL overrides it).
 VENUE_URLS = {"testnet": "https://testnet.binance.vision/api", "demo": "https://demo-api.binance.com/api",
               "live": "https://api.binance.com/api"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 NOTIFY_LEVELS = ("on", "silent", "off")  # silent: delivered without a sound
-_SECRETS = frozenset({"telegram_bot_token", "binance_api_key", "binance_api_secret"})
+_SECRETS = frozenset({"telegram_bot_token", "binance_api_key", "binance_api_secret", "coingecko_api_key"})
 _ID = re.compile(r"-?\d{1,20}", re.ASCII)
 _TOKEN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{1,100}", re.ASCII)
 _KEY = re.compile(r"[A-Za-z0-9_-]{1,256}", re.ASCII)
@@ -53,6 +56,11 @@ class Settings(BaseSettings):
     telegram_admin_ids: IdList = Field([], description="comma-separated whole numbers")
     telegram_viewer_ids: IdList = Field([], description="comma-separated whole numbers")
     telegram_notify_chat_ids: IdList = Field([], description="comma-separated whole numbers")
+    # Chats where portfolio data is answered; empty: the admins', viewers' and notify chats.
+    telegram_allowed_chat_ids: IdList = Field([], description="comma-separated whole numbers")
+    # Per person: a burst, then a steady rate (a stranger's or viewer's flood never keeps an admin waiting).
+    telegram_command_burst: int = Field(10, ge=1, le=100000, description="a whole number from 1 to 100000")
+    telegram_commands_per_minute: int = Field(30, ge=1, le=1000000, description="a whole number from 1 to 1000000")
     # Before EXCHANGE, so the EXCHANGE check can see it.
     allow_real_money_trading: bool = Field(False, description="true or false")
     exchange: str = Field("paper", description="one of " + ", ".join(EXCHANGES))
@@ -65,6 +73,12 @@ class Settings(BaseSettings):
                                          description="an http:// or https:// URL ending in /api")
     binance_stream_url: str = Field("wss://data-stream.binance.vision/", description="a ws:// or wss:// URL")
     binance_weight_budget: int = Field(3000, ge=100, le=6000, description="a whole number from 100 to 6000")
+    market_caps: str = Field("auto", description="one of " + ", ".join(MARKET_CAP_SOURCES))
+    coingecko_api_url: str = Field("https://api.coingecko.com/api/v3", description="an http:// or https:// URL")
+    coingecko_api_key: SecretStr | None = Field(None, description="a CoinGecko demo API key (letters, digits, "
+                                                                  "- and _, no spaces)")
+    market_cap_ids: str | None = Field(None, description="comma-separated BASE:coingecko-id pairs, like "
+                                                         "ABC:abc-token,XYZ:xyz-network")
     db_path: Path = Field(Path("data/itradingbot.sqlite"), description="a file path")
     demo_db_path: Path = Field(Path("data/demo.sqlite"), description="a file path")
     kline_db_path: Path = Field(Path("data/klines.sqlite"), description="a file path")
@@ -83,7 +97,8 @@ class Settings(BaseSettings):
     chart_dir: Path = Field(Path("charts_out"), description="a directory path")
     log_level: str = Field("INFO", description="one of " + ", ".join(LOG_LEVELS))
 
-    @field_validator("telegram_admin_ids", "telegram_viewer_ids", "telegram_notify_chat_ids", mode="before")
+    @field_validator("telegram_admin_ids", "telegram_viewer_ids", "telegram_notify_chat_ids",
+                     "telegram_allowed_chat_ids", mode="before")
     @classmethod
     def _ids(cls, value: Any) -> Any:
         if not isinstance(value, str):
@@ -101,7 +116,7 @@ class Settings(BaseSettings):
             raise ValueError("not a bot token")
         return value
 
-    @field_validator("binance_api_key", "binance_api_secret")
+    @field_validator("binance_api_key", "binance_api_secret", "coingecko_api_key")
     @classmethod
     def _key(cls, value: SecretStr | None) -> SecretStr | None:
         # Sent in a header and signed with: a space or control character would break every request.
@@ -116,7 +131,7 @@ class Settings(BaseSettings):
             raise ValueError("not a directory")
         return value
 
-    @field_validator("telegram_api_base_url", "binance_api_url", "binance_market_data_url")
+    @field_validator("telegram_api_base_url", "binance_api_url", "binance_market_data_url", "coingecko_api_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"https?://\S+", value):
@@ -148,6 +163,18 @@ class Settings(BaseSettings):
     @classmethod
     def _market_data(cls, value: str) -> str:
         return _one_of(value.strip().lower(), MARKET_DATA_SOURCES)
+
+    @field_validator("market_caps")
+    @classmethod
+    def _market_caps(cls, value: str) -> str:
+        return _one_of(value.strip().lower(), MARKET_CAP_SOURCES)
+
+    @field_validator("market_cap_ids")
+    @classmethod
+    def _market_cap_ids(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_cap_ids(value)  # ValueError: the pair is shown in the one-line error
+        return value
 
     @field_validator("notify_rebalance", "notify_alerts", "notify_lifecycle", "notify_daily")
     @classmethod

@@ -17,14 +17,19 @@ from .adapters.binance_exchange import BinanceExchange
 from .adapters.binance_market import BinanceMarketData
 from .adapters.binance_stream import MarketStream
 from .adapters.cached_market import CachedMarketData
+from .adapters.coingecko import CoinGeckoCaps
 from .adapters.kline_store import KlineStore
 from .adapters.paper import PaperExchange
+from .adapters.sqlite_caps import SqliteCapCache
 from .adapters.sqlite_store import open_database
 from .adapters.synthetic import SyntheticMarket
+from .adapters.synthetic_caps import SyntheticCaps
 from .adapters.venue_market import VenueMarket
+from .app.cap_book import MarketCapBook
+from .app.ports import Clock, Exchange, MarketCaps, MarketData
 from .core.domain import VenueHealth
-from .app.ports import Clock, Exchange, MarketData
-from .settings import Settings
+from .core.market_caps import parse_cap_ids
+from .settings import Settings, SettingsError
 
 
 @dataclass
@@ -68,3 +73,23 @@ def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, dem
     market = VenueMarket(cache, BinanceMarketData(trading, clock), settings.exchange)
     return VenueConnections(market, BinanceExchange(settings.exchange, trading, market), "binance",
                             [public.health, trading.health], [stream.run], [public.close, trading.close])
+
+
+def build_market_caps(settings: Settings, db: sqlite_utils.Database, venue: VenueConnections, clock: Clock) -> MarketCapBook:
+    """The market cap source MARKET_CAPS asks for, cached in the bot's database (SettingsError if it cannot be)."""
+    choice = settings.market_caps
+    if choice == "auto":
+        choice = "synthetic" if venue.market_name == "synthetic" else "coingecko"
+    overrides = parse_cap_ids(settings.market_cap_ids or "")
+    source: MarketCaps | None = None
+    if choice == "synthetic":
+        if not isinstance(venue.market, SyntheticMarket):
+            raise SettingsError("MARKET_CAPS: synthetic works only with the synthetic market (--demo or "
+                                "MARKET_DATA=synthetic); use coingecko or off")
+        source = SyntheticCaps(venue.market)
+    elif choice == "coingecko":
+        key = settings.coingecko_api_key.get_secret_value() if settings.coingecko_api_key else None
+        gecko = CoinGeckoCaps(clock, settings.coingecko_api_url, key, overrides.values())
+        venue.closers.append(gecko.close)
+        source = gecko
+    return MarketCapBook(source, SqliteCapCache(db), clock, overrides)

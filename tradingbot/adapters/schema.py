@@ -92,4 +92,10 @@ V6 = [
         ledger_change TEXT NOT NULL)""",
 ]
 
-MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5, V6]
+# V7: the market caps last read from their source (CoinGecko), with when, for the min_market_cap filter.
+V7 = [
+    """CREATE TABLE market_caps (
+        coin_id TEXT PRIMARY KEY, symbol TEXT NOT NULL, market_cap TEXT NOT NULL, read_at TEXT NOT NULL)""",
+]
+
+MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5, V6, V7]

@@ -364,6 +364,15 @@ class SyntheticMarket:
             return None
         return EPOCH + timedelta(milliseconds=self._listing[i])
 
+    def circulating_supply(self) -> dict[str, Decimal]:
+        """Coins in circulation per base asset (fixed), so that market cap = supply × price, as CoinGecko's is."""
+        # At the epoch a coin's cap is 10 to 300 days of its mean volume: the usual spread of turnover.
+        out = {}
+        for i, (rules, _) in enumerate(self._rules):
+            days = 10 ** np.random.default_rng((self._seed, 5, i)).uniform(1, 2.5)
+            out[rules.base] = Decimal(round(self._mean_volume[i] * days / math.exp(self._level[0, i])))
+        return out
+
     def delist(self, symbol: str, when: datetime) -> None:
         """Test hook: the symbol stops trading at `when`; KeyError if it is unknown."""
         # Cached closed candles need no purge: a candle is only cached once it ended before both now and delisting.

@@ -11,6 +11,7 @@ from ..core.errors import INVALID_SYMBOL, OrderRejected
 from ..core.ledger import Ledger
 from ..core.params import StrategyParams
 from ..core.planning import Book, book_from
+from ..core.market_caps import CapView
 from .ports import Exchange, MarketData
 from ..core.ranking import anchors, build_snapshot, rank_universe, volume_window
 
@@ -43,9 +44,9 @@ async def _snapshot(market: MarketData, r: SymbolRules, params: StrategyParams, 
     return build_snapshot(r, first, hourly_now, hourly_then, daily, now, params.lookback)
 
 
-async def rank_now(market: MarketData, params: StrategyParams, now: datetime) -> Ranking:
-    """The ranking a rebalance at `now` would act on."""
-    return rank_universe(await snapshot_universe(market, params, now), params, now)
+async def rank_now(market: MarketData, params: StrategyParams, now: datetime, caps: CapView | None = None) -> Ranking:
+    """The ranking a rebalance at `now` would act on (caps: for min_market_cap; None or empty skips that filter)."""
+    return rank_universe(await snapshot_universe(market, params, now), params, now, caps.caps if caps else None)
 
 
 async def rules_by_symbol(market: MarketData) -> dict[str, SymbolRules]:

@@ -16,6 +16,7 @@ from ..core.domain import (
     RebalanceRow, SymbolRules,
 )
 from ..core.ledger import Ledger
+from ..core.market_caps import CoinCap
 
 Checkpoint = Callable[[str], None]  # a named step of a rebalance (see adapters/crashpoints.py)
 Progress = Callable[[str], None]
@@ -220,3 +221,21 @@ class CandleCache(Protocol):
     def import_files(self, files: Iterable[Path], interval: str | None, progress: Progress) -> ImportSummary: ...
     async def fetch(self, symbols: Sequence[str] | None, interval: str, since_ms: int, api_url: str | None,
                     weight_per_minute: int, progress: Callable[[Iterable[str]], Iterable[str]]) -> FetchSummary: ...
+
+
+class MarketCaps(Protocol):
+    """A market capitalisation source (CoinGecko, or the synthetic market's supply × price)."""
+
+    name: str
+
+    async def coins(self) -> list[CoinCap]:
+        """Every coin the source ranks, largest first; VenueUnavailable when it cannot be read now."""
+
+
+class CapCache(Protocol):
+    """The last coins read from the source, with when; and which stale reading was already alerted."""
+
+    def load(self) -> tuple[list[CoinCap], datetime] | None: ...
+    def save(self, coins: list[CoinCap], read_at: datetime) -> None: ...
+    def stale_alerted(self) -> datetime | None: ...
+    def mark_stale_alerted(self, read_at: datetime) -> None: ...

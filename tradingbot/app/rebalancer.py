@@ -18,6 +18,8 @@ from ..core.domain import (
     SymbolRules,
 )
 from ..core.errors import UserError, VenueUnavailable
+from .cap_book import MarketCapBook, caps_for_rebalance
+from ..core.market_caps import caveat_of, with_caveat
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from ..core.params import StrategyParams
 from ..core.planning import Book, Costs, plan_buys, plan_sells
@@ -44,8 +46,9 @@ def client_order_id(slot: str, leg: str, symbol: str) -> str:
 class Rebalancer:
     def __init__(self, store: Store, exchange: Exchange, market: MarketData, clock: Clock,
                  lock: ProcessLock, retries: int = 3, backoff_s: float = 1.0,
-                 checkpoint: Checkpoint = no_checkpoint):
+                 checkpoint: Checkpoint = no_checkpoint, caps: MarketCapBook | None = None):
         self.store, self.exchange, self.market, self.clock, self.lock = store, exchange, market, clock, lock
+        self.caps = caps  # market caps for min_market_cap (None: no source; the filter is skipped, and said so)
         self.quote = store.quote
         self.retries, self.backoff_s = retries, backoff_s
         self.checkpoint = checkpoint  # named steps a crash test may kill at (crashpoints.POINTS); no-op in production
@@ -114,7 +117,8 @@ class Rebalancer:
             return await self._continue(row, params, progress, resumed)
         except VenueUnavailable as e:  # balances or rules out of reach mid-slot: the resume job finishes it
             log.warning("rebalance %s interrupted: venue unavailable (%s); will resume", slot, e)
-            self.store.update_rebalance(slot, note=f"venue unavailable; will resume ({str(e)[:200]})")
+            self.store.update_rebalance(slot, note=with_caveat(f"venue unavailable; will resume ({str(e)[:200]})",
+                                                               caveat_of(row.note)))
             return await self.summary(self.store.get_rebalance(slot) or row)
 
     def _stale(self, row: RebalanceRow, params: StrategyParams) -> bool:
@@ -182,14 +186,17 @@ class Rebalancer:
                                                         self.store.last_prices()))
         if kind == "liquidate":
             return self.store.start_rebalance(slot, kind, "selling", now, params.strategy, "full", (), equity)
-        ranking = await rank_now(self.market, params, now)
+        caps, caveat = await caps_for_rebalance(self.caps, params)
+        ranking = await rank_now(self.market, params, now, caps)
+        if caveat:  # a universe without its market cap filter, or with old caps, is never a silent change
+            log.warning("rebalance %s: %s", slot, caveat)
         if not ranking.selected:
             note = f"no eligible token among {len(ranking.rows)} symbols"
             log.warning("rebalance %s skipped: %s", slot, note)
             return self.store.start_rebalance(slot, kind, "skipped", now, params.strategy, params.mode, (),
-                                              equity, note, ranking)
+                                              equity, with_caveat(note, caveat), ranking)
         return self.store.start_rebalance(slot, kind, "selling", now, params.strategy, params.mode,
-                                          ranking.selected, equity, ranking=ranking)
+                                          ranking.selected, equity, caveat, ranking=ranking)
 
     async def _continue(self, row: RebalanceRow, params: StrategyParams, progress: Progress,
                         resumed: bool) -> RebalanceSummary:
@@ -247,7 +254,8 @@ class Rebalancer:
         if errors:
             raise errors[0]
         if down.is_set():
-            self.store.update_rebalance(row.slot, note="venue unavailable; will resume")
+            self.store.update_rebalance(row.slot, note=with_caveat("venue unavailable; will resume",
+                                                                   caveat_of(row.note)))
             return False
         return True
 
@@ -268,7 +276,8 @@ class Rebalancer:
             row, now, positions, ledger.cash, EquityMark(now, equity, ledger.cash, equity - ledger.cash, "rebalance"),
             state="done", finished_at=now, equity_after=equity,
             fees=sum((f.fee_quote for f in fills), ZERO), turnover=sum((f.quote_quantity for f in fills), ZERO),
-            signal_to_fill_ms=latency, note=f"{rejected} order(s) rejected" if rejected else "",
+            signal_to_fill_ms=latency,
+            note=with_caveat(f"{rejected} order(s) rejected" if rejected else "", caveat_of(row.note)),
         )
         if row.kind == "liquidate":
             self.store.set_state("paused", "1")
@@ -291,7 +300,8 @@ class Rebalancer:
             skipped=tuple(SkippedOrder(o.symbol, o.side, o.requested_qty or ZERO, ZERO, o.error)
                           for o in orders if o.status is OrderStatus.SKIPPED),
             errors=tuple(f"{o.symbol} {o.side.value}: {o.error}" for o in orders if o.status is OrderStatus.REJECTED)
-            + ((row.note,) if row.state != "done" and row.note else ()),
+            + ((row.note,) if row.state != "done" and row.note else ())
+            + ((caveat_of(row.note),) if row.state == "done" and caveat_of(row.note) else ()),
             positions=tuple(ledger.valued(prices)), already_done=already_done,
         )
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..core.domain import ZERO, DustTotal, EquityMark, Plan, Position, Ranking, RebalanceRow, VenueHealth
+from ..core.market_caps import CapView
 from ..core.params import StrategyParams
 
 
@@ -90,6 +91,7 @@ class SlotRefusal:
 class RankingReport:
     ranking: Ranking
     held: frozenset[str]
+    caps: CapView | None = None  # the market caps it used (None: min_market_cap is 0)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from ..core.domain import (
 from .rebalancer import Progress, Rebalancer
 from ..core.errors import UserError, VenueUnavailable
 from ..core.ledger import Ledger
+from .cap_book import current_caps
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from ..core.params import StrategyParams, parse_assignments
 from ..core.planning import Costs, flag_dust, picks_unchanged, plan_preview
@@ -105,10 +106,11 @@ class Services:
         return PositionsReport(tuple(held), ledger.cash, ledger.cash + sum((p.value for p in held), ZERO), self.quote)
 
     async def ranking(self) -> RankingReport:
-        ranking = await rank_now(self.market, self.params, self.clock.now())
+        caps = await current_caps(self.rebalancer.caps, self.params)
+        ranking = await rank_now(self.market, self.params, self.clock.now(), caps)
         positions = await self.positions()
         held = frozenset(p.asset + self.quote for p in positions.held)
-        return RankingReport(ranking, held)
+        return RankingReport(ranking, held, caps)
 
     def history(self, n: int) -> list[RebalanceRow]:
         return self.store.recent_rebalances(n)
@@ -127,7 +129,7 @@ class Services:
     async def preview(self) -> Preview:
         """What a rebalance now would sell and buy (buys estimated as if the sells filled at last price)."""
         p = self.params
-        ranking = await rank_now(self.market, p, self.clock.now())
+        ranking = await rank_now(self.market, p, self.clock.now(), await current_caps(self.rebalancer.caps, p))
         book = await venue_book(self.exchange, self.market, self.store.load_ledger(), await rules_by_symbol(self.market),
                                 self.clock.now(), self.store.last_prices())
         costs = Costs(p.fee_rate, p.slippage_bps)

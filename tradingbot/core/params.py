@@ -212,6 +212,8 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
               _whole(0, 3650)),
     ParamSpec("min_quote_volume", "skip coins whose mean daily quote volume over 7 days is lower",
               "a number from 0 to 1e15, like 1000000 or 1e6", _decimal(_ZERO, Decimal("1e15")), _show_decimal),
+    ParamSpec("min_market_cap", "skip coins whose market capitalisation in USD is lower, or unknown; 0 = off",
+              "a number from 0 to 1e15, like 500000000 or 5e8", _decimal(_ZERO, Decimal("1e15")), _show_decimal),
     ParamSpec("exclude", "built-in lists and coins kept out of the universe",
               "stablecoins, leveraged, wrapped or coins, comma-separated; +X adds, -X removes, none empties",
               _item_set(LISTS), _show_set),
@@ -263,6 +265,7 @@ class StrategyParams:
     quote: str = "USDT"
     min_age_days: int = 14
     min_quote_volume: Decimal = Decimal(1_000_000)
+    min_market_cap: Decimal = Decimal(0)
     exclude: frozenset[str] = frozenset(LISTS)
     blacklist: frozenset[str] = frozenset()
     mode: str = "full"

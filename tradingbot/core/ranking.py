@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from .domain import ZERO, Candle, RankRow, Ranking, SymbolRules, SymbolSnapshot
+from .market_caps import cap_reason
 from .params import StrategyParams
 
 HOUR = timedelta(hours=1)
@@ -62,8 +63,9 @@ def _close_at(candles: Sequence[Candle], open_time: datetime, now: datetime) -> 
     return None
 
 
-def ineligibility(snap: SymbolSnapshot, params: StrategyParams, now: datetime, bases: frozenset[str]) -> str:
-    """Why a symbol may not be picked now; "" when it may."""
+def ineligibility(snap: SymbolSnapshot, params: StrategyParams, now: datetime, bases: frozenset[str],
+                  caps: Mapping[str, Decimal] | None = None) -> str:
+    """Why a symbol may not be picked now; "" when it may (caps None: no market caps, that filter is skipped)."""
     rules = snap.rules
     if rules.quote != params.quote:
         return f"quote is {rules.quote}, not {params.quote}"
@@ -80,11 +82,15 @@ def ineligibility(snap: SymbolSnapshot, params: StrategyParams, now: datetime, b
         return "no closed candle at now - lookback"
     if snap.mean_daily_quote_volume < params.min_quote_volume:
         return "volume below minimum"
-    return ""
+    return cap_reason(rules.base, caps, params.min_market_cap) if caps is not None else ""
 
 
-def rank_universe(snapshots: Sequence[SymbolSnapshot], params: StrategyParams, now: datetime) -> Ranking:
-    """Score every eligible symbol by lookback return and select the top (momentum) or bottom (reversal) N."""
+def rank_universe(snapshots: Sequence[SymbolSnapshot], params: StrategyParams, now: datetime,
+                  caps: Mapping[str, Decimal] | None = None) -> Ranking:
+    """Score every eligible symbol by lookback return and select the top (momentum) or bottom (reversal) N.
+
+    caps: USD market cap by base asset for the min_market_cap filter; None skips that filter.
+    """
     scored: list[tuple[Decimal, SymbolSnapshot]] = []
     rejected: list[RankRow] = []
     seen: set[str] = set()
@@ -94,7 +100,7 @@ def rank_universe(snapshots: Sequence[SymbolSnapshot], params: StrategyParams, n
         if symbol in seen:  # a market that lists a symbol twice must not get it picked twice
             continue
         seen.add(symbol)
-        reason = ineligibility(snap, params, now, bases)
+        reason = ineligibility(snap, params, now, bases, caps)
         score = snap.close_now / snap.close_then - 1 if snap.close_now and snap.close_then else None
         if reason or score is None:
             rejected.append(RankRow(symbol, score, snap.mean_daily_quote_volume, False, reason))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import Iterable
 
 import numpy as np
 
@@ -16,10 +17,36 @@ METRICS = ("final_equity", "total_return", "cagr", "sharpe", "sortino", "max_dra
 PERCENT_METRICS = frozenset({"total_return", "cagr", "max_drawdown", "hit_rate"})  # fractions, shown as %
 # Figures whose sign says gain or loss: charted on one scale centred on zero, so runs compare at a glance.
 SIGNED_METRICS = frozenset({"total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar"})
+# Figures scaled to a year: CAGR compounds the window's return to 365 days, Calmar divides that by the drawdown,
+# Sharpe and Sortino multiply a daily ratio by √365. Over a few days they extrapolate luck (BTC's +15.9 % over
+# 2024-02-01 → 02-12 reads as CAGR +8,711 %, Sharpe 15), so a shorter window gets NaN for them: not reported.
+# Sharpe and Sortino do not explode like CAGR, but n daily returns estimate an annualised Sharpe only to about
+# ±√(365 / n) (±5.5 over 12 days), and a reader compares them with yearly figures: the same rule holds.
+ANNUALISED_METRICS = ("cagr", "sharpe", "sortino", "calmar")
+ANNUALISED_MIN_DAYS = 90
+
+
+def annualised(days: float) -> bool:
+    """Whether a window of this many days is long enough to report annualised figures."""
+    return days >= ANNUALISED_MIN_DAYS
+
+
+def window_span(days: Iterable[float]) -> str:
+    """Window lengths as '12 d', or '12–40 d' when they differ."""
+    ds = sorted({int(d) for d in days})
+    return f"{ds[0]:,} d" if len(ds) == 1 else f"{ds[0]:,}–{ds[-1]:,} d"
+
+
+def not_annualised_note(days: Iterable[float]) -> str:
+    """Why the annualised figures of windows this long are missing, in one line."""
+    return (f"CAGR, Sharpe, Sortino and Calmar are annualised, reported only for windows of at least "
+            f"{ANNUALISED_MIN_DAYS} days (window {window_span(days)})")
 
 
 def curve_metrics(equity: np.ndarray, capital: float) -> dict[str, float]:
-    """Return, CAGR, Sharpe, Sortino, max drawdown and Calmar of a daily path that started from capital."""
+    """Return, CAGR, Sharpe, Sortino, max drawdown and Calmar of a daily path that started from capital.
+
+    The annualised ones are NaN for a window shorter than ANNUALISED_MIN_DAYS."""
     path = np.concatenate([[capital], equity])
     returns = path[1:] / path[:-1] - 1.0
     days = len(equity)
@@ -29,7 +56,7 @@ def curve_metrics(equity: np.ndarray, capital: float) -> dict[str, float]:
     mean = float(returns.mean())
     downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
     drawdown = float((path / np.maximum.accumulate(path) - 1.0).min())
-    return {
+    out = {
         "final_equity": final,
         "total_return": final / capital - 1.0,
         "cagr": cagr,
@@ -39,6 +66,9 @@ def curve_metrics(equity: np.ndarray, capital: float) -> dict[str, float]:
         "calmar": cagr / -drawdown if drawdown < 0 else 0.0,
         "days": float(days),
     }
+    if not annualised(days):
+        out.update(dict.fromkeys(ANNUALISED_METRICS, math.nan))
+    return out
 
 
 def hit_rate(run: Run) -> float:
