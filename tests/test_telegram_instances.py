@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from handlers.telegram_app import CONFLICT_EXIT, serve_telegram
+from tests.builders import NO_ENV_FILE
 from tests.builders import NOW
 from tests.conftest import World
 from tests.test_telegram_abuse import Flooder
@@ -72,7 +73,7 @@ ENV = {**os.environ, "LOG_LEVEL": "WARNING", "SYNTHETIC_SYMBOLS": "240", "TELEGR
 
 def start_bot(fake, db: Path) -> subprocess.Popen:
     env = {**ENV, "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url}
-    proc = subprocess.Popen([sys.executable, "bot.py", "--env-file", "/nonexistent", "--db", str(db), "--demo",
+    proc = subprocess.Popen([sys.executable, "bot.py", "--env-file", NO_ENV_FILE, "--db", str(db), "--demo",
                              "--clock", "2026-11-24T09:30:00Z"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     fake.wait_for(lambda m: "started" in m.text, timeout=60)
