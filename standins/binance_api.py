@@ -19,16 +19,17 @@ from aiohttp import web
 
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.adapters.clock import ManualClock, OffsetClock, SystemClock
-from tradingbot.core.errors import OrderRejected
 from tradingbot.app.ports import Clock
-from tradingbot.core.timefmt import parse_clock
+from tradingbot.core.timefmt import iso, parse_clock
 from .binance_control import ControlApi, ShiftedClock
 from .binance_faults import ORDER_PATH, Faults
 from .binance_gate import Params, WeightMeter, check_signature, check_time, mandatory, parse_params
+from .binance_engine import MatchingEngine
+from .binance_json import ApiError, Json, ms, order_full
+from .binance_listing import Listing
+from .binance_orders import Account
 from .binance_rest import Call, SpotApi
 from .binance_streams import StreamHub
-from .binance_venue import Account, Listing, MatchingEngine
-from .binance_json import ApiError, ms, order_full
 from .serving import serve_until_signalled
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,11 @@ class BinanceSim:
         # (and so the client's timestamps) runs on.
         self.market, self.clock, self.check_timestamps = market, clock, check_timestamps
         self.listing = Listing(market, listed)
-        self.venue = MatchingEngine(Decimal(fee_rate))
+        self.engine = MatchingEngine(Decimal(fee_rate))
         self.streams = StreamHub(self.listing, clock, stream_interval, self.server_ms)
         self.faults = Faults(self.listing, self.streams.drop_all)
         self.meter = WeightMeter(weight_limit)
-        self.api = SpotApi(self.listing, self.venue, self.faults, clock, weight_limit)
+        self.api = SpotApi(self.listing, self.engine, self.faults, clock, weight_limit)
         self.requests: list[SimRequest] = []
         self.host, self.port = "127.0.0.1", 0
         self._routes = self.api.routes()
@@ -93,15 +94,21 @@ class BinanceSim:
 
     def add_account(self, api_key: str, api_secret: str, balances: dict[str, Decimal]) -> None:
         """Create (or reset) an account with these free balances."""
-        self.venue.add_account(api_key, api_secret, balances)
+        self.engine.add_account(api_key, api_secret, balances)
 
     def balances(self, api_key: str) -> dict[str, Decimal]:
         """Non-zero free balances of an account."""
-        return {a: v for a, v in sorted(self.venue.accounts[api_key].balances.items()) if v}
+        return self.engine.balances(api_key)
 
     def orders(self, api_key: str) -> list[dict]:
         """Every order the server executed for the account, oldest first, in the FULL response shape."""
-        return [order_full(o) for o in self.venue.accounts[api_key].orders]
+        return [order_full(o) for o in self.engine.accounts[api_key].orders]
+
+    def state(self) -> Json:
+        """Server time, weight used, accounts, open streams and the faults in force (the control API's state)."""
+        return {"server_time": self.server_ms(), "clock": iso(self.clock.now()), "used_weight": self.used_weight,
+                "weight_limit": self.meter.limit, "accounts": sorted(self.engine.accounts),
+                "streams": len(self.streams.connections), "faults": self.faults.describe()}
 
     # ----- lifecycle -----
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -114,7 +121,8 @@ class BinanceSim:
         app.router.add_get("/ws", self.streams.handle)
         app.router.add_get("/ws/{names:.*}", self.streams.handle)
         app.router.add_get("/stream", self.streams.handle)
-        app.router.add_route("*", "/_sim/{action}", ControlApi(self).handle)
+        control = ControlApi(self.engine, self.faults, self.market, self.clock, self.requests, self.state)
+        app.router.add_route("*", "/_sim/{action}", control.handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, max_line_size=_MAX_LINE,
                                      max_field_size=_MAX_LINE)
         await self._runner.setup()
@@ -172,8 +180,6 @@ class BinanceSim:
             status, body = err.status, err.body()
             if err.retry_after is not None:
                 headers["Retry-After"] = str(err.retry_after)
-        except OrderRejected as err:
-            status, body = 400, {"code": err.code, "msg": err.message}
         except Exception:  # a bug in the server: answer in Binance's shape, loudly
             log.exception("local Binance failed on %s %s", method, path)
             status, body = 500, {"code": -1000, "msg": "An unknown error occurred while processing the request."}
@@ -204,7 +210,7 @@ class BinanceSim:
         key = request.headers.get("X-MBX-APIKEY", "")
         if not key:
             raise ApiError(401, -2014, "API-key format invalid.")
-        account = self.venue.accounts.get(key)
+        account = self.engine.accounts.get(key)
         if account is None:
             raise ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
         mandatory(params, "timestamp")

@@ -10,23 +10,25 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.app.ports import Clock
 from tradingbot.core.timefmt import iso, parse_clock
-from .binance_json import Json
-
-if TYPE_CHECKING:
-    from .binance_api import BinanceSim
+from .binance_engine import MatchingEngine
+from .binance_faults import Faults
+from .binance_json import Json, order_full
 
 
 class ControlApi:
-    """Handlers for /_sim/{action}."""
+    """Handlers for /_sim/{action}, over the server's parts; `state` describes the server as a whole."""
 
-    def __init__(self, sim: BinanceSim):
-        self.sim = sim
+    def __init__(self, engine: MatchingEngine, faults: Faults, market: SyntheticMarket, clock: Clock,
+                 requests: list[Any], state: Callable[[], Json]):
+        self.engine, self.faults, self.market, self.clock = engine, faults, market, clock
+        self.requests, self.state = requests, state
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Run one action; a malformed body or an unknown account answers 400 with the reason."""
@@ -45,52 +47,50 @@ class ControlApi:
 
     async def _state(self, request: web.Request, body: Json) -> Json:
         """Server time, weight used, accounts, open streams and the faults in force."""
-        sim = self.sim
-        return {"server_time": sim.server_ms(), "clock": iso(sim.clock.now()), "used_weight": sim.used_weight,
-                "weight_limit": sim.meter.limit, "accounts": sorted(sim.venue.accounts),
-                "streams": len(sim.streams.connections), "faults": sim.faults.describe()}
+        return self.state()
 
     async def _clock(self, request: web.Request, body: Json) -> Json:
         """{"set": ISO} or {"advance_seconds": n}; needs a clock that can be moved (ManualClock, ShiftedClock)."""
-        clock: Any = self.sim.clock
+        clock: Any = self.clock
         if not hasattr(clock, "advance"):
             raise TypeError(f"a {type(clock).__name__} cannot be moved")
         if "set" in body:
             clock.set(parse_clock(str(body["set"])))
         if "advance_seconds" in body:
             clock.advance(timedelta(seconds=float(body["advance_seconds"])))
-        return {"clock": iso(self.sim.clock.now()), "server_time": self.sim.server_ms()}
+        return {"clock": iso(self.clock.now()), "server_time": self.state()["server_time"]}
 
     async def _account(self, request: web.Request, body: Json) -> Json:
         balances = {a: Decimal(str(v)) for a, v in (body.get("balances") or {}).items()}
-        self.sim.add_account(str(body["api_key"]), str(body["api_secret"]), balances)
-        return _texts(self.sim.balances(str(body["api_key"])))
+        self.engine.add_account(str(body["api_key"]), str(body["api_secret"]), balances)
+        return _texts(self.engine.balances(str(body["api_key"])))
 
     async def _balances(self, request: web.Request, body: Json) -> Json:
         """GET ?api_key=K: the balances; POST {"api_key", "balances": {asset: amount}} sets those assets."""
         key = str(body["api_key"]) if body else request.query["api_key"]
         for asset, value in (body.get("balances") or {}).items():
-            self.sim.venue.accounts[key].balances[asset] = Decimal(str(value))
-        return _texts(self.sim.balances(key))
+            self.engine.accounts[key].balances[asset] = Decimal(str(value))
+        return _texts(self.engine.balances(key))
 
     async def _orders(self, request: web.Request, body: Json) -> list[Json]:
-        return self.sim.orders(request.query.get("api_key") or str(body["api_key"]))
+        key = request.query.get("api_key") or str(body["api_key"])
+        return [order_full(o) for o in self.engine.accounts[key].orders]
 
     async def _requests(self, request: web.Request, body: Json) -> list[list[Any]]:
         """The request log; POST {"clear": true} empties it after reading."""
-        seen = [list(r) for r in self.sim.requests]
+        seen = [list(r) for r in self.requests]
         if body.get("clear"):
-            self.sim.requests.clear()
+            self.requests.clear()
         return seen
 
     async def _faults(self, request: web.Request, body: Json) -> Json:
-        self.sim.faults.apply(body)
-        return self.sim.faults.describe()
+        self.faults.apply(body)
+        return self.faults.describe()
 
     async def _delist(self, request: web.Request, body: Json) -> Json:
         """{"symbol", "at": ISO (default now)}: the symbol stops trading then."""
-        when = parse_clock(str(body["at"])) if body.get("at") else self.sim.clock.now()
-        self.sim.market.delist(str(body["symbol"]), when)
+        when = parse_clock(str(body["at"])) if body.get("at") else self.clock.now()
+        self.market.delist(str(body["symbol"]), when)
         return {"symbol": body["symbol"], "at": iso(when)}
 
 

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
-from .binance_venue import Listing
+from .binance_listing import Listing
 
 STATUSES = ("TRADING", "HALT", "BREAK")
 ORDER_PATH = "/api/v3/order"

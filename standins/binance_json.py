@@ -4,13 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tradingbot.core.domain import QUOTE_UNIT, ZERO, Candle, SymbolRules
-from tradingbot.core.money import round_to_tick
-
-if TYPE_CHECKING:  # the venue builds on DayStats from here, so its types come in for checking only
-    from .binance_venue import Account, SimOrder, SimTrade
+from .binance_book import Book, Level, book_of
+from .binance_orders import Account, SimOrder, SimTrade
 
 Json = dict[str, Any]
 UNIX = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -159,17 +157,16 @@ def ticker_24hr(rules: SymbolRules, day: DayStats, now_ms: int, mini: bool = Fal
     with localcontext(prec=60):
         percent = (change * 100 / day.open).quantize(Decimal("0.001")) if day.open else Decimal("0.000")
         average = day.quote_volume / day.volume if day.volume else day.close
-    book = best_prices(rules, day.close)
+    book = best_prices(book_of(rules, day.close, day.quote_volume, levels=1))
     return {"symbol": rules.symbol, "priceChange": num(change), "priceChangePercent": format(percent, "f"),
             "weightedAvgPrice": num(average), "prevClosePrice": num(day.open), "lastPrice": num(day.close),
             "lastQty": book["bidQty"], **book, **{k: v for k, v in prices.items() if k != "lastPrice"}, **window}
 
 
-def best_prices(rules: SymbolRules, last: Decimal) -> Json:
-    """bidPrice, bidQty, askPrice, askQty: a one-tick spread at the last trade, a few lots on each side."""
-    bid = round_to_tick(last, rules.tick_size, up=False)
-    lot = num(rules.step_size * 7 if rules.step_size else Decimal(1))
-    return {"bidPrice": num(bid), "bidQty": lot, "askPrice": num(bid + rules.tick_size), "askQty": lot}
+def best_prices(book: Book) -> Json:
+    """bidPrice, bidQty, askPrice, askQty: the top of the book (zeros for a side a priceless symbol lacks)."""
+    bid, ask = (side[0] if side else Level(ZERO, ZERO) for side in (book.bids, book.asks))
+    return {"bidPrice": num(bid.price), "bidQty": num(bid.qty), "askPrice": num(ask.price), "askQty": num(ask.qty)}
 
 
 def mini_ticker_event(symbol: str, day: DayStats, event_ms: int) -> Json:

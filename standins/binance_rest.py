@@ -13,13 +13,15 @@ from typing import Any, Awaitable, Callable, NamedTuple
 
 from tradingbot.adapters.synthetic import INTERVAL_HOURS
 from tradingbot.core.domain import Candle, Side, SymbolRules
-from tradingbot.core.errors import NEW_ORDER_REJECTED, OrderRejected
 from tradingbot.app.ports import Clock
+from .binance_book import Book
+from .binance_engine import MARKET_CLOSED, Execution, MatchingEngine
 from .binance_faults import Faults
 from .binance_gate import Params, amount, fixed, limit, mandatory, one_or_all, opt_int, symbol_list, ticker_weight
-from .binance_venue import Account, Execution, Listing, MarketOrder, SimOrder, MatchingEngine
 from .binance_json import (ApiError, Json, account_json, at_ms, best_prices, exchange_info, kline_row, num,
                            order_ack, order_full, order_query, order_result, ticker_24hr, trade_json)
+from .binance_listing import Listing
+from .binance_orders import Account, MarketOrder, SimOrder
 
 _CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 INVALID_SYMBOL = ApiError(400, -1121, "Invalid symbol.")
@@ -47,10 +49,10 @@ class Route(NamedTuple):
 
 
 class SpotApi:
-    """The handlers: each takes a parsed Call and returns the JSON answer, or raises ApiError/OrderRejected."""
+    """The handlers: each takes a parsed Call and returns the JSON answer, or raises ApiError."""
 
-    def __init__(self, listing: Listing, venue: MatchingEngine, faults: Faults, clock: Clock, weight_limit: int):
-        self.listing, self.venue, self.faults, self.clock = listing, venue, faults, clock
+    def __init__(self, listing: Listing, engine: MatchingEngine, faults: Faults, clock: Clock, weight_limit: int):
+        self.listing, self.engine, self.faults, self.clock = listing, engine, faults, clock
         self.weight_limit = weight_limit
 
     def routes(self) -> dict[tuple[str, str], Route]:
@@ -139,9 +141,10 @@ class SpotApi:
         return rows[0] if "symbol" in call.params else rows
 
     async def book_ticker(self, call: Call) -> Json | list[Json]:
-        """GET /ticker/bookTicker: best bid and ask around the live price; an object for one symbol, else an array."""
-        live = await self.listing.prices()
-        rows = [{"symbol": r.symbol, **best_prices(r, await self._last_price(r.symbol, live))}
+        """GET /ticker/bookTicker: the top of each book; an object for one symbol, else an array."""
+        live, now = await self.listing.prices(), self.clock.now()
+        rows = [{"symbol": r.symbol, **best_prices(await self.listing.book(r, await self._last_price(r.symbol, live),
+                                                                          now, levels=1))}
                 for r in await self._symbols(call.params)]
         return rows[0] if "symbol" in call.params else rows
 
@@ -167,12 +170,12 @@ class SpotApi:
     async def account(self, call: Call) -> Json:
         """GET /account."""
         omit = call.params.get("omitZeroBalances") == "true"
-        return account_json(call.owner(), self.venue.fee_rate, call.server_ms, omit)
+        return account_json(call.owner(), self.engine.fee_rate, call.server_ms, omit)
 
     async def commission(self, call: Call) -> Json:
         """GET /account/commission."""
         rules = await self._one_symbol(call.params)
-        rate, zero = num(self.venue.fee_rate), "0.00000000"
+        rate, zero = num(self.engine.fee_rate), "0.00000000"
         return {"symbol": rules.symbol,
                 "standardCommission": {"maker": rate, "taker": rate, "buyer": zero, "seller": zero},
                 "specialCommission": {"maker": zero, "taker": zero, "buyer": zero, "seller": zero},
@@ -187,9 +190,9 @@ class SpotApi:
         rejected = self.faults.take_reject()
         if rejected is not None:
             raise ApiError(400, *rejected)
-        price = await self._tradable(rules)
+        book, mid = await self._book(rules)
         how = Execution(self.faults.next_partial(), await self._bnb_price(rules) if self.faults.bnb else None)
-        placed = self.venue.place(call.owner(), order, rules, price, call.server_ms, how)
+        placed = self.engine.place(call.owner(), order, rules, book, mid, call.server_ms, how)
         if how.fraction is not None:
             self.faults.used_partial()
         return respond(placed)
@@ -198,10 +201,10 @@ class SpotApi:
         """POST /order/test: checks like a real order (filters included) but executes nothing nor checks balances."""
         order, _ = self._parse_order(call.params)
         rules = await self._one_symbol(call.params)
-        self.venue.size(order, rules, await self._tradable(rules))
+        self.engine.match(order, rules, *await self._book(rules))
         if call.params.get("computeCommissionRates") != "true":
             return {}
-        rate, zero = num(self.venue.fee_rate), "0.00000000"
+        rate, zero = num(self.engine.fee_rate), "0.00000000"
         return {"standardCommissionForOrder": {"maker": rate, "taker": rate},
                 "specialCommissionForOrder": {"maker": zero, "taker": zero},
                 "taxCommissionForOrder": {"maker": zero, "taker": zero},
@@ -233,12 +236,12 @@ class SpotApi:
                                        "'ACK, RESULT, FULL'.")
         return MarketOrder(symbol, Side(side), quantity, quote, client_id), respond
 
-    async def _tradable(self, rules: SymbolRules) -> Decimal:
-        """The price to match at; a symbol not TRADING (or without a book) refuses orders."""
-        price = (await self.listing.prices()).get(rules.symbol)
-        if not rules.trading or price is None or price <= 0:
-            raise OrderRejected(NEW_ORDER_REJECTED, "Market is closed.")
-        return price
+    async def _book(self, rules: SymbolRules) -> tuple[Book, Decimal]:
+        """The book to match against and its mid price; a symbol not TRADING (or without a price) refuses orders."""
+        mid = (await self.listing.prices()).get(rules.symbol)
+        if not rules.trading or mid is None or mid <= 0:
+            raise MARKET_CLOSED
+        return await self.listing.book(rules, mid, self.clock.now()), mid
 
     async def _bnb_price(self, rules: SymbolRules) -> Decimal:
         return (await self.listing.market.prices()).get(f"BNB{rules.quote}") or self.faults.bnb_price
@@ -259,7 +262,7 @@ class SpotApi:
         if order_id is None and client_id is None:
             raise ApiError(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were "
                                        "empty/null!")
-        found = self.venue.find(call.owner(), symbol, order_id, client_id)
+        found = self.engine.find(call.owner(), symbol, order_id, client_id)
         if found is None:
             raise ApiError(400, code, missing)
         return found

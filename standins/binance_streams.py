@@ -19,7 +19,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from tradingbot.adapters.synthetic import INTERVAL_HOURS
 from tradingbot.app.ports import Clock
-from .binance_venue import Listing
+from .binance_listing import Listing
 from .binance_json import Json, kline_event, mini_ticker_event
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import urllib.request
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,10 @@ import yarl
 from binance import AsyncClient, BinanceSocketManager
 from binance.exceptions import BinanceAPIException
 
-from tradingbot.adapters.paper import buy_quantity, commission
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.adapters.clock import ManualClock, OffsetClock
 from standins.binance_api import BinanceSim
+from standins.binance_book import Book
 
 D = Decimal
 START = datetime(2025, 3, 1, 12, 30, tzinfo=timezone.utc)
@@ -165,28 +165,65 @@ def test_account_shows_string_balances_and_commission_rates():
     assert account["canTrade"] is True and account["accountType"] == "SPOT"
 
 
-def test_a_quote_buy_and_a_quantity_sell_fill_like_the_paper_venue():
+def fee(amount: Decimal, rate: str = "0.001") -> Decimal:
+    """Binance's commission: the amount received times the rate, to 8 decimals."""
+    return (amount * D(rate)).quantize(D("0.00000001"), rounding=ROUND_HALF_UP)
+
+
+async def thinnest_book(sim: BinanceSim, clock: ManualClock) -> Book:
+    """The book of the listed symbol that traded least in the last day: levels a 1000 USDT order walks through."""
+    rules, prices = await sim.listing.rules(), await sim.listing.prices()
+    volumes = {s: (await sim.listing.day(s, clock.now())).quote_volume for s in prices if rules[s].trading}
+    symbol = min(volumes, key=volumes.__getitem__)
+    return await sim.listing.book(rules[symbol], prices[symbol], clock.now())
+
+
+def test_a_quote_buy_walks_the_asks_and_a_quantity_sell_the_bids_one_trade_per_level():
+    clock = ManualClock(START)  # one book for the whole scenario
+
     async def scenario(sim, client):
-        buy = await client.order_market_buy(symbol="ETHUSDT", quoteOrderQty="1000")
+        book = await thinnest_book(sim, clock)
+        buy = await client.order_market_buy(symbol=book.symbol, quoteOrderQty="1000")
         after_buy = sim.balances(KEY)
-        sell = await client.order_market_sell(symbol="ETHUSDT", quantity="0.15")  # below 500 USDT: one fill
-        return buy, after_buy, sell, sim.balances(KEY)
-    buy, after_buy, sell, after_sell = run(scenario)
+        base = next(a for a in after_buy if a != "USDT")
+        step = (await sim.listing.rules())[book.symbol].step_size
+        held = (after_buy[base] / step).to_integral_value(ROUND_DOWN) * step
+        sell = await client.order_market_sell(symbol=book.symbol, quantity=format(held, "f"))
+        return book, base, step, buy, after_buy, sell, sim.balances(KEY)
+    book, base, step, buy, after_buy, sell, after_sell = run(scenario, clock=clock, check_timestamps=False)
     fills = buy["fills"]
-    price = D(fills[0]["price"])
+    taken = [(D(f["price"]), D(f["qty"])) for f in fills]
     assert buy["status"] == "FILLED" and buy["origQuoteOrderQty"] == "1000.00000000" and buy["price"] == "0.00000000"
-    assert len(fills) == 2 and {f["price"] for f in fills} == {fills[0]["price"]}  # split at one price
-    assert D(buy["executedQty"]) == total(fills, "qty") == buy_quantity(D(1000), price, D("0.00001"))
-    assert D(buy["cummulativeQuoteQty"]) == D(buy["executedQty"]) * price <= 1000
-    assert all(f["commissionAsset"] == "ETH" and D(f["commission"]) == commission(D(f["qty"]), D("0.001"))
-               for f in fills)
-    assert after_buy == {"ETH": D(buy["executedQty"]) - total(fills, "commission"),
-                         "USDT": CASH - D(buy["cummulativeQuoteQty"])}
-    (fill,) = sell["fills"]
-    proceeds = D(sell["cummulativeQuoteQty"])
-    assert fill["commissionAsset"] == "USDT" and D(fill["commission"]) == commission(proceeds, D("0.001"))
-    assert after_sell == {"ETH": after_buy["ETH"] - D("0.15"),
-                          "USDT": after_buy["USDT"] + proceeds - D(fill["commission"])}
+    assert len(fills) >= 2 and [p for p, _ in taken] == [a.price for a in book.asks[:len(fills)]]
+    assert [q for _, q in taken[:-1]] == [a.qty for a in book.asks[:len(fills) - 1]]  # each level emptied in turn
+    spent = sum((p * q for p, q in taken), D(0))
+    assert spent <= 1000 < spent + step * taken[-1][0]  # not one step more fits
+    assert D(buy["cummulativeQuoteQty"]) == spent.quantize(D("0.00000001"), rounding=ROUND_HALF_UP)
+    assert D(buy["executedQty"]) == total(fills, "qty") and all(q % step == 0 for _, q in taken)
+    assert all(f["commissionAsset"] == base and D(f["commission"]) == fee(D(f["qty"])) for f in fills)
+    assert after_buy == {base: D(buy["executedQty"]) - total(fills, "commission"), "USDT": CASH - spent}
+    sold = [(D(f["price"]), D(f["qty"])) for f in sell["fills"]]
+    assert sell["status"] == "FILLED" and [p for p, _ in sold] == [b.price for b in book.bids[:len(sold)]]
+    assert all(p < book.asks[0].price for p, _ in sold) and len(sold) >= 2
+    proceeds = sum((p * q for p, q in sold), D(0))
+    assert all(f["commissionAsset"] == "USDT" and D(f["commission"]) == fee(D(f["price"]) * D(f["qty"]))
+               for f in sell["fills"])
+    assert after_sell == {**({base: after_buy[base] - D(sell["executedQty"])} if after_buy[base] > D(
+        sell["executedQty"]) else {}), "USDT": after_buy["USDT"] + proceeds - total(sell["fills"], "commission")}
+
+
+def test_a_sell_bigger_than_the_whole_book_takes_every_bid_and_expires():
+    clock = ManualClock(START)
+
+    async def scenario(sim, client):
+        book = await thinnest_book(sim, clock)
+        base = (await sim.listing.rules())[book.symbol].base
+        everything = sum(b.qty for b in book.bids)
+        sim.add_account(KEY, SECRET, {base: everything * 2})
+        return book, await client.order_market_sell(symbol=book.symbol, quantity=format(everything * 2, "f"))
+    book, order = run(scenario, clock=clock, check_timestamps=False)
+    assert order["status"] == "EXPIRED" and D(order["origQty"]) == 2 * D(order["executedQty"])
+    assert [(D(f["price"]), D(f["qty"])) for f in order["fills"]] == [(b.price, b.qty) for b in book.bids]
 
 
 def test_with_bnb_fees_on_commission_is_paid_in_bnb_at_a_discount():
@@ -196,7 +233,7 @@ def test_with_bnb_fees_on_commission_is_paid_in_bnb_at_a_discount():
     order, balances = run(scenario, deposit={"USDT": CASH, "BNB": D(1)})
     (fill,) = order["fills"]
     value = D(order["cummulativeQuoteQty"])
-    assert fill["commissionAsset"] == "BNB" and D(fill["commission"]) == commission(value / 500, D("0.00075"))
+    assert fill["commissionAsset"] == "BNB" and D(fill["commission"]) == fee(value / 500, "0.00075")
     assert balances == {"BNB": 1 - D(fill["commission"]), "ETH": D(order["executedQty"]), "USDT": CASH - value}
 
 
