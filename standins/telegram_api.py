@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import copy
-import dataclasses
-import itertools
 import logging
-import math
 import signal
 import threading
 import time
-from collections import deque
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 
-from standins.telegram_methods import (ApiCall, ApiError, BotApiMethods, Json, SentMessage, as_int, button_data,
-                                          read_params, too_many_requests, user_json)
+from .telegram_control import ControlApi
+from .telegram_json import ApiCall, ApiError, Json, as_int, read_params
+from .telegram_world import TelegramWorld
 
 log = logging.getLogger(__name__)
 
@@ -33,27 +29,15 @@ MAX_REQUEST_LINE = 1 << 16
 CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 
 
-class FakeTelegram(BotApiMethods):
-    """One bot's Telegram: inject what people do, inspect what the bot did, and inject faults.
-
-    "Sends" below are sendMessage, sendPhoto, sendDocument and sendMediaGroup (one per call); block() also
-    refuses sendChatAction. Recorded params are as sent (ints and bools as strings in forms), JSON fields decoded.
-    """
+class FakeTelegram(TelegramWorld):
+    """One bot's Telegram served over HTTP: the Bot API under /bot<token>/, the control API under /__control/."""
 
     def __init__(self, token: str = "123456:TEST", bot_username: str = "itradingbot_test",
                  host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(token, bot_username)
         self.host, self.port = host, port
-        self._update_ids = itertools.count(1)
-        self._callback_ids = itertools.count(1)
         self._allowed: list[str] | None = None
         self._poll_generation = 0  # a newer getUpdates supersedes an older one, as on the real server
-        self._floods: list[list[Any]] = []  # [chat_id or None, retry_after, remaining]
-        self._blocked: set[int] = set()
-        self._conflict = self._down = self._refusing = False
-        self._latency = 0.0
-        self._rate: int | None = None
-        self._recent: dict[int, deque[float]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -122,7 +106,7 @@ class FakeTelegram(BotApiMethods):
         self._closing, self._poll_event = False, asyncio.Event()
         app = web.Application(client_max_size=60 * 1024 * 1024)  # Telegram takes 50 MB documents
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
-        app.router.add_route("*", "/__control/{action}", self._handle_control)
+        app.router.add_route("*", "/__control/{action}", ControlApi(self, self._refuse_for).handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, max_line_size=MAX_REQUEST_LINE,
                                      max_field_size=MAX_REQUEST_LINE)
         await self._runner.setup()
@@ -159,152 +143,9 @@ class FakeTelegram(BotApiMethods):
             self._poll_event.clear()
 
     def _wake(self) -> None:
+        """Nudge pending getUpdates from any thread."""
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._pulse)
-
-    # ----- what people do -----
-    def send_text(self, user_id: int, text: str, chat_id: int | None = None, chat_type: str = "private",
-                  first_name: str = "Op", forwarded_from: int | None = None) -> int:
-        """A person sends text; a leading /command gets its bot_command entity. Returns the update_id.
-
-        forwarded_from: the person forwards a message that user wrote (Telegram keeps its entities).
-        """
-        chat_id = user_id if chat_id is None else chat_id
-        with self._lock:
-            # A negative id is never a private chat: let _chat pick group or supergroup from it.
-            chat = self._chat(chat_id, None if chat_id < 0 and chat_type == "private" else chat_type, first_name)
-            message = {"message_id": self._next_message_id(chat_id), "date": int(time.time()), "chat": chat,
-                       "from": user_json(user_id, first_name), "text": text}
-            if forwarded_from is not None:
-                message["forward_origin"] = {"type": "user", "sender_user": user_json(forwarded_from, "Other"),
-                                             "date": int(time.time())}
-            command = text.split(maxsplit=1)[0] if text.startswith("/") else ""
-            if len(command) > 1:  # length in UTF-16 units and including any @botname, as Telegram counts
-                message["entities"] = [{"type": "bot_command", "offset": 0,
-                                        "length": len(command.encode("utf-16-le")) // 2}]
-            return self._push({"message": message})
-
-    def press_button(self, user_id: int, message_id: int, data: str, chat_id: int | None = None,
-                     first_name: str = "Op", forged: bool = False) -> int:
-        """A person presses an inline button on a bot message that shows it. Returns the update_id.
-
-        forged: send data the message does not show, as a modified client can (Telegram does not check it).
-        """
-        chat_id = user_id if chat_id is None else chat_id
-        with self._lock:
-            msg = self._by_key.get((chat_id, message_id))
-            if msg is None or msg.deleted:
-                raise ValueError(f"the bot has no message {message_id} in chat {chat_id}")
-            if not forged and data not in button_data(msg.reply_markup):  # nobody can press a button that is not shown
-                raise ValueError(f"message {message_id} shows no button {data!r}: {button_data(msg.reply_markup)}")
-            query_id = f"cb{next(self._callback_ids)}"
-            self._open_callbacks.add(query_id)
-            query = {"id": query_id, "from": user_json(user_id, first_name), "chat_instance": f"ci{chat_id}",
-                     "data": data, "message": self._message_json(msg)}
-            return self._push({"callback_query": query})
-
-    def _push(self, payload: Json) -> int:
-        update_id = next(self._update_ids)
-        self._updates.append({"update_id": update_id, **payload})
-        self._changed.notify_all()
-        self._wake()
-        return update_id
-
-    # ----- what the bot did -----
-    @property
-    def sent(self) -> list[SentMessage]:
-        """Every message the bot created, in order (a copy)."""
-        with self._lock:
-            return copy.deepcopy(self._sent)
-
-    @property
-    def calls(self) -> list[ApiCall]:
-        """Every Bot API request, in order (a copy)."""
-        with self._lock:
-            return copy.deepcopy(self._calls)
-
-    @property
-    def commands(self) -> list[Json]:
-        """The commands of the last setMyCommands."""
-        with self._lock:
-            return copy.deepcopy(self._commands)
-
-    @property
-    def answered_callbacks(self) -> list[Json]:
-        """Every accepted answerCallbackQuery: callback_query_id, text, show_alert."""
-        with self._lock:
-            return copy.deepcopy(self._answered)
-
-    def messages_to(self, chat_id: int) -> list[SentMessage]:
-        """The bot's messages in one chat, deleted ones included (see .deleted)."""
-        return [m for m in self.sent if m.chat_id == chat_id]
-
-    def wait_for(self, predicate: Callable[[SentMessage], bool], timeout: float = 5.0) -> SentMessage:
-        """Block until a sent message (as it is now, edits included) matches; TimeoutError lists what was sent."""
-        def describe() -> str:
-            lines = [f"  #{m.message_id} to {m.chat_id} [{m.kind}{', deleted' if m.deleted else ''}] {m.text!r:.90}"
-                     for m in self._sent[-20:]]
-            return "\n".join(lines) or "  nothing"
-        return self._wait(lambda: self._sent, predicate, timeout, "message", describe)
-
-    def wait_for_call(self, method: str, timeout: float = 5.0,
-                      predicate: Callable[[ApiCall], bool] = lambda call: True) -> ApiCall:
-        """Block until a call of that method (case-insensitive) matching predicate was made."""
-        def matches(call: ApiCall) -> bool:
-            return call.method.lower() == method.lower() and predicate(call)
-        return self._wait(lambda: self._calls, matches, timeout, f"{method} call",
-                          lambda: ", ".join(f"{c.method}({c.status})" for c in self._calls[-30:]) or "none")
-
-    def _wait(self, items: Callable[[], list[Any]], predicate: Callable[[Any], bool], timeout: float,
-              what: str, describe: Callable[[], str]) -> Any:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                for item in items():
-                    if predicate(item):  # judged under the lock, handed out as a copy
-                        return copy.deepcopy(item)
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"no matching {what} within {timeout}s; so far:\n{describe()}")
-                self._changed.wait(remaining)
-
-    # ----- faults -----
-    def flood(self, chat_id: int | None, retry_after: int, times: int = 1) -> None:
-        """The next `times` message sends to chat_id (None: any chat) get 429 with parameters.retry_after."""
-        with self._lock:
-            self._floods.append([chat_id, int(retry_after), int(times)])
-
-    def per_chat_limit(self, messages_per_second: int | None) -> None:
-        """Like Telegram's flood control: more sends than this to one chat within a second get 429 (None: off)."""
-        with self._lock:
-            self._rate, self._recent = messages_per_second, {}
-
-    def block(self, chat_id: int) -> None:
-        """The person blocked the bot: sends and chat actions to chat_id get 403."""
-        with self._lock:
-            self._blocked.add(chat_id)
-
-    def unblock(self, chat_id: int) -> None:
-        """The person unblocked the bot."""
-        with self._lock:
-            self._blocked.discard(chat_id)
-
-    def conflict(self, on: bool = True) -> None:
-        """Another instance polls with this token: every getUpdates gets 409 Conflict."""
-        with self._lock:
-            self._conflict = on
-        self._wake()
-
-    def down(self, on: bool = True) -> None:
-        """Telegram is unreachable behind its proxy: every method answers 502, which PTB raises as NetworkError."""
-        with self._lock:
-            self._down = on
-        self._wake()
-
-    def latency(self, seconds: float) -> None:
-        """Delay every Bot API call by this many seconds before it is handled."""
-        with self._lock:
-            self._latency = max(0.0, float(seconds))
 
     def refuse_connections(self, on: bool = True) -> None:
         """Stop listening and drop open connections (PTB: NetworkError); off listens again on the same port."""
@@ -312,32 +153,10 @@ class FakeTelegram(BotApiMethods):
             raise RuntimeError("FakeTelegram is not running")
         asyncio.run_coroutine_threadsafe(self._listen(not on), self._loop).result(10)
 
-    def faults(self) -> Json:
-        """The faults in force, as the control API reports them."""
-        with self._lock:
-            return {"flood": [dict(zip(("chat_id", "retry_after", "times"), f)) for f in self._floods],
-                    "blocked": sorted(self._blocked), "conflict": self._conflict, "down": self._down,
-                    "refusing": self._refusing, "latency": self._latency, "per_chat_limit": self._rate}
-
-    def _gate(self, method: str, chat_id: int) -> None:
-        """Faults and flood control for a send to chat_id; called under the lock by the methods."""
-        if chat_id in self._blocked:
-            raise ApiError(403, "Forbidden: bot was blocked by the user")
-        if method == "sendchataction":
-            return
-        for flood in self._floods:
-            if flood[0] in (None, chat_id):
-                flood[2] -= 1
-                if flood[2] <= 0:
-                    self._floods.remove(flood)
-                raise too_many_requests(flood[1])
-        if self._rate:
-            now, recent = time.monotonic(), self._recent.setdefault(chat_id, deque())
-            while recent and now - recent[0] >= 1.0:
-                recent.popleft()
-            if len(recent) >= self._rate:
-                raise too_many_requests(max(1, math.ceil(recent[0] + 1.0 - now)))
-            recent.append(now)
+    async def _refuse_for(self, seconds: float, keep: Any) -> None:
+        """Refuse connections (but keep the one asking) for `seconds`, then listen again on the same port."""
+        await self._listen(False, keep=keep)
+        self._restore = asyncio.get_running_loop().call_later(seconds, lambda: asyncio.ensure_future(self._listen(True)))
 
     # ----- HTTP -----
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
@@ -408,72 +227,6 @@ class FakeTelegram(BotApiMethods):
                 await asyncio.wait_for(self._poll_event.wait(), remaining)  # type: ignore[union-attr]
             except TimeoutError:
                 pass
-
-    async def _handle_control(self, request: web.Request) -> web.StreamResponse:
-        """The control API: the Python API over HTTP, for a bot that runs in another process."""
-        action = request.match_info["action"]
-        try:
-            body = await request.json() if request.body_exists else {}
-            if action == "send_text":
-                update_id = self.send_text(int(body["user_id"]), str(body["text"]), _opt_int(body.get("chat_id")),
-                                           body.get("chat_type", "private"), body.get("first_name", "Op"))
-                return web.json_response({"ok": True, "update_id": update_id})
-            if action == "press_button":
-                update_id = self.press_button(int(body["user_id"]), int(body["message_id"]), str(body["data"]),
-                                              _opt_int(body.get("chat_id")))
-                return web.json_response({"ok": True, "update_id": update_id})
-            if action == "sent":
-                chat = request.query.get("chat_id")
-                messages = self.messages_to(int(chat)) if chat else self.sent
-                return web.json_response({"ok": True, "result": [_jsonable(m) for m in messages]})
-            if action == "calls":
-                return web.json_response({"ok": True, "result": [_jsonable(c) for c in self.calls]})
-            if action == "faults":
-                await self._apply_faults(body, request)
-                return web.json_response({"ok": True, "result": self.faults()})
-        except (KeyError, ValueError, TypeError) as err:
-            return web.json_response({"ok": False, "description": f"{type(err).__name__}: {err}"}, status=400)
-        return web.json_response({"ok": False, "description": f"no control action {action!r}"}, status=404)
-
-    async def _apply_faults(self, body: Json, request: web.Request) -> None:
-        if "flood" in body:
-            spec = body["flood"]
-            self.flood(_opt_int(spec.get("chat_id")), int(spec["retry_after"]), int(spec.get("times", 1)))
-        for chat_id in _ids(body.get("block")):
-            self.block(chat_id)
-        for chat_id in _ids(body.get("unblock")):
-            self.unblock(chat_id)
-        if "conflict" in body:
-            self.conflict(bool(body["conflict"]))
-        if "down" in body:
-            self.down(bool(body["down"]))
-        if "latency" in body:
-            self.latency(float(body["latency"]))
-        if "per_chat_limit" in body:
-            self.per_chat_limit(_opt_int(body["per_chat_limit"]))
-        if body.get("refuse_for"):  # restored by a timer: once refusing, this API is unreachable too
-            await self._listen(False, keep=request.protocol)
-            self._restore = asyncio.get_running_loop().call_later(
-                float(body["refuse_for"]), lambda: asyncio.ensure_future(self._listen(True)))
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _ids(value: Any) -> list[int]:
-    return [] if value is None else [int(v) for v in (value if isinstance(value, list) else [value])]
-
-
-def _jsonable(obj: Any) -> Any:
-    """Dataclasses to JSON-ready dicts; bytes as base64 so photos survive the trip."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        obj = dataclasses.asdict(obj)
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    return base64.b64encode(obj).decode() if isinstance(obj, (bytes, bytearray)) else obj
 
 
 def main(argv: list[str] | None = None) -> None:
