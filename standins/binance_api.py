@@ -4,6 +4,7 @@ The real python-binance client talks to it over HTTP and WebSocket: point AsyncC
 BinanceSocketManager.STREAM_URL at stream_url. It runs on the caller's event loop (await start() / stop()).
 Binance's hard truths are kept: a reused newClientOrderId trades again once the first order filled, a 5xx or a
 lost answer says nothing about execution, weight is per minute with 429 then 418, time comes from the Clock.
+Market orders fill against each symbol's own book (binance_book, binance_engine), not the product's paper venue.
 A bot in another process drives it through the JSON control API under /_sim/.
 """
 from __future__ import annotations
