@@ -23,9 +23,10 @@ if __name__ == "__main__":
     # backtest and data need neither Telegram nor the ledger: run them before importing the bot's front ends.
     from handlers import backtest_cli
     from tradingbot.adapters.candle_cache import SqliteCandleCache
+    from tradingbot.adapters.clock import SystemClock
 
     if backtest_cli.offline_command(sys.argv[1:]):
-        sys.exit(backtest_cli.main(sys.argv[1:], SqliteCandleCache))
+        sys.exit(backtest_cli.main(sys.argv[1:], lambda path: SqliteCandleCache(path, SystemClock())))
 
 import argparse
 import asyncio
@@ -300,7 +301,7 @@ async def rebalance_command(args: argparse.Namespace, services: Services) -> int
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if backtest_cli.offline_command(argv):
-        return backtest_cli.main(argv, SqliteCandleCache)
+        return backtest_cli.main(argv, lambda path: SqliteCandleCache(path, SystemClock()))
     args = parse_args(argv)
     try:
         settings = load_settings(env_file=args.env_file, require_admins=args.command != "whoami")

@@ -58,7 +58,7 @@ def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, dem
         # The synthetic market exists only in this process, so only the paper venue can fill against it
         synthetic = SyntheticMarket(clock, seed=settings.synthetic_seed, n_symbols=settings.synthetic_symbols)
         return VenueConnections(synthetic, PaperExchange(db, synthetic, clock), "synthetic")
-    public = BinanceTransport("market data", settings.binance_market_data_url,
+    public = BinanceTransport("market data", settings.binance_market_data_url, clock=clock,
                               weight_budget=settings.binance_weight_budget)
     raw = BinanceMarketData(public, clock)
     cache = CachedMarketData(raw, KlineStore(open_database(settings.kline_db_path)), clock)
@@ -68,10 +68,10 @@ def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, dem
                                 [public.close])
     assert settings.binance_api_key is not None and settings.binance_api_secret is not None  # settings checked
     trading = BinanceTransport(settings.exchange, settings.trading_url, settings.binance_api_key.get_secret_value(),
-                               settings.binance_api_secret.get_secret_value(),
+                               settings.binance_api_secret.get_secret_value(), clock=clock,
                                weight_budget=settings.binance_weight_budget)
     market = VenueMarket(cache, BinanceMarketData(trading, clock), settings.exchange)
-    return VenueConnections(market, BinanceExchange(settings.exchange, trading, market), "binance",
+    return VenueConnections(market, BinanceExchange(settings.exchange, trading, market, clock), "binance",
                             [public.health, trading.health], [stream.run], [public.close, trading.close])
 
 
