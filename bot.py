@@ -45,9 +45,9 @@ from telegram.error import InvalidToken
 from handlers import backtest_cli
 from handlers import texts as fmt
 from handlers.commands import Context
-from handlers.announce import announce_rebalance, announce_reconciliation
-from handlers.console import ConsoleNotifier, run_console, run_once
+from handlers.console import run_once, serve_console
 from handlers.jobs import MISFIRE_GRACE
+from handlers.lifecycle import Timetable
 from tradingbot.adapters import logs
 from tradingbot.app.reports import SlotRefusal
 from tradingbot.app.services import Services
@@ -132,43 +132,12 @@ def summary_json(s: RebalanceSummary) -> str:
     })
 
 
-async def serve_console(app: App) -> int:
-    """Run the scheduler and the console chat in one asyncio loop until EOF or /quit."""
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    from handlers.jobs import catch_up, install_jobs
-
-    services = app.services
-    notifier = ConsoleNotifier(Path(app.settings.chart_dir))
-
-    async def announce(summary: RebalanceSummary) -> None:
-        await announce_rebalance(summary, services, notifier)
-
-    for summary in await services.rebalancer.resume_unfinished(services.params):
-        await announce(summary)
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    install_jobs(scheduler, services, announce, mark_minutes=app.settings.mark_every_minutes,
-                 misfire_grace_s=int(MISFIRE_GRACE.total_seconds()),
-                 alert=lambda text: notifier.push("alert", text))
-    scheduler.start()
-    await services.mark("start")
-    await announce_reconciliation(services, notifier)
-    await catch_up(services, announce, MISFIRE_GRACE)
-    stop = asyncio.Event()
-    try:
-        ctx = Context(services, "console", progress=progress_printer)
-        await run_console(ctx, sys.stdin, sys.stdout, Path(app.settings.chart_dir), stop)
-    finally:
-        scheduler.shutdown(wait=False)
-        log.info("stopped")
-    return 0
-
-
 async def serve(app: App) -> int:
     """Telegram when a token is set, else the console."""
     s = app.settings
+    timetable = Timetable(s.mark_every_minutes, s.daily_summary_at, MISFIRE_GRACE)
     if s.telegram_bot_token is None:
-        return await serve_console(app)
+        return await serve_console(app.services, timetable, Path(s.chart_dir), progress_printer)
     from handlers.telegram_app import TelegramConfig, serve_telegram
     from handlers.telegram_guard import Limits
 
@@ -179,7 +148,7 @@ async def serve(app: App) -> int:
         limits=Limits(burst=s.telegram_command_burst, per_minute=s.telegram_commands_per_minute),
         levels={"rebalance": s.notify_rebalance, "alert": s.notify_alerts, "lifecycle": s.notify_lifecycle,
                 "daily": s.notify_daily},
-        daily_at=s.daily_summary_at, mark_minutes=s.mark_every_minutes, misfire_grace=MISFIRE_GRACE,
+        daily_at=timetable.daily_at, mark_minutes=timetable.mark_minutes, misfire_grace=timetable.misfire_grace,
     )
     code = await serve_telegram(app.services, app.outbox, config)
     if code:
