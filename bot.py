@@ -1,5 +1,5 @@
-"""iTradingBot's command line: it loads the settings, has tradingbot/bootstrap.py (the composition root) build
-every object from them, and hands the result to a front end (console or Telegram) or a command.
+"""iTradingBot's command line: it loads the settings once, has tradingbot/bootstrap.py (the composition root)
+build every object from them, and hands the result to a front end (console or Telegram) or a command.
 
     python bot.py [--demo] [--db PATH] [--clock ISO]            run the bot (scheduler + chat)
     python bot.py [...] chat "/status" "/pnl"                   run commands once, print the replies
@@ -21,13 +21,27 @@ import sys
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
-if __name__ == "__main__":
-    # backtest and data need neither Telegram nor the ledger: run them before importing the bot's front ends.
+def offline(argv: list[str]) -> int:
+    """`bot.py backtest` / `bot.py data`: the settings read once, as for the bot, then the offline command."""
     from handlers import backtest_cli
     from tradingbot.bootstrap import open_candle_cache
+    from tradingbot.settings import SettingsError, load_settings
 
-    if backtest_cli.offline_command(sys.argv[1:]):
-        sys.exit(backtest_cli.main(sys.argv[1:], open_candle_cache))
+    args = backtest_cli.parse(argv)
+    try:
+        settings = load_settings(env_file=args.env_file, require_admins=False)
+    except SettingsError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+    return backtest_cli.main(args, open_candle_cache, settings.kline_db_path)
+
+
+if __name__ == "__main__":
+    # backtest and data need neither Telegram nor the ledger: run them before importing the bot's front ends.
+    from handlers.backtest_cli import offline_command
+
+    if offline_command(sys.argv[1:]):
+        sys.exit(offline(sys.argv[1:]))
 
 import argparse
 import asyncio
@@ -51,7 +65,7 @@ from handlers.lifecycle import Timetable
 from tradingbot.adapters import logs
 from tradingbot.app.reports import SlotRefusal
 from tradingbot.app.services import Services
-from tradingbot.bootstrap import App, RunOptions, account_lock, build, open_candle_cache
+from tradingbot.bootstrap import App, RunOptions, account_lock, build
 from tradingbot.core.domain import RebalanceSummary
 from tradingbot.core.errors import UserError
 from tradingbot.core.timefmt import iso, parse_clock
@@ -204,7 +218,7 @@ async def rebalance_command(args: argparse.Namespace, services: Services) -> int
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if backtest_cli.offline_command(argv):
-        return backtest_cli.main(argv, open_candle_cache)
+        return offline(argv)
     args = parse_args(argv)
     try:
         settings = load_settings(env_file=args.env_file, require_admins=args.command != "whoami")
