@@ -1,4 +1,5 @@
-"""iTradingBot: the composition root (settings -> adapters -> services -> front end + scheduler) and the CLI.
+"""iTradingBot's command line: it loads the settings once, has tradingbot/bootstrap.py (the composition root)
+build every object from them, and hands the result to a front end (console or Telegram) or a command.
 
     python bot.py [--demo] [--db PATH] [--clock ISO]            run the bot (scheduler + chat)
     python bot.py [...] chat "/status" "/pnl"                   run commands once, print the replies
@@ -19,13 +20,28 @@ import sys
 # Opt in to python-telegram-bot's future retry_after type now (a timedelta), before telegram is imported.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+
+def offline(argv: list[str]) -> int:
+    """`bot.py backtest` / `bot.py data`: the settings read once, as for the bot, then the offline command."""
+    from handlers import backtest_cli
+    from tradingbot.bootstrap import open_candle_cache
+    from tradingbot.settings import SettingsError, load_settings
+
+    args = backtest_cli.parse(argv)
+    try:
+        settings = load_settings(env_file=args.env_file, require_admins=False)
+    except SettingsError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+    return backtest_cli.main(args, open_candle_cache, settings.kline_db_path)
+
+
 if __name__ == "__main__":
     # backtest and data need neither Telegram nor the ledger: run them before importing the bot's front ends.
-    from handlers import backtest_cli
-    from tradingbot.adapters.candle_cache import SqliteCandleCache
+    from handlers.backtest_cli import offline_command
 
-    if backtest_cli.offline_command(sys.argv[1:]):
-        sys.exit(backtest_cli.main(sys.argv[1:], SqliteCandleCache))
+    if offline_command(sys.argv[1:]):
+        sys.exit(offline(sys.argv[1:]))
 
 import argparse
 import asyncio
@@ -34,8 +50,6 @@ import logging
 import re
 import sys
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import AsyncIterator
@@ -45,43 +59,23 @@ from telegram.error import InvalidToken
 from handlers import backtest_cli
 from handlers import texts as fmt
 from handlers.commands import Context
-from handlers.announce import announce_rebalance, announce_reconciliation
-from handlers.console import ConsoleNotifier, run_console, run_once
-from tradingbot.adapters import crashpoints
+from handlers.console import run_once, serve_console
+from handlers.jobs import MISFIRE_GRACE
+from handlers.lifecycle import Timetable
 from tradingbot.adapters import logs
-from tradingbot.adapters.candle_cache import CachedCandles, SqliteCandleCache
-from tradingbot.adapters.lockfile import FileLock, NoLock
-from tradingbot.adapters.outbox import SqliteOutbox
-from tradingbot.adapters.paper import PaperCosts, PaperExchange
-from tradingbot.adapters.sqlite_store import SqliteStore, open_database
-from tradingbot.adapters.synthetic import END as SYNTHETIC_UNTIL, EPOCH as SYNTHETIC_FROM
-from tradingbot.app.backtester import Backtester
-from tradingbot.adapters.clock import FrozenClock, OffsetClock, SystemClock
-from tradingbot.core.domain import RebalanceSummary
-from tradingbot.app.rebalancer import Rebalancer
-from tradingbot.core.errors import UserError
-from tradingbot.core.params import StrategyParams
-from tradingbot.app.ports import Clock, Outbox, ProcessLock, no_checkpoint
-from tradingbot.app.services import Services
 from tradingbot.app.reports import SlotRefusal
-from tradingbot.settings import Settings, SettingsError, check_databases, env_file_warning, load_settings
+from tradingbot.app.services import Services
+from tradingbot.bootstrap import App, RunOptions, account_lock, build
+from tradingbot.core.domain import RebalanceSummary
+from tradingbot.core.errors import UserError
 from tradingbot.core.timefmt import iso, parse_clock
-from tradingbot.venues import VenueConnections, build_market_caps, build_venue
+from tradingbot.settings import Settings, SettingsError, check_databases, env_file_warning, load_settings
+from tradingbot.venues import VenueConnections
 
 log = logging.getLogger("itradingbot")
-MISFIRE_GRACE = timedelta(minutes=10)  # a slot missed by a bot that was down runs if it returns within this
 SLOT_KEY = re.compile(r"[A-Za-z0-9]{1,17}")  # so every client order id stays within Binance's rules
 CRASH_AT, FROZEN_CLOCK = "TRADINGBOT_CRASH_AT", "TRADINGBOT_FROZEN_CLOCK"  # test-only, see the docstring
 STORAGE_FULL = 4  # exit code: the database (or its disk) is full
-
-
-@dataclass
-class App:
-    settings: Settings
-    services: Services
-    outbox: Outbox
-    db_path: str
-    venue: VenueConnections
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -103,55 +97,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def database_path(settings: Settings, args: argparse.Namespace) -> str:
-    return str(args.db or (settings.demo_db_path if args.demo else settings.db_path))
-
-
-def account_lock(db_path: str) -> ProcessLock:
-    """`<db>.lock`: held by the process that schedules or trades on this database."""
-    return NoLock() if db_path == ":memory:" else FileLock(f"{db_path}.lock")
-
-
-def build(settings: Settings, args: argparse.Namespace, lock: ProcessLock) -> App:
-    """Wire the adapters; the only place that knows which concrete classes are used."""
-    clock = _clock(args.clock)
-    checkpoint = crashpoints.kill_at(os.environ[CRASH_AT]) if os.environ.get(CRASH_AT) else no_checkpoint
-    db_path = database_path(settings, args)
-    db = open_database(db_path)
-    defaults = StrategyParams(timezone=settings.timezone)
-    store = SqliteStore(db, defaults.quote, checkpoint)
-    venue = build_venue(settings, db, clock, demo=args.demo)
-    if venue.market_name == "synthetic" and not SYNTHETIC_FROM <= clock.now() < SYNTHETIC_UNTIL:
-        raise SettingsError(f"{'--clock' if args.clock else 'the clock'}: the synthetic market covers "
-                            f"{SYNTHETIC_FROM:%Y-%m-%d} to {SYNTHETIC_UNTIL:%Y-%m-%d} only (got {clock.now():%Y-%m-%dT%H:%M:%SZ})")
-    rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock, checkpoint=checkpoint,
-                            caps=build_market_caps(settings, db, venue, clock))
-    services = Services(store, venue.exchange, venue.market, clock, rebalancer, defaults,
-                        market_name=venue.market_name, health=venue.health)
-    paper = venue.paper
-    if paper is not None:
-        _sync_paper_costs(paper, services.params)
-        services.listeners.append(lambda p, _changes: _sync_paper_costs(paper, p))
-    services.backtester = Backtester(CachedCandles(settings.kline_db_path))
-    if not store.deposits():
-        with store.transaction():  # venue balance and ledger deposit land together
-            if paper is not None:
-                paper.deposit(store.quote, settings.starting_capital)
-            # On a Binance venue the capital is an allotment of the account's cash: the bot never
-            # trades more than the ledger says is its own (see market_view.owned).
-            store.deposit(settings.starting_capital, clock.now())
-        log.info("new account: %s %s for the strategy", settings.starting_capital, store.quote)
-    return App(settings, services, SqliteOutbox(db), db_path, venue)
-
-
-def _clock(start: str | None) -> Clock:
-    if start is None:
-        return SystemClock()
-    return FrozenClock(parse_clock(start)) if os.environ.get(FROZEN_CLOCK) == "1" else OffsetClock(parse_clock(start))
-
-
-def _sync_paper_costs(exchange: PaperExchange, p: StrategyParams) -> None:
-    exchange.costs = PaperCosts(p.fee_rate, p.slippage_bps, p.latency_ms)
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The command line's choices for this run, with the test-only switches from the environment."""
+    return RunOptions(demo=args.demo, db=args.db, clock=args.clock, frozen_clock=os.environ.get(FROZEN_CLOCK) == "1",
+                      crash_at=os.environ.get(CRASH_AT) or None)
 
 
 @asynccontextmanager
@@ -197,43 +146,12 @@ def summary_json(s: RebalanceSummary) -> str:
     })
 
 
-async def serve_console(app: App) -> int:
-    """Run the scheduler and the console chat in one asyncio loop until EOF or /quit."""
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    from handlers.jobs import catch_up, install_jobs
-
-    services = app.services
-    notifier = ConsoleNotifier(Path(app.settings.chart_dir))
-
-    async def announce(summary: RebalanceSummary) -> None:
-        await announce_rebalance(summary, services, notifier)
-
-    for summary in await services.rebalancer.resume_unfinished(services.params):
-        await announce(summary)
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    install_jobs(scheduler, services, announce, mark_minutes=app.settings.mark_every_minutes,
-                 misfire_grace_s=int(MISFIRE_GRACE.total_seconds()),
-                 alert=lambda text: notifier.push("alert", text))
-    scheduler.start()
-    await services.mark("start")
-    await announce_reconciliation(services, notifier)
-    await catch_up(services, announce, MISFIRE_GRACE)
-    stop = asyncio.Event()
-    try:
-        ctx = Context(services, "console", progress=progress_printer)
-        await run_console(ctx, sys.stdin, sys.stdout, Path(app.settings.chart_dir), stop)
-    finally:
-        scheduler.shutdown(wait=False)
-        log.info("stopped")
-    return 0
-
-
 async def serve(app: App) -> int:
     """Telegram when a token is set, else the console."""
     s = app.settings
+    timetable = Timetable(s.mark_every_minutes, s.daily_summary_at, MISFIRE_GRACE)
     if s.telegram_bot_token is None:
-        return await serve_console(app)
+        return await serve_console(app.services, timetable, Path(s.chart_dir), progress_printer)
     from handlers.telegram_app import TelegramConfig, serve_telegram
     from handlers.telegram_guard import Limits
 
@@ -244,7 +162,7 @@ async def serve(app: App) -> int:
         limits=Limits(burst=s.telegram_command_burst, per_minute=s.telegram_commands_per_minute),
         levels={"rebalance": s.notify_rebalance, "alert": s.notify_alerts, "lifecycle": s.notify_lifecycle,
                 "daily": s.notify_daily},
-        daily_at=s.daily_summary_at, mark_minutes=s.mark_every_minutes, misfire_grace=MISFIRE_GRACE,
+        daily_at=timetable.daily_at, mark_minutes=timetable.mark_minutes, misfire_grace=timetable.misfire_grace,
     )
     code = await serve_telegram(app.services, app.outbox, config)
     if code:
@@ -300,7 +218,7 @@ async def rebalance_command(args: argparse.Namespace, services: Services) -> int
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if backtest_cli.offline_command(argv):
-        return backtest_cli.main(argv, SqliteCandleCache)
+        return offline(argv)
     args = parse_args(argv)
     try:
         settings = load_settings(env_file=args.env_file, require_admins=args.command != "whoami")
@@ -325,13 +243,14 @@ def main(argv: list[str] | None = None) -> int:
         log.warning(warning)
     if args.command == "whoami":
         return _whoami(settings)
-    lock = account_lock(database_path(settings, args))
+    run = run_options(args)
+    lock = account_lock(run.database(settings))
     if args.command in (None, "rebalance") and not lock.acquire():  # held for the process's life
-        print(f"stopped: another bot process is running on {database_path(settings, args)} (it holds its .lock "
+        print(f"stopped: another bot process is running on {run.database(settings)} (it holds its .lock "
               "file); stop that one first — `bot.py chat` may still look", file=sys.stderr)
         return 3
     try:
-        app = build(settings, args, lock)
+        app = build(settings, run, lock)
     except SettingsError as e:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2

@@ -288,12 +288,12 @@ async def build(tmp: Path, symbols: int, latency_ms: float, in_process: bool) ->
     clock = OffsetClock(START)
     sim: Sim = (InProcessSim if in_process else ProcessSim)(clock, symbols, latency_ms)
     await sim.start()
-    public = BinanceTransport("market data", sim.rest_url, backoff=0.05)
-    trading = BinanceTransport("testnet", sim.rest_url, KEY, SECRET, backoff=0.05, timeout=5.0)
+    public = BinanceTransport("market data", sim.rest_url, clock=clock, backoff=0.05)
+    trading = BinanceTransport("testnet", sim.rest_url, KEY, SECRET, clock=clock, backoff=0.05, timeout=5.0)
     raw = BinanceMarketData(public, clock)
     cache = CachedMarketData(raw, KlineStore(open_database(tmp / "klines.sqlite")), clock)
     market = VenueMarket(cache, BinanceMarketData(trading, clock), "testnet")
-    exchange = BinanceExchange("testnet", trading, market)
+    exchange = BinanceExchange("testnet", trading, market, clock)
     store = SqliteStore(open_database(tmp / "bot.sqlite"), "USDT")
     store.deposit(CAPITAL, clock.now())
     await public.open()  # python-binance pings and reads the server time here, not in the first timing
@@ -488,7 +488,7 @@ async def scenario_naive(tmp: Path, symbols: int, latency_ms: float, in_process:
         await next_day_reversal(world)
         plain = VenueMarket(BinanceMarketData(world.public, world.clock), BinanceMarketData(world.trading, world.clock),
                             "testnet")
-        naive = _services(world.store, BinanceExchange("testnet", world.trading, plain), plain, world.clock)
+        naive = _services(world.store, BinanceExchange("testnet", world.trading, plain, world.clock), plain, world.clock)
         saved = market_view.CONCURRENCY
         market_view.CONCURRENCY = 1
         try:

@@ -1,8 +1,9 @@
 """`bot.py backtest` and `bot.py data`: offline commands that need neither Telegram nor the ledger.
 
 They are dispatched before bot.py imports the bot's front ends, so a backtest starts in a fraction
-of a second; matplotlib is imported only when a chart is asked for. The candle cache arrives from the
-composition root (bot.py) as a CandleCache port: this module parses, calls and prints.
+of a second; matplotlib is imported only when a chart is asked for. bot.py loads the settings (the same
+object the bot reads) and hands this module the candle cache's path (KLINE_DB_PATH) and the composition
+root's way to open it as a CandleCache port: this module parses, calls and prints.
 """
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import argparse
 import csv
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -26,7 +26,6 @@ from tradingbot.core.params import StrategyParams
 
 COMMANDS = ("backtest", "data")
 GLOBAL_WITH_VALUE = ("--db", "--clock", "--env-file")
-DEFAULT_CACHE = "data/klines.sqlite"
 
 
 def offline_command(argv: Sequence[str]) -> str | None:
@@ -62,22 +61,6 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--cache", metavar="PATH", help="the candle cache (default: KLINE_DB_PATH)")
 
 
-def cache_path(given: str | None, env_file: str) -> Path:
-    """--cache, else KLINE_DB_PATH from the environment or the env file, else the default."""
-    if given:
-        return Path(given)
-    if os.environ.get("KLINE_DB_PATH"):
-        return Path(os.environ["KLINE_DB_PATH"])
-    try:
-        for line in Path(env_file).read_text().splitlines():
-            key, sep, value = line.partition("=")
-            if sep and key.strip() == "KLINE_DB_PATH" and value.strip():
-                return Path(value.strip().strip("'\""))
-    except OSError:
-        pass
-    return Path(DEFAULT_CACHE)
-
-
 def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bot.py")
     for flag in GLOBAL_WITH_VALUE:
@@ -90,10 +73,10 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 OpenCache = Callable[[Path], CandleCache]
 
 
-def main(argv: Sequence[str], open_cache: OpenCache) -> int:
-    args = parse(argv)
+def main(args: argparse.Namespace, open_cache: OpenCache, kline_db_path: Path) -> int:
+    """Run a parsed offline command on the candle cache: --cache, else KLINE_DB_PATH from the settings."""
     try:
-        cache = open_cache(cache_path(args.cache, args.env_file))
+        cache = open_cache(Path(args.cache) if args.cache else kline_db_path)
         if args.command == "backtest":
             return backtest(args, cache)
         return data(args, cache)

@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Sequence, TextIO
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from tradingbot.app.ports import Progress
+from tradingbot.app.services import Services
 from tradingbot.core.errors import UserError
 
 from .chart_replies import after_rebalance
 from .commands import BY_NAME, Command, Context, allows, dispatch, parse
+from .lifecycle import Lifecycle, Timetable
 from .replies import Photo, Reply
+
+log = logging.getLogger(__name__)
 
 CONFIRM_TTL = timedelta(seconds=60)  # as long as Telegram's Confirm button lives
 YES, NO = ("/confirm", "y", "yes"), ("/cancel", "n", "no", "")
@@ -139,3 +147,16 @@ class ConsoleNotifier:
                    photos: Sequence[tuple[str, bytes]] = (), caption: str = "") -> None:
         reply = Reply(text, monospace, tuple(Photo(name, png, caption) for name, png in photos))
         print(f"\n[push] {await render(reply, self.chart_dir)}", file=self.out, flush=True)
+
+
+async def serve_console(services: Services, timetable: Timetable, chart_dir: Path, progress: Progress,
+                        inp: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    """The bot on the console: the shared start-up, then commands until EOF or /quit, then the shared stop."""
+    lifecycle = Lifecycle(services, ConsoleNotifier(chart_dir, out), AsyncIOScheduler(timezone="UTC"), timetable)
+    await lifecycle.start()
+    try:
+        await run_console(Context(services, "console", progress=progress), inp, out, chart_dir, asyncio.Event())
+    finally:
+        await lifecycle.stop()
+        log.info("stopped")
+    return 0

@@ -23,6 +23,7 @@ from tradingbot.app.reports import SlotRefusal
 log = logging.getLogger(__name__)
 REBALANCE_JOB, MARK_JOB, RESUME_JOB, DAILY_JOB = "rebalance", "mark", "resume", "daily"
 RESUME_EVERY_MINUTES = 5
+MISFIRE_GRACE = timedelta(minutes=10)  # a slot missed by a bot that was down runs if it returns within this
 SCHEDULE_KEYS = {"every", "at", "weekday", "timezone"}
 Notify = Callable[[RebalanceSummary], Awaitable[None]]
 Daily = Callable[[], Awaitable[None]]
@@ -68,8 +69,11 @@ def daily_trigger(p: StrategyParams, at: str) -> CronTrigger:
 
 def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify,
                  mark_minutes: int = 60, misfire_grace_s: int = 600,
-                 daily: Daily | None = None, daily_at: str = "20:00", alert: Alert | None = None) -> None:
-    """The rebalance cron (coalesced, with a grace period), periodic marks, resumes, the daily summary."""
+                 daily: Daily | None = None, daily_at: str = "20:00", alert: Alert | None = None) -> Callable[[], None]:
+    """The rebalance cron (coalesced, with a grace period), periodic marks, resumes, the daily summary.
+
+    A schedule change reschedules the jobs until the returned function is called (when the scheduler stops).
+    """
 
     grace = timedelta(seconds=misfire_grace_s)
 
@@ -112,7 +116,7 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
         if daily is not None and "timezone" in {c.key for c in changes}:
             scheduler.reschedule_job(DAILY_JOB, trigger=daily_trigger(params, daily_at))
 
-    services.listeners.append(reschedule)
+    return services.subscribe(reschedule)
 
 
 async def catch_up(services: Services, notify: Notify, grace: timedelta) -> None:

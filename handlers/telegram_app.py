@@ -17,13 +17,10 @@ from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes
 
 from tradingbot.app.ports import Outbox
-from tradingbot.core.domain import RebalanceSummary
-from handlers.jobs import catch_up, install_jobs
 from tradingbot.app.services import Services
 
-from . import texts as fmt
-from .announce import announce_rebalance, daily_summary
-from .telegram import Access, Alert, Announce, TelegramFrontEnd
+from .lifecycle import Lifecycle, Timetable
+from .telegram import Access, TelegramFrontEnd
 from .telegram_guard import Limits
 from .telegram_poll import Poller
 from .telegram_push import TelegramPusher
@@ -48,6 +45,10 @@ class TelegramConfig:
     misfire_grace: timedelta
     allowed_chats: frozenset[int] | None = None  # None: the admins', viewers' and notify chats
     limits: Limits = Limits()
+
+    @property
+    def timetable(self) -> Timetable:
+        return Timetable(self.mark_minutes, self.daily_at, self.misfire_grace)
 
     def access(self) -> Access:
         chats = self.allowed_chats
@@ -75,25 +76,21 @@ async def serve_telegram(services: Services, outbox: Outbox, config: TelegramCon
     stop = stop or _stop_on_signals()
     app = build_application(config.token, config.base_url, updater=False)
     pusher = TelegramPusher(app.bot, outbox, config.notify_chats, config.levels, services.clock)
-
-    async def announce(summary: RebalanceSummary) -> None:
-        await announce_rebalance(summary, services, pusher)
-
-    async def alert(text: str) -> None:
-        await pusher.push("alert", text)
-
-    front = TelegramFrontEnd(app.bot, services, config.access(), services.clock, announce, alert, config.limits)
-    front.register(app)
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
-    scheduler = app.job_queue.scheduler
-    install_jobs(scheduler, services, announce, mark_minutes=config.mark_minutes,
-                 misfire_grace_s=int(config.misfire_grace.total_seconds()),
-                 daily=lambda: daily_summary(services, pusher), daily_at=config.daily_at, alert=alert)
-    scheduler.start()  # app.start() later finds it running and leaves it be
+    lifecycle = Lifecycle(services, pusher, app.job_queue.scheduler, config.timetable)
+    front = TelegramFrontEnd(app.bot, services, config.access(), services.clock, lifecycle.announce, lifecycle.alert,
+                             config.limits)
+    front.register(app)
     sender = asyncio.create_task(pusher.run())
-    await start_up(services, pusher, announce, alert, config.misfire_grace)
-    if not await _connect(app, stop):
-        scheduler.shutdown(wait=False)
+    try:  # pushes wait in the outbox while Telegram is out of reach
+        await lifecycle.start()
+        connected = await _connect(app, stop)
+    except BaseException:  # a full disk, a token Telegram rejects: the process stops with one line
+        lifecycle.halt()
+        await _stop_task(sender)
+        raise
+    if not connected:
+        await lifecycle.stop()  # the farewell waits in the outbox for the next start
         await _stop_task(sender)
         return 0
     poller = Poller(app.bot, app.update_queue.put_nowait, ["message", "callback_query"], front.on_conflict)
@@ -106,7 +103,7 @@ async def serve_telegram(services: Services, outbox: Outbox, config: TelegramCon
         await _until_stopped(stop, poller)
     finally:
         await _stop_task(chores)
-        await wind_down(app, front, poller, pusher, outbox)
+        await wind_down(app, front, poller, pusher, lifecycle)
         await _stop_task(sender)
         await app.shutdown()
     return CONFLICT_EXIT if poller.gave_way.is_set() else 0
@@ -123,7 +120,7 @@ async def _until_stopped(stop: asyncio.Event, poller: Poller) -> None:
 
 
 async def wind_down(app: Application, front: TelegramFrontEnd, poller: Poller, pusher: TelegramPusher,
-                    outbox: SqliteOutbox) -> None:
+                    lifecycle: Lifecycle) -> None:
     """A bounded stop: no more updates, chatter dropped, running commands given a moment, the last push queued.
 
     What cannot be sent in time stays in the outbox and goes out at the next start.
@@ -137,28 +134,12 @@ async def wind_down(app: Application, front: TelegramFrontEnd, poller: Poller, p
     except asyncio.TimeoutError:
         log.warning("the Telegram application did not stop in time; going on")
     if poller.gave_way.is_set():
-        await pusher.push("alert", "⚠ Another instance already serves this bot token (Telegram 409 Conflict); "
-                                   "this one stopped without serving. Stop one of them for good.")
+        await lifecycle.stop("⚠ Another instance already serves this bot token (Telegram 409 Conflict); "
+                             "this one stopped without serving. Stop one of them for good.", kind="alert")
     else:
-        await pusher.push("lifecycle", "iTradingBot stopping.")
+        await lifecycle.stop()
     if not await pusher.flush(max(0.1, deadline - loop.time())):
-        log.warning("%d push(es) still queued at shut-down; they go out at the next start", outbox.pending_count())
-
-
-async def start_up(services: Services, pusher: TelegramPusher, announce: Announce, alert: Alert,
-                   grace: timedelta) -> None:
-    """Finish what a crash left open, mark equity, say hello, catch up a just-missed slot."""
-    try:
-        for summary in await services.rebalancer.resume_unfinished(services.params):
-            await announce(summary)
-        await services.mark("start")
-        status = await services.status()
-        await pusher.push("lifecycle", f"iTradingBot started: {status.venue}, {status.params.strategy}; next "
-                                       f"rebalance {fmt.local(status.next_run, status.params.zone)}")
-        await catch_up(services, announce, grace)
-    except Exception as e:  # the bot still starts: the scheduler and the resume job try again later
-        log.exception("start-up step failed")
-        await alert(f"⚠ Start-up step failed: {type(e).__name__}: {str(e)[:300]}")
+        log.warning("%d push(es) still queued at shut-down; they go out at the next start", pusher.outbox.pending_count())
 
 
 async def _connect(app: Application, stop: asyncio.Event) -> bool:

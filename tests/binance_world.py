@@ -120,16 +120,14 @@ async def binance_bot(tmp_path, params: StrategyParams, start: datetime = START,
 
 def _connect(tmp_path, params: StrategyParams, clock: OffsetClock, sim: BinanceSim, recv_window_ms: int) -> Bot:
     """One process of the bot: its clients to the sim and its connections to the database files in tmp_path."""
-    def monotonic() -> float:  # a rate-limit ban runs out on the test's clock
-        return clock.now().timestamp()
-
-    public = BinanceTransport("market data", sim.rest_url, backoff=0.05, monotonic=monotonic)
-    trading = BinanceTransport("testnet", sim.rest_url, KEY, SECRET, backoff=0.05, timeout=2.0, monotonic=monotonic)
+    # A rate-limit ban runs out on the test's clock: OffsetClock.monotonic moves on with clock.advance
+    public = BinanceTransport("market data", sim.rest_url, clock=clock, backoff=0.05)
+    trading = BinanceTransport("testnet", sim.rest_url, KEY, SECRET, clock=clock, backoff=0.05, timeout=2.0)
     trading.recv_window_ms = recv_window_ms
     klines, bot_db = open_database(tmp_path / "k.sqlite"), open_database(tmp_path / "bot.sqlite")
     cache = CachedMarketData(BinanceMarketData(public, clock), KlineStore(klines), clock)
     market = VenueMarket(cache, BinanceMarketData(trading, clock), "testnet")
-    exchange = BinanceExchange("testnet", trading, market)
+    exchange = BinanceExchange("testnet", trading, market, clock)
     store = SqliteStore(bot_db, "USDT")
     return Bot("binance", clock, exchange, market, store, _services(store, exchange, market, clock, params),
                sim, (public, trading), functools.partial(_connect, tmp_path, params, clock, sim, recv_window_ms),

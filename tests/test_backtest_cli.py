@@ -87,6 +87,27 @@ def test_backtest_in_the_chat_answers_with_metrics_and_a_chart(cache, tmp_path):
     assert list(tmp_path.glob("*backtest*.png"))
 
 
+def test_the_offline_commands_read_the_settings_as_the_bot_does(cache, tmp_path):
+    """One settings object: `export`, an inline comment, and a bad value elsewhere are read as for the bot."""
+    env_file = tmp_path / "settings.env"
+    env_file.write_text(f"export KLINE_DB_PATH={cache}  # the candle cache\n")
+    env = {k: v for k, v in ENV.items() if k not in ("KLINE_DB_PATH", "STARTING_CAPITAL")}
+
+    def backtest() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "bot.py", "--env-file", str(env_file), "backtest", "--lookback", "5d",
+                               "--topn", "3", "--min-quote-volume", "0", "--start", "2022-03-01", "--json"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+
+    out = backtest()
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["start"] == "2022-03-01"
+    env_file.write_text(env_file.read_text() + "STARTING_CAPITAL=lots\n")
+    out = backtest()
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.strip() == "configuration error: STARTING_CAPITAL: must be a number above 0, at most 1e15 " \
+                                 "(got 'lots')"
+
+
 @pytest.mark.skipif(not SHARED.exists(), reason="the shared daily data is not here")
 def test_the_shared_data_imports_and_backtests(tmp_path):
     done = bot("data", "import", "--cache", str(tmp_path / "k.sqlite"), str(SHARED))

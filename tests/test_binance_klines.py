@@ -9,6 +9,7 @@ import sqlite_utils
 from aiohttp import web
 
 from tradingbot.adapters.binance_klines import fetch_all
+from tradingbot.adapters.clock import SystemClock
 from tradingbot.adapters.kline_store import KlineStore
 
 DAY, MINUTE = 86_400_000, 60_000
@@ -68,7 +69,7 @@ class FakeBinance:
 
 
 def fetch(fake: FakeBinance, store: KlineStore, symbols=None, budget: int = 6000):
-    return asyncio.run(fake.serve(lambda url: fetch_all(store, symbols, "1d", 0, url, budget)))
+    return asyncio.run(fake.serve(lambda url: fetch_all(store, symbols, "1d", 0, url, budget, SystemClock())))
 
 
 def test_fetch_pages_through_history_and_resumes_where_the_cache_ends(tmp_path):

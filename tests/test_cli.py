@@ -42,7 +42,8 @@ def test_console_session_end_to_end(tmp_path):
 def test_start_up_catches_up_a_slot_missed_within_the_grace_period(tmp_path):
     out = bot("--demo", "--clock", "2026-11-24T09:04:00Z", db=tmp_path / "demo.sqlite", stdin="/history\n").stdout
     assert "[push] Rebalance S20261124T0900 done" in out
-    history = [line for line in out.split("slot ")[1].strip().splitlines()[1:] if not line.startswith("[chart]")]
+    reply = out.split("slot ")[1].split("\n\n")[0]  # /history's reply: up to the next push (the stopping one)
+    history = [line for line in reply.strip().splitlines()[1:] if not line.startswith("[chart]")]
     assert [line.split()[:2] for line in history] == [["S20261124T0900", "done"]]  # ran once, nothing else
 
 

@@ -10,6 +10,7 @@ import bot
 from tests.builders import NO_ENV_FILE
 from tests.books import assert_books_agree
 from handlers.jobs import REBALANCE_JOB, RESUME_JOB, install_jobs
+from tradingbot.bootstrap import account_lock, build
 from tradingbot.settings import load_settings
 
 run = asyncio.run
@@ -66,7 +67,7 @@ def test_bot_py_stops_with_one_line_naming_the_database_when_it_is_full(tmp_path
     db = str(tmp_path / "full.sqlite")
     args = bot.parse_args(["--env-file", NO_ENV_FILE, "--db", db, "--demo", "--clock", "2026-11-24T09:00:10Z",
                            "rebalance"])
-    app = bot.build(load_settings(env_file=NO_ENV_FILE), args, bot.account_lock(db))
+    app = build(load_settings(env_file=NO_ENV_FILE), bot.run_options(args), account_lock(db))
     fill_up(app.services.store.db)
     assert bot.run_app(args, app) == bot.STORAGE_FULL
     err = capsys.readouterr().err.strip().splitlines()
@@ -75,7 +76,7 @@ def test_bot_py_stops_with_one_line_naming_the_database_when_it_is_full(tmp_path
     with sqlite3.connect(db) as conn:  # nothing half-written: the slot was not even journaled
         assert conn.execute("SELECT COUNT(*) FROM rebalances").fetchone()[0] == 0
         assert conn.execute("SELECT COUNT(*) FROM paper_orders").fetchone()[0] == 0
-    app = bot.build(load_settings(env_file=NO_ENV_FILE), args, bot.account_lock(db))  # space is back
+    app = build(load_settings(env_file=NO_ENV_FILE), bot.run_options(args), account_lock(db))  # space is back
     assert bot.run_app(args, app) == 0
     assert "Rebalance S20261124T0900 done" in capsys.readouterr().out
 

@@ -137,3 +137,20 @@ def test_every_hourly_slot_runs_once_across_the_clocks_going_back_and_the_daily_
 
 async def _ignore(summary):
     return None
+
+
+def test_a_stopped_bot_s_jobs_are_no_longer_rescheduled_by_a_parameter_change(world):
+    async def scenario():
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        end_rescheduling = install_jobs(scheduler, world.services, _ignore)
+        scheduler.start(paused=True)
+        world.services.set_params("every=4h", "test")  # while it runs: rescheduled
+        assert "/4" in str(scheduler.get_job(REBALANCE_JOB).trigger)
+        end_rescheduling()
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)
+        # Stopped: a later change (from `bot.py chat`, a test, a restarted front end) leaves the old scheduler alone
+        assert world.services.set_params("every=1d", "test")
+        assert world.services.params.every == "1d"
+
+    asyncio.run(scenario())

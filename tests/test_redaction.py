@@ -14,6 +14,7 @@ from handlers.commands import Context, Role, dispatch
 from tests.builders import NOW
 from tests.test_bad_settings import clean_env  # noqa: F401  (a fixture)
 from tradingbot.adapters.binance_client import BinanceTransport
+from tradingbot.adapters.clock import SystemClock
 from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.core.errors import VenueUnavailable
 from tradingbot.adapters.logs import RedactingFormatter
@@ -54,7 +55,8 @@ def closed_port() -> int:
 
 
 def test_an_unreachable_venue_is_reported_without_the_urls_credentials() -> None:
-    transport = BinanceTransport("testnet", f"http://user:{PASSWORD}@127.0.0.1:{closed_port()}/api", "K", "S")
+    transport = BinanceTransport("testnet", f"http://user:{PASSWORD}@127.0.0.1:{closed_port()}/api", "K", "S",
+                                 clock=SystemClock())
     with pytest.raises(VenueUnavailable) as caught:
         asyncio.run(transport.open())
     # This text becomes the /status reply, the journal's note and the alert.

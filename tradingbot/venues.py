@@ -1,4 +1,4 @@
-"""Market data and venue adapters chosen from settings (bot.py's composition root calls this).
+"""Market data, venue and market cap adapters chosen from settings (the composition root, bootstrap.py, calls this).
 
   --demo / MARKET_DATA=synthetic  the generated market, offline
   MARKET_DATA=binance             production public data (no key), candles cached on disk, live streams
@@ -34,11 +34,13 @@ from .settings import Settings, SettingsError
 
 @dataclass
 class VenueConnections:
-    """The market data and the exchange the settings chose, with what keeps them connected while the bot runs."""
+    """The market data, the exchange and the market cap source the settings chose, with what keeps them
+    connected while the bot runs; built once, by build_venue."""
 
     market: MarketData  # what the engine reads: rules, candles, prices
     exchange: Exchange
     market_name: str
+    caps: MarketCapBook
     health: list[VenueHealth] = field(default_factory=list)  # shown by /status
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)  # run while the bot serves
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -53,43 +55,51 @@ class VenueConnections:
 
 
 def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, demo: bool) -> VenueConnections:
-    """Wire the market data source and the venue the settings ask for."""
+    """Wire the market data source, the venue and the market cap source the settings ask for."""
     if demo or settings.market_data == "synthetic":
         # The synthetic market exists only in this process, so only the paper venue can fill against it
         synthetic = SyntheticMarket(clock, seed=settings.synthetic_seed, n_symbols=settings.synthetic_symbols)
-        return VenueConnections(synthetic, PaperExchange(db, synthetic, clock), "synthetic")
-    public = BinanceTransport("market data", settings.binance_market_data_url,
+        caps, cap_closers = build_market_caps(settings, db, synthetic, clock)
+        return VenueConnections(synthetic, PaperExchange(db, synthetic, clock), "synthetic", caps,
+                                closers=cap_closers)
+    public = BinanceTransport("market data", settings.binance_market_data_url, clock=clock,
                               weight_budget=settings.binance_weight_budget)
     raw = BinanceMarketData(public, clock)
     cache = CachedMarketData(raw, KlineStore(open_database(settings.kline_db_path)), clock)
     stream = MarketStream(settings.binance_stream_url, raw, cache, clock)
+    caps, cap_closers = build_market_caps(settings, db, cache, clock)
     if settings.exchange == "paper":
-        return VenueConnections(cache, PaperExchange(db, cache, clock), "binance", [public.health], [stream.run],
-                                [public.close])
+        return VenueConnections(cache, PaperExchange(db, cache, clock), "binance", caps, [public.health],
+                                [stream.run], [public.close, *cap_closers])
     assert settings.binance_api_key is not None and settings.binance_api_secret is not None  # settings checked
     trading = BinanceTransport(settings.exchange, settings.trading_url, settings.binance_api_key.get_secret_value(),
-                               settings.binance_api_secret.get_secret_value(),
+                               settings.binance_api_secret.get_secret_value(), clock=clock,
                                weight_budget=settings.binance_weight_budget)
     market = VenueMarket(cache, BinanceMarketData(trading, clock), settings.exchange)
-    return VenueConnections(market, BinanceExchange(settings.exchange, trading, market), "binance",
-                            [public.health, trading.health], [stream.run], [public.close, trading.close])
+    return VenueConnections(market, BinanceExchange(settings.exchange, trading, market, clock), "binance", caps,
+                            [public.health, trading.health], [stream.run], [public.close, trading.close, *cap_closers])
 
 
-def build_market_caps(settings: Settings, db: sqlite_utils.Database, venue: VenueConnections, clock: Clock) -> MarketCapBook:
-    """The market cap source MARKET_CAPS asks for, cached in the bot's database (SettingsError if it cannot be)."""
+Closer = Callable[[], Awaitable[None]]
+
+
+def build_market_caps(settings: Settings, db: sqlite_utils.Database, market: MarketData,
+                      clock: Clock) -> tuple[MarketCapBook, list[Closer]]:
+    """The market cap source MARKET_CAPS asks for, cached in the bot's database, and what closes its connection
+    (SettingsError if it cannot be)."""
     choice = settings.market_caps
     if choice == "auto":
-        choice = "synthetic" if venue.market_name == "synthetic" else "coingecko"
+        choice = "synthetic" if isinstance(market, SyntheticMarket) else "coingecko"
     overrides = parse_cap_ids(settings.market_cap_ids or "")
     source: MarketCaps | None = None
+    closers: list[Closer] = []
     if choice == "synthetic":
-        if not isinstance(venue.market, SyntheticMarket):
+        if not isinstance(market, SyntheticMarket):
             raise SettingsError("MARKET_CAPS: synthetic works only with the synthetic market (--demo or "
                                 "MARKET_DATA=synthetic); use coingecko or off")
-        source = SyntheticCaps(venue.market)
+        source = SyntheticCaps(market)
     elif choice == "coingecko":
         key = settings.coingecko_api_key.get_secret_value() if settings.coingecko_api_key else None
         gecko = CoinGeckoCaps(clock, settings.coingecko_api_url, key, overrides.values())
-        venue.closers.append(gecko.close)
-        source = gecko
-    return MarketCapBook(source, SqliteCapCache(db), clock, overrides)
+        source, closers = gecko, [gecko.close]
+    return MarketCapBook(source, SqliteCapCache(db), clock, overrides), closers

@@ -19,6 +19,7 @@ from binance import AsyncClient
 from binance.exceptions import BinanceAPIException, BinanceRequestException
 
 from .binance_hosts import endpoint
+from ..app.ports import Clock
 from ..core.domain import VenueHealth
 from ..core.errors import OrderRejected, VenueUnavailable
 from ..core.redaction import Redactor, mask_url_credentials
@@ -43,8 +44,8 @@ class OutcomeUnknown(VenueUnavailable):
 class WeightGate:
     """Keeps the request weight of the current minute (the venue's clock) under a budget."""
 
-    def __init__(self, health: VenueHealth):
-        self.health = health
+    def __init__(self, health: VenueHealth, clock: Clock):
+        self.health, self.clock = health, clock
         self._minute = 0
         self._used = 0
         self._lock = asyncio.Lock()
@@ -53,7 +54,7 @@ class WeightGate:
         if now_ms // MINUTE_MS != self._minute:
             self._minute, self._used = now_ms // MINUTE_MS, 0
 
-    async def reserve(self, weight: int, now_ms: Any) -> None:
+    async def reserve(self, weight: int, now_ms: Callable[[], int]) -> None:
         """Count `weight` against this minute, first waiting for the next minute if it would not fit."""
         async with self._lock:
             self._roll(now_ms())
@@ -61,7 +62,7 @@ class WeightGate:
                 pause = MINUTE_MS - now_ms() % MINUTE_MS + 50
                 log.info("weight budget %s reached; waiting %.1f s", self.health.budget, pause / 1000)
                 self.health.waits.append(pause / 1000)
-                await asyncio.sleep(pause / 1000)
+                await self.clock.sleep(pause / 1000)
                 self._roll(now_ms())
             self._used += weight
             self.health.used_weight = self._used
@@ -72,6 +73,17 @@ class WeightGate:
         if used is not None and used > self._used:
             self._used = used
         self.health.used_weight = self._used
+
+
+def signing_time_ms() -> int:
+    """The wall clock as python-binance reads it to sign a request: `int(time.time() * 1000 + timestamp_offset)`.
+
+    The one read of the system clock in the Binance adapter, kept on purpose: the venue's time is estimated
+    from the same reading the library signs with, so the offset sync_time finds corrects exactly what is
+    sent. The injected Clock would not do: --clock shifts it and a test clock may stand still, while the
+    venue keeps real time.
+    """
+    return int(time.time() * 1000)
 
 
 def _local_client(base_url: str) -> type[AsyncClient]:
@@ -97,22 +109,22 @@ class BinanceTransport:
     """One AsyncClient for one REST base, guarded by a weight gate and translated errors."""
 
     def __init__(self, name: str, base_url: str, api_key: str | None = None, api_secret: str | None = None, *,
-                 weight_budget: int = 3000, timeout: float = 10.0, attempts: int = 4, backoff: float = 0.5,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 clock: Clock, weight_budget: int = 3000, timeout: float = 10.0, attempts: int = 4,
+                 backoff: float = 0.5):
         self.base_url, self._key, self._secret = base_url, api_key, api_secret
+        self.clock = clock  # every wait (backoff, Retry-After, a ban, the weight budget) is slept and timed on it
         self._redactor = Redactor([api_key, api_secret])
         self.health = VenueHealth(name, weight_budget, endpoint(base_url))
-        self.gate = WeightGate(self.health)
+        self.gate = WeightGate(self.health, clock)
         self.timeout, self.attempts, self.backoff = timeout, attempts, backoff
         self.recv_window_ms = RECV_WINDOW_MS
         self.client: AsyncClient | None = None
         self._opening = asyncio.Lock()
-        self._quiet_until = 0.0  # monotonic time before which a rate-limited venue is not asked at all
-        self._monotonic = monotonic  # injectable, so a test can let a ban run out without waiting for it
+        self._quiet_until = 0.0  # the clock's monotonic reading before which a rate-limited venue is not asked
 
     def server_ms(self) -> int:
         offset = self.client.timestamp_offset if self.client is not None else 0
-        return int(time.time() * 1000) + offset
+        return signing_time_ms() + offset
 
     async def open(self) -> AsyncClient:
         """Create the client (python-binance pings and syncs time); retried by the caller on failure."""
@@ -140,7 +152,7 @@ class BinanceTransport:
     async def sync_time(self) -> None:
         client = await self.open()
         served = await client.get_server_time()
-        client.timestamp_offset = served["serverTime"] - int(time.time() * 1000)
+        client.timestamp_offset = served["serverTime"] - signing_time_ms()
 
     async def call(self, method: str, weight: int, *, idempotent: bool = True, **params: Any) -> Any:
         """Call an AsyncClient method; reads are retried, a non-idempotent call raises OutcomeUnknown."""
@@ -162,7 +174,7 @@ class BinanceTransport:
                     raise OutcomeUnknown(f"{method}: no answer ({type(exc).__name__})") from None
                 if last:
                     raise VenueUnavailable(f"{self.health.name} unreachable: {type(exc).__name__}") from None
-                await asyncio.sleep(self.backoff * 2 ** attempt)
+                await self.clock.sleep(self.backoff * 2 ** attempt)
                 continue
             self.gate.observe(_used_weight(client.response), self.server_ms())
             self.health.reachable, self.health.last_error = True, ""
@@ -178,7 +190,7 @@ class BinanceTransport:
             if last or wait > MAX_RATE_WAIT_S:
                 raise VenueUnavailable(f"rate limited ({exc.status_code}); retry after {wait:.0f} s", wait)
             self.health.waits.append(wait)
-            await asyncio.sleep(wait)
+            await self.clock.sleep(wait)
             return
         if exc.code == TIME_OUTSIDE_WINDOW and not last:
             await self.sync_time()  # refused before execution: re-sync and send again
@@ -189,7 +201,7 @@ class BinanceTransport:
                 raise OutcomeUnknown(f"status unknown ({exc.code or exc.status_code})") from None
             if last:
                 raise VenueUnavailable(f"{self.health.name} error {exc.status_code}") from None
-            await asyncio.sleep(self.backoff)
+            await self.clock.sleep(self.backoff)
             return
         self.health.reachable = True  # it answered: a business rejection is not an outage
         raise OrderRejected(exc.code, self._scrub(exc.message)) from None
@@ -200,16 +212,16 @@ class BinanceTransport:
 
     def _keep_quiet(self, seconds: float) -> float:
         """Ask nothing for `seconds`: Binance lengthens an IP ban (418) for requests sent during it."""
-        self._quiet_until = max(self._quiet_until, self._monotonic() + seconds)
+        self._quiet_until = max(self._quiet_until, self.clock.monotonic() + seconds)
         return seconds
 
     async def _wait_out_ban(self) -> None:
         """Before any request: sit out a short rate-limit pause; refuse at once during a long one."""
-        left = self._quiet_until - self._monotonic()
+        left = self._quiet_until - self.clock.monotonic()
         if left > MAX_RATE_WAIT_S:
             raise VenueUnavailable(f"{self.health.name}: rate limited; retry after {left:.0f} s", left)
         if left > 0:
-            await asyncio.sleep(left)
+            await self.clock.sleep(left)
 
     def _down(self, exc: BaseException) -> None:
         self.health.reachable = False

@@ -10,16 +10,14 @@ it answers None — the engine then re-sends, and never twice.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from decimal import Decimal
 from typing import Any
 
 from ..core.domain import ZERO, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
 from ..core.errors import INVALID_SYMBOL, NEW_ORDER_REJECTED, NO_SUCH_ORDER, OrderRejected, VenueUnavailable
 from ..core.money import fmt_decimal
-from ..app.ports import MarketData
+from ..app.ports import Clock, MarketData
 from . import binance_parse as wire
 from .binance_client import BinanceTransport
 from .paper import check_lot_size, check_notional
@@ -36,10 +34,11 @@ NOTIONAL_MARGIN = Decimal("1.1")
 class BinanceExchange:
     """Implements Exchange over a signed BinanceTransport; `market` supplies filters and fee prices."""
 
-    def __init__(self, name: str, transport: BinanceTransport, market: MarketData, quote: str = "USDT"):
-        self.name, self.transport, self.market, self.quote = name, transport, market, quote
-        self._sent_at: dict[str, float] = {}  # client order id -> monotonic time it was last sent
-        self._started = time.monotonic()  # orders sent by an earlier process: at worst just before this
+    def __init__(self, name: str, transport: BinanceTransport, market: MarketData, clock: Clock,
+                 quote: str = "USDT"):
+        self.name, self.transport, self.market, self.clock, self.quote = name, transport, market, clock, quote
+        self._sent_at: dict[str, float] = {}  # client order id -> the clock's monotonic reading when last sent
+        self._started = clock.monotonic()  # orders sent by an earlier process: at worst just before this
 
     async def balances(self) -> dict[str, Decimal]:
         account = await self.transport.call("get_account", ACCOUNT_WEIGHT, omitZeroBalances="true")
@@ -52,7 +51,7 @@ class BinanceExchange:
         await self._check_filters(order, rules)
         amount = {"quantity": fmt_decimal(order.quantity)} if order.quantity is not None else \
             {"quoteOrderQty": fmt_decimal(order.quote_amount or ZERO)}
-        self._sent_at[order.client_order_id] = time.monotonic()
+        self._sent_at[order.client_order_id] = self.clock.monotonic()
         response = await self.transport.call(
             "create_order", ORDER_WEIGHT, idempotent=False, symbol=order.symbol, side=order.side.value,
             type="MARKET", newClientOrderId=order.client_order_id, newOrderRespType="FULL", **amount)
@@ -73,17 +72,17 @@ class BinanceExchange:
                 return None
             if wire.order_status(order) is not OrderStatus.SENDING:
                 return await self._result(order, await self._trades(order) if Decimal(order["executedQty"]) else [])
-            await asyncio.sleep(0.2 * 2 ** poll)
+            await self.clock.sleep(0.2 * 2 ** poll)
         raise VenueUnavailable(f"order {client_order_id} is still working on the venue")
 
     async def _maybe_in_flight(self, client_order_id: str) -> bool:
         """Wait out the recvWindow of the last send once; True if we waited (ask again), False if it has passed."""
         sent = max(self._sent_at.get(client_order_id, self._started), self._started)
-        remaining = sent + (self.transport.recv_window_ms + 1000) / 1000 - time.monotonic()
+        remaining = sent + (self.transport.recv_window_ms + 1000) / 1000 - self.clock.monotonic()
         if remaining <= 0:
             return False
         log.info("order %s not found yet; waiting %.1f s for its recvWindow to pass", client_order_id, remaining)
-        await asyncio.sleep(remaining)
+        await self.clock.sleep(remaining)
         return True
 
     async def _trades(self, order: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
+from ..app.ports import Clock
 from ..core.errors import INVALID_SYMBOL, OrderRejected
 from .binance_client import BinanceTransport
 from .binance_market import EXCHANGE_INFO_WEIGHT, KLINES_LIMIT, KLINES_WEIGHT
@@ -66,10 +67,11 @@ async def fetch_symbol(transport: BinanceTransport, store: KlineStore, symbol: s
 
 
 async def fetch_all(store: KlineStore, symbols: Sequence[str] | None, interval: str, since_ms: int,
-                    api_url: str | None, weight_per_minute: int, quote: str = "USDT",
+                    api_url: str | None, weight_per_minute: int, clock: Clock, quote: str = "USDT",
                     progress: Callable[[Iterable[str]], Iterable[str]] = lambda xs: xs) -> FetchReport:
     """Fetch every symbol (default: all of the quote's) into the cache; `progress` wraps the loop (a bar)."""
-    transport = BinanceTransport("market data", api_url or PRODUCTION_DATA_URL, weight_budget=weight_per_minute)
+    transport = BinanceTransport("market data", api_url or PRODUCTION_DATA_URL, clock=clock,
+                                 weight_budget=weight_per_minute)
     report = FetchReport()
     try:
         await transport.open()  # python-binance reads the venue's time: it decides which candle has closed

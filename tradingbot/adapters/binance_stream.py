@@ -86,7 +86,7 @@ class MarketStream:
             if MINI_TICKERS in streams:
                 self.live.connected = False
             self.reconnects += 1
-            await asyncio.sleep(pause)
+            await self.clock.sleep(pause)
             pause = min(pause * 2, 60)
 
     def _handle(self, message: Any) -> bool:

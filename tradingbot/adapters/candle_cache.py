@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Sequence
 
 import sqlite_utils
 
-from ..app.ports import Progress
+from ..app.ports import Clock, Progress
 from ..core.backtest.panel import Panel
 from ..core.errors import UserError
 from .binance_klines import FetchReport, fetch_all
@@ -55,8 +55,8 @@ class FileCandles:
 class SqliteCandleCache:
     """The cache file for `bot.py data import` / `data fetch`, and as a backtest's candle source."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, path: str | Path, clock: Clock):
+        self.path, self.clock = Path(path), clock  # the clock times a fetch's waits (backoff, rate limits)
 
     def source(self, data: Path | None = None) -> CachedCandles | FileCandles:
         return FileCandles(data) if data else CachedCandles(self.path)
@@ -70,5 +70,5 @@ class SqliteCandleCache:
 
     async def fetch(self, symbols: Sequence[str] | None, interval: str, since_ms: int, api_url: str | None,
                     weight_per_minute: int, progress: Callable[[Iterable[str]], Iterable[str]]) -> FetchReport:
-        return await fetch_all(self._store(), symbols, interval, since_ms, api_url, weight_per_minute,
+        return await fetch_all(self._store(), symbols, interval, since_ms, api_url, weight_per_minute, self.clock,
                                progress=progress)

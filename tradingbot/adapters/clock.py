@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime, timedelta, timezone
 
 
@@ -19,25 +20,35 @@ class SystemClock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
+    def monotonic(self) -> float:
+        return time.monotonic()
+
 
 class ManualClock:
     """Starts at a given instant and moves only when told (or when something sleeps on it)."""
 
     def __init__(self, start: datetime):
         self._now = _aware(start)
+        self._elapsed = 0.0  # the steady reading: moved on by advance and sleep, never back by set
 
     def now(self) -> datetime:
         return self._now
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+        self._elapsed += max(0.0, delta.total_seconds())
 
     def set(self, when: datetime) -> None:
-        self._now = _aware(when)
+        when = _aware(when)
+        self._elapsed += max(0.0, (when - self._now).total_seconds())
+        self._now = when
 
     async def sleep(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)
+        self.advance(timedelta(seconds=seconds))
         await asyncio.sleep(0)
+
+    def monotonic(self) -> float:
+        return self._elapsed
 
 
 class OffsetClock:
@@ -45,6 +56,7 @@ class OffsetClock:
 
     def __init__(self, start: datetime):
         self._offset = _aware(start) - datetime.now(timezone.utc)
+        self._jumped = 0.0  # seconds jumped ahead, so a wait timed on this clock ends with the jump
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + self._offset
@@ -52,9 +64,13 @@ class OffsetClock:
     def advance(self, delta: timedelta) -> None:
         """Jump ahead (tests, replays); time keeps flowing from there."""
         self._offset += delta
+        self._jumped += max(0.0, delta.total_seconds())
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self._jumped
 
 
 class FrozenClock:
@@ -72,3 +88,6 @@ class FrozenClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+    def monotonic(self) -> float:
+        return time.monotonic()  # sleeping really waits, so waits are timed in real time

@@ -33,6 +33,10 @@ class Clock(Protocol):
     async def sleep(self, seconds: float) -> None:
         """Wait; a test clock advances instantly."""
 
+    def monotonic(self) -> float:
+        """Seconds on a steady clock, for timing waits and bans: only differences mean anything, it never goes
+        back, and sleep(s) moves it on by s."""
+
 
 class MarketData(Protocol):
     """Exchange info, candles and prices (Binance public endpoints, or the synthetic market)."""

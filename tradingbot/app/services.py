@@ -36,15 +36,23 @@ UNIVERSE_PRICES = "universe_prices"  # bot_state key: prices at the last benchma
 class Services:
     def __init__(self, store: Store, exchange: Exchange, market: MarketData, clock: Clock,
                  rebalancer: Rebalancer, defaults: StrategyParams, market_name: str,
-                 health: Sequence[VenueHealth] = ()):
+                 health: Sequence[VenueHealth] = (), listeners: Sequence[ParamsListener] = (),
+                 backtester: Backtester | None = None):
         self.store, self.exchange, self.market, self.clock = store, exchange, market, clock
         self.health = tuple(health)  # Binance endpoints' reachability and request weight, for /status
         self.rebalancer = rebalancer
         self.market_name = market_name
         self.params = StrategyParams.from_strings(store.load_params(), base=defaults)
-        self.listeners: list[ParamsListener] = []
-        self.backtester: Backtester | None = None  # set by the composition root when a candle cache is configured
-        self.next_run: Callable[[], datetime | None] = self._computed_next_run
+        self._listeners: list[ParamsListener] = list(listeners)
+        self.backtester = backtester  # None when no candle cache is configured: /backtest says so
+
+    def subscribe(self, listener: ParamsListener) -> Callable[[], None]:
+        """Call `listener` after every parameter change; returns what ends the subscription.
+
+        For what exists only once the bot serves (the front end's scheduler); the rest arrives with the constructor.
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     @property
     def quote(self) -> str:
@@ -216,7 +224,7 @@ class Services:
             self.store.save_params(new.to_strings(), changes, who, self.clock.now())
             self.params = new
             log.info("parameters changed by %s: %s", who, ", ".join(f"{c.key} {c.old} -> {c.new}" for c in changes))
-            for listener in self.listeners:
+            for listener in list(self._listeners):
                 listener(new, changes)
         return changes
 
@@ -316,6 +324,7 @@ class Services:
             snapshots.append(InventorySnapshot.of(now, flag_dust(live, rules, self.quote), live=True))
         return snapshots
 
-    def _computed_next_run(self) -> datetime | None:
+    def next_run(self) -> datetime | None:
+        """When the next scheduled rebalance falls (paused or not)."""
         p = self.params
         return next_slot(self.clock.now(), p.every, p.at, p.weekday, p.zone)

@@ -1,0 +1,106 @@
+"""The composition root: every object a run of the bot needs, built once here, each handed its collaborators
+through its constructor (nothing is patched on afterwards).
+
+bot.py parses the command line and loads the settings once; it calls build() (the bot, `chat`, `rebalance`)
+or open_candle_cache() (`backtest`, `data`) and hands what they return to an entry point in handlers/.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from .adapters import crashpoints
+from .adapters.candle_cache import CachedCandles, SqliteCandleCache
+from .adapters.clock import FrozenClock, OffsetClock, SystemClock
+from .adapters.lockfile import FileLock, NoLock
+from .adapters.outbox import SqliteOutbox
+from .adapters.paper import PaperCosts, PaperExchange
+from .adapters.sqlite_store import SqliteStore, open_database
+from .adapters.synthetic import END as SYNTHETIC_UNTIL, EPOCH as SYNTHETIC_FROM
+from .app.backtester import Backtester
+from .app.ports import CandleCache, Clock, Outbox, ProcessLock, no_checkpoint
+from .app.rebalancer import Rebalancer
+from .app.services import Services
+from .core.params import StrategyParams
+from .core.timefmt import parse_clock
+from .settings import Settings, SettingsError
+from .venues import VenueConnections, build_venue
+
+log = logging.getLogger("itradingbot")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the command line chooses for one run (and the test-only switches bot.py reads beside it)."""
+
+    demo: bool = False  # the synthetic market, the paper venue, DEMO_DB_PATH
+    db: str | None = None  # --db: overrides DB_PATH / DEMO_DB_PATH
+    clock: str | None = None  # --clock: pretend it is this ISO-8601 time
+    frozen_clock: bool = False  # test-only: with --clock, time stands still
+    crash_at: str | None = None  # test-only: the crash point to SIGKILL this process at
+
+    def database(self, settings: Settings) -> str:
+        return str(self.db or (settings.demo_db_path if self.demo else settings.db_path))
+
+
+@dataclass
+class App:
+    """One run's objects, built once; the front ends and commands receive what they need from here."""
+
+    settings: Settings
+    services: Services
+    outbox: Outbox
+    db_path: str
+    venue: VenueConnections
+
+
+def account_lock(db_path: str) -> ProcessLock:
+    """`<db>.lock`: held by the process that schedules or trades on this database."""
+    return NoLock() if db_path == ":memory:" else FileLock(f"{db_path}.lock")
+
+
+def open_candle_cache(path: Path) -> CandleCache:
+    """The candle cache file of `bot.py backtest` and `bot.py data` (a fetch waits on the system clock)."""
+    return SqliteCandleCache(path, SystemClock())
+
+
+def build(settings: Settings, run: RunOptions, lock: ProcessLock) -> App:
+    """Wire the adapters and the use cases; the only place that knows which concrete classes are used."""
+    clock = _clock(run)
+    checkpoint = crashpoints.kill_at(run.crash_at) if run.crash_at else no_checkpoint
+    db_path = run.database(settings)
+    db = open_database(db_path)
+    defaults = StrategyParams(timezone=settings.timezone)
+    store = SqliteStore(db, defaults.quote, checkpoint)
+    venue = build_venue(settings, db, clock, demo=run.demo)
+    if venue.market_name == "synthetic" and not SYNTHETIC_FROM <= clock.now() < SYNTHETIC_UNTIL:
+        raise SettingsError(f"{'--clock' if run.clock else 'the clock'}: the synthetic market covers "
+                            f"{SYNTHETIC_FROM:%Y-%m-%d} to {SYNTHETIC_UNTIL:%Y-%m-%d} only (got {clock.now():%Y-%m-%dT%H:%M:%SZ})")
+    rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock, checkpoint=checkpoint, caps=venue.caps)
+    paper = venue.paper
+    listeners = [] if paper is None else [lambda p, _changes: _sync_paper_costs(paper, p)]
+    services = Services(store, venue.exchange, venue.market, clock, rebalancer, defaults,
+                        market_name=venue.market_name, health=venue.health, listeners=listeners,
+                        backtester=Backtester(CachedCandles(settings.kline_db_path)))
+    if paper is not None:
+        _sync_paper_costs(paper, services.params)
+    if not store.deposits():
+        with store.transaction():  # venue balance and ledger deposit land together
+            if paper is not None:
+                paper.deposit(store.quote, settings.starting_capital)
+            # On a Binance venue the capital is an allotment of the account's cash: the bot never
+            # trades more than the ledger says is its own (see market_view.owned).
+            store.deposit(settings.starting_capital, clock.now())
+        log.info("new account: %s %s for the strategy", settings.starting_capital, store.quote)
+    return App(settings, services, SqliteOutbox(db), db_path, venue)
+
+
+def _clock(run: RunOptions) -> Clock:
+    if run.clock is None:
+        return SystemClock()
+    return FrozenClock(parse_clock(run.clock)) if run.frozen_clock else OffsetClock(parse_clock(run.clock))
+
+
+def _sync_paper_costs(exchange: PaperExchange, p: StrategyParams) -> None:
+    exchange.costs = PaperCosts(p.fee_rate, p.slippage_bps, p.latency_ms)
