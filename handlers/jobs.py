@@ -13,6 +13,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from tradingbot.app.dust import settle_interrupted
 from tradingbot.core.domain import Change, RebalanceSummary
 from tradingbot.core.errors import UserError
 from tradingbot.core.params import StrategyParams
@@ -91,6 +92,7 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
         # A slot left open by an outage is retried here, or abandoned once a period old.
         for summary in await services.rebalancer.resume_unfinished(services.params):
             await notify(summary)
+        await settle_interrupted(services)  # a /dust conversion cut short likewise
         # A slot whose job failed before it was even journaled (say the database was locked by another
         # writer) gets another go while it is still within the grace period; its key keeps it single.
         await catch_up(services, notify, grace)

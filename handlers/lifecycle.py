@@ -15,6 +15,7 @@ from typing import Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from tradingbot.app.dust import settle_interrupted
 from tradingbot.app.ports import Notifier
 from tradingbot.app.services import Services
 from tradingbot.core.domain import RebalanceSummary
@@ -74,6 +75,7 @@ class Lifecycle:
         services = self.services
         for summary in await services.rebalancer.resume_unfinished(services.params):
             await self.announce(summary)
+        await settle_interrupted(services)
         await services.mark("start")
         status = await services.status()
         await self.notifier.push("lifecycle", f"iTradingBot started: {status.venue}, {status.params.strategy}; next "

@@ -11,8 +11,10 @@ from handlers import texts as fmt
 from handlers.commands import BY_NAME, Context, dispatch
 from tests.books import assert_books_agree
 from tests.builders import rules
-from tradingbot.core.domain import Position, Side
-from tradingbot.app.dust import DUST_LEG
+from tradingbot.app.dust import DUST_LEG, settle_interrupted
+from tradingbot.app.order_desk import request_for
+from tradingbot.app.rebalancer import client_order_id
+from tradingbot.core.domain import OrderRecord, OrderStatus, Position, Side
 from tradingbot.core.planning import Book, Costs, flag_dust, is_dust, plan_sells
 
 D = Decimal
@@ -142,3 +144,35 @@ def test_charts_get_dust_flags_from_the_services(world):
     assert set(last.values) == {"USDT"}  # only cash: every coin left is dust
     first = snapshots[0]  # the first rebalance's: four positions and the cash left, no dust yet
     assert not first.live and len(first.values) == 5 and first.dust.count == 0
+
+
+def journal_dust_orders(world, key: str):
+    """The first half of a /dust: its orders journaled as being sent, as convert_dust writes them."""
+    quote = world.services.quote
+    held = world.store.load_ledger().holdings()
+    orders = [OrderRecord(client_order_id(key, DUST_LEG, asset + quote), None, key, DUST_LEG, asset + quote, Side.SELL,
+                          qty, None, OrderStatus.SENDING) for asset, qty in held.items()]
+    world.store.add_orders(None, key, orders, world.clock.now())
+    return orders
+
+
+def test_a_conversion_the_venue_ran_before_a_crash_is_booked_at_the_next_start(world):
+    leave_dust(world)
+    orders = journal_dust_orders(world, "D20261125T100000")
+    run(world.paper.convert_dust([request_for(o) for o in orders]))  # the venue converted; the crash came before booking
+    assert world.store.load_ledger().holdings() != {}  # ledger and venue disagree until settled
+    assert run(settle_interrupted(world.services)) == len(orders)
+    assert world.store.load_ledger().holdings() == {}
+    assert {o.status for o in world.store.orders_for("D20261125T100000")} == {OrderStatus.FILLED}
+    assert_books_agree(world.store, run(world.paper.balances()))
+    assert run(settle_interrupted(world.services)) == 0  # settled once
+
+
+def test_a_conversion_cut_short_before_the_venue_acted_is_closed_and_changes_nothing(world):
+    left = leave_dust(world)
+    journal_dust_orders(world, "D20261125T100000")
+    assert run(settle_interrupted(world.services)) == len(left)
+    closed = world.store.orders_for("D20261125T100000")
+    assert {o.status for o in closed} == {OrderStatus.REJECTED} and all("nothing converted" in o.error for o in closed)
+    assert world.store.load_ledger().holdings() == left
+    assert_books_agree(world.store, run(world.paper.balances()))

@@ -139,6 +139,13 @@ class SqliteJournal:
         cols = [d[0] for d in cur.description]
         return [_order(dict(zip(cols, r))) for r in cur.fetchall()]
 
+    def unsettled_orders(self, leg: str) -> list[OrderRecord]:
+        """Orders of a leg still planned or being sent, oldest first (what a crash left open)."""
+        cur = self.db.execute(f"SELECT * FROM orders WHERE leg = ? AND status IN ({','.join('?' * len(UNSETTLED))})"
+                              " ORDER BY rowid", [leg, *UNSETTLED])
+        cols = [d[0] for d in cur.description]
+        return [_order(dict(zip(cols, r))) for r in cur.fetchall()]
+
     def set_order_status(self, client_order_id: str, status: OrderStatus, at: datetime,
                          error_code: int | None = None, error: str = "") -> None:
         """Move an unsettled order on; a settled one (filled, rejected) never changes again."""

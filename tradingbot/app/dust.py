@@ -62,6 +62,7 @@ async def convert_dust(services: Services, requested_at: datetime | None = None)
     """Convert every dust holding the venue holds for the bot, once per request (a repeat reports the first)."""
     key = dust_key(requested_at or services.clock.now())
     store = services.store
+    await settle_interrupted(services)  # an earlier conversion cut short by a crash is booked first
     if store.orders_for(key):
         return DustConversion(key, DustTotal(0, ZERO), _fills_of(services, key), already_done=True)
     dust, refusal = await dust_now(services)
@@ -83,6 +84,27 @@ async def convert_dust(services: Services, requested_at: datetime | None = None)
     log.info("dust converted (%s): %s", key, DustTotal.of(dust).describe(quote))
     await services.mark("dust")
     return DustConversion(key, DustTotal.of(dust), _fills_of(services, key))
+
+
+async def settle_interrupted(services: Services) -> int:
+    """Book what a crash left between the journal and the ledger: each unsettled dust order is looked up at the
+    venue (its conversion is all or nothing) and booked if it ran, else closed as never converted. Returns how
+    many orders it settled."""
+    store, exchange = services.store, services.exchange
+    open_orders = store.unsettled_orders(DUST_LEG)
+    if not open_orders or not isinstance(exchange, DustConverter):
+        return 0
+    now = services.clock.now()
+    for order in open_orders:
+        result = await exchange.find_order(order.symbol, order.client_order_id)
+        if result is None:
+            store.set_order_status(order.client_order_id, OrderStatus.REJECTED, now,
+                                   error="interrupted before the venue converted it: nothing converted")
+        else:
+            store.record_execution(result.client_order_id, result.status, result.exchange_order_id, result.fills,
+                                   result.symbol.removesuffix(services.quote), None, now)
+    log.info("settled %d dust order(s) a crash left open", len(open_orders))
+    return len(open_orders)
 
 
 def _fills_of(services: Services, key: str) -> tuple[Fill, ...]:
