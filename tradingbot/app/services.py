@@ -255,7 +255,8 @@ class Services:
             self.store.set_state(reconcile.BASELINE_KEY, json.dumps(
                 {"venue": reconcile.encode(venue), "ledger": reconcile.encode(ledger)}))
         found = reconcile.differences(venue, base["venue"], ledger, base["ledger"])
-        text = json.dumps([d.describe() for d in found])
+        # Said once: what counts as news is the gap per asset, not the running totals every trade moves.
+        text = json.dumps([[d.asset, format(d.gap.normalize(), "f")] for d in found])
         changed = text != (self.store.get_state(reconcile.LAST_KEY) or "[]")
         if found:
             self.store.add_reconciliation(self.clock.now(), [(d.asset, d.venue_change, d.ledger_change) for d in found])
