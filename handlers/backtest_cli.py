@@ -50,7 +50,8 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     verbs = data.add_subparsers(dest="verb", required=True)
     imp = verbs.add_parser("import", help="load Binance public-data dumps or long CSV files")
     imp.add_argument("files", nargs="+", metavar="FILE")
-    imp.add_argument("--interval", help="candle interval when the file does not say (default 1d)")
+    imp.add_argument("--interval", help="the interval the files hold, checked against their open times "
+                     "(default: read from them)")
     fetch = verbs.add_parser("fetch", help="download klines from Binance (incremental, resumable)")
     fetch.add_argument("--symbols", help="comma-separated (default: every USDT symbol)")
     fetch.add_argument("--interval", default="1d")

@@ -47,7 +47,7 @@ class FileCandles:
             raise UserError(f"no such data file: {self.path}")
         try:
             panel, bad = panel_from_file(self.path, quote)
-        except LookupError as e:  # /backtest quote=BTC over a file of USDT pairs
+        except (LookupError, ValueError) as e:  # quote=BTC over USDT pairs; an hourly or mixed file
             raise UserError(str(e)) from None
         return panel, len(bad)
 

@@ -18,6 +18,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from .kline_spacing import Claim, candle_spacing
 from .kline_store import INTERVAL_MS
 
 # data.binance.vision kline columns (no header): open_time, open, high, low, close, volume, close_time,
@@ -79,7 +80,11 @@ def read_text(path: Path) -> tuple[str, str]:
 
 
 def read_candles(path: Path, interval: str | None = None, fields: Iterable[str] = AMOUNTS) -> CandleColumns:
-    """A data.binance.vision dump (12 unnamed columns, named like BTCUSDT-1d-2024-01.zip) or a long CSV."""
+    """A data.binance.vision dump (12 unnamed columns, named like BTCUSDT-1d-2024-01.zip) or a long CSV.
+
+    The interval is read from the spacing of the open times (see candle_spacing); `interval`, or else a dump's
+    name, is a claim that spacing must match. Only a file where no symbol has two rows falls back to it (or 1d).
+    """
     text, name = read_text(path)
     text = text.replace("\r\n", "\n")
     text += "" if text.endswith("\n") else "\n"
@@ -93,8 +98,9 @@ def read_candles(path: Path, interval: str | None = None, fields: Iterable[str] 
                              "like BTCUSDT-1d-2024-01.zip")
         headed = not cells[0].strip().isdigit()  # some newer dumps carry a header row
         rows, line = (body, 2) if headed else (text, 1)
-        return _vision(name, rows, line, vision.group(1), interval or vision.group(2), wanted)
-    return _long(name, first, body, interval or "1d", wanted)
+        claim = (interval, "--interval") if interval else (vision.group(2), "its name")
+        return _vision(name, rows, line, vision.group(1), claim, wanted)
+    return _long(name, first, body, (interval, "--interval") if interval else None, wanted)
 
 
 def _table(name: str, body: str, width: int, first_line: int) -> tuple[list[list[str]], np.ndarray, list[BadRow]]:
@@ -162,12 +168,16 @@ def _problems(interval: str, open_time: np.ndarray, values: dict[str, np.ndarray
     return out
 
 
-def _columns(name: str, interval: str, symbol: list[str], times: list[str], text: dict[str, list[str]],
+def _columns(name: str, claim: Claim | None, symbol: list[str], times: list[str], text: dict[str, list[str]],
              wanted: tuple[str, ...], lines: np.ndarray, bad: list[BadRow], usable: np.ndarray) -> CandleColumns:
     """Convert and check the columns; rows that fail are reported with their line and left out."""
-    if interval not in INTERVAL_MS:
-        raise ValueError(f"{name}: interval {interval!r} is not one of {', '.join(INTERVAL_MS)}")
+    if claim and claim[0] not in INTERVAL_MS:
+        raise ValueError(f"{name}: interval {claim[0]!r} is not one of {', '.join(INTERVAL_MS)}")
     open_time, unparsed = _times(times)
+    names = np.array(symbol)
+    if not all(s == s.strip().upper() for s in set(symbol)):
+        names = np.char.upper(np.char.strip(names))
+    interval = candle_spacing(name, names, open_time, lines, usable & ~unparsed, claim)
     reasons = {int(i): "open time does not parse" for i in np.flatnonzero(unparsed & usable)}
     values = {}
     for key in (k for k in wanted if k in text):
@@ -179,23 +189,20 @@ def _columns(name: str, interval: str, symbol: list[str], times: list[str], text
     keep = usable.copy()
     keep[list(reasons)] = False
     bad = bad + [BadRow(name, int(lines[i]), r) for i, r in sorted(reasons.items())]
-    names = np.array(symbol)
-    if not all(s == s.strip().upper() for s in set(symbol)):
-        names = np.char.upper(np.char.strip(names))
     return CandleColumns(interval, names[keep], open_time[keep], {k: v[keep] for k, v in values.items()},
                          text, keep, sorted(bad, key=lambda b: b.line))
 
 
-def _vision(name: str, body: str, first_line: int, symbol: str, interval: str,
+def _vision(name: str, body: str, first_line: int, symbol: str, claim: Claim,
             wanted: tuple[str, ...]) -> CandleColumns:
     columns, lines, bad = _table(name, body, 12, first_line)
     col = dict(zip(VISION_COLUMNS, columns))
     text = {k: col[k] for k in AMOUNTS}
     usable = np.ones(len(lines), dtype=bool)
-    return _columns(name, interval, [symbol] * len(lines), col["open_time"], text, wanted, lines, bad, usable)
+    return _columns(name, claim, [symbol] * len(lines), col["open_time"], text, wanted, lines, bad, usable)
 
 
-def _long(name: str, first: str, body: str, interval: str, wanted: tuple[str, ...]) -> CandleColumns:
+def _long(name: str, first: str, body: str, claim: Claim | None, wanted: tuple[str, ...]) -> CandleColumns:
     """A CSV with a header naming symbol, open_time (or open_time_ms), open, high, low, close, volume."""
     header = [h.strip().lower() for h in first.split(",")]
     time_key = "open_time_ms" if "open_time_ms" in header else "open_time"
@@ -206,7 +213,7 @@ def _long(name: str, first: str, body: str, interval: str, wanted: tuple[str, ..
     col = dict(zip(header, columns))
     usable, skipped, flagged = _flags(col.get("flags"), len(lines))
     text = {k: col[k] for k in AMOUNTS if k in col}
-    result = _columns(name, interval, col["symbol"], col[time_key], text, wanted, lines, bad, usable)
+    result = _columns(name, claim, col["symbol"], col[time_key], text, wanted, lines, bad, usable)
     result.skipped, result.flagged = skipped, flagged
     return result
 

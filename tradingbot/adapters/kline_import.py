@@ -88,7 +88,7 @@ def load_panel(db: sqlite_utils.Database, start: date | None, end: date | None, 
         f"SELECT symbol, count(*), group_concat(open_time / {DAY_MS}), group_concat(close), group_concat(volume)"
         f"{', group_concat(open)' if opens else ''} FROM klines {where} GROUP BY symbol", args).fetchall()
     if not rows:
-        raise LookupError("no daily candles in the cache for that window: run `bot.py data import` or `data fetch`")
+        raise LookupError(_no_daily(db, args))
     symbols = np.repeat([r[0] for r in rows], [r[1] for r in rows])
     day, close, volume = (_joined([r[k] for r in rows]) for k in (2, 3, 4))
     day = day.astype(np.int64)
@@ -102,6 +102,18 @@ def load_panel(db: sqlite_utils.Database, start: date | None, end: date | None, 
     return panel
 
 
+DAILY_ONLY = "backtests run on 1d candles today: import daily candles or run `bot.py data fetch --interval 1d`"
+
+
+def _no_daily(db: sqlite_utils.Database, args: list) -> str:
+    """Why the window has no daily candles: nothing at all, or only candles of another interval."""
+    held = [r[0] for r in db.execute("SELECT DISTINCT interval FROM klines WHERE symbol LIKE ? "
+                                     "AND open_time BETWEEN ? AND ? ORDER BY interval", args)]
+    if held:
+        return f"the cache holds {', '.join(held)} candles for that window but no 1d; {DAILY_ONLY}"
+    return "no daily candles in the cache for that window: run `bot.py data import` or `data fetch`"
+
+
 def _listings(db: sqlite_utils.Database, quote: str) -> dict[str, int]:
     """First known day per symbol: the cache's coverage start, or the listing the live adapter recorded."""
     rows = db.execute(
@@ -112,8 +124,13 @@ def _listings(db: sqlite_utils.Database, quote: str) -> dict[str, int]:
 
 
 def panel_from_file(path: Path, quote: str = "USDT") -> tuple[Panel, list[BadRow]]:
-    """A Panel straight from one daily candle file (no cache), and the rows it could not use."""
-    c = read_candles(path, "1d", fields=("open", "close", "volume", "quote_volume"))
+    """A Panel straight from one daily candle file (no cache), and the rows it could not use.
+
+    The file's own interval is read, not assumed: an hourly file read as daily would give a wrong result.
+    """
+    c = read_candles(path, fields=("open", "close", "volume", "quote_volume"))
+    if c.interval != "1d":
+        raise LookupError(f"{path.name} holds {c.interval} candles; {DAILY_ONLY}")
     mine = np.char.endswith(c.symbol.astype(str), quote)
     if not mine.any():
         raise LookupError(f"no {quote} pairs in {path.name}")
