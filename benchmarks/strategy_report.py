@@ -164,7 +164,7 @@ def main() -> int:
         f"{pct(bench['Equal-weight universe']['total_return'])}.",
         f"The best of the {len(rows_d) + len(rows_w)} lookback × N × strategy × frequency runs by CAGR is "
         f"{best.pairs[2].split('=')[1]} {best.pairs[0].split('=')[1]} top {best.pairs[1].split('=')[1]} every "
-        f"{best.config.params.every}: CAGR {pct(best.metrics['cagr'])}, Sharpe {best.metrics['sharpe']:.2f}, "
+        f"{best.config.every_text}: CAGR {pct(best.metrics['cagr'])}, Sharpe {best.metrics['sharpe']:.2f}, "
         f"max drawdown {pct(best.metrics['max_drawdown'])}. With this many tries, the best one is partly luck.",
         f"Delta rebalancing saves {saved['momentum 1d']:,.0f} (momentum) and {saved['reversal 1d']:,.0f} (reversal) "
         f"in fees against full rebalancing when trading daily, {saved['momentum 1w']:,.0f} and "

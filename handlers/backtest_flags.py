@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--strategy", choices=("momentum", "reversal"))
     add("--lookback", help="duration, e.g. 7d")
     add("--topn", help="how many coins to hold")
-    add("--every", help="rebalance period: 1d or 1w with daily data")
+    add("--every", help="rebalance period: any whole number of days or weeks, e.g. 1d, 3d, 2w")
     add("--mode", choices=("full", "delta"))
     add("--fee", help="fee rate per fill, e.g. 0.001")
     add("--slippage-bps", help="price moved against each fill, in basis points")

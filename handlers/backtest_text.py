@@ -28,7 +28,7 @@ def show(key: str, v: float) -> str:
 
 def describe(c: BacktestConfig) -> str:
     p = c.params
-    return (f"{p.strategy} {format_duration(p.lookback)} top {p.topn}, every {p.every}, {p.mode}, "
+    return (f"{p.strategy} {format_duration(p.lookback)} top {p.topn}, every {c.every_text}, {p.mode}, "
             f"fee {float(p.fee_rate) * 100:g} %, slippage {p.slippage_bps} bps, delay {c.delay}")
 
 
@@ -37,7 +37,7 @@ def fixed_settings(rows: Sequence[SweepRow], swept: Sequence[str]) -> str:
     c = rows[0].config
     p = c.params
     shown = {"strategy": p.strategy, "lookback": f"lookback {format_duration(p.lookback)}", "topn": f"top {p.topn}",
-             "every": f"every {p.every}", "mode": p.mode, "fee_rate": f"fee {float(p.fee_rate) * 100:g} %",
+             "every": f"every {c.every_text}", "mode": p.mode, "fee_rate": f"fee {float(p.fee_rate) * 100:g} %",
              "slippage_bps": f"slippage {p.slippage_bps} bps"}
     return ", ".join([*(v for k, v in shown.items() if k not in swept),
                       *([] if "delay" in swept else [f"delay {c.delay}"]), _window(rows, swept)])
@@ -87,7 +87,7 @@ def metrics_json(m: dict[str, float]) -> dict[str, Any]:
 def report_json(r: BacktestReport) -> dict[str, Any]:
     return {
         **metrics_json(r.metrics), "start": r.first_day.isoformat(), "end": r.last_day.isoformat(),
-        "params": {**r.config.params.to_strings(), "delay": r.config.delay, "capital": r.config.capital},
+        "params": {**r.config.params.to_strings(), "every": r.config.every_text, "delay": r.config.delay, "capital": r.config.capital},
         "benchmarks": {name: metrics_json(m) for name, m in r.benchmark_metrics.items()}, "symbols": r.symbols,
         "last_picks": list(r.last_picks),
     }

@@ -60,7 +60,19 @@ def test_bad_options_are_refused_in_one_line(cache):
     out = bot("backtest", "--cache", str(cache), "--topn", "0")
     assert out.returncode == 1 and out.stderr.strip() == "⚠ topn must be a whole number from 1 to 50 (got '0')"
     out = bot("backtest", "--cache", str(cache), "--every", "4h")
-    assert "every must be 1d or 1w with daily candles" in out.stderr
+    assert out.returncode == 1 and out.stderr.strip() == (
+        "⚠ every must be a whole number of days or weeks with daily candles, up to 365d, like 1d, 3d or 2w (got 4h)")
+
+
+def test_any_whole_number_of_days_or_weeks_is_a_backtest_period(cache):
+    runs = {}
+    for every in ("3d", "2w"):
+        out = bot("backtest", "--cache", str(cache), "--every", every, "--lookback", "10d", "--topn", "3",
+                  "--min-quote-volume", "0", "--start", "2022-02-01", "--end", "2022-05-01", "--json")
+        assert out.returncode == 0, out.stderr
+        runs[every] = json.loads(out.stdout)
+        assert runs[every]["params"]["every"] == every and runs[every]["params"]["lookback"] == "10d"
+    assert runs["3d"]["fills"] > runs["2w"]["fills"] > 0  # 30 rebalances against 7
 
 
 def test_a_sweep_writes_a_sorted_table_a_csv_and_heatmaps(cache, tmp_path):

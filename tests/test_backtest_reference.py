@@ -12,13 +12,13 @@ from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.metrics import run_metrics
 from tradingbot.core.backtest.panel import day_date
 from tradingbot.core.backtest.simulate import simulate
-from tradingbot.core.params import StrategyParams
+from tradingbot.core.params import PERIODS, StrategyParams
 
 
 def reference(candles: dict[str, dict[int, Bar]], cfg: BacktestConfig) -> tuple[list[float], float, int]:
     """Equity per day, fees, fills: one day at a time, plain floats and dicts, nothing shared with the fast path."""
     p = cfg.params
-    k, every, delay = p.lookback.days, p.period.days, cfg.delay
+    k, every, delay = p.lookback.days, cfg.period.days, cfg.delay
     fee, slip = float(p.fee_rate), float(p.slippage_bps) / 10000
     start, end = cfg.start.toordinal() - 719163, cfg.end.toordinal() - 719163  # to days since 1970-01-01
     first_seen = {s: min(bars) for s, bars in candles.items() if bars}
@@ -96,12 +96,15 @@ PANEL = panel_of(CANDLES)
 
 @pytest.mark.parametrize("strategy", ["momentum", "reversal"])
 @pytest.mark.parametrize("mode", ["full", "delta"])
-@pytest.mark.parametrize("every,lookback,delay,slip", [("1d", 3, 0, 0), ("1d", 7, 1, 10), ("1w", 14, 0, 25)])
+@pytest.mark.parametrize("every,lookback,delay,slip", [("1d", 3, 0, 0), ("1d", 7, 1, 10), ("1w", 14, 0, 25),
+                                                       ("3d", 10, 0, 5), ("3d", 5, 1, 0), ("2w", 9, 0, 10)])
 def test_fast_path_agrees_with_the_plain_loop(strategy, mode, every, lookback, delay, slip):
-    params = StrategyParams(strategy=strategy, mode=mode, every=every, lookback=timedelta(days=lookback), topn=4,
-                            min_age_days=10, min_quote_volume=Decimal(200_000), fee_rate=Decimal("0.002"),
-                            slippage_bps=Decimal(slip))
-    cfg = BacktestConfig(params, day_date(FIRST_DAY + 20), day_date(FIRST_DAY + 150), delay=delay, capital=5000.0)
+    live = every in PERIODS  # 3d and 2w are the backtest's own periods; the live schedule has no such slot
+    params = StrategyParams(strategy=strategy, mode=mode, every=every if live else "1d",
+                            lookback=timedelta(days=lookback), topn=4, min_age_days=10,
+                            min_quote_volume=Decimal(200_000), fee_rate=Decimal("0.002"), slippage_bps=Decimal(slip))
+    cfg = BacktestConfig(params, day_date(FIRST_DAY + 20), day_date(FIRST_DAY + 150), delay=delay, capital=5000.0,
+                         every=None if live else every)
     want, fees, fills = reference(CANDLES, cfg)
     run = simulate(PANEL, cfg)
     assert len(run.equity) == len(want)

@@ -7,10 +7,11 @@ from datetime import date, timedelta
 import numpy as np
 
 from ..errors import UserError
-from ..params import StrategyParams
+from ..params import StrategyParams, parse_duration
 from .panel import Panel
 
 DAY = timedelta(days=1)
+MAX_EVERY = timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,17 @@ class BacktestConfig:
     end: date | None = None  # None: the data's last day
     delay: int = 0  # 0 fills at the signal day's close; 1 at the next day's open
     capital: float = 10_000.0
+    # The backtest's own period, any whole number of days or weeks ('3d', '2w'); None: the live params' every.
+    # Kept apart from params.every because the live schedule takes only 1h, 4h, 1d and 1w.
+    every: str | None = None
 
     def __post_init__(self) -> None:
         p = self.params
         if p.lookback % DAY:
             raise UserError(f"lookback must be whole days with daily candles (got {p.to_strings()['lookback']})")
-        if p.period % DAY:
-            raise UserError(f"every must be 1d or 1w with daily candles (got {p.every})")
+        if self.period % DAY or not DAY <= self.period <= MAX_EVERY:
+            raise UserError(f"every must be a whole number of days or weeks with daily candles, up to 365d, "
+                            f"like 1d, 3d or 2w (got {self.every_text})")
         if self.delay not in (0, 1):
             raise UserError(f"delay must be 0 or 1 (got {self.delay})")
         if not self.capital > 0:
@@ -41,8 +46,17 @@ class BacktestConfig:
         return self.params.lookback // DAY
 
     @property
+    def period(self) -> timedelta:
+        """Time between rebalances: the backtest's own every, else the live one."""
+        return parse_duration(self.every) if self.every else self.params.period
+
+    @property
+    def every_text(self) -> str:
+        return self.every or self.params.every
+
+    @property
     def every_days(self) -> int:
-        return self.params.period // DAY
+        return self.period // DAY
 
     @property
     def fee(self) -> float:

@@ -1,7 +1,8 @@
 """Backtest requests from people: key=value pairs (chat, and the CLI's --options as pairs) into one BacktestConfig.
 
 The strategy keys go through the live parameter parser (parse_assignments), so a backtest accepts
-and refuses exactly what /set does; only the window, capital and delay are read here.
+and refuses exactly what /set does; only the window, capital, delay and the period are read here (a backtest
+rebalances every 3d or 2w too, which the live schedule does not offer).
 """
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from datetime import date
 from typing import Any, Sequence
 
 from ..errors import UserError
-from ..params import StrategyParams, excerpt, parse_assignments
+from ..params import StrategyParams, excerpt, parse_assignments, parse_duration
 from .config import BacktestConfig
 
 ALIASES = {"fee": "fee_rate", "slippage": "slippage_bps", "min_age": "min_age_days", "min_volume": "min_quote_volume"}
-RUN_KEYS = ("start", "end", "delay", "capital")
+RUN_KEYS = ("start", "end", "delay", "capital", "every")  # every: any whole days or weeks here, unlike /set
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _NUMBER = re.compile(r"\d{1,12}(?:\.\d{1,8})?", re.ASCII)
 
@@ -33,6 +34,12 @@ def parse_day(key: str, text: str) -> date:
 def _run_value(key: str, text: str) -> Any:
     if key in ("start", "end"):
         return parse_day(key, text)
+    if key == "every":
+        try:
+            parse_duration(text)
+        except UserError:
+            raise UserError(f"every must be a duration like 1d, 3d or 2w (got '{excerpt(text)}')") from None
+        return text.strip().lower()
     if key == "delay":
         if text not in ("0", "1"):
             raise UserError(f"delay must be 0 (fill at the signal close) or 1 (next open) (got '{excerpt(text)}')")
