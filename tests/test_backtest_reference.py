@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from tests.backtest_data import FIRST_DAY, Bar, make_candles, panel_of
+from tests.builders import rules
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.metrics import run_metrics
 from tradingbot.core.backtest.panel import day_date
+from tradingbot.core.backtest.signals import eligible
 from tradingbot.core.backtest.simulate import simulate
+from tradingbot.core.domain import SymbolSnapshot
+from tradingbot.core.ranking import ineligibility
 from tradingbot.core.params import PERIODS, StrategyParams
 
 
@@ -37,7 +42,7 @@ def reference(candles: dict[str, dict[int, Bar]], cfg: BacktestConfig) -> tuple[
         bars = candles[s]
         if t not in bars or t - k not in bars or p.skip_reason(s[:-4], s, bases):
             return False
-        if s not in first_seen or t - first_seen[s] < p.min_age_days:
+        if s not in first_seen or t + 1 - first_seen[s] < p.min_age_days:  # age at t's close, as live
             return False
         week = [bars[d].quote_volume for d in range(t - 6, t + 1) if d in bars]
         return sum(week) / len(week) >= float(p.min_quote_volume)
@@ -157,3 +162,19 @@ def test_delay_one_fills_at_the_next_open_and_holds_cash_until_then(mode):
     assert at_close.equity.tolist() == pytest.approx([1000, 1200, 1500])  # 10 units from the close of 100
     assert next_open.equity.tolist() == pytest.approx([1000, 960, 1200])  # cash, then 8 units from the open of 125
     assert next_open.trade_rows.tolist() == [2, 3]  # the signals of days 1 and 2, each filled a day later
+
+
+@pytest.mark.parametrize("min_age", [3, 5, 14])
+def test_a_coins_age_is_counted_at_the_signal_instant_as_live(min_age):
+    """Day t's signal is the live rebalance at t's close (t + 1 00:00 UTC): both count the coin's age there."""
+    listed, params = FIRST_DAY + 30, StrategyParams(min_age_days=min_age, min_quote_volume=Decimal(0), topn=30)
+    bars = {d: Bar(1.0, 1.0 + d / 1000, 1e6) for d in range(listed, listed + 40)}
+    panel = panel_of({"AAAUSDT": bars, "BBBUSDT": {d: Bar(1.0, 1.0, 1e6) for d in range(FIRST_DAY, listed + 40)}})
+    rows = np.arange(listed + 1, listed + 30) - panel.first_day
+    ok, _ = eligible(panel, rows, 1, min_age, 0.0, np.ones(2, dtype=bool))
+    first_open = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(days=listed)
+    for row, backtest_ok in zip(rows.tolist(), ok[:, 0].tolist()):
+        signal = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(days=panel.first_day + row + 1)
+        snap = SymbolSnapshot(rules("AAAUSDT"), first_open, Decimal(2), Decimal(1), Decimal(10**6))
+        assert backtest_ok == (ineligibility(snap, params, signal, frozenset({"AAA", "BBB"})) == ""), row
+    assert ok[:, 0].any() and not ok[:, 0].all()  # the boundary lies inside the window
