@@ -109,7 +109,11 @@ def data_limits(path: Path, panel) -> str:
             f"- Flags in the file: {skipped} left out (an unfinished last day); {flagged} kept unchanged. "
             f"LUNA (two assets in one series) and COCOS and DREP (unadjusted redenominations, jumps of ~1,294× and "
             f"~106× across a gap) are excluded from every run below unless said otherwise; leveraged, wrapped and "
-            f"pegged tokens are excluded by the built-in lists.\n")
+            f"pegged tokens are excluded by the built-in lists.\n"
+            f"- **Daily candles only**: the backtests rebalance every whole number of days or weeks (`--every 3d`, "
+            f"`2w`) at 00:00 UTC and fill at the signal close or the next day's open. Periods below a day (1h, 4h), "
+            f"another time of day and delays in hours need hourly candles, which the backtester does not read yet "
+            f"(an hourly file is refused rather than read as daily).\n")
 
 
 def main() -> int:
