@@ -52,10 +52,10 @@ from tradingbot.adapters import logs
 from tradingbot.adapters.candle_cache import CachedCandles, SqliteCandleCache
 from tradingbot.adapters.lockfile import FileLock, NoLock
 from tradingbot.adapters.outbox import SqliteOutbox
-from tradingbot.adapters.paper import PaperCosts, PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.synthetic import END as SYNTHETIC_UNTIL, EPOCH as SYNTHETIC_FROM
 from tradingbot.app.backtester import Backtester
+from tradingbot.app.current_params import CurrentParams
 from tradingbot.adapters.clock import FrozenClock, OffsetClock, SystemClock
 from tradingbot.core.domain import RebalanceSummary
 from tradingbot.app.rebalancer import Rebalancer
@@ -120,18 +120,16 @@ def build(settings: Settings, args: argparse.Namespace, lock: ProcessLock) -> Ap
     db = open_database(db_path)
     defaults = StrategyParams(timezone=settings.timezone)
     store = SqliteStore(db, defaults.quote, checkpoint)
-    venue = build_venue(settings, db, clock, demo=args.demo)
+    params = CurrentParams(store, defaults)
+    venue = build_venue(settings, db, clock, params.costs, demo=args.demo)
     if venue.market_name == "synthetic" and not SYNTHETIC_FROM <= clock.now() < SYNTHETIC_UNTIL:
         raise SettingsError(f"{'--clock' if args.clock else 'the clock'}: the synthetic market covers "
                             f"{SYNTHETIC_FROM:%Y-%m-%d} to {SYNTHETIC_UNTIL:%Y-%m-%d} only (got {clock.now():%Y-%m-%dT%H:%M:%SZ})")
     rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock, checkpoint=checkpoint,
                             caps=build_market_caps(settings, db, venue, clock))
-    services = Services(store, venue.exchange, venue.market, clock, rebalancer, defaults,
+    services = Services(store, venue.exchange, venue.market, clock, rebalancer, params,
                         market_name=venue.market_name, health=venue.health)
     paper = venue.paper
-    if paper is not None:
-        _sync_paper_costs(paper, services.params)
-        services.listeners.append(lambda p, _changes: _sync_paper_costs(paper, p))
     services.backtester = Backtester(CachedCandles(settings.kline_db_path))
     if not store.deposits():
         with store.transaction():  # venue balance and ledger deposit land together
@@ -148,10 +146,6 @@ def _clock(start: str | None) -> Clock:
     if start is None:
         return SystemClock()
     return FrozenClock(parse_clock(start)) if os.environ.get(FROZEN_CLOCK) == "1" else OffsetClock(parse_clock(start))
-
-
-def _sync_paper_costs(exchange: PaperExchange, p: StrategyParams) -> None:
-    exchange.costs = PaperCosts(p.fee_rate, p.slippage_bps, p.latency_ms)
 
 
 @asynccontextmanager

@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 
 from tradingbot.adapters.lockfile import NoLock
-from tradingbot.adapters.paper import PaperCosts, PaperExchange
+from tradingbot.adapters.paper import PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.panel import build_panel, day_number
 from tradingbot.core.backtest.simulate import simulate
 from tradingbot.adapters.clock import ManualClock
+from tradingbot.app.current_params import CurrentParams
 from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.app.market_view import valuation_prices
 from tradingbot.core.params import StrategyParams
@@ -46,8 +47,9 @@ async def live_path(tmp_path, params: StrategyParams) -> list[float]:
     market = SyntheticMarket(clock, seed=7, n_symbols=SYMBOLS)
     db = open_database(tmp_path / "live.sqlite")
     store = SqliteStore(db, "USDT")
-    paper = PaperExchange(db, market, clock, PaperCosts(params.fee_rate, params.slippage_bps, 0))
-    services = Services(store, paper, market, clock, Rebalancer(store, paper, market, clock, NoLock()), params,
+    current = CurrentParams(store, params)
+    paper = PaperExchange(db, market, clock, current.costs)
+    services = Services(store, paper, market, clock, Rebalancer(store, paper, market, clock, NoLock()), current,
                         "synthetic")
     with db.atomic():
         paper.deposit("USDT", Decimal(10000))

@@ -13,7 +13,8 @@ from tests.books import assert_books_agree
 from tests.builders import rules
 from tradingbot.core.domain import Position, Side
 from tradingbot.app.dust import DUST_LEG
-from tradingbot.core.planning import Book, Costs, flag_dust, is_dust, plan_sells
+from tradingbot.core.costs import Costs
+from tradingbot.core.planning import Book, flag_dust, is_dust, plan_sells
 
 D = Decimal
 run = asyncio.run

@@ -27,6 +27,7 @@ from .adapters.synthetic_caps import SyntheticCaps
 from .adapters.venue_market import VenueMarket
 from .app.cap_book import MarketCapBook
 from .app.ports import Clock, Exchange, MarketCaps, MarketData
+from .core.costs import CostSource
 from .core.domain import VenueHealth
 from .core.market_caps import parse_cap_ids
 from .settings import Settings, SettingsError
@@ -52,19 +53,20 @@ class VenueConnections:
             await close()
 
 
-def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, demo: bool) -> VenueConnections:
-    """Wire the market data source and the venue the settings ask for."""
+def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, costs: CostSource,
+                demo: bool) -> VenueConnections:
+    """Wire the market data source and the venue the settings ask for (a paper venue charges `costs()`)."""
     if demo or settings.market_data == "synthetic":
         # The synthetic market exists only in this process, so only the paper venue can fill against it
         synthetic = SyntheticMarket(clock, seed=settings.synthetic_seed, n_symbols=settings.synthetic_symbols)
-        return VenueConnections(synthetic, PaperExchange(db, synthetic, clock), "synthetic")
+        return VenueConnections(synthetic, PaperExchange(db, synthetic, clock, costs), "synthetic")
     public = BinanceTransport("market data", settings.binance_market_data_url,
                               weight_budget=settings.binance_weight_budget)
     raw = BinanceMarketData(public, clock)
     cache = CachedMarketData(raw, KlineStore(open_database(settings.kline_db_path)), clock)
     stream = MarketStream(settings.binance_stream_url, raw, cache, clock)
     if settings.exchange == "paper":
-        return VenueConnections(cache, PaperExchange(db, cache, clock), "binance", [public.health], [stream.run],
+        return VenueConnections(cache, PaperExchange(db, cache, clock, costs), "binance", [public.health], [stream.run],
                                 [public.close])
     assert settings.binance_api_key is not None and settings.binance_api_secret is not None  # settings checked
     trading = BinanceTransport(settings.exchange, settings.trading_url, settings.binance_api_key.get_secret_value(),

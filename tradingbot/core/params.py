@@ -240,6 +240,21 @@ def _parse_value(spec: ParamSpec, text: str, current: Any) -> Any:
         raise UserError(f"{spec.key} must be {spec.allowed} (got '{excerpt(text)}')") from None
 
 
+def check_value(key: str, value: Any) -> None:
+    """Refuse (UserError) a value the key's bounds do not allow, wherever it is held.
+
+    Valid means: showing the value and reading it back gives the same value of the same type.
+    """
+    spec = _SPECS[key]
+    try:
+        parsed = spec.parse(spec.show(value), value)
+        ok = parsed == value and type(parsed) is type(value)
+    except (_Bad, TypeError, ValueError, AttributeError):
+        ok = False
+    if not ok:
+        raise UserError(f"{spec.key} must be {spec.allowed} (got '{excerpt(value)}')")
+
+
 def _spec_for(key: str) -> ParamSpec:
     name = key.strip().lower().replace("-", "_")
     if name in _SPECS:
@@ -275,16 +290,8 @@ class StrategyParams:
     latency_ms: int = 50
 
     def __post_init__(self) -> None:
-        # Valid means: showing a value and reading it back gives the same value of the same type.
         for spec in PARAM_SPECS:
-            value = getattr(self, spec.key)
-            try:
-                parsed = spec.parse(spec.show(value), value)
-                ok = parsed == value and type(parsed) is type(value)
-            except (_Bad, TypeError, ValueError, AttributeError):
-                ok = False
-            if not ok:
-                raise UserError(f"{spec.key} must be {spec.allowed} (got '{excerpt(value)}')")
+            check_value(spec.key, getattr(self, spec.key))
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
