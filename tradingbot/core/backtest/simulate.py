@@ -11,18 +11,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..costs import Costs
 from .config import BacktestConfig, allowed_columns, window
 from .panel import Panel
 from .signals import eligible, pick
 
 
 @dataclass
-class _Costs:
+class _Fills:
+    """The run's fills at its costs (as floats, for NumPy) and what they added up to."""
+
     fee: float
     slip: float
     fees: float = 0.0
     traded: float = 0.0  # quote value of every fill, buys and sells
     fills: int = 0
+
+    @classmethod
+    def at(cls, costs: Costs) -> _Fills:
+        return cls(float(costs.fee_rate), float(costs.slippage))
 
     def sell(self, q: np.ndarray, qty: np.ndarray, cols: np.ndarray, px: np.ndarray) -> float:
         """Sell qty[cols] at px less slippage; returns the cash received after fees."""
@@ -40,7 +47,7 @@ class _Costs:
         return total
 
 
-def _delta(q: np.ndarray, cash: float, px: np.ndarray, cols: np.ndarray, costs: _Costs) -> float:
+def _delta(q: np.ndarray, cash: float, px: np.ndarray, cols: np.ndarray, costs: _Fills) -> float:
     n = len(cols)
     value = q * px
     goal = (cash + float(value.sum())) / n
@@ -101,7 +108,7 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
         return _full_path(panel, config, first, last, trades, px_rows, picks)
     pr, pc = np.nonzero(picks)
     bounds = np.searchsorted(pr, np.arange(len(trades) + 1))
-    costs = _Costs(config.fee, config.slippage)
+    costs = _Fills.at(config.costs)
     price0 = panel.price0
     q = np.zeros(len(panel.symbols))
     cash = config.capital
@@ -134,7 +141,8 @@ def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trad
     period k-1's picks: the step-by-step arithmetic of the spec, in closed form (a test checks it against a
     plain day-by-day loop).
     """
-    f, s = config.fee, config.slippage
+    costs = _Fills.at(config.costs)
+    f, s = costs.fee, costs.slip
     count = picks.sum(axis=1).astype(np.float64)
     pr, pc = np.nonzero(picks)
     following = np.minimum(pr + 1, len(trades) - 1)  # the last period's relative is never used
