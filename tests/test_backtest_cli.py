@@ -15,9 +15,11 @@ import pytest
 
 from tests.builders import NO_ENV_FILE
 from tests.backtest_data import make_candles
-from handlers.backtest_flags import add_arguments
+from handlers.backtest_flags import add_arguments, pairs_from_args
+from handlers.backtest_text import describe
+from tradingbot.core.backtest.options import config_from_pairs
 from tradingbot.core.backtest.panel import day_date
-from tradingbot.core.params import spec_of
+from tradingbot.core.params import StrategyParams, spec_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data" / "binance_spot_usdt_1d.csv.gz"
@@ -66,6 +68,9 @@ def test_the_cli_choices_are_the_parameter_tables_words():
     assert choices["strategy"] == spec_of("strategy").choices == ("momentum", "reversal")
     assert choices["mode"] == spec_of("mode").choices == ("full", "delta")
     assert parser.parse_args(["--strategy", "reversal", "--mode", "delta"]).mode == "delta"
+    half = pairs_from_args(parser.parse_args(["--invest-fraction", "0.5", "--fee", "0.002"]))
+    assert half == ["invest_fraction=0.5", "fee=0.002"]
+    assert "50 % invested" in describe(config_from_pairs(half, StrategyParams()))
     with pytest.raises(SystemExit):
         parser.parse_args(["--mode", "half"])
 

@@ -64,11 +64,13 @@ async def live_path(tmp_path, params: StrategyParams) -> list[float]:
     return equity
 
 
+@pytest.mark.parametrize("invest_fraction", ["1", "0.5"])  # 0.5: half the equity stays cash, live and backtested
 @pytest.mark.parametrize("mode", ["full", "delta"])
-def test_backtest_follows_the_live_engine_day_by_day(tmp_path, mode):
+def test_backtest_follows_the_live_engine_day_by_day(tmp_path, mode, invest_fraction):
     params = StrategyParams(strategy="momentum", lookback=timedelta(days=7), topn=5, every="1d", at=time(0, 0),
                             min_age_days=3, min_quote_volume=Decimal(2_000_000), mode=mode,
-                            fee_rate=Decimal("0.001"), slippage_bps=Decimal(0), latency_ms=0)
+                            fee_rate=Decimal("0.001"), slippage_bps=Decimal(0), latency_ms=0,
+                            invest_fraction=Decimal(invest_fraction))
     live = asyncio.run(live_path(tmp_path, params))
     market = SyntheticMarket(ManualClock(FIRST + timedelta(days=DAYS)), seed=7, n_symbols=SYMBOLS)
     panel = asyncio.run(daily_panel(market, FIRST + timedelta(days=DAYS)))
