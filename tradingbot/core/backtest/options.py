@@ -57,7 +57,7 @@ def config_from_pairs(tokens: Sequence[str], base: StrategyParams, defaults: Bac
         if key in RUN_KEYS:
             if key in run:
                 raise UserError(f"{key} is given twice; give each key once")
-            run[key] = _run_value(key, value.strip())
+            run[key] = _run_value(key, value)
         else:
             strategy.append((key, value))
     params = assign(strategy, base)[0] if strategy else base
