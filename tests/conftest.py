@@ -42,7 +42,8 @@ class World:
                                      listed=NOW - timedelta(days=400))
         self.db = open_database(path)
         self.store = SqliteStore(self.db, "USDT")
-        defaults = params or StrategyParams(topn=4, min_age_days=1)
+        # No paper latency unless a test asks: fills happen at once, one at a time, as the fault fakes assume.
+        defaults = params or StrategyParams(topn=4, min_age_days=1, latency_ms=0)
         self.params = CurrentParams(self.store, defaults)  # as bot.py wires it: the paper venue charges these
         self.paper = PaperExchange(self.db, self.market, self.clock, self.params.costs)
         self.venue = FaultyExchange(self.paper)
