@@ -15,10 +15,10 @@ from .adapters.candle_cache import CachedCandles, SqliteCandleCache
 from .adapters.clock import FrozenClock, OffsetClock, SystemClock
 from .adapters.lockfile import FileLock, NoLock
 from .adapters.outbox import SqliteOutbox
-from .adapters.paper import PaperCosts, PaperExchange
 from .adapters.sqlite_store import SqliteStore, open_database
 from .adapters.synthetic import END as SYNTHETIC_UNTIL, EPOCH as SYNTHETIC_FROM
 from .app.backtester import Backtester
+from .app.current_params import CurrentParams
 from .app.ports import CandleCache, Clock, Outbox, ProcessLock, no_checkpoint
 from .app.rebalancer import Rebalancer
 from .app.services import Services
@@ -73,18 +73,16 @@ def build(settings: Settings, run: RunOptions, lock: ProcessLock) -> App:
     db = open_database(db_path)
     defaults = StrategyParams(timezone=settings.timezone)
     store = SqliteStore(db, defaults.quote, checkpoint)
-    venue = build_venue(settings, db, clock, demo=run.demo)
+    params = CurrentParams(store, defaults)  # the paper venue reads its costs from it at every order
+    venue = build_venue(settings, db, clock, params.costs, demo=run.demo)
     if venue.market_name == "synthetic" and not SYNTHETIC_FROM <= clock.now() < SYNTHETIC_UNTIL:
         raise SettingsError(f"{'--clock' if run.clock else 'the clock'}: the synthetic market covers "
                             f"{SYNTHETIC_FROM:%Y-%m-%d} to {SYNTHETIC_UNTIL:%Y-%m-%d} only (got {clock.now():%Y-%m-%dT%H:%M:%SZ})")
     rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock, checkpoint=checkpoint, caps=venue.caps)
     paper = venue.paper
-    listeners = [] if paper is None else [lambda p, _changes: _sync_paper_costs(paper, p)]
-    services = Services(store, venue.exchange, venue.market, clock, rebalancer, defaults,
-                        market_name=venue.market_name, health=venue.health, listeners=listeners,
+    services = Services(store, venue.exchange, venue.market, clock, rebalancer, params,
+                        market_name=venue.market_name, health=venue.health,
                         backtester=Backtester(CachedCandles(settings.kline_db_path)))
-    if paper is not None:
-        _sync_paper_costs(paper, services.params)
     if not store.deposits():
         with store.transaction():  # venue balance and ledger deposit land together
             if paper is not None:
@@ -101,6 +99,3 @@ def _clock(run: RunOptions) -> Clock:
         return SystemClock()
     return FrozenClock(parse_clock(run.clock)) if run.frozen_clock else OffsetClock(parse_clock(run.clock))
 
-
-def _sync_paper_costs(exchange: PaperExchange, p: StrategyParams) -> None:
-    exchange.costs = PaperCosts(p.fee_rate, p.slippage_bps, p.latency_ms)

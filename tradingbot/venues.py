@@ -27,6 +27,7 @@ from .adapters.synthetic_caps import SyntheticCaps
 from .adapters.venue_market import VenueMarket
 from .app.cap_book import MarketCapBook
 from .app.ports import Clock, Exchange, MarketCaps, MarketData
+from .core.costs import CostSource
 from .core.domain import VenueHealth
 from .core.market_caps import parse_cap_ids
 from .settings import Settings, SettingsError
@@ -54,13 +55,15 @@ class VenueConnections:
             await close()
 
 
-def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, demo: bool) -> VenueConnections:
-    """Wire the market data source, the venue and the market cap source the settings ask for."""
+def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, costs: CostSource,
+                demo: bool) -> VenueConnections:
+    """Wire the market data source, the venue (a paper one charges `costs()`) and the market cap source the
+    settings ask for."""
     if demo or settings.market_data == "synthetic":
         # The synthetic market exists only in this process, so only the paper venue can fill against it
         synthetic = SyntheticMarket(clock, seed=settings.synthetic_seed, n_symbols=settings.synthetic_symbols)
         caps, cap_closers = build_market_caps(settings, db, synthetic, clock)
-        return VenueConnections(synthetic, PaperExchange(db, synthetic, clock), "synthetic", caps,
+        return VenueConnections(synthetic, PaperExchange(db, synthetic, clock, costs), "synthetic", caps,
                                 closers=cap_closers)
     public = BinanceTransport("market data", settings.binance_market_data_url, clock=clock,
                               weight_budget=settings.binance_weight_budget)
@@ -69,7 +72,7 @@ def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, dem
     stream = MarketStream(settings.binance_stream_url, raw, cache, clock)
     caps, cap_closers = build_market_caps(settings, db, cache, clock)
     if settings.exchange == "paper":
-        return VenueConnections(cache, PaperExchange(db, cache, clock), "binance", caps, [public.health],
+        return VenueConnections(cache, PaperExchange(db, cache, clock, costs), "binance", caps, [public.health],
                                 [stream.run], [public.close, *cap_closers])
     assert settings.binance_api_key is not None and settings.binance_api_secret is not None  # settings checked
     trading = BinanceTransport(settings.exchange, settings.trading_url, settings.binance_api_key.get_secret_value(),
