@@ -5,6 +5,7 @@
     python bot.py [...] rebalance [--json]                      run the scheduled slot if it is due now
     python bot.py [...] rebalance --now [--slot KEY] [--json]   a manual rebalance now (its own journal key)
     python bot.py whoami                                        Telegram setup: learn your user id
+    python bot.py [--demo] [--db PATH] dashboard [--host H] [--port P]   the web dashboard alone, read-only
     python bot.py backtest [options] | data import FILE... | data fetch    offline: see README, Backtesting
 
 Test-only environment (tests/test_crash.py; never set in production):
@@ -31,6 +32,7 @@ import asyncio
 import json
 import logging
 import re
+import signal
 import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -63,6 +65,7 @@ from tradingbot.services import Services, SlotRefusal
 from tradingbot.settings import Settings, SettingsError, check_databases, env_file_warning, load_settings
 from tradingbot.timefmt import iso, parse_clock
 from tradingbot.venues import Venue, build_venue
+from web import server as web_server
 
 log = logging.getLogger("itradingbot")
 MISFIRE_GRACE = timedelta(minutes=10)  # a slot missed by a bot that was down runs if it returns within this
@@ -94,6 +97,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     reb.add_argument("--now", action="store_true", help="rebalance now, as a confirmed /rebalance_now does")
     reb.add_argument("--slot", help="with --now: the manual rebalance's journal key (running it again sends nothing)")
     sub.add_parser("whoami", help="setup: answer /whoami on Telegram so a new admin learns their id")
+    dash = sub.add_parser("dashboard", help="serve the web dashboard alone over the database, read-only, and "
+                                             "print a one-time sign-in link")
+    dash.add_argument("--host", help="listen address (default DASHBOARD_HOST)")
+    dash.add_argument("--port", type=int, help="port (default DASHBOARD_PORT)")
     backtest_cli.add_subcommands(sub)
     return parser.parse_args(argv)
 
@@ -260,7 +267,8 @@ async def _dispatch(args: argparse.Namespace, app: App) -> int:
         return 0
     if args.command == "rebalance":
         return await rebalance_command(args, services)
-    async with background(app.venue):
+    async with background(app.venue), web_server.beside_bot(services, app.settings, app.db_path,
+                                                            console=app.settings.telegram_bot_token is None):
         return await serve(app)
 
 
@@ -316,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         log.warning(warning)
     if args.command == "whoami":
         return _whoami(settings)
+    if args.command == "dashboard":
+        return _dashboard_alone(settings, args)
     lock = account_lock(database_path(settings, args))
     if args.command in (None, "rebalance") and not lock.acquire():  # held for the process's life
         print(f"stopped: another bot process is running on {database_path(settings, args)} (it holds its .lock "
@@ -350,6 +360,28 @@ def run_app(args: argparse.Namespace, app: App) -> int:
             return STORAGE_FULL
         log.exception("stopped by an unexpected error")  # through the redacting formatter: never a secret
         return 1
+
+
+def _dashboard_alone(settings: Settings, args: argparse.Namespace) -> int:
+    """`bot.py dashboard`: the web dashboard over a database file, read-only, beside (or without) the bot."""
+    from tradingbot.adapters.readonly_store import DatabaseNotReady
+
+    host = args.host or settings.dashboard_host
+    port = settings.dashboard_port if args.port is None else args.port
+    public = None if args.host or args.port is not None else settings.dashboard_public_url
+    stop = asyncio.Event()
+
+    async def run() -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await web_server.serve_standalone(database_path(settings, args), _clock(args.clock),
+                                                 StrategyParams(timezone=settings.timezone), host, port, public, stop)
+    try:
+        return asyncio.run(run())
+    except DatabaseNotReady as e:
+        print(f"stopped: {e}", file=sys.stderr)
+        return 2
 
 
 def _whoami(settings: Settings) -> int:

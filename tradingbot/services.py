@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 from .adapters.sqlite_store import SqliteStore
 from .backtest_service import Backtester
 from .benchmarks import scaled, universe_step
+from .dashboard_auth import DashboardAuth
 from .domain import (
     DUST_VALUE, ZERO, Change, EquityMark, Fill, Plan, Position, Ranking, RebalanceRow, RebalanceSummary, VenueHealth,
 )
@@ -123,6 +124,7 @@ class Services:
         self.params = StrategyParams.from_strings(store.load_params(), base=defaults)
         self.listeners: list[ParamsListener] = []
         self.backtester: Backtester | None = None  # set by the composition root when a candle cache is configured
+        self.dashboard: DashboardAuth | None = None  # set by the composition root when the dashboard is served
         self.next_run: Callable[[], datetime | None] = self._computed_next_run
 
     @property

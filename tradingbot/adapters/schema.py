@@ -92,4 +92,13 @@ V6 = [
         ledger_change TEXT NOT NULL)""",
 ]
 
-MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5, V6]
+# V7: the web dashboard's sign-in: one-time links (only their hash) and the key that signs session cookies,
+# with a generation that `/dashboard revoke` moves on (every cookie of an older generation is refused).
+V7 = [
+    """CREATE TABLE dashboard_links (
+        hash TEXT PRIMARY KEY, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT, who TEXT NOT NULL)""",
+    """CREATE TABLE dashboard_keys (
+        id INTEGER PRIMARY KEY CHECK (id = 1), secret TEXT NOT NULL, generation INTEGER NOT NULL)""",
+]
+
+MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5, V6, V7]

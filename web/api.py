@@ -1,0 +1,162 @@
+"""The dashboard's JSON answers, one per page, each with its tables (which the CSV download writes as they are).
+
+Store reads run in a worker thread (one at a time on the read-only connection), so a page never holds up
+the bot's asyncio loop; a live valuation (when the bot serves the page) runs on the loop like /positions.
+"""
+from __future__ import annotations
+
+import asyncio
+import bisect
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Callable, TypeVar
+
+from tradingbot.errors import UserError
+from tradingbot.params import format_duration, parse_duration
+from tradingbot.redaction import shown
+from tradingbot.reports import Overview, Reports, Series, performance_report
+
+from . import tables
+from .tables import Table
+
+T = TypeVar("T")
+WINDOWS = ("1d", "7d", "30d", "90d", "365d", "all")
+
+
+class NotFound(Exception):
+    pass
+
+
+async def _read(reports: Reports, fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.to_thread(reports.store.run, fn, *args)
+
+
+def _time(t: datetime | None) -> float | None:
+    return t.timestamp() if t else None
+
+
+def _aligned(times: list[float], series: Series | None) -> list[float | None]:
+    """A benchmark's value at each equity mark (its latest point at or before the mark)."""
+    if series is None:
+        return [None] * len(times)
+    out: list[float | None] = []
+    for t in times:
+        i = bisect.bisect_right(series.times, t) - 1
+        out.append(series.values[i] if i >= 0 else None)
+    return out
+
+
+def _rebalance_json(row: Any) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"id": row.id, "slot": row.slot, "state": row.state, "kind": row.kind,
+            "started": _time(row.started_at), "finished": _time(row.finished_at), "note": row.note}
+
+
+def overview_json(o: Overview) -> dict[str, Any]:
+    r = o.risk
+    figures = {k: float(v) for k, v in (("equity", o.equity), ("deposits", o.deposits), ("net", o.net),
+                                        ("realized", o.realized), ("unrealized", o.unrealized), ("fees", o.fees),
+                                        ("cash", o.cash))}
+    figures.update(marked_at=_time(o.marked_at), max_drawdown=r.max_drawdown, drawdown_now=r.drawdown_now,
+                   max_drawdown_days=r.max_drawdown_duration / timedelta(days=1), sharpe=r.sharpe,
+                   sortino=r.sortino, volatility=r.volatility, days=r.days)
+    t = o.equity_series.times
+    return {
+        "quote": o.quote, "timezone": o.timezone, "figures": figures,
+        "status": {"last_rebalance": _rebalance_json(o.last_rebalance), "next_run": _time(o.next_run),
+                   "paused": o.paused, "venue": o.venue,
+                   "health": [{"name": h.name, "host": h.host, "reachable": h.reachable, "weight": h.used_weight,
+                               "budget": h.budget, "error": shown(h.last_error, admin=False)} for h in o.health]},
+        "equity": {"t": t, "equity": o.equity_series.values,
+                   "btc": _aligned(t, o.benchmarks.get("BTC buy & hold")),
+                   "universe": _aligned(t, o.benchmarks.get("Equal-weight universe")),
+                   "drawdown": o.drawdown_series.values},
+        "changes": o.param_changes,
+    }
+
+
+def _page(head: dict[str, Any], named: dict[str, Table]) -> tuple[dict[str, Any], dict[str, Table]]:
+    return {**head, "tables": {name: table.json() for name, table in named.items()}}, named
+
+
+async def overview(reports: Reports, query: dict[str, str]) -> tuple[dict[str, Any], dict[str, Table]]:
+    return _page(overview_json(await _read(reports, reports.overview)), {})
+
+
+async def holdings(reports: Reports, query: dict[str, str]) -> tuple[dict[str, Any], dict[str, Table]]:
+    held = await reports.positions()
+    history = await _read(reports, reports.holdings_history)
+    assets = sorted({a for _, values in history for a in values}, key=lambda a: (a == held.quote, a))
+    stepped = {"t": [t.timestamp() for t, _ in history],
+               "assets": assets, "values": [[float(v.get(a, Decimal(0))) for _, v in history] for a in assets]}
+    return _page({"quote": held.quote, "equity": float(held.equity), "history": stepped},
+                 {"holdings": tables.holdings(held)})
+
+
+async def rebalances(reports: Reports, query: dict[str, str]) -> tuple[dict[str, Any], dict[str, Table]]:
+    lines = await _read(reports, reports.rebalances)
+    return _page({"quote": reports.store.quote}, {"rebalances": tables.rebalances(lines)})
+
+
+async def rebalance(reports: Reports, query: dict[str, str]) -> tuple[dict[str, Any], dict[str, Table]]:
+    rid = query.get("id", "")
+    if not rid.isdigit() or len(rid) > 12:
+        raise NotFound("no such rebalance")
+    detail = await _read(reports, reports.rebalance, int(rid))
+    if detail is None:
+        raise NotFound("no such rebalance")
+    row = detail.line.row
+    head = {"quote": reports.store.quote, "rebalance": {
+        **(_rebalance_json(row) or {}), "mode": row.mode, "strategy": row.strategy, "targets": list(row.targets),
+        "equity_before": float(row.equity_before), "turnover": float(row.turnover), "fees": float(row.fees),
+        "equity_after": float(row.equity_after) if row.equity_after is not None else None,
+        "signal_to_fill_ms": row.signal_to_fill_ms, "sold": detail.line.sold, "bought": detail.line.bought,
+        "period_pnl": float(detail.line.period_pnl) if detail.line.period_pnl is not None else None,
+        "delta_fees": float(detail.delta_fees) if detail.delta_fees is not None else None}}
+    return _page(head, {"ranking": tables.ranking(detail), "orders": tables.orders(detail),
+                        "fills": tables.fills(detail)})
+
+
+async def performance(reports: Reports, query: dict[str, str]) -> tuple[dict[str, Any], dict[str, Table]]:
+    window_text = query.get("window", "30d")
+    if window_text not in WINDOWS:
+        try:
+            window_text = format_duration(parse_duration(window_text))
+        except UserError:
+            raise NotFound("window: a duration like 7d, 12h or 2w, or all") from None
+    window = None if window_text == "all" else parse_duration(window_text)
+    held = await reports.positions()
+    zone = (await _read(reports, lambda: reports.params)).zone
+    report = await _read(reports, performance_report, reports.store, held, zone, window)
+    monthly = [{"month": r.start.isoformat()[:7], "pct": float(r.pct) if r.pct is not None else None}
+               for r in report.monthly]
+    return _page({"quote": held.quote, "window": window_text, "since": _time(report.since), "monthly": monthly},
+                 {"coins": tables.coins(report.coins), "daily": tables.periods(report.daily),
+                  "weekly": tables.periods(report.weekly), "monthly": tables.periods(report.monthly)})
+
+
+async def parameters(reports: Reports, query: dict[str, str]) -> tuple[dict[str, Any], dict[str, Table]]:
+    params = await _read(reports, lambda: reports.params)
+    changes = await _read(reports, reports.parameter_changes)
+    return _page({}, {"current": tables.parameters(params), "changes": tables.parameter_changes(changes)})
+
+
+PAGES = {"overview": overview, "holdings": holdings, "rebalances": rebalances, "rebalance": rebalance,
+         "performance": performance, "parameters": parameters}
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses, Decimals and times as JSON (display only: exact values go out as text in tables)."""
+    if hasattr(value, "__dataclass_fields__"):
+        return jsonable(asdict(value))
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return value

@@ -1,0 +1,161 @@
+"""The dashboard's aiohttp application: sign-in, security headers, the JSON API, CSV downloads, live events.
+
+Every page is static HTML + JS that fetches JSON and renders it with textContent (never innerHTML), under a
+Content-Security-Policy that allows scripts from this origin only; the few server-made pages (sign-in) are
+string.Template with every value html-escaped. No CORS headers are ever sent.
+"""
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+from string import Template
+from typing import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from tradingbot.dashboard_auth import COOKIE, LOGIN_PATH, SESSION_TTL, DashboardAuth
+from tradingbot.reports import Reports
+
+from . import api
+from .live import LiveFeed
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+ASSETS = {p.name: p for p in STATIC.rglob("*") if p.is_file() and p.name != "index.html"}
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+           "Referrer-Policy": "no-referrer", "Cross-Origin-Opener-Policy": "same-origin",
+           "Cross-Origin-Resource-Policy": "same-origin"}
+NO_SESSION = "No session: open /dashboard in the chat for a sign-in link."
+REFUSED = "This sign-in link is used, expired or unknown: send /dashboard in the chat for a new one."
+PAGE = Template("""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>iTradingBot dashboard</title>
+<link rel="stylesheet" href="/static/style.css"></head><body class="plain"><main class="card">
+<h1>iTradingBot</h1><p>$message</p>$form</main></body></html>""")
+FORM = Template("""<form method="post" action="$action"><input type="hidden" name="t" value="$token">
+<button type="submit">Continue to the dashboard</button></form>""")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+AUTH = web.AppKey("auth", DashboardAuth)
+REPORTS = web.AppKey("reports", Reports)
+FEED = web.AppKey("feed", LiveFeed)
+
+
+def plain_page(message: str, status: int = 200, token: str | None = None) -> web.Response:
+    form = FORM.substitute(action=LOGIN_PATH, token=html.escape(token, quote=True)) if token else ""
+    body = PAGE.substitute(message=html.escape(message), form=form)
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as e:
+        response = e
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    if not request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def signed_in(request: web.Request) -> bool:
+    return request.app[AUTH].valid_session(request.cookies.get(COOKIE))
+
+
+def api_refusal() -> web.Response:
+    return web.json_response({"error": NO_SESSION}, status=401)
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    if not signed_in(request):
+        return plain_page(NO_SESSION, status=401)
+    return web.FileResponse(STATIC / "index.html")
+
+
+async def login_page(request: web.Request) -> web.Response:
+    """GET shows only a button: a link preview or prefetcher that opens the link spends nothing."""
+    token = request.query.get("t", "")
+    if not token or len(token) > 200:
+        return plain_page(REFUSED, status=403)
+    return plain_page("Sign in to the dashboard (read-only; trading stays in the chat).", token=token)
+
+
+async def login(request: web.Request) -> web.Response:
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+        return plain_page(REFUSED, status=403)  # a form posted from another site
+    form = await request.post()
+    token = form.get("t")
+    auth = request.app[AUTH]
+    if not isinstance(token, str) or not auth.spend(token):
+        log.warning("dashboard: a used, expired or unknown sign-in link was refused")
+        return plain_page(REFUSED, status=403)
+    response = web.HTTPSeeOther("/")  # to a URL without the token
+    response.set_cookie(COOKIE, auth.session_cookie(), max_age=int(SESSION_TTL.total_seconds()), httponly=True,
+                        samesite="Strict", path="/", secure=request.secure)
+    log.info("dashboard: a session started")
+    return response
+
+
+async def page_json(request: web.Request) -> web.Response:
+    if not signed_in(request):
+        return api_refusal()
+    build = api.PAGES.get(request.match_info["page"])
+    if build is None:
+        raise web.HTTPNotFound()
+    try:
+        body, _ = await build(request.app[REPORTS], dict(request.query))
+    except api.NotFound as e:
+        return web.json_response({"error": str(e)}, status=404)
+    return web.json_response(body)
+
+
+async def page_csv(request: web.Request) -> web.StreamResponse:
+    if not signed_in(request):
+        return api_refusal()
+    page, name = request.match_info["page"], request.match_info["table"]
+    build = api.PAGES.get(page)
+    if build is None:
+        raise web.HTTPNotFound()
+    try:
+        _, named = await build(request.app[REPORTS], dict(request.query))
+    except api.NotFound as e:
+        return web.json_response({"error": str(e)}, status=404)
+    if name not in named:
+        raise web.HTTPNotFound()
+    return web.Response(text=named[name].csv(), content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{page}-{name}.csv"'})
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    if not signed_in(request):
+        return api_refusal()
+    return await request.app[FEED].stream(request)
+
+
+async def asset(request: web.Request) -> web.StreamResponse:
+    path = ASSETS.get(request.match_info["name"])
+    if path is None:
+        raise web.HTTPNotFound()
+    response = web.FileResponse(path)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def make_app(reports: Reports, auth: DashboardAuth, feed: LiveFeed) -> web.Application:
+    app = web.Application(middlewares=[security_headers], client_max_size=16 * 1024)
+    app[AUTH], app[REPORTS], app[FEED] = auth, reports, feed
+    app.router.add_get("/", index)
+    app.router.add_get(LOGIN_PATH, login_page)
+    app.router.add_post(LOGIN_PATH, login)
+    app.router.add_get("/api/events", events)
+    app.router.add_get("/api/{page}.json", page_json)
+    app.router.add_get("/api/{page}/{table}.csv", page_csv)
+    app.router.add_get("/static/{name}", asset)
+    app.on_shutdown.append(lambda _: feed.close())
+    return app

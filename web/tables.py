@@ -1,0 +1,120 @@
+"""Every table a dashboard page shows, built once: the page renders it and the CSV download writes it.
+
+Cells keep exact values (Decimal as text, times as epoch seconds); the browser formats them, the CSV keeps them.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Sequence
+
+from tradingbot.domain import DUST_VALUE
+from tradingbot.params import PARAM_SPECS, StrategyParams
+from tradingbot.performance import CoinPnl, PeriodReturn
+from tradingbot.reports import RebalanceDetail, RebalanceLine
+from tradingbot.services import PositionsReport
+from tradingbot.timefmt import parse_iso
+
+# kinds tell the browser how to format a column: text, money, qty, pct, time, int, ms
+Column = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: list[Column]
+    rows: list[list[Any]]
+
+    def json(self) -> dict[str, Any]:
+        return {"columns": [{"name": n, "kind": k} for n, k in self.columns],
+                "rows": [[_json_cell(v) for v in row] for row in self.rows]}
+
+    def csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([name for name, _ in self.columns])
+        for row in self.rows:
+            writer.writerow([_csv_cell(v, kind) for v, (_, kind) in zip(row, self.columns)])
+        return out.getvalue()
+
+
+def _json_cell(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, datetime):
+        return v.timestamp()
+    return v
+
+
+def _csv_cell(v: Any, kind: str) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return v.astimezone(timezone.utc).isoformat()
+    text = str(v)
+    # A cell a spreadsheet would run as a formula (=, +, -, @ at the start of text from the database) stays text.
+    return "'" + text if kind == "text" and text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def holdings(report: PositionsReport) -> Table:
+    rows = [[p.asset, p.quantity, p.price, p.value, report.weight(p) * 100, p.unrealized, p.value < DUST_VALUE]
+            for p in sorted(report.positions, key=lambda p: -p.value)]
+    rows.append([report.quote, report.cash, Decimal(1), report.cash,
+                 report.cash / report.equity * 100 if report.equity else Decimal(0), Decimal(0), False])
+    return Table([("asset", "text"), ("quantity", "qty"), ("price", "money"), ("value", "money"),
+                  ("weight %", "pct"), ("unrealized P/L", "money"), ("dust", "bool")], rows)
+
+
+def rebalances(lines: Sequence[RebalanceLine]) -> Table:
+    rows = [[x.row.id, x.row.slot, x.row.started_at, x.row.state, x.row.kind, x.row.mode, x.sold, x.bought,
+             x.row.turnover, x.row.fees, x.period_pnl, x.row.signal_to_fill_ms, x.row.note] for x in lines]
+    return Table([("id", "int"), ("slot", "text"), ("started", "time"), ("state", "text"), ("kind", "text"),
+                  ("mode", "text"), ("sold", "int"), ("bought", "int"), ("turnover", "money"), ("fees", "money"),
+                  ("period P/L", "money"), ("signal to fill ms", "ms"), ("note", "text")], rows)
+
+
+def ranking(detail: RebalanceDetail) -> Table:
+    rows = [[r.rank, r.symbol, r.score * 100 if r.score is not None else None, r.quote_volume, r.eligible,
+             r.selected, r.reason] for r in detail.ranking]
+    return Table([("rank", "int"), ("symbol", "text"), ("score %", "pct"), ("quote volume", "money"),
+                  ("eligible", "bool"), ("selected", "bool"), ("reason kept out", "text")], rows)
+
+
+def orders(detail: RebalanceDetail) -> Table:
+    rows = [[o.client_order_id, o.leg, o.symbol, o.side.value, o.requested_qty, o.requested_quote, o.status.value,
+             o.error] for o in detail.orders]
+    return Table([("client order id", "text"), ("leg", "text"), ("symbol", "text"), ("side", "text"),
+                  ("quantity asked", "qty"), ("quote asked", "money"), ("status", "text"), ("error", "text")], rows)
+
+
+def fills(detail: RebalanceDetail) -> Table:
+    rows = [[f.time, f.symbol, f.side.value, f.price, f.quantity, f.quote_quantity, f.commission, f.commission_asset,
+             f.fee_quote] for f in detail.fills]
+    return Table([("time", "time"), ("symbol", "text"), ("side", "text"), ("price", "money"), ("quantity", "qty"),
+                  ("quote", "money"), ("commission", "qty"), ("commission asset", "text"), ("fee", "money")], rows)
+
+
+def periods(items: Sequence[PeriodReturn]) -> Table:
+    rows = [[r.start.isoformat(), r.equity_start, r.equity_end, r.change, r.pct * 100 if r.pct is not None else None]
+            for r in reversed(items)]
+    return Table([("period", "text"), ("equity at start", "money"), ("equity at end", "money"),
+                  ("change", "money"), ("return %", "pct")], rows)
+
+
+def coins(items: Sequence[CoinPnl]) -> Table:
+    rows = [[c.asset, c.pnl, c.value_start, c.bought, c.sold, c.value_end, c.fees] for c in items]
+    return Table([("asset", "text"), ("P/L", "money"), ("value at start", "money"), ("bought", "money"),
+                  ("sold", "money"), ("value at end", "money"), ("fees", "money")], rows)
+
+
+def parameters(params: StrategyParams) -> Table:
+    values = params.to_strings()
+    return Table([("key", "text"), ("value", "text"), ("meaning", "text"), ("allowed", "text")],
+                 [[s.key, values[s.key], s.help, s.allowed] for s in PARAM_SPECS])
+
+
+def parameter_changes(changes: Sequence[dict[str, str]]) -> Table:
+    return Table([("time", "time"), ("who", "text"), ("key", "text"), ("old", "text"), ("new", "text")],
+                 [[parse_iso(c["time"]), c["who"], c["key"], c["old"], c["new"]] for c in changes])
