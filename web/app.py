@@ -10,7 +10,7 @@ import html
 import logging
 from pathlib import Path
 from string import Template
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -33,7 +33,7 @@ NO_SESSION = "No session: open /dashboard in the chat for a sign-in link."
 REFUSED = "This sign-in link is used, expired or unknown: send /dashboard in the chat for a new one."
 PAGE = Template("""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>iTradingBot dashboard</title>
-<link rel="stylesheet" href="/static/style.css"></head><body class="plain"><main class="card">
+<link rel="stylesheet" href="/static/style.css"><link rel="icon" href="/static/favicon.svg"></head><body class="plain"><main class="card">
 <h1>iTradingBot</h1><p>$message</p>$form</main></body></html>""")
 FORM = Template("""<form method="post" action="$action"><input type="hidden" name="t" value="$token">
 <button type="submit">Continue to the dashboard</button></form>""")
@@ -54,13 +54,18 @@ def plain_page(message: str, status: int = 200, token: str | None = None) -> web
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
-    except web.HTTPException as e:
-        response = e
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if not request.path.startswith("/static/"):
-        response.headers.setdefault("Cache-Control", "no-store")
+    except web.HTTPException as e:  # 404 and the like: the same headers, raised on
+        _harden(request, e.headers)
+        raise
+    _harden(request, response.headers)
     return response
+
+
+def _harden(request: web.Request, headers: Any) -> None:
+    for name, value in HEADERS.items():
+        headers.setdefault(name, value)
+    if not request.path.startswith("/static/"):
+        headers.setdefault("Cache-Control", "no-store")
 
 
 def signed_in(request: web.Request) -> bool:
@@ -95,7 +100,7 @@ async def login(request: web.Request) -> web.Response:
     if not isinstance(token, str) or not auth.spend(token):
         log.warning("dashboard: a used, expired or unknown sign-in link was refused")
         return plain_page(REFUSED, status=403)
-    response = web.HTTPSeeOther("/")  # to a URL without the token
+    response = web.Response(status=303, headers={"Location": "/"})  # to a URL without the token
     response.set_cookie(COOKIE, auth.session_cookie(), max_age=int(SESSION_TTL.total_seconds()), httponly=True,
                         samesite="Strict", path="/", secure=request.secure)
     log.info("dashboard: a session started")

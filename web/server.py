@@ -78,16 +78,20 @@ async def serve_standalone(db_path: str | Path, clock: Clock, defaults: Strategy
     return 0
 
 
+def for_bot(services: Services, settings: Settings, db_path: str | Path) -> tuple[Reports, DashboardAuth]:
+    """The bot's reports (read-only connection, live valuation as /positions) and sign-in (links in its database)."""
+    reports = Reports(ReadOnlyStore(db_path), services.clock, StrategyParams(timezone=settings.timezone),
+                      venue=services.exchange.name, valuation=services.positions, health=services.health)
+    return reports, DashboardAuth(SqliteLinkStore(services.store.db), services.clock, settings.dashboard_public_url)
+
+
 @asynccontextmanager
 async def beside_bot(services: Services, settings: Settings, db_path: str, console: bool) -> AsyncIterator[None]:
     """Serve the dashboard on the bot's loop while it runs (unless disabled); the console prints a link."""
     if not settings.dashboard_enabled or db_path == ":memory:":
         yield
         return
-    defaults = StrategyParams(timezone=settings.timezone)
-    reports = Reports(ReadOnlyStore(db_path), services.clock, defaults, venue=services.exchange.name,
-                      valuation=services.positions, health=services.health)
-    auth = DashboardAuth(SqliteLinkStore(services.store.db), services.clock, settings.dashboard_public_url)
+    reports, auth = for_bot(services, settings, db_path)
     dashboard = await start_dashboard(reports, auth, settings.dashboard_host, settings.dashboard_port)
     if dashboard is None:
         yield

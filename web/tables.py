@@ -76,24 +76,24 @@ def rebalances(lines: Sequence[RebalanceLine]) -> Table:
 
 
 def ranking(detail: RebalanceDetail) -> Table:
-    rows = [[r.rank, r.symbol, r.score * 100 if r.score is not None else None, r.quote_volume, r.eligible,
-             r.selected, r.reason] for r in detail.ranking]
-    return Table([("rank", "int"), ("symbol", "text"), ("score %", "pct"), ("quote volume", "money"),
-                  ("eligible", "bool"), ("selected", "bool"), ("reason kept out", "text")], rows)
+    rows = [[r.rank, r.symbol, r.score * 100 if r.score is not None else None, r.selected, r.eligible, r.reason,
+             r.quote_volume] for r in detail.ranking]
+    return Table([("rank", "int"), ("symbol", "text"), ("score %", "pct"), ("bought", "bool"), ("eligible", "bool"),
+                  ("reason kept out", "text"), ("quote volume", "money")], rows)
 
 
 def orders(detail: RebalanceDetail) -> Table:
-    rows = [[o.client_order_id, o.leg, o.symbol, o.side.value, o.requested_qty, o.requested_quote, o.status.value,
-             o.error] for o in detail.orders]
-    return Table([("client order id", "text"), ("leg", "text"), ("symbol", "text"), ("side", "text"),
-                  ("quantity asked", "qty"), ("quote asked", "money"), ("status", "text"), ("error", "text")], rows)
+    rows = [[o.symbol, o.side.value, o.status.value, o.requested_qty, o.requested_quote, o.error, o.leg,
+             o.client_order_id] for o in detail.orders]
+    return Table([("symbol", "text"), ("side", "text"), ("status", "text"), ("quantity asked", "qty"),
+                  ("quote asked", "money"), ("error", "text"), ("leg", "text"), ("client order id", "text")], rows)
 
 
 def fills(detail: RebalanceDetail) -> Table:
-    rows = [[f.time, f.symbol, f.side.value, f.price, f.quantity, f.quote_quantity, f.commission, f.commission_asset,
-             f.fee_quote] for f in detail.fills]
-    return Table([("time", "time"), ("symbol", "text"), ("side", "text"), ("price", "money"), ("quantity", "qty"),
-                  ("quote", "money"), ("commission", "qty"), ("commission asset", "text"), ("fee", "money")], rows)
+    rows = [[f.symbol, f.side.value, f.price, f.quantity, f.quote_quantity, f.fee_quote, f.commission,
+             f.commission_asset, f.time] for f in detail.fills]
+    return Table([("symbol", "text"), ("side", "text"), ("price", "money"), ("quantity", "qty"), ("quote", "money"),
+                  ("fee", "money"), ("commission", "qty"), ("commission asset", "text"), ("time", "time")], rows)
 
 
 def periods(items: Sequence[PeriodReturn]) -> Table:

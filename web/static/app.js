@@ -93,6 +93,7 @@
   function chart(container, opts, data) {
     const width = Math.max(260, container.clientWidth || main.clientWidth - 40);
     const plot = new uPlot(Object.assign({ width, height: opts.height || (width < 600 ? 220 : 300),
+                                           legend: { live: width >= 600 },
                                            tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), state.tz) }, opts), data, container);
     state.charts.push({ plot, container });
     return plot;
@@ -147,7 +148,7 @@
       equityBox.replaceChildren();
       const asPct = state.unit === "pct", base = f.deposits || 1;
       const conv = (arr) => arr.map((v) => (v === null ? null : asPct ? (v / base - 1) * 100 : v));
-      const fmt = asPct ? (v) => grouped(v, 1) + "%" : (v) => grouped(v, 0);
+      const fmt = asPct ? (v) => v.toLocaleString("en-US", { maximumFractionDigits: 1 }) + "%" : (v) => grouped(v, 0);
       chart(equityBox, Object.assign({ axes: axes(fmt), series: [{},
         { label: "Portfolio", stroke: css("--accent"), width: 2, value: (u, v) => (v == null ? "—" : fmt(v)) },
         { label: "BTC buy & hold", stroke: css("--btc"), width: 1.5, value: (u, v) => (v == null ? "—" : fmt(v)) },
@@ -159,8 +160,9 @@
         onclick: () => { state.unit = unit; [...unitPills.children].forEach((b) => b.classList.toggle("on", b.textContent === label)); drawEquity(); } }));
     }
     drawEquity();
-    chart(ddBox, { height: 160, axes: axes((v) => grouped(v, 0) + "%"), series: [{},
-      { label: "Drawdown", stroke: css("--loss"), fill: css("--loss") + "55", width: 1.5, value: (u, v) => (v == null ? "—" : grouped(v, 2) + "%") }] },
+    const pctAxis = (v) => v.toLocaleString("en-US", { maximumFractionDigits: 2 }) + "%";
+    chart(ddBox, { height: 160, axes: axes(pctAxis), series: [{},
+      { label: "Drawdown", stroke: css("--loss"), fill: css("--loss") + "55", fillTo: () => 0, width: 1.5, value: (u, v) => (v == null ? "—" : grouped(v, 2) + "%") }] },
       [e.t, e.drawdown.map((v) => v * 100)]);
   }
 

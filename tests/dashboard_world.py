@@ -1,0 +1,56 @@
+"""A bot's database with some history, and the dashboard served over it on a free port (for the web tests)."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import AsyncIterator
+
+from tests.conftest import World
+from tradingbot.dashboard_auth import DashboardAuth
+from tradingbot.domain import Change, RankRow, Ranking
+from tradingbot.settings import Settings, load_settings
+from web.server import Dashboard, for_bot, start_dashboard
+
+MARKUP = "<script>alert(1)</script>"
+EVIL_SYMBOL = "<img src=x onerror=alert(2)>USDT"
+
+
+async def build_history(world: World, days: int, marks_per_day: int = 24) -> None:
+    """`days` daily rebalances at 09:00, with equity marked every hour in between."""
+    for _ in range(days):
+        await world.services.rebalance_slot()
+        for _ in range(marks_per_day):
+            world.clock.advance(timedelta(hours=24 / marks_per_day))
+            await world.services.mark()
+
+
+def plant_markup(world: World) -> None:
+    """Strings from the database that look like HTML: a ranked symbol, a note, an audit row."""
+    store, now = world.store, world.clock.now()
+    ranking = Ranking(now, "momentum", timedelta(days=7), 4, (
+        RankRow(EVIL_SYMBOL, Decimal("0.1"), Decimal(5_000_000), False, f"blacklisted {MARKUP}"),))
+    store.start_rebalance("S20990101T0900", "scheduled", "skipped", now - timedelta(minutes=1), "momentum", "full",
+                          (), Decimal(10000), note=f"note {MARKUP}", ranking=ranking)
+    store.save_params(world.services.params.to_strings(), [Change("topn", "4", f"4 {MARKUP}")], f"who {MARKUP}", now)
+
+
+def settings(**overrides: object) -> Settings:
+    return load_settings(env_file=None, **overrides)
+
+
+@asynccontextmanager
+async def serving(world: World, path: Path, config: Settings | None = None) -> AsyncIterator[tuple[Dashboard, DashboardAuth]]:
+    """The bot's dashboard over `path` (the world's database) on a free port; the chat's /dashboard uses it."""
+    config = config or settings()
+    reports, auth = for_bot(world.services, config, path)
+    dashboard = await start_dashboard(reports, auth, "127.0.0.1", 0)
+    assert dashboard is not None
+    auth.public_url = dashboard.url
+    world.services.dashboard = auth
+    try:
+        yield dashboard, auth
+    finally:
+        world.services.dashboard = None
+        await dashboard.stop()
