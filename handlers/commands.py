@@ -23,7 +23,7 @@ from .backtest_text import report_text
 
 from . import chart_replies as chart
 from . import format as fmt
-from . import report_text
+from . import period_text
 from .replies import Reply
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ async def _backtest(ctx: Context, args: list[str]) -> Reply:
 async def _period(ctx: Context, args: list[str], period: str, default: int) -> Reply:
     s = ctx.services
     n = _count(args, default, f"/{PERIOD_COMMANDS[period]} [n]")
-    return Reply(report_text.periods(period_returns(s.store.marks(), s.params.zone, period), period, n, s.quote,
+    return Reply(period_text.periods(period_returns(s.store.marks(), s.params.zone, period), period, n, s.quote,
                                      s.params.zone), monospace=True)
 
 
@@ -208,7 +208,7 @@ async def _performance(ctx: Context, args: list[str]) -> Reply:
     window = args[0].lower() if args else "30d"
     span = None if window == "all" else parse_duration(window)
     report = performance_report(s.store, await s.positions(), s.params.zone, span)
-    return Reply(report_text.coin_pnl(report, window, s.quote, s.params.zone), monospace=True)
+    return Reply(period_text.coin_pnl(report, window, s.quote, s.params.zone), monospace=True)
 
 
 async def _dashboard(ctx: Context, args: list[str]) -> Reply:
@@ -226,7 +226,7 @@ async def _dashboard(ctx: Context, args: list[str]) -> Reply:
         raise UserError("usage: /dashboard [revoke]")
     url = auth.issue_link(ctx.user)
     log.info("dashboard link issued to %s", ctx.user)
-    return Reply(report_text.dashboard_link(url, ctx.services.clock.now() + LINK_TTL, ctx.services.params.zone))
+    return Reply(period_text.dashboard_link(url, ctx.services.clock.now() + LINK_TTL, ctx.services.params.zone))
 
 
 async def _whoami(ctx: Context, args: list[str]) -> Reply:

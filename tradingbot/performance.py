@@ -101,14 +101,17 @@ def underwater(equity: Sequence[float]) -> list[float]:
 
 
 def _longest_underwater(times: Sequence[float], under: np.ndarray) -> timedelta:
-    longest, since = 0.0, None
+    """The longest time from a peak to the mark that regained it (or to the last mark, if none has)."""
+    longest, peak, below = 0.0, times[0], False
     for t, dd in zip(times, under):
-        if dd < 0 and since is None:
-            since = t
-        elif dd >= 0 and since is not None:
-            longest, since = max(longest, t - since), None
-    if since is not None:
-        longest = max(longest, times[-1] - since)
+        if dd < 0:
+            below = True
+            continue
+        if below:
+            longest, below = max(longest, t - peak), False
+        peak = t
+    if below:
+        longest = max(longest, times[-1] - peak)
     return timedelta(seconds=longest)
 
 

@@ -34,6 +34,7 @@
     return new Intl.DateTimeFormat("en-GB", { timeZone: state.tz, year: "numeric", month: "short", day: "2-digit",
                                               hour: "2-digit", minute: "2-digit" }).format(new Date(t * 1000));
   }
+  const span = (days) => (days >= 2 ? `${grouped(days, 1)} days` : `${grouped(days * 24, 1)} h`);
   const signClass = (v) => (num(v) > 0 ? "gain" : num(v) < 0 ? "loss" : "");
   function kpi(label, value, sub, cls) {
     return el("div", { class: "kpi" }, el("div", { class: "label", text: label }),
@@ -123,7 +124,7 @@
       kpi("Net P/L", `${money(f.net, true)} ${q}`, pct(since(f.equity), true) + " since start", signClass(f.net)),
       kpi("Realized", money(f.realized, true), `unrealized ${money(f.unrealized, true)}`, signClass(f.realized)),
       kpi("Fees paid", money(f.fees), `cash ${money(f.cash)}`),
-      kpi("Max drawdown", pct(f.max_drawdown * 100), `${grouped(f.max_drawdown_days, 1)} days under water`, "loss"),
+      kpi("Max drawdown", pct(f.max_drawdown * 100), `longest ${span(f.max_drawdown_days)} under water`, "loss"),
       kpi("Sharpe", grouped(f.sharpe, 2), `Sortino ${grouped(f.sortino, 2)} · vol ${pct(f.volatility * 100)}`));
     const unitPills = el("div", { class: "pills" });
     const equityBox = el("div", { class: "chart", id: "equity-chart" });
