@@ -201,3 +201,18 @@ def test_the_read_only_connection_cannot_write(history):
     with pytest.raises(sqlite3.OperationalError, match="readonly|read-only"):
         store.db.execute("DELETE FROM fills")
     assert store.marks() and world.store.get_state("paused", "0") == "0"
+
+
+def test_the_page_weighs_less_than_300_kb_compressed_and_needs_no_network():
+    import gzip
+    import re as regex
+
+    from web.app import STATIC
+
+    page = (STATIC / "index.html").read_text()
+    assets = [a for a in regex.findall(r'(?:src|href)="([^"]+)"', page) if not a.startswith("#")]
+    assert assets and all(a.startswith("/static/") for a in assets)  # nothing from a CDN
+    files = [STATIC / "index.html"] + [STATIC / a.removeprefix("/static/") for a in assets]
+    weight = sum(len(gzip.compress(f.read_bytes())) for f in files)
+    assert weight <= 300_000
+    assert (STATIC / "uPlot.LICENSE").read_text().startswith("The MIT License")

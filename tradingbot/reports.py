@@ -147,7 +147,12 @@ class Reports:
         return self.store.param_changes(10_000)
 
     def holdings_history(self) -> list[tuple[datetime, dict[str, Decimal]]]:
-        return self.store.inventory_history()
+        """Value per asset after each rebalance, held (as recorded) until the newest mark, so the last shows too."""
+        history = self.store.inventory_history()
+        last = self.store.last_mark()
+        if history and last is not None and last.time > history[-1][0]:
+            history.append((last.time, history[-1][1]))
+        return history
 
     def rebalances(self) -> list[RebalanceLine]:
         """Every journaled rebalance, newest first, with its trades and the P/L of the period it opened."""

@@ -36,14 +36,14 @@ def _time(t: datetime | None) -> float | None:
     return t.timestamp() if t else None
 
 
-def _aligned(times: list[float], series: Series | None) -> list[float | None]:
-    """A benchmark's value at each equity mark (its latest point at or before the mark)."""
+def _aligned(times: list[float], series: Series | None, within_s: float = 120.0) -> list[float | None]:
+    """A benchmark's value at each equity mark it was marked beside (None between: the chart joins its points)."""
     if series is None:
         return [None] * len(times)
     out: list[float | None] = []
     for t in times:
-        i = bisect.bisect_right(series.times, t) - 1
-        out.append(series.values[i] if i >= 0 else None)
+        i = bisect.bisect_right(series.times, t + within_s) - 1
+        out.append(series.values[i] if i >= 0 and abs(series.times[i] - t) <= within_s else None)
     return out
 
 

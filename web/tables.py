@@ -59,12 +59,15 @@ def _csv_cell(v: Any, kind: str) -> str:
 
 
 def holdings(report: PositionsReport) -> Table:
+    """Positions by value, then cash, then dust (leftovers below the lot size, worth less than DUST_VALUE)."""
+    ranked = sorted(report.positions, key=lambda p: (p.value < DUST_VALUE, -p.value))
+    cash = [report.quote, report.cash, Decimal(1), report.cash,
+            report.cash / report.equity * 100 if report.equity else Decimal(0), Decimal(0), False]
     rows = [[p.asset, p.quantity, p.price, p.value, report.weight(p) * 100, p.unrealized, p.value < DUST_VALUE]
-            for p in sorted(report.positions, key=lambda p: -p.value)]
-    rows.append([report.quote, report.cash, Decimal(1), report.cash,
-                 report.cash / report.equity * 100 if report.equity else Decimal(0), Decimal(0), False])
+            for p in ranked]
+    held = sum(1 for p in ranked if p.value >= DUST_VALUE)
     return Table([("asset", "text"), ("quantity", "qty"), ("price", "money"), ("value", "money"),
-                  ("weight %", "pct"), ("unrealized P/L", "money"), ("dust", "bool")], rows)
+                  ("weight %", "pct"), ("unrealized P/L", "money"), ("dust", "bool")], rows[:held] + [cash] + rows[held:])
 
 
 def rebalances(lines: Sequence[RebalanceLine]) -> Table:
@@ -76,8 +79,10 @@ def rebalances(lines: Sequence[RebalanceLine]) -> Table:
 
 
 def ranking(detail: RebalanceDetail) -> Table:
-    rows = [[r.rank, r.symbol, r.score * 100 if r.score is not None else None, r.selected, r.eligible, r.reason,
-             r.quote_volume] for r in detail.ranking]
+    picked = sum(1 for r in detail.ranking if r.selected)
+    rows = [[r.rank, r.symbol, r.score * 100 if r.score is not None else None, r.selected, r.eligible,
+             r.reason or ("" if r.selected else f"ranked below the top {picked}"), r.quote_volume]
+            for r in detail.ranking]
     return Table([("rank", "int"), ("symbol", "text"), ("score %", "pct"), ("bought", "bool"), ("eligible", "bool"),
                   ("reason kept out", "text"), ("quote volume", "money")], rows)
 

@@ -24,6 +24,7 @@
   const grouped = (v, digits) => v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
   function money(v, sign) {
     v = num(v); if (v === null) return "—";
+    if (v === 0) return "0.00";
     const text = grouped(Math.abs(v) >= 1000 ? Math.round(v * 100) / 100 : v, Math.abs(v) >= 1 ? 2 : 6);
     return (sign && v > 0 ? "+" : "") + text;
   }
@@ -152,8 +153,8 @@
       const fmt = asPct ? (v) => v.toLocaleString("en-US", { maximumFractionDigits: 1 }) + "%" : (v) => grouped(v, 0);
       chart(equityBox, Object.assign({ axes: axes(fmt), series: [{},
         { label: "Portfolio", stroke: css("--accent"), width: 2, value: (u, v) => (v == null ? "—" : fmt(v)) },
-        { label: "BTC buy & hold", stroke: css("--btc"), width: 1.5, value: (u, v) => (v == null ? "—" : fmt(v)) },
-        { label: "Equal-weight universe", stroke: css("--universe"), width: 1.5, value: (u, v) => (v == null ? "—" : fmt(v)) }] },
+        { label: "BTC buy & hold", stroke: css("--btc"), width: 1.5, spanGaps: true, value: (u, v) => (v == null ? "—" : fmt(v)) },
+        { label: "Equal-weight universe", stroke: css("--universe"), width: 1.5, spanGaps: true, value: (u, v) => (v == null ? "—" : fmt(v)) }] },
         markers(d.changes)), [e.t, conv(e.equity), conv(e.btc), conv(e.universe)]);
     }
     for (const [unit, label] of [["quote", q], ["pct", "% since start"]]) {
@@ -177,19 +178,23 @@
         card("Holdings over time (value after each rebalance)", box)));
     const h = d.history;
     if (!h.t.length) { box.append(el("p", { class: "muted", text: "No rebalance yet." })); return; }
-    // Top assets by peak value, the rest as "others"; stacked, stepped (nothing is interpolated between rebalances).
-    const peak = h.assets.map((a, i) => [a, Math.max(...h.values[i]), i]).filter(([a]) => a !== d.quote).sort((x, y) => y[1] - x[1]);
-    const top = peak.slice(0, 7), rest = peak.slice(7);
-    const layers = top.map(([a, , i]) => [a, h.values[i]]);
-    if (rest.length) layers.push(["others", h.t.map((_, k) => rest.reduce((s, [, , i]) => s + h.values[i][k], 0))]);
+    // The coins held now as layers (by value), the rest as "others", cash apart; stacked and stepped
+    // (nothing is interpolated between rebalances).
+    const last = h.t.length - 1;
+    const coins = h.assets.map((a, i) => [a, h.values[i][last], i]).filter(([a, v]) => a !== d.quote && v >= 1)
+      .sort((x, y) => y[1] - x[1]).slice(0, 8);
+    const shown = new Set(coins.map(([a]) => a));
+    const rest = h.assets.map((a, i) => [a, i]).filter(([a]) => a !== d.quote && !shown.has(a));
+    const layers = coins.map(([a, , i]) => [a, h.values[i], null]);
+    if (rest.length) layers.push(["others", h.t.map((_, k) => rest.reduce((s, [, i]) => s + h.values[i][k], 0)), "#D0D0D0"]);
     const cashAt = h.assets.indexOf(d.quote);
-    if (cashAt >= 0) layers.push([`${d.quote} cash`, h.values[cashAt]]);
-    const palette = ["#0072B2", "#E69F00", "#009E73", "#56B4E9", "#D55E00", "#CC79A7", "#000000", "#F0E442", "#999999"];
+    if (cashAt >= 0) layers.push([`${d.quote} cash`, h.values[cashAt], "#999999"]);
+    const palette = ["#0072B2", "#E69F00", "#009E73", "#56B4E9", "#D55E00", "#CC79A7", "#000000", "#F0E442"];
     const stacked = [], running = h.t.map(() => 0);
     for (const [, values] of layers) { values.forEach((v, k) => { running[k] += v; }); stacked.push(running.slice()); }
     const series = [{}], data = [h.t];
     for (let i = layers.length - 1; i >= 0; i--) {  // the tallest first, so every band stays visible
-      const colour = layers[i][0].endsWith(" cash") ? "#999999" : palette[i % palette.length];
+      const colour = layers[i][2] || palette[i % palette.length];
       series.push({ label: layers[i][0], stroke: colour, fill: colour + "cc", width: 1, paths: uPlot.paths.stepped({ align: 1 }),
                     value: (u, v, si, k) => (k == null ? "—" : money(layers[i][1][k])) });
       data.push(stacked[i]);
@@ -214,8 +219,8 @@
         kpi("Fees", money(r.fees), r.delta_fees === null ? "" : `delta mode would have paid ≈ ${money(r.delta_fees)}`),
         kpi("P/L of the period", r.period_pnl === null ? "—" : money(r.period_pnl, true), "to the next rebalance, its fees included", signClass(r.period_pnl)),
         kpi("Signal to fill", r.signal_to_fill_ms === null ? "—" : `${grouped(r.signal_to_fill_ms, 0)} ms`, r.note || "")),
-      card("Ranking: each coin's score, volume, and why it was kept out",
-           table("rebalance", "ranking", d.tables.ranking, { query: { id: r.id }, limit: 60 })),
+      card("Ranking: each coin's score, volume, and why it was or was not bought",
+           table("rebalance", "ranking", d.tables.ranking, { query: { id: r.id }, limit: 60, rowClass: (row) => (row[3] ? "picked" : "") })),
       el("div", { class: "grid halves" },
         card("Orders", table("rebalance", "orders", d.tables.orders, { query: { id: r.id } })),
         card("Fills", table("rebalance", "fills", d.tables.fills, { query: { id: r.id } }))));
