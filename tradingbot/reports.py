@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from .adapters.readonly_store import ReadOnlyStore
 from .adapters.sqlite_store import SqliteStore
 from .benchmarks import scaled
-from .domain import DUST_VALUE, ZERO, EquityMark, Fill, OrderRecord, RankRow, RebalanceRow, VenueHealth
+from .domain import ZERO, EquityMark, Fill, OrderRecord, RankRow, RebalanceRow, VenueHealth
 from .params import StrategyParams
 from .performance import (
     CoinPnl, PeriodReturn, RiskFigures, coin_pnl, daily_closes, period_returns, risk_figures, snapshot_at, underwater,
@@ -202,6 +202,3 @@ def delta_fees(row: RebalanceRow, fills: list[Fill]) -> Decimal | None:
         net[f.symbol] = net.get(f.symbol, ZERO) + (f.quote_quantity if f.side.value == "BUY" else -f.quote_quantity)
     return row.fees / traded * sum((abs(v) for v in net.values()), ZERO)
 
-
-def is_dust(value: Decimal) -> bool:
-    return value < DUST_VALUE

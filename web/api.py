@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable, TypeVar
@@ -56,7 +55,7 @@ def _rebalance_json(row: Any) -> dict[str, Any] | None:
 
 def overview_json(o: Overview) -> dict[str, Any]:
     r = o.risk
-    figures = {k: float(v) for k, v in (("equity", o.equity), ("deposits", o.deposits), ("net", o.net),
+    figures: dict[str, float | None] = {k: float(v) for k, v in (("equity", o.equity), ("deposits", o.deposits), ("net", o.net),
                                         ("realized", o.realized), ("unrealized", o.unrealized), ("fees", o.fees),
                                         ("cash", o.cash))}
     figures.update(marked_at=_time(o.marked_at), max_drawdown=r.max_drawdown, drawdown_now=r.drawdown_now,
@@ -145,18 +144,3 @@ async def parameters(reports: Reports, query: dict[str, str]) -> tuple[dict[str,
 
 PAGES = {"overview": overview, "holdings": holdings, "rebalances": rebalances, "rebalance": rebalance,
          "performance": performance, "parameters": parameters}
-
-
-def jsonable(value: Any) -> Any:
-    """Dataclasses, Decimals and times as JSON (display only: exact values go out as text in tables)."""
-    if hasattr(value, "__dataclass_fields__"):
-        return jsonable(asdict(value))
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return value

@@ -19,6 +19,7 @@ from tradingbot.dashboard_auth import COOKIE, LOGIN_PATH, SESSION_TTL, Dashboard
 from tradingbot.reports import Reports
 
 from . import api
+from .tables import Table
 from .live import LiveFeed
 
 log = logging.getLogger(__name__)
@@ -107,35 +108,36 @@ async def login(request: web.Request) -> web.Response:
     return response
 
 
-async def page_json(request: web.Request) -> web.Response:
+async def _page(request: web.Request) -> tuple[dict[str, Any], dict[str, Table]] | web.Response:
+    """The signed-in page's JSON and tables, or the answer refusing it (no session, no such page or item)."""
     if not signed_in(request):
         return api_refusal()
     build = api.PAGES.get(request.match_info["page"])
     if build is None:
         raise web.HTTPNotFound()
     try:
-        body, _ = await build(request.app[REPORTS], dict(request.query))
+        return await build(request.app[REPORTS], dict(request.query))
     except api.NotFound as e:
         return web.json_response({"error": str(e)}, status=404)
-    response = web.json_response(body)
+
+
+async def page_json(request: web.Request) -> web.Response:
+    built = await _page(request)
+    if isinstance(built, web.Response):
+        return built
+    response = web.json_response(built[0])
     response.enable_compression()  # a year of hourly marks is ~0.5 MB of JSON, ~5x less compressed
     return response
 
 
-async def page_csv(request: web.Request) -> web.StreamResponse:
-    if not signed_in(request):
-        return api_refusal()
+async def page_csv(request: web.Request) -> web.Response:
+    built = await _page(request)
+    if isinstance(built, web.Response):
+        return built
     page, name = request.match_info["page"], request.match_info["table"]
-    build = api.PAGES.get(page)
-    if build is None:
+    if name not in built[1]:
         raise web.HTTPNotFound()
-    try:
-        _, named = await build(request.app[REPORTS], dict(request.query))
-    except api.NotFound as e:
-        return web.json_response({"error": str(e)}, status=404)
-    if name not in named:
-        raise web.HTTPNotFound()
-    return web.Response(text=named[name].csv(), content_type="text/csv", charset="utf-8",
+    return web.Response(text=built[1][name].csv(), content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{page}-{name}.csv"'})
 
 

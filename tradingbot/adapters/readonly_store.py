@@ -13,7 +13,6 @@ from typing import Any, Callable, TypeVar
 import sqlite_utils
 
 from ..crashpoints import no_checkpoint
-from ..timefmt import parse_iso
 from .schema import MIGRATIONS
 from .sqlite_store import SqliteStore
 
@@ -55,11 +54,6 @@ class ReadOnlyStore(SqliteStore):
         """One query at a time on this connection (the web server calls from a thread pool)."""
         with self.lock:
             return fn(*args)
-
-    def mark_series(self) -> list[tuple[float, float]]:
-        """(epoch seconds, equity) of every mark, oldest first: floats for charts, exact text stays in the table."""
-        return [(parse_iso(t).timestamp(), float(e))
-                for t, e in self.db.execute("SELECT time, equity FROM equity_marks ORDER BY time, id")]
 
     def newest(self) -> tuple[Any, ...]:
         """What changes when the bot writes something a page shows: newest mark, rebalance state, parameters."""
