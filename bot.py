@@ -49,6 +49,7 @@ from handlers.commands import Context
 from handlers.announce import announce_rebalance, announce_reconciliation
 from handlers.console import ConsoleNotifier, run_console, run_once
 from tradingbot import crashpoints, redaction
+from tradingbot.adapters.backtest_runs import SqliteBacktestRuns
 from tradingbot.adapters.lockfile import FileLock, NoLock
 from tradingbot.adapters.outbox import SqliteOutbox
 from tradingbot.adapters.paper import PaperCosts, PaperExchange
@@ -134,6 +135,7 @@ def build(settings: Settings, args: argparse.Namespace, lock: ProcessLock) -> Ap
         _sync_paper_costs(paper, services.params)
         services.listeners.append(lambda p, _changes: _sync_paper_costs(paper, p))
     services.backtester = Backtester(settings.kline_db_path)
+    services.backtests = SqliteBacktestRuns(db)
     if not store.deposits():
         with db.atomic():  # venue balance and ledger deposit land together
             if paper is not None:

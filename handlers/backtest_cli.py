@@ -105,7 +105,10 @@ def backtest(args: argparse.Namespace) -> int:
     if args.sweep:
         return _sweep(args, tester, config)
     report = tester.run(config, quiet)
+    from handlers.backtest_record import keep_run
     from handlers.backtest_text import report_json, report_text
+
+    keep_run(args, report)
 
     print(json.dumps(report_json(report)) if args.json else report_text(report))
     if args.chart:
@@ -125,6 +128,9 @@ def _sweep(args: argparse.Namespace, tester: Backtester, config: BacktestConfig)
     fixed = options.pairs_from_args(args)
     rows = tester.sweep(config, combos, lambda c: options.config_from_pairs([*fixed, *c], config.params, config),
                         _progress)
+    from handlers.backtest_record import keep_sweep
+
+    keep_sweep(args, keys, rows, args.sort)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "sweep.csv", keys, rows)

@@ -19,7 +19,7 @@ from tradingbot.redaction import shown
 from tradingbot.reports import performance_report
 from tradingbot.services import Services
 
-from .backtest_text import report_text
+from .backtest_text import describe, report_text
 
 from . import chart_replies as chart
 from . import format as fmt
@@ -191,6 +191,8 @@ async def _backtest(ctx: Context, args: list[str]) -> Reply:
             tester.run, config, lambda text: loop.call_soon_threadsafe(ctx.progress, f"backtest: {text}"))
     finally:
         tester.lock.release()
+    if ctx.services.backtests is not None:  # kept for the dashboard's Backtests page
+        ctx.services.backtests.add_run(report, describe(report.config), ctx.user, ctx.services.clock.now())
     return Reply(report_text(report), monospace=True, later=lambda: chart.optional(chart.backtest(report)))
 
 

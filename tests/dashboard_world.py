@@ -36,6 +36,25 @@ def plant_markup(world: World) -> None:
     store.save_params(world.services.params.to_strings(), [Change("topn", "4", f"4 {MARKUP}")], f"who {MARKUP}", now)
 
 
+async def keep_backtests(world: World, folder: Path) -> None:
+    """A chat /backtest and a sweep over a small candle file, kept as the bot keeps them."""
+    from handlers.commands import Context, dispatch
+    from tests.test_fuzz_commands import write_candles
+    from tradingbot.adapters.backtest_runs import SqliteBacktestRuns
+    from tradingbot.backtest import options
+    from tradingbot.backtest_service import Backtester
+
+    s = world.services
+    s.backtester = Backtester(folder / "no-cache.sqlite", write_candles(folder / "candles.csv"))
+    s.backtests = SqliteBacktestRuns(world.db)
+    await dispatch(Context(s, "telegram:1001"), "/backtest lookback=5d topn=3 min_quote_volume=0")
+    keys, combos = options.sweep_grid(["lookback=2d,5d,9d", "topn=2,4", "strategy=momentum,reversal"])
+    base = options.config_from_pairs(["min_quote_volume=0"], s.params)
+    rows = s.backtester.sweep(base, combos, lambda c: options.config_from_pairs(["min_quote_volume=0", *c],
+                                                                               s.params, base), workers=1)
+    s.backtests.add_sweep(keys, rows, "sharpe", "cli", world.clock.now())
+
+
 def settings(**overrides: object) -> Settings:
     return load_settings(env_file=None, **overrides)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from handlers.telegram_app import serve_telegram
-from tests.dashboard_world import EVIL_SYMBOL, MARKUP, build_history, plant_markup, serving
+from tests.dashboard_world import EVIL_SYMBOL, MARKUP, build_history, keep_backtests, plant_markup, serving
 from tests.conftest import World
 from tests.test_telegram_bot import ADMIN, TOKEN, VIEWER, config
 from tradingbot.adapters.outbox import SqliteOutbox
@@ -60,6 +60,7 @@ class BotThread:
             self.world = World(self.path)
             await build_history(self.world, days=14)
             plant_markup(self.world)
+            await keep_backtests(self.world, self.path.parent)
             self.stop = asyncio.Event()
             self.loop = asyncio.get_running_loop()
             async with serving(self.world, self.path) as (dashboard, _):
@@ -178,6 +179,16 @@ def test_every_page_renders_with_the_portfolio_and_no_console_error(browser, dev
     shot(page, f"{device_name}-performance")
     visit(page, "#parameters", "[data-table=changes] tbody tr")
     shot(page, f"{device_name}-parameters")
+    visit(page, "#backtests", "[data-table=backtests] tbody tr")
+    assert page.locator("[data-table=backtests] tbody tr").count() == 2
+    page.locator("[data-table=backtests] tbody tr", has_text="5d top 3").click()
+    page.wait_for_selector("body[data-page=backtest] #backtest-chart canvas")
+    assert not_blank(shot(page, f"{device_name}-backtest"))
+    visit(page, "#backtests", "[data-table=backtests] tbody tr")
+    page.locator("[data-table=backtests] tbody tr", has_text="sweep").click()
+    page.wait_for_selector("body[data-page=backtest] .heat.sweep")
+    assert page.locator(".heat-group").count() == 2  # one heatmap per strategy, lookback × topn
+    shot(page, f"{device_name}-sweep")
     assert page.errors == [] and page.dialogs == []
     page.context.close()
 

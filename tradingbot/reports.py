@@ -9,7 +9,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from .adapters.readonly_store import ReadOnlyStore
@@ -142,6 +142,12 @@ class Reports:
             if points:
                 out[name] = Series([t.timestamp() for t, _ in points], [float(v) for _, v in points])
         return out
+
+    def backtests(self) -> list[dict[str, Any]]:
+        return self.store.backtests.listing()
+
+    def backtest(self, run_id: int) -> dict[str, Any] | None:
+        return self.store.backtests.get(run_id)
 
     def parameter_changes(self) -> list[dict]:
         return self.store.param_changes(10_000)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable, Sequence
 
+from .adapters.backtest_runs import SqliteBacktestRuns
 from .adapters.sqlite_store import SqliteStore
 from .backtest_service import Backtester
 from .benchmarks import scaled, universe_step
@@ -125,6 +126,7 @@ class Services:
         self.listeners: list[ParamsListener] = []
         self.backtester: Backtester | None = None  # set by the composition root when a candle cache is configured
         self.dashboard: DashboardAuth | None = None  # set by the composition root when the dashboard is served
+        self.backtests: SqliteBacktestRuns | None = None  # where backtest results are kept for the dashboard
         self.next_run: Callable[[], datetime | None] = self._computed_next_run
 
     @property

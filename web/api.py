@@ -142,5 +142,24 @@ async def parameters(reports: Reports, query: dict[str, str]) -> tuple[dict[str,
     return _page({}, {"current": tables.parameters(params), "changes": tables.parameter_changes(changes)})
 
 
+async def backtests(reports: Reports, query: dict[str, str]) -> tuple[dict[str, Any], dict[str, Table]]:
+    runs = await _read(reports, reports.backtests)
+    return _page({}, {"backtests": tables.backtests(runs)})
+
+
+async def backtest(reports: Reports, query: dict[str, str]) -> tuple[dict[str, Any], dict[str, Table]]:
+    rid = query.get("id", "")
+    run = await _read(reports, reports.backtest, int(rid)) if rid.isdigit() and len(rid) <= 12 else None
+    if run is None:
+        raise NotFound("no such backtest")
+    result = run.pop("result")
+    if run["kind"] == "sweep":
+        grid = {"keys": result["keys"], "sort": result["sort"], "rows": result["rows"]}
+        return _page({"backtest": run, "sweep": grid}, {"runs": tables.sweep(result)})
+    paths = {"first_day": result["first_day"], "equity": result["equity"], "benchmarks": result["paths"]}
+    return _page({"backtest": run, "paths": paths, "settings": result["settings"]},
+                 {"metrics": tables.backtest_metrics(result)})
+
+
 PAGES = {"overview": overview, "holdings": holdings, "rebalances": rebalances, "rebalance": rebalance,
-         "performance": performance, "parameters": parameters}
+         "performance": performance, "parameters": parameters, "backtests": backtests, "backtest": backtest}

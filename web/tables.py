@@ -123,3 +123,36 @@ def parameters(params: StrategyParams) -> Table:
 def parameter_changes(changes: Sequence[dict[str, str]]) -> Table:
     return Table([("time", "time"), ("who", "text"), ("key", "text"), ("old", "text"), ("new", "text")],
                  [[parse_iso(c["time"]), c["who"], c["key"], c["old"], c["new"]] for c in changes])
+
+
+BACKTEST_METRICS = (("total return %", "total_return", "pct"), ("CAGR %", "cagr", "pct"), ("Sharpe", "sharpe", "num"),
+                    ("Sortino", "sortino", "num"), ("max drawdown %", "max_drawdown", "pct"),
+                    ("final equity", "final_equity", "money"), ("fees", "fees_paid", "money"))
+
+
+def _metric(metrics: dict[str, Any], key: str, kind: str) -> Any:
+    value = metrics.get(key)
+    return value * 100 if kind == "pct" and value is not None else value
+
+
+def backtests(runs: Sequence[dict[str, Any]]) -> Table:
+    """Every stored backtest, newest first; a sweep shows its best run by its sort metric."""
+    rows = [[r["id"], parse_iso(r["time"]), r["who"], r["kind"], r["summary"],
+             *(_metric(r["metrics"], key, kind) for _, key, kind in BACKTEST_METRICS)] for r in runs]
+    return Table([("id", "int"), ("time", "time"), ("who", "text"), ("kind", "text"), ("settings", "text"),
+                  *((name, kind) for name, _, kind in BACKTEST_METRICS)], rows)
+
+
+def backtest_metrics(result: dict[str, Any]) -> Table:
+    """One run's figures beside its benchmarks'."""
+    columns = {"strategy": result["metrics"], **result.get("benchmarks", {})}
+    return Table([("figure", "text"), *((name, "num") for name in columns)],
+                 [[name, *(_metric(m, key, kind) for m in columns.values())] for name, key, kind in BACKTEST_METRICS])
+
+
+def sweep(result: dict[str, Any]) -> Table:
+    keys = result["keys"]
+    ordered = sorted(result["rows"], key=lambda r: -(r["metrics"].get(result["sort"]) or float("-inf")))
+    return Table([*((k, "text") for k in keys), *((name, kind) for name, _, kind in BACKTEST_METRICS)],
+                 [[*(r["pairs"].get(k) for k in keys), *(_metric(r["metrics"], key, kind)
+                                                         for _, key, kind in BACKTEST_METRICS)] for r in ordered])

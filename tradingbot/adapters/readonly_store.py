@@ -13,6 +13,7 @@ from typing import Any, Callable, TypeVar
 import sqlite_utils
 
 from ..crashpoints import no_checkpoint
+from .backtest_runs import SqliteBacktestRuns
 from .schema import MIGRATIONS
 from .sqlite_store import SqliteStore
 
@@ -49,6 +50,7 @@ class ReadOnlyStore(SqliteStore):
             raise DatabaseNotReady(f"{path}: schema {version} is older than this bot's {len(MIGRATIONS)} "
                                    "(run the bot on it once)")
         self.quote = quote
+        self.backtests = SqliteBacktestRuns(self.db)  # reads only, on this connection
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """One query at a time on this connection (the web server calls from a thread pool)."""

@@ -99,6 +99,10 @@ V7 = [
         hash TEXT PRIMARY KEY, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT, who TEXT NOT NULL)""",
     """CREATE TABLE dashboard_keys (
         id INTEGER PRIMARY KEY CHECK (id = 1), secret TEXT NOT NULL, generation INTEGER NOT NULL)""",
+    # Backtests run from the chat or `bot.py backtest`, kept for the dashboard: JSON documents (see backtest_runs).
+    """CREATE TABLE backtest_runs (
+        id INTEGER PRIMARY KEY, time TEXT NOT NULL, who TEXT NOT NULL, kind TEXT NOT NULL, summary TEXT NOT NULL,
+        result TEXT NOT NULL)""",
 ]
 
 MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5, V6, V7]

@@ -44,7 +44,7 @@
   function card(title, ...children) { return el("section", { class: "card" }, title ? el("h2", { text: title }) : null, ...children); }
 
   // ---- tables (the same tables the CSV download writes) --------------------------------
-  const NUMERIC = new Set(["money", "qty", "pct", "int", "ms"]);
+  const NUMERIC = new Set(["money", "qty", "pct", "int", "ms", "num"]);
   function cell(value, kind) {
     if (value === null || value === undefined || value === "") return "—";
     switch (kind) {
@@ -53,6 +53,7 @@
       case "pct": return pct(value);
       case "time": return when(value);
       case "ms": return grouped(Number(value), 0);
+      case "num": return grouped(Number(value), 2);
       case "bool": return value ? "yes" : "no";
       default: return String(value);
     }
@@ -271,7 +272,71 @@
              table("parameters", "changes", d.tables.changes, { limit: 100 }))));
   }
 
-  const PAGES = { overview, holdings, rebalances, rebalance, performance: performancePage, parameters };
+  function backtests(d) {
+    main.replaceChildren(el("h1", { text: "Backtests" }),
+      card("Runs of /backtest and bot.py backtest, newest first (a sweep shows its best run)",
+           d.tables.backtests.rows.length ? table("backtests", "backtests", d.tables.backtests, { href: (r) => `#backtest/${r[0]}`, signed: [] })
+             : el("p", { class: "muted", text: "None yet: run /backtest in the chat or bot.py backtest." })));
+  }
+
+  const DAY = 86400;
+  function backtest(d) {
+    const b = d.backtest;
+    const head = [el("p", {}, el("a", { href: "#backtests", text: "← all backtests" })),
+                  el("h1", { text: `Backtest ${b.id}` }), el("p", { text: b.summary }),
+                  el("p", { class: "muted", text: `${when(Date.parse(b.time) / 1000)} · ${b.who} · ${b.kind}` })];
+    if (d.sweep) { main.replaceChildren(...head, ...sweepView(d)); return; }
+    const box = el("div", { class: "chart", id: "backtest-chart" });
+    main.replaceChildren(...head, card("Equity against the benchmarks", box),
+      card("Figures", table("backtest", "metrics", d.tables.metrics, { query: { id: b.id } })));
+    const p = d.paths, t0 = Date.parse(p.first_day + "T00:00:00Z") / 1000;
+    const colours = { "BTC buy & hold": css("--btc"), "Equal-weight universe": css("--universe") };
+    const series = [{}, { label: "Strategy", stroke: css("--accent"), width: 2 }];
+    const data = [p.equity.map((_, i) => t0 + i * DAY), p.equity];
+    for (const [name, path] of Object.entries(p.benchmarks)) {
+      series.push({ label: name, stroke: colours[name] || css("--grey"), width: 1.5 });
+      data.push(path);
+    }
+    chart(box, { axes: axes((v) => grouped(v, 0)), series }, data);
+  }
+
+  function sweepView(d) {
+    const s = d.sweep, [kx, ky] = s.keys, others = s.keys.slice(2);
+    const metrics = [...new Set([s.sort, "total_return", "sharpe", "max_drawdown", "cagr"])];
+    const holder = el("div");
+    const pills = el("div", { class: "pills" });
+    function draw(metric) {
+      [...pills.children].forEach((b) => b.classList.toggle("on", b.textContent === metric));
+      const groups = {};
+      for (const r of s.rows) (groups[others.map((k) => `${k}=${r.pairs[k]}`).join(" ")] ||= []).push(r);
+      holder.replaceChildren(...Object.entries(groups).map(([label, rows]) => heatGrid(label, rows, kx, ky, metric)));
+    }
+    for (const m of metrics) pills.append(el("button", { type: "button", text: m, onclick: () => draw(m) }));
+    draw(s.sort);
+    return [card(null, el("div", { class: "row" }, el("h2", { text: ky ? `Heatmaps: ${ky} down, ${kx} across` : `Runs by ${kx}` }), pills), holder),
+            card("Every run, best first", table("backtest", "runs", d.tables.runs, { query: { id: d.backtest.id } }))];
+  }
+
+  function heatGrid(label, rows, kx, ky, metric) {
+    const xs = [...new Set(rows.map((r) => r.pairs[kx]))], ys = ky ? [...new Set(rows.map((r) => r.pairs[ky]))] : [""];
+    const scale = Math.max(1e-9, ...rows.map((r) => Math.abs(r.metrics[metric] || 0)));
+    const grid = el("div", { class: "heat sweep" }, el("div", { class: "head", text: ky || "" }), ...xs.map((x) => el("div", { class: "head", text: x })));
+    grid.style.gridTemplateColumns = `4.5rem repeat(${xs.length}, minmax(0, 1fr))`;
+    const pctMetric = ["total_return", "cagr", "max_drawdown", "hit_rate"].includes(metric);
+    for (const y of ys) {
+      grid.append(el("div", { class: "head", text: y }));
+      for (const x of xs) {
+        const r = rows.find((q) => q.pairs[kx] === x && (!ky || q.pairs[ky] === y));
+        const v = r ? r.metrics[metric] : null, c = el("div", { text: v == null ? "" : pctMetric ? grouped(v * 100, 1) : grouped(v, 2) });
+        if (v != null) c.style.backgroundColor = (v >= 0 ? "#0072B2" : "#D55E00") + Math.round(40 + 215 * Math.min(1, Math.abs(v) / scale)).toString(16).padStart(2, "0");
+        grid.append(c);
+      }
+    }
+    return el("div", { class: "heat-group" }, label ? el("p", { class: "muted", text: label }) : null, grid,
+              el("p", { class: "muted", text: `${metric}${pctMetric ? " (%)" : ""}: blue above zero, vermillion below` }));
+  }
+
+  const PAGES = { overview, holdings, rebalances, rebalance, performance: performancePage, parameters, backtests, backtest };
 
   // ---- routing, fetching, live updates ---------------------------------------------------
   function route() {
@@ -279,11 +344,11 @@
     state.page = PAGES[page] ? page : "overview";
     state.arg = arg || "";
     for (const a of document.querySelectorAll("nav a"))
-      a.classList.toggle("on", a.getAttribute("href") === "#" + (state.page === "rebalance" ? "rebalances" : state.page));
+      a.classList.toggle("on", a.getAttribute("href") === "#" + ({ rebalance: "rebalances", backtest: "backtests" }[state.page] || state.page));
   }
   async function render() {
     route();
-    const query = state.page === "rebalance" ? `?id=${encodeURIComponent(state.arg)}`
+    const query = state.page === "rebalance" || state.page === "backtest" ? `?id=${encodeURIComponent(state.arg)}`
       : state.page === "performance" && state.arg ? `?window=${encodeURIComponent(state.arg)}` : "";
     let response;
     try { response = await fetch(`/api/${state.page}.json${query}`, { credentials: "same-origin" }); }
