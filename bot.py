@@ -32,7 +32,6 @@ import asyncio
 import json
 import logging
 import re
-import signal
 import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -366,24 +365,8 @@ def run_app(args: argparse.Namespace, app: App) -> int:
 
 def _dashboard_alone(settings: Settings, args: argparse.Namespace) -> int:
     """`bot.py dashboard`: the web dashboard over a database file, read-only, beside (or without) the bot."""
-    from tradingbot.adapters.readonly_store import DatabaseNotReady
-
-    host = args.host or settings.dashboard_host
-    port = settings.dashboard_port if args.port is None else args.port
-    public = None if args.host or args.port is not None else settings.dashboard_public_url
-    stop = asyncio.Event()
-
-    async def run() -> int:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        return await web_server.serve_standalone(database_path(settings, args), _clock(args.clock),
-                                                 StrategyParams(timezone=settings.timezone), host, port, public, stop)
-    try:
-        return asyncio.run(run())
-    except DatabaseNotReady as e:
-        print(f"stopped: {e}", file=sys.stderr)
-        return 2
+    return web_server.run_standalone(database_path(settings, args), _clock(args.clock),
+                                     StrategyParams(timezone=settings.timezone), settings, args.host, args.port)
 
 
 def _whoami(settings: Settings) -> int:

@@ -55,6 +55,7 @@ class Overview:
     next_run: datetime | None
     paused: bool
     venue: str
+    market: str  # where prices come from ("" when the page reads a copy of the database)
     health: tuple[VenueHealth, ...]
 
 
@@ -86,8 +87,8 @@ class Performance:
 
 class Reports:
     def __init__(self, store: ReadOnlyStore, clock: Clock, defaults: StrategyParams, venue: str = "read-only copy",
-                 valuation: Valuation | None = None, health: tuple[VenueHealth, ...] = ()):
-        self.store, self.clock, self.defaults, self.venue = store, clock, defaults, venue
+                 valuation: Valuation | None = None, health: tuple[VenueHealth, ...] = (), market: str = ""):
+        self.store, self.clock, self.defaults, self.venue, self.market = store, clock, defaults, venue, market
         self.valuation, self.health = valuation, health
 
     @property
@@ -123,7 +124,7 @@ class Reports:
             param_changes=[(c["time"], f"{c['key']}: {c['old']} → {c['new']}") for c in self._changes()],
             last_rebalance=store.last_rebalance(("done", "skipped", "selling", "buying")),
             next_run=None if self.paused else next_slot(self.clock.now(), p.every, p.at, p.weekday, p.zone),
-            paused=self.paused, venue=self.venue, health=self.health)
+            paused=self.paused, venue=self.venue, market=self.market, health=self.health)
 
     @property
     def paused(self) -> bool:

@@ -65,7 +65,7 @@ def overview_json(o: Overview) -> dict[str, Any]:
     return {
         "quote": o.quote, "timezone": o.timezone, "figures": figures,
         "status": {"last_rebalance": _rebalance_json(o.last_rebalance), "next_run": _time(o.next_run),
-                   "paused": o.paused, "venue": o.venue,
+                   "paused": o.paused, "venue": o.venue, "market": o.market,
                    "health": [{"name": h.name, "host": h.host, "reachable": h.reachable, "weight": h.used_weight,
                                "budget": h.budget, "error": shown(h.last_error, admin=False)} for h in o.health]},
         "equity": {"t": t, "equity": o.equity_series.values,

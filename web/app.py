@@ -103,7 +103,7 @@ async def login(request: web.Request) -> web.Response:
         return plain_page(REFUSED, status=403)
     response = web.Response(status=303, headers={"Location": "/"})  # to a URL without the token
     response.set_cookie(COOKIE, auth.session_cookie(), max_age=int(SESSION_TTL.total_seconds()), httponly=True,
-                        samesite="Strict", path="/", secure=request.secure)
+                        samesite="Strict", path="/", secure=request.secure or auth.public_url.startswith("https:"))
     log.info("dashboard: a session started")
     return response
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import signal
+import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from tradingbot.adapters.dashboard_links import MemoryLinkStore, SqliteLinkStore
-from tradingbot.adapters.readonly_store import ReadOnlyStore
+from tradingbot.adapters.readonly_store import DatabaseNotReady, ReadOnlyStore
 from tradingbot.dashboard_auth import DashboardAuth
 from tradingbot.params import StrategyParams
 from tradingbot.ports import Clock
@@ -81,7 +83,8 @@ async def serve_standalone(db_path: str | Path, clock: Clock, defaults: Strategy
 def for_bot(services: Services, settings: Settings, db_path: str | Path) -> tuple[Reports, DashboardAuth]:
     """The bot's reports (read-only connection, live valuation as /positions) and sign-in (links in its database)."""
     reports = Reports(ReadOnlyStore(db_path), services.clock, StrategyParams(timezone=settings.timezone),
-                      venue=services.exchange.name, valuation=services.positions, health=services.health)
+                      venue=services.exchange.name, valuation=services.positions, health=services.health,
+                      market=services.market_name)
     return reports, DashboardAuth(SqliteLinkStore(services.store.db), services.clock, settings.dashboard_public_url)
 
 
@@ -104,3 +107,22 @@ async def beside_bot(services: Services, settings: Settings, db_path: str, conso
     finally:
         services.dashboard = None
         await dashboard.stop()
+
+
+def run_standalone(db_path: str | Path, clock: Clock, defaults: StrategyParams, settings: Settings,
+                   host: str | None, port: int | None) -> int:
+    """The `bot.py dashboard` process: serve until SIGINT/SIGTERM; a file that is not a bot database is one line."""
+    public = None if host or port is not None else settings.dashboard_public_url  # another address: its own URL
+    stop = asyncio.Event()
+
+    async def run() -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await serve_standalone(db_path, clock, defaults, host or settings.dashboard_host,
+                                      settings.dashboard_port if port is None else port, public, stop)
+    try:
+        return asyncio.run(run())
+    except DatabaseNotReady as e:
+        print(f"stopped: {e}", file=sys.stderr)
+        return 2

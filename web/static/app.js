@@ -135,7 +135,8 @@
     const health = s.health.length ? s.health.map((h) => el("li", {},
         el("span", { class: "badge " + (h.reachable === false ? "bad" : "ok"), text: h.reachable === false ? "down" : "up" }),
         ` ${h.name} ${h.host} · weight ${h.weight}/${h.budget}`, h.error ? ` · ${h.error}` : ""))
-      : [el("li", { class: "muted", text: "market data: not checked here" })];
+      : [el("li", { class: "muted", text: s.market ? `Market data: ${s.market} (no remote endpoint to check)`
+                                                 : "Market data: not checked (a copy of the database)" })];
     const status = card("Status", el("ul", { class: "status-list" },
       el("li", {}, "Venue: ", el("strong", { text: s.venue })),
       el("li", {}, "Schedule: ", el("span", { class: "badge " + (s.paused ? "bad" : "ok"), text: s.paused ? "paused" : "running" })),
