@@ -216,3 +216,59 @@ def test_the_page_weighs_less_than_300_kb_compressed_and_needs_no_network():
     weight = sum(len(gzip.compress(f.read_bytes())) for f in files)
     assert weight <= 300_000
     assert (STATIC / "uPlot.LICENSE").read_text().startswith("The MIT License")
+
+
+def test_nothing_but_sign_in_accepts_a_write_method(history):
+    world, path = history
+
+    async def scenario(base, auth, http):
+        assert await sign_in(base, http, await link_from_chat(world)) == 303
+        refused = []
+        for route in routes(1):
+            for method in ("POST", "PUT", "DELETE", "PATCH"):
+                async with http.request(method, base + route) as r:
+                    refused.append(r.status)
+        return refused
+
+    assert set(run(world, path, scenario)) == {405}  # read-only: viewers and admins act in the chat only
+
+
+def test_an_open_event_stream_hears_a_new_mark(history):
+    world, path = history
+
+    async def scenario(base, auth, http):
+        assert await sign_in(base, http, await link_from_chat(world)) == 303
+        async with http.get(f"{base}/api/events") as stream:
+            assert stream.headers["Content-Type"] == "text/event-stream"
+            assert await stream.content.readuntil(b"\n\n") == b"retry: 1000\n\n"
+            await asyncio.sleep(0.6)  # the watcher has read the newest mark
+            world.clock.advance(timedelta(hours=1))
+            await world.services.mark()
+            started = asyncio.get_running_loop().time()
+            event = await asyncio.wait_for(stream.content.readuntil(b"\n\n"), 10)  # generous: 2 s is the aim
+            return event, asyncio.get_running_loop().time() - started
+
+    event, seconds = run(world, path, scenario)
+    assert event.startswith(b"event: change\n") and seconds < 10
+
+
+def test_answers_are_computed_once_per_write_and_never_stale(history):
+    from web.app import CACHE
+
+    world, path = history
+
+    async def main():
+        async with serving(world, path) as (dashboard, auth):
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+                base, cache = dashboard.url, dashboard.runner.app[CACHE]
+                assert await sign_in(base, http, await link_from_chat(world)) == 303
+                first = await (await http.get(f"{base}/api/overview.json")).json()
+                again = await (await http.get(f"{base}/api/overview.json")).json()
+                world.clock.advance(timedelta(hours=1))
+                await world.services.mark()  # the bot writes: the next answer is computed afresh
+                after = await (await http.get(f"{base}/api/overview.json")).json()
+                return first, again, after, cache.hits, cache.misses
+
+    first, again, after, hits, misses = asyncio.run(main())
+    assert again == first and (hits, misses) == (1, 2)
+    assert len(after["equity"]["t"]) == len(first["equity"]["t"]) + 1

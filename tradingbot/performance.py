@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -135,13 +135,3 @@ def coin_pnl(start: Mapping[str, Decimal], end: Mapping[str, Decimal], fills: It
             for a in assets]
     return sorted(rows, key=lambda r: (-r.pnl, r.asset))
 
-
-def snapshot_at(history: Sequence[tuple[datetime, dict[str, Decimal]]],
-                at: datetime) -> tuple[datetime | None, dict[str, Decimal]]:
-    """The last inventory snapshot (value per asset) taken at or before `at`."""
-    found: tuple[datetime | None, dict[str, Decimal]] = (None, {})
-    for t, values in history:
-        if t > at:
-            break
-        found = (t, values)
-    return found

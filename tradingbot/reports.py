@@ -18,7 +18,7 @@ from .benchmarks import scaled
 from .domain import ZERO, EquityMark, Fill, OrderRecord, RankRow, RebalanceRow, VenueHealth
 from .params import StrategyParams
 from .performance import (
-    CoinPnl, PeriodReturn, RiskFigures, coin_pnl, daily_closes, period_returns, risk_figures, snapshot_at, underwater,
+    CoinPnl, PeriodReturn, RiskFigures, coin_pnl, daily_closes, period_returns, risk_figures, underwater,
 )
 from .ports import Clock
 from .schedule import next_slot
@@ -153,13 +153,15 @@ class Reports:
     def parameter_changes(self) -> list[dict]:
         return self.store.param_changes(10_000)
 
-    def holdings_history(self) -> list[tuple[datetime, dict[str, Decimal]]]:
-        """Value per asset after each rebalance, held (as recorded) until the newest mark, so the last shows too."""
-        history = self.store.inventory_history()
+    def holdings_history(self, top: int = 8) -> tuple[list[datetime], dict[str, list[float]]]:
+        """The holdings chart's layers ("" = every other coin), held as recorded until the newest mark."""
+        times, layers = self.store.value_layers(top)
         last = self.store.last_mark()
-        if history and last is not None and last.time > history[-1][0]:
-            history.append((last.time, history[-1][1]))
-        return history
+        if times and last is not None and last.time > times[-1]:  # so the allocation now has a width too
+            times.append(last.time)
+            for values in layers.values():
+                values.append(values[-1])
+        return times, layers
 
     def rebalances(self) -> list[RebalanceLine]:
         """Every journaled rebalance, newest first, with its trades and the P/L of the period it opened."""
@@ -192,8 +194,8 @@ def performance_report(store: SqliteStore, held: PositionsReport, zone: ZoneInfo
     """Returns per day, week and month, and per-coin P/L since the last rebalance before the window (or start)."""
     marks = store.marks()
     now = marks[-1].time if marks else None
-    since, start = snapshot_at(store.inventory_history(), now - window) if window and now else (None, {})
-    fills = [f for f in store.fills() if since is None or f.time > since]
+    since, start = store.inventory_at(now - window) if window and now else (None, {})
+    fills = store.fills(since=since)
     end = {p.asset: p.value for p in held.positions}
     return Performance(since, period_returns(marks, zone, "day"), period_returns(marks, zone, "week"),
                        period_returns(marks, zone, "month"), coin_pnl(start, end, fills, store.quote))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable, TypeVar
@@ -86,10 +87,8 @@ async def overview(reports: Reports, query: dict[str, str]) -> tuple[dict[str, A
 
 async def holdings(reports: Reports, query: dict[str, str]) -> tuple[dict[str, Any], dict[str, Table]]:
     held = await reports.positions()
-    history = await _read(reports, reports.holdings_history)
-    assets = sorted({a for _, values in history for a in values}, key=lambda a: (a == held.quote, a))
-    stepped = {"t": [t.timestamp() for t, _ in history],
-               "assets": assets, "values": [[float(v.get(a, Decimal(0))) for _, v in history] for a in assets]}
+    times, layers = await _read(reports, reports.holdings_history)
+    stepped = {"t": [t.timestamp() for t in times], "layers": [[name, values] for name, values in layers.items()]}
     return _page({"quote": held.quote, "equity": float(held.equity), "history": stepped},
                  {"holdings": tables.holdings(held)})
 
@@ -163,3 +162,34 @@ async def backtest(reports: Reports, query: dict[str, str]) -> tuple[dict[str, A
 
 PAGES = {"overview": overview, "holdings": holdings, "rebalances": rebalances, "rebalance": rebalance,
          "performance": performance, "parameters": parameters, "backtests": backtests, "backtest": backtest}
+
+
+class PageCache:
+    """The last answer per page and query, kept until the bot writes something a page shows (the store's
+    `newest` signature changes) and, for pages valued at live prices, at most LIVE_TTL_S: the dashboards that
+    refresh together after a rebalance cost one computation, not one each."""
+
+    LIVE_TTL_S = 5.0
+    LIVE_PAGES = frozenset({"holdings", "performance"})
+    SIZE = 64
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Any, float, Any]] = {}
+        self.hits = self.misses = 0
+
+    async def page(self, reports: Reports, name: str, query: dict[str, str]) -> tuple[dict[str, Any], dict[str, Table]]:
+        key = (name, tuple(sorted(query.items())))
+        signature = await _read(reports, reports.store.newest)
+        now = time.monotonic()
+        live = name in self.LIVE_PAGES and reports.valuation is not None
+        found = self._entries.get(key)
+        if found and found[0] == signature and not (live and now - found[1] > self.LIVE_TTL_S):
+            self.hits += 1
+            return found[2]
+        self.misses += 1
+        built = await PAGES[name](reports, query)
+        self._entries.pop(key, None)
+        self._entries[key] = (signature, now, built)
+        while len(self._entries) > self.SIZE:  # oldest first out
+            self._entries.pop(next(iter(self._entries)))
+        return built

@@ -43,6 +43,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AUTH = web.AppKey("auth", DashboardAuth)
 REPORTS = web.AppKey("reports", Reports)
 FEED = web.AppKey("feed", LiveFeed)
+CACHE = web.AppKey("cache", api.PageCache)
 
 
 def plain_page(message: str, status: int = 200, token: str | None = None) -> web.Response:
@@ -112,11 +113,11 @@ async def _page(request: web.Request) -> tuple[dict[str, Any], dict[str, Table]]
     """The signed-in page's JSON and tables, or the answer refusing it (no session, no such page or item)."""
     if not signed_in(request):
         return api_refusal()
-    build = api.PAGES.get(request.match_info["page"])
-    if build is None:
+    name = request.match_info["page"]
+    if name not in api.PAGES:
         raise web.HTTPNotFound()
     try:
-        return await build(request.app[REPORTS], dict(request.query))
+        return await request.app[CACHE].page(request.app[REPORTS], name, dict(request.query))
     except api.NotFound as e:
         return web.json_response({"error": str(e)}, status=404)
 
@@ -158,7 +159,7 @@ async def asset(request: web.Request) -> web.StreamResponse:
 
 def make_app(reports: Reports, auth: DashboardAuth, feed: LiveFeed) -> web.Application:
     app = web.Application(middlewares=[security_headers], client_max_size=16 * 1024)
-    app[AUTH], app[REPORTS], app[FEED] = auth, reports, feed
+    app[AUTH], app[REPORTS], app[FEED], app[CACHE] = auth, reports, feed, api.PageCache()
     app.router.add_get("/", index)
     app.router.add_get(LOGIN_PATH, login_page)
     app.router.add_post(LOGIN_PATH, login)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -14,6 +15,7 @@ import sqlite_utils
 
 from ..crashpoints import no_checkpoint
 from .backtest_runs import SqliteBacktestRuns
+from ..timefmt import parse_iso
 from .schema import MIGRATIONS
 from .sqlite_store import SqliteStore
 
@@ -56,6 +58,26 @@ class ReadOnlyStore(SqliteStore):
         """One query at a time on this connection (the web server calls from a thread pool)."""
         with self.lock:
             return fn(*args)
+
+    def value_layers(self, top: int) -> tuple[list[datetime], dict[str, list[float]]]:
+        """Value after each rebalance of the `top` coins held now (largest first), of all others summed, and of
+        cash: what the holdings chart stacks. Summed by SQLite (a year of dust leftovers is ~50,000 rows)."""
+        held = [a for a, in self.db.execute(
+            "SELECT asset FROM inventory WHERE time = (SELECT MAX(time) FROM inventory) AND asset != ?"
+            " AND CAST(value AS REAL) >= 1 ORDER BY CAST(value AS REAL) DESC LIMIT ?", [self.quote, top])]
+        named = ",".join("?" * len(held)) or "NULL"
+        rows = self.db.execute(
+            f"SELECT time, CASE WHEN asset = ? THEN asset WHEN asset IN ({named}) THEN asset ELSE '' END AS layer,"
+            " SUM(CAST(value AS REAL)) FROM inventory GROUP BY time, layer ORDER BY time", [self.quote, *held])
+        times: list[str] = []
+        layers: dict[str, list[float]] = {a: [] for a in [*held, "", self.quote]}
+        for t, layer, value in rows:
+            if not times or times[-1] != t:
+                times.append(t)
+                for values in layers.values():
+                    values.append(0.0)
+            layers[layer][-1] = value
+        return [parse_iso(t) for t in times], {k: v for k, v in layers.items() if any(v)}
 
     def newest(self) -> tuple[Any, ...]:
         """What changes when the bot writes something a page shows: newest mark, rebalance state, parameters."""

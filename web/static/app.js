@@ -180,17 +180,10 @@
         card("Holdings over time (value after each rebalance)", box)));
     const h = d.history;
     if (!h.t.length) { box.append(el("p", { class: "muted", text: "No rebalance yet." })); return; }
-    // The coins held now as layers (by value), the rest as "others", cash apart; stacked and stepped
-    // (nothing is interpolated between rebalances).
-    const last = h.t.length - 1;
-    const coins = h.assets.map((a, i) => [a, h.values[i][last], i]).filter(([a, v]) => a !== d.quote && v >= 1)
-      .sort((x, y) => y[1] - x[1]).slice(0, 8);
-    const shown = new Set(coins.map(([a]) => a));
-    const rest = h.assets.map((a, i) => [a, i]).filter(([a]) => a !== d.quote && !shown.has(a));
-    const layers = coins.map(([a, , i]) => [a, h.values[i], null]);
-    if (rest.length) layers.push(["others", h.t.map((_, k) => rest.reduce((s, [, i]) => s + h.values[i][k], 0)), "#D0D0D0"]);
-    const cashAt = h.assets.indexOf(d.quote);
-    if (cashAt >= 0) layers.push([`${d.quote} cash`, h.values[cashAt], "#999999"]);
+    // The coins held now (largest first), every other coin summed, and cash: stacked and stepped, since
+    // nothing is interpolated between rebalances.
+    const grey = { "": "#D0D0D0", [d.quote]: "#999999" };
+    const layers = h.layers.map(([name, values]) => [name === "" ? "others" : name === d.quote ? `${d.quote} cash` : name, values, grey[name]]);
     const palette = ["#0072B2", "#E69F00", "#009E73", "#56B4E9", "#D55E00", "#CC79A7", "#000000", "#F0E442"];
     const stacked = [], running = h.t.map(() => 0);
     for (const [, values] of layers) { values.forEach((v, k) => { running[k] += v; }); stacked.push(running.slice()); }
