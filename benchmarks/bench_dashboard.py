@@ -14,7 +14,11 @@ import asyncio
 import json
 import logging
 import math
+import os
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -23,18 +27,15 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
 from benchmarks.bench_core import build  # noqa: E402
 from handlers.commands import Context, dispatch  # noqa: E402
-from handlers.telegram_app import TelegramConfig, serve_telegram  # noqa: E402
-from tradingbot.adapters.outbox import SqliteOutbox  # noqa: E402
 from tradingbot.domain import EquityMark  # noqa: E402
-from tradingbot.settings import load_settings  # noqa: E402
 from tradingbot.sim.telegram_api import FakeTelegram  # noqa: E402
-from web.server import for_bot, start_dashboard  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -60,49 +61,58 @@ async def year_of_data(path: Path, symbols: int, days: int):
 
 
 class Bot:
-    """The bot (fake Telegram front end) with its dashboard, on a loop in a thread of its own."""
+    """The real bot process (`bot.py --demo` on Telegram, the fake Bot API in this process) over a year of data,
+    with its dashboard: the bot's loop shares nothing with the clients measuring it."""
 
     def __init__(self, path: Path, symbols: int, days: int, fake: FakeTelegram):
         self.path, self.symbols, self.days, self.fake = path, symbols, days, fake
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        self.seen: set[int] = set()
+        self.asking = threading.Lock()  # one /dashboard at a time, so each caller takes its own reply
 
-    async def _main(self) -> None:
+    def build(self) -> dict[str, float]:
+        """The year, then the chat's own figures in process (the baseline: /status, /pnl through the table)."""
+        async def year() -> dict[str, float]:
+            clock, services = await year_of_data(self.path, self.symbols, self.days)
+            self.clock = clock.now() + timedelta(hours=1)  # past the slot's grace: starting trades nothing
+            ctx, out = Context(services, "bench"), {}
+            for name in ("/status", "/pnl"):
+                samples = []
+                for _ in range(30):
+                    t0 = time.perf_counter()
+                    await dispatch(ctx, name)
+                    samples.append((time.perf_counter() - t0) * 1000)
+                out[f"chat_{name[1:]}_ms_p95"] = p95(samples)
+            services.store.db.close()
+            return out
         t0 = time.perf_counter()
-        self.clock, self.services = await year_of_data(self.path, self.symbols, self.days)
-        self.clock.advance(timedelta(hours=1))  # past the slot's grace: starting the bot trades nothing
-        self.setup_s = time.perf_counter() - t0
-        self.loop, self.stop = asyncio.get_running_loop(), asyncio.Event()
-        self.chat_ms = await self._chat_figures()
-        reports, auth = for_bot(self.services, load_settings(env_file=None), self.path)
-        dashboard = await start_dashboard(reports, auth, "127.0.0.1", 0)
-        assert dashboard is not None
-        auth.public_url, self.url, self.auth = dashboard.url, dashboard.url, auth
-        config = TelegramConfig(TOKEN, self.fake.base_url, frozenset({ADMIN}), frozenset(), [ADMIN],
-                                {"rebalance": "on", "alert": "on", "lifecycle": "on", "daily": "off"}, "20:00", 60,
-                                timedelta(minutes=10))
-        bot = asyncio.create_task(serve_telegram(self.services, SqliteOutbox(self.services.store.db), config,
-                                                 self.stop))
-        self.ready.set()
-        await bot
-        await dashboard.stop()
+        figures = asyncio.run(year())
+        return {"setup_s": time.perf_counter() - t0, **figures}
 
-    async def _chat_figures(self) -> dict[str, float]:
-        ctx, out = Context(self.services, "bench"), {}
-        for name in ("/status", "/pnl"):
-            samples = []
-            for _ in range(30):
-                t0 = time.perf_counter()
-                await dispatch(ctx, name)
-                samples.append((time.perf_counter() - t0) * 1000)
-            out[f"chat_{name[1:]}_ms_p95"] = p95(samples)
-        return out
+    def start(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": self.fake.base_url,
+               "TELEGRAM_ADMIN_IDS": str(ADMIN), "TELEGRAM_NOTIFY_CHAT_IDS": str(ADMIN), "NOTIFY_LIFECYCLE": "on",
+               "SYNTHETIC_SYMBOLS": str(self.symbols), "SYNTHETIC_SEED": "7", "LOG_LEVEL": "WARNING",
+               "DASHBOARD_PORT": str(port), "DASHBOARD_PUBLIC_URL": self.url}
+        self.process = subprocess.Popen(
+            [sys.executable, "bot.py", "--env-file", str(self.path.parent / "absent.env"), "--demo", "--db",
+             str(self.path), "--clock", self.clock.isoformat()], cwd=ROOT, env=env, stdin=subprocess.DEVNULL)
+        self.fake.wait_for(lambda m: "started" in m.text, 120)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(60)
 
     def link(self) -> str:
-        return asyncio.run_coroutine_threadsafe(self._link(), self.loop).result(10)
-
-    async def _link(self) -> str:
-        return self.auth.issue_link("bench")
+        """A sign-in link, asked for in the chat as a manager would."""
+        with self.asking:
+            self.fake.send_text(ADMIN, "/dashboard")
+            reply = self.fake.wait_for(lambda m: "/login?t=" in m.text and m.message_id not in self.seen, 30)
+            self.seen.add(reply.message_id)
+        return next(word for word in reply.text.split() if "/login?t=" in word)
 
 
 def round_trips(fake: FakeTelegram, n: int) -> list[float]:
@@ -148,7 +158,7 @@ class LiveClients:
 
     async def _one(self, stop: asyncio.Event) -> None:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            link = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.bot._link(), self.bot.loop))
+            link = await asyncio.to_thread(self.bot.link)
             await http.post(f"{self.bot.url}/login", data={"t": link.split("t=")[1]})
             await (await http.get(f"{self.bot.url}/api/overview.json")).read()
             async with http.get(f"{self.bot.url}/api/events") as stream:
@@ -203,38 +213,37 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp, FakeTelegram(token=TOKEN) as fake:
         bot = Bot(Path(tmp) / "year.sqlite", args.symbols, args.days, fake)
-        bot.thread.start()
-        bot.ready.wait(3600)
-        fake.wait_for(lambda m: "started" in m.text, 30)
-        figures: dict = {"setup_s": round(bot.setup_s, 1), **bot.chat_ms}
-        last_id = args.days  # rebalance ids run 1..days in this database
-        figures.update(asyncio.run(endpoint_figures(bot.url, bot.link(), last_id, args.runs)))
-        round_trips(fake, 5)  # warm-up
-        alone, with_five, with_sse, drawn = [], [], [], []
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            for _ in range(3):  # interleaved rounds: load on a shared machine drifts between them
-                alone += round_trips(fake, args.runs)
-                with LiveClients(bot, 5):
-                    with_sse += round_trips(fake, args.runs)
-                pages = [open_dashboard(browser, bot) for _ in range(5)]
-                drawn += [overview_drawn_ms(pages[0]) for _ in range(3)]
-                with_five += round_trips(fake, args.runs)
-                for page in pages:
-                    page.context.close()
-            browser.close()
-        bot.loop.call_soon_threadsafe(bot.stop.set)
-        bot.thread.join(60)
+        figures: dict = bot.build()
+        bot.start()
+        try:
+            last_id = args.days  # rebalance ids run 1..days in this database
+            figures.update(asyncio.run(endpoint_figures(bot.url, bot.link(), last_id, args.runs)))
+            round_trips(fake, 5)  # warm-up
+            alone, with_five, with_sse, drawn = [], [], [], []
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                for _ in range(3):  # interleaved rounds: load on a shared machine drifts between them
+                    alone += round_trips(fake, args.runs)
+                    with LiveClients(bot, 5):
+                        with_sse += round_trips(fake, args.runs)
+                    pages = [open_dashboard(browser, bot) for _ in range(5)]
+                    drawn += [overview_drawn_ms(pages[0]) for _ in range(3)]
+                    with_five += round_trips(fake, args.runs)
+                    for page in pages:
+                        page.context.close()
+                browser.close()
+        finally:
+            bot.stop()
     figures.update(overview_drawn_ms_median=statistics.median(drawn), overview_drawn_ms_max=max(drawn),
                    chat_round_trip_ms_median_alone=statistics.median(alone),
                    chat_round_trip_ms_median_5_dashboards=statistics.median(with_five),
                    chat_round_trip_ms_p95_alone=p95(alone), chat_round_trip_ms_p95_5_dashboards=p95(with_five),
                    chat_round_trip_ms_median_5_live_clients=statistics.median(with_sse),
                    chat_round_trip_ms_p95_5_live_clients=p95(with_sse))
-    # Added by the server (5 signed-in live pages as HTTP clients), and with 5 Chromium pages on the same machine.
-    figures["chat_added_ms_median_server"] = figures["chat_round_trip_ms_median_5_live_clients"] - \
+    # Added with 5 signed-in live pages (HTTP clients in this process), and with 5 Chromium pages on this machine.
+    figures["chat_added_ms_median_live_clients"] = figures["chat_round_trip_ms_median_5_live_clients"] - \
         figures["chat_round_trip_ms_median_alone"]
-    figures["chat_added_ms_median_with_browsers_here"] = figures["chat_round_trip_ms_median_5_dashboards"] - \
+    figures["chat_added_ms_median_with_browsers"] = figures["chat_round_trip_ms_median_5_dashboards"] - \
         figures["chat_round_trip_ms_median_alone"]
     figures = {k: round(v, 2) if isinstance(v, float) else v for k, v in figures.items()}
     figures.update(days=args.days, symbols=args.symbols, marks=args.days * 24)

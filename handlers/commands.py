@@ -13,8 +13,8 @@ from typing import Awaitable, Callable
 from tradingbot.backtest import options
 from tradingbot.errors import UserError, VenueUnavailable
 from tradingbot.dashboard_auth import LINK_TTL
-from tradingbot.params import excerpt, parse_duration
-from tradingbot.performance import period_returns
+from tradingbot.params import excerpt
+from tradingbot.performance import parse_window, period_returns
 from tradingbot.redaction import shown
 from tradingbot.reports import performance_report
 from tradingbot.services import Services
@@ -208,8 +208,7 @@ async def _performance(ctx: Context, args: list[str]) -> Reply:
     if len(args) > 1:
         raise UserError("usage: /performance [window] — e.g. 7d, 30d, 12h, 2w or all")
     window = args[0].lower() if args else "30d"
-    span = None if window == "all" else parse_duration(window)
-    report = performance_report(s.store, await s.positions(), s.params.zone, span)
+    report = performance_report(s.store, await s.positions(), s.params.zone, parse_window(window))
     return Reply(period_text.coin_pnl(report, window, s.quote, s.params.zone), monospace=True)
 
 

@@ -83,7 +83,8 @@ def test_the_period_and_performance_commands_answer_from_the_same_reports(year):
     assert "2026-11" in asyncio.run(dispatch(ctx, "/monthly")).text
     performance = asyncio.run(dispatch(ctx, "/performance all")).text
     assert "P/L per coin" in performance and "since the start" in performance
-    for bad in ("/daily abc", "/weekly 0", "/performance 5x", "/performance 7d 2"):
+    assert "since the start" in asyncio.run(dispatch(ctx, "/performance 999999w")).text  # older than the record
+    for bad in ("/daily abc", "/weekly 0", "/performance 5x", "/performance 7d 2", "/performance 0d"):
         reply = asyncio.run(dispatch(ctx, bad)).text
         assert reply.startswith("⚠") and "\n" not in reply, bad
 

@@ -16,8 +16,11 @@ import numpy as np
 
 from .backtest.metrics import YEAR_DAYS, curve_metrics
 from .domain import ZERO, EquityMark, Fill, Side
+from .errors import UserError
+from .params import excerpt, parse_duration
 
 PERIODS = ("day", "week", "month")
+LONGEST_WINDOW = timedelta(days=36_500)  # longer is the whole record: and now − 999999w is no date at all
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,19 @@ class CoinPnl:
     fees: Decimal
     value_start: Decimal
     value_end: Decimal
+
+
+def parse_window(text: str) -> timedelta | None:
+    """'7d', '12h', '2w' or 'all' (None: the whole record); under an hour is refused in one line."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        window = parse_duration(text)
+    except UserError:
+        raise UserError(f"window must be like 7d, 12h or 2w, or all (got '{excerpt(text)}')") from None
+    if window < timedelta(hours=1):
+        raise UserError(f"window must be at least 1h (got '{excerpt(text)}')")
+    return min(window, LONGEST_WINDOW)
 
 
 def period_start(day: date, period: str) -> date:

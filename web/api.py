@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any, Callable, TypeVar
 
 from tradingbot.errors import UserError
-from tradingbot.params import format_duration, parse_duration
+from tradingbot.params import format_duration
+from tradingbot.performance import parse_window
 from tradingbot.redaction import shown
 from tradingbot.reports import Overview, Reports, Series, performance_report
 
@@ -21,7 +22,6 @@ from . import tables
 from .tables import Table
 
 T = TypeVar("T")
-WINDOWS = ("1d", "7d", "30d", "90d", "365d", "all")
 
 
 class NotFound(Exception):
@@ -118,13 +118,11 @@ async def rebalance(reports: Reports, query: dict[str, str]) -> tuple[dict[str, 
 
 
 async def performance(reports: Reports, query: dict[str, str]) -> tuple[dict[str, Any], dict[str, Table]]:
-    window_text = query.get("window", "30d")
-    if window_text not in WINDOWS:
-        try:
-            window_text = format_duration(parse_duration(window_text))
-        except UserError:
-            raise NotFound("window: a duration like 7d, 12h or 2w, or all") from None
-    window = None if window_text == "all" else parse_duration(window_text)
+    try:
+        window = parse_window(query.get("window", "30d"))
+    except UserError as e:
+        raise NotFound(str(e)) from None
+    window_text = "all" if window is None else format_duration(window)
     held = await reports.positions()
     zone = (await _read(reports, lambda: reports.params)).zone
     report = await _read(reports, performance_report, reports.store, held, zone, window)
