@@ -84,7 +84,7 @@ def ranking(detail: RebalanceDetail) -> Table:
              r.reason or ("" if r.selected else f"ranked below the top {picked}"), r.quote_volume]
             for r in detail.ranking]
     return Table([("rank", "int"), ("symbol", "text"), ("score %", "pct"), ("bought", "bool"), ("eligible", "bool"),
-                  ("reason kept out", "text"), ("quote volume", "money")], rows)
+                  ("why not bought", "text"), ("quote volume", "money")], rows)
 
 
 def orders(detail: RebalanceDetail) -> Table:
