@@ -15,7 +15,7 @@ from tradingbot.adapters.readonly_store import ReadOnlyStore
 from tradingbot.clock import ManualClock
 from tradingbot.domain import EquityMark
 from tradingbot.params import StrategyParams
-from tradingbot.performance import period_returns, risk_figures
+from tradingbot.performance import daily_closes, period_returns, risk_figures
 from tradingbot.reports import Reports, performance_report
 
 T0 = datetime(2026, 3, 28, 20, 0, tzinfo=timezone.utc)  # the night Paris moves to summer time
@@ -34,6 +34,16 @@ def test_periods_follow_the_managers_calendar_and_chain_from_the_previous_period
     assert sum(d.change for d in days) == 30  # chained: the periods add up to the whole
     months = period_returns(marks(100, 150, step=timedelta(days=5)), ZoneInfo("UTC"), "month")
     assert [(m.start.isoformat(), m.change) for m in months] == [("2026-03-01", 0), ("2026-04-01", 50)]
+
+
+def test_daily_closes_by_midnight_search_equal_the_period_table():
+    zone = ZoneInfo("Europe/Paris")
+    sample = marks(*range(100, 160), step=timedelta(hours=5))  # 12 days across the change to summer time
+    sample = sample[:10] + sample[20:]  # and two days without a mark
+    days = period_returns(sample, zone, "day")
+    closes = daily_closes([m.time.timestamp() for m in sample], [float(m.equity) for m in sample], zone)
+    span = (sample[-1].time.astimezone(zone).date() - sample[0].time.astimezone(zone).date()).days + 1
+    assert closes == [float(d.equity_end) for d in days] and len(closes) < span  # a day without a mark is skipped
 
 
 def test_drawdown_is_measured_from_the_peak_until_it_is_regained():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -91,8 +91,17 @@ def period_returns(marks: Sequence[EquityMark], zone: ZoneInfo, period: str) -> 
     return out
 
 
-def daily_closes(marks: Sequence[EquityMark], zone: ZoneInfo) -> list[tuple[date, float]]:
-    return [(r.start, float(r.equity_end)) for r in period_returns(marks, zone, "day")]
+def daily_closes(times: Sequence[float], values: Sequence[float], zone: ZoneInfo) -> list[float]:
+    """The last value of each local day that has a mark (times: epoch seconds, oldest first); found by
+    searching each local midnight, so a year of hourly marks costs 366 time-zone conversions, not 8,760."""
+    if not len(times):
+        return []
+    first = datetime.fromtimestamp(times[0], zone).date()
+    days = (datetime.fromtimestamp(times[-1], zone).date() - first).days + 1
+    midnights = [datetime.combine(first + timedelta(days=i + 1), time(), zone).timestamp() for i in range(days)]
+    ends = np.searchsorted(np.asarray(times, dtype=float), midnights, side="left") - 1
+    kept = ends[np.diff(np.concatenate([[-1], ends])) > 0]  # a day without a mark repeats the day before
+    return np.asarray(values, dtype=float)[kept].tolist()
 
 
 def risk_figures(times: Sequence[float], equity: Sequence[float], daily: Sequence[float],

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from .adapters.readonly_store import ReadOnlyStore
 from .adapters.sqlite_store import SqliteStore
 from .benchmarks import scaled
-from .domain import ZERO, EquityMark, Fill, OrderRecord, RankRow, RebalanceRow, VenueHealth
+from .domain import ZERO, Fill, OrderRecord, RankRow, RebalanceRow, VenueHealth
 from .params import StrategyParams
 from .performance import (
     CoinPnl, PeriodReturn, RiskFigures, coin_pnl, daily_closes, period_returns, risk_figures, underwater,
@@ -108,19 +108,17 @@ class Reports:
 
     def overview(self) -> Overview:
         store, p = self.store, self.params
-        ledger, marks = store.load_ledger(), store.marks()
-        last = marks[-1] if marks else None
+        ledger, last = store.load_ledger(), store.last_mark()
+        times, values = store.equity_series()  # floats for the charts and the risk figures; exact text stays
         equity = last.equity if last else ledger.cash
-        times = [m.time.timestamp() for m in marks]
-        values = [float(m.equity) for m in marks]
-        capital = float(marks[0].equity) if marks else float(ledger.deposits)
-        daily = [v for _, v in daily_closes(marks, p.zone)]
+        capital = values[0] if values else float(ledger.deposits)
+        daily = daily_closes(times, values, p.zone)
         return Overview(
             quote=store.quote, timezone=p.timezone, equity=equity, marked_at=last.time if last else None,
             deposits=ledger.deposits, net=equity - ledger.deposits, realized=ledger.realized,
             unrealized=equity - ledger.deposits - ledger.realized, fees=ledger.fees, cash=ledger.cash,
             risk=risk_figures(times, values, daily, capital), equity_series=Series(times, values),
-            drawdown_series=Series(times, underwater(values)), benchmarks=self._benchmarks(marks, ledger.deposits),
+            drawdown_series=Series(times, underwater(values)), benchmarks=self._benchmarks(ledger.deposits),
             param_changes=[(c["time"], f"{c['key']}: {c['old']} → {c['new']}") for c in self._changes()],
             last_rebalance=store.last_rebalance(("done", "skipped", "selling", "buying")),
             next_run=None if self.paused else next_slot(self.clock.now(), p.every, p.at, p.weekday, p.zone),
@@ -133,8 +131,10 @@ class Reports:
     def _changes(self) -> list[dict]:
         return [dict(c, time=parse_iso(c["time"]).timestamp()) for c in reversed(self.store.param_changes(10_000))]
 
-    def _benchmarks(self, marks: list[EquityMark], deposits: Decimal) -> dict[str, Series]:
+    def _benchmarks(self, deposits: Decimal) -> dict[str, Series]:
         rows = self.store.benchmarks()
+        start = self.store.mark_at_or_before(rows[0][0]) if rows else None
+        marks = [start] if start else []  # scaled() values a benchmark from the mark it starts beside
         raw = {"BTC buy & hold": [(t, b) for t, b, _ in rows if b is not None],
                "Equal-weight universe": [(t, u) for t, _, u in rows]}
         out = {}

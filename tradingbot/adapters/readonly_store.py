@@ -59,6 +59,11 @@ class ReadOnlyStore(SqliteStore):
         with self.lock:
             return fn(*args)
 
+    def equity_series(self) -> tuple[list[float], list[float]]:
+        """(epoch seconds, equity) of every mark, oldest first, as floats: what charts and risk figures read."""
+        rows = self.db.execute("SELECT time, CAST(equity AS REAL) FROM equity_marks ORDER BY time, id").fetchall()
+        return [parse_iso(t).timestamp() for t, _ in rows], [e for _, e in rows]
+
     def value_layers(self, top: int) -> tuple[list[datetime], dict[str, list[float]]]:
         """Value after each rebalance of the `top` coins held now (largest first), of all others summed, and of
         cash: what the holdings chart stacks. Summed by SQLite (a year of dust leftovers is ~50,000 rows)."""
