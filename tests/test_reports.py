@@ -120,3 +120,18 @@ def test_reports_time_comes_from_the_clock(year, tmp_path):
     clock = ManualClock(datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc))
     reports = Reports(ReadOnlyStore(tmp_path / "bot.sqlite"), clock, StrategyParams(topn=4, min_age_days=1))
     assert reports.overview().next_run == datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
+
+
+def test_a_chart_keeps_every_extreme_of_a_long_series_in_at_most_2000_points():
+    import math as m
+
+    from tradingbot.performance import underwater
+    from web.api import thinned
+
+    equity = [10_000 * (1 + 0.3 * m.sin(i / 500) + 0.01 * m.sin(i * 1.7)) for i in range(8_760)]
+    drawdown = underwater(equity)
+    kept = thinned(equity, drawdown)
+    assert len(kept) <= 2_000 and kept == sorted(set(kept)) and kept[0] == 0 and kept[-1] == 8_759
+    for series in (equity, drawdown):
+        assert min(series[i] for i in kept) == min(series) and max(equity[i] for i in kept) == max(equity)
+    assert thinned(equity[:500], drawdown[:500]) == list(range(500))

@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import gzip
+import json
+import math
 import time
 from datetime import datetime, timedelta
 from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
+
+import numpy as np
 
 from tradingbot.errors import UserError
 from tradingbot.params import format_duration
@@ -22,6 +28,7 @@ from . import tables
 from .tables import Table
 
 T = TypeVar("T")
+MAX_POINTS = 2_000  # per chart series sent to a browser
 
 
 class NotFound(Exception):
@@ -54,6 +61,22 @@ def _rebalance_json(row: Any) -> dict[str, Any] | None:
             "started": _time(row.started_at), "finished": _time(row.finished_at), "note": row.note}
 
 
+def thinned(equity: list[float], drawdown: list[float], most: int = MAX_POINTS) -> list[int]:
+    """Indices of the points a chart keeps: all of them when few, else per bucket its first point, lowest and
+    highest equity and deepest drawdown (a screen is ~1,500 px wide; a year of hourly marks is 8,760)."""
+    n = len(equity)
+    if n <= most:
+        return list(range(n))
+    size = math.ceil(n / (most / 4))
+    e, d = np.asarray(equity), np.asarray(drawdown)
+    keep = {n - 1}
+    for start in range(0, n, size):
+        end = min(n, start + size)
+        keep.update((start, start + int(e[start:end].argmin()), start + int(e[start:end].argmax()),
+                     start + int(d[start:end].argmin())))
+    return sorted(keep)
+
+
 def overview_json(o: Overview) -> dict[str, Any]:
     r = o.risk
     figures: dict[str, float | None] = {k: float(v) for k, v in (("equity", o.equity), ("deposits", o.deposits), ("net", o.net),
@@ -62,17 +85,18 @@ def overview_json(o: Overview) -> dict[str, Any]:
     figures.update(marked_at=_time(o.marked_at), max_drawdown=r.max_drawdown, drawdown_now=r.drawdown_now,
                    max_drawdown_days=r.max_drawdown_duration / timedelta(days=1), sharpe=r.sharpe,
                    sortino=r.sortino, volatility=r.volatility, days=r.days)
-    t = o.equity_series.times
+    kept = thinned(o.equity_series.values, o.drawdown_series.values)
+    t = [o.equity_series.times[i] for i in kept]
     return {
         "quote": o.quote, "timezone": o.timezone, "figures": figures,
         "status": {"last_rebalance": _rebalance_json(o.last_rebalance), "next_run": _time(o.next_run),
                    "paused": o.paused, "venue": o.venue, "market": o.market,
                    "health": [{"name": h.name, "host": h.host, "reachable": h.reachable, "weight": h.used_weight,
                                "budget": h.budget, "error": shown(h.last_error, admin=False)} for h in o.health]},
-        "equity": {"t": t, "equity": o.equity_series.values,
+        "equity": {"t": t, "equity": [o.equity_series.values[i] for i in kept],
                    "btc": _aligned(t, o.benchmarks.get("BTC buy & hold")),
                    "universe": _aligned(t, o.benchmarks.get("Equal-weight universe")),
-                   "drawdown": o.drawdown_series.values},
+                   "drawdown": [o.drawdown_series.values[i] for i in kept]},
         "changes": o.param_changes,
     }
 
@@ -162,6 +186,19 @@ PAGES = {"overview": overview, "holdings": holdings, "rebalances": rebalances, "
          "performance": performance, "parameters": parameters, "backtests": backtests, "backtest": backtest}
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """A page's JSON as sent: encoded once per computation (a year's overview is ~0.3 MB), and gzipped."""
+
+    plain: bytes
+    gzipped: bytes
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> "Encoded":
+        plain = json.dumps(body, separators=(",", ":")).encode()
+        return cls(plain, gzip.compress(plain, 6))
+
+
 class PageCache:
     """The last answer per page and query, kept until the bot writes something a page shows (the store's
     `newest` signature changes) and, for pages valued at live prices, at most LIVE_TTL_S: the dashboards that
@@ -175,7 +212,8 @@ class PageCache:
         self._entries: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Any, float, Any]] = {}
         self.hits = self.misses = 0
 
-    async def page(self, reports: Reports, name: str, query: dict[str, str]) -> tuple[dict[str, Any], dict[str, Table]]:
+    async def page(self, reports: Reports, name: str,
+                   query: dict[str, str]) -> tuple[dict[str, Any], dict[str, Table], Encoded]:
         key = (name, tuple(sorted(query.items())))
         signature = await _read(reports, reports.store.newest)
         now = time.monotonic()
@@ -185,7 +223,8 @@ class PageCache:
             self.hits += 1
             return found[2]
         self.misses += 1
-        built = await PAGES[name](reports, query)
+        body, named = await PAGES[name](reports, query)
+        built = (body, named, await asyncio.to_thread(Encoded.of, body))  # off the bot's loop
         self._entries.pop(key, None)
         self._entries[key] = (signature, now, built)
         while len(self._entries) > self.SIZE:  # oldest first out
