@@ -1,9 +1,11 @@
 """Web dashboard figures over a year of data (365 daily rebalances, hourly marks), beside the chat's own.
 
 - overview fully drawn in headless Chromium (navigation start to both charts drawn), target ≤ 1 s;
-- each JSON endpoint's p95 over HTTP, target ≤ 100 ms; baseline: /status and /pnl through the command table;
-- a chat command's round trip through the fake Telegram Bot API with 5 dashboards open (live, in Chromium)
-  against none, target ≤ 50 ms added.
+- each JSON endpoint's p95 over HTTP, target ≤ 100 ms, as pages ask (answered from the page cache until the
+  bot writes) and cold (a new query each time: computed, as after every write); baseline: /status and /pnl
+  through the command table;
+- a chat command's round trip through the fake Telegram Bot API to the real bot process, with 5 dashboards
+  open (5 live HTTP clients; 5 Chromium pages) against none, in alternating rounds; target ≤ 50 ms added.
 
     python benchmarks/bench_dashboard.py [--symbols 200] [--days 365]
 """
