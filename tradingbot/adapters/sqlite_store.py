@@ -162,10 +162,14 @@ class SqliteStore(SqliteJournal):
                 [p.asset, str(p.quantity), str(p.cost), str(p.realized), str(p.fees), iso(at)],
             )
 
-    def fills(self, limit: int | None = None, rebalance_id: int | None = None) -> list[Fill]:
-        sql, params = "SELECT * FROM fills", []
+    def fills(self, limit: int | None = None, rebalance_id: int | None = None,
+              since: datetime | None = None) -> list[Fill]:
+        """Newest first; of one rebalance, or filled after `since`, when given."""
+        sql, params = "SELECT * FROM fills WHERE 1", list[Any]()
         if rebalance_id is not None:
-            sql, params = sql + " WHERE rebalance_id = ?", [rebalance_id]
+            sql, params = sql + " AND rebalance_id = ?", [rebalance_id]
+        if since is not None:
+            sql, params = sql + " AND time > ?", [*params, iso(since)]
         sql += " ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit else "")
         cur = self.db.execute(sql, params)
         cols = [d[0] for d in cur.description]
@@ -269,6 +273,12 @@ class SqliteStore(SqliteJournal):
             if symbol not in latest or parse_iso(t) > parse_iso(latest[symbol][0]):
                 latest[symbol] = (t, price)
         return {symbol: Decimal(price) for symbol, (_, price) in latest.items()}
+
+    def inventory_at(self, at: datetime) -> tuple[datetime | None, dict[str, Decimal]]:
+        """The last inventory snapshot (value per asset, cash included) taken at or before `at`."""
+        rows = self.db.execute("SELECT time, asset, value FROM inventory WHERE time = (SELECT MAX(time) FROM"
+                               " inventory WHERE time <= ?) ORDER BY id", [iso(at)]).fetchall()
+        return (parse_iso(rows[0][0]), {a: Decimal(v) for _, a, v in rows}) if rows else (None, {})
 
     def inventory_history(self) -> list[tuple[datetime, list[Position]]]:
         """What was held after each rebalance, oldest first: quantity and price per asset (cash at price 1)."""

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Callable, Sequence
 
 from .backtester import Backtester
+from .dashboard_auth import DashboardAuth
 from ..core.yardsticks import scaled, universe_step
 from ..core.domain import (
     ZERO, Change, DustTotal, EquityMark, Fill, InventorySnapshot, Position, RebalanceRow, RebalanceSummary, VenueHealth,
@@ -24,7 +25,7 @@ from ..core.costs import Costs
 from ..core.planning import flag_dust, picks_unchanged, plan_preview
 from ..core import reconcile
 from ..core.reconcile import Difference, ledger_balances
-from .ports import Clock, Exchange, MarketData, Store
+from .ports import BacktestRuns, Clock, Exchange, MarketData, Store
 from .reports import (
     EquityHistory, PnlReport, PnlWindow, PositionsReport, Preview, RankingReport, SlotRefusal, StatusReport,
 )
@@ -39,7 +40,7 @@ class Services:
     def __init__(self, store: Store, exchange: Exchange, market: MarketData, clock: Clock,
                  rebalancer: Rebalancer, params: CurrentParams, market_name: str,
                  health: Sequence[VenueHealth] = (), listeners: Sequence[ParamsListener] = (),
-                 backtester: Backtester | None = None):
+                 backtester: Backtester | None = None, backtests: BacktestRuns | None = None):
         self.store, self.exchange, self.market, self.clock = store, exchange, market, clock
         self.health = tuple(health)  # Binance endpoints' reachability and request weight, for /status
         self.rebalancer = rebalancer
@@ -47,6 +48,9 @@ class Services:
         self.current = params  # the one holder: the paper venue reads its costs from it too
         self._listeners: list[ParamsListener] = list(listeners)
         self.backtester = backtester  # None when no candle cache is configured: /backtest says so
+        self.backtests = backtests  # where backtest results are kept for the dashboard (None: not kept)
+        # The web front end's sign-in while it serves: set by web/server.py when it starts, cleared when it stops.
+        self.dashboard: DashboardAuth | None = None
 
     def subscribe(self, listener: ParamsListener) -> Callable[[], None]:
         """Call `listener` after every parameter change; returns what ends the subscription.
