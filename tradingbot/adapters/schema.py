@@ -98,4 +98,11 @@ V7 = [
         coin_id TEXT PRIMARY KEY, symbol TEXT NOT NULL, market_cap TEXT NOT NULL, read_at TEXT NOT NULL)""",
 ]
 
-MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5, V6, V7]
+# V8: the newest priced snapshot and the newest fill of each asset, found by seeking an index instead of
+# grouping every row ever written (/status and /pnl read them on every call; issue 17).
+V8 = [
+    "CREATE INDEX inventory_priced ON inventory(asset, id) WHERE price IS NOT NULL",
+    "CREATE INDEX fills_symbol ON fills(symbol, id)",
+]
+
+MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5, V6, V7, V8]
