@@ -58,8 +58,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import AsyncIterator
 
-from telegram.error import InvalidToken
-
 from handlers import backtest_cli
 from handlers import texts as fmt
 from handlers.commands import Context
@@ -281,11 +279,11 @@ def run_app(args: argparse.Namespace, app: App) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except InvalidToken:
-        print("configuration error: TELEGRAM_BOT_TOKEN: rejected by Telegram (copy it again from @BotFather)",
-              file=sys.stderr)
-        return 2
     except Exception as e:
+        if _token_rejected(e):
+            print("configuration error: TELEGRAM_BOT_TOKEN: rejected by Telegram (copy it again from @BotFather)",
+                  file=sys.stderr)
+            return 2
         full = app.services.store.storage_failure(e)
         if full:  # the journal is consistent; the next run (or the resume job) finishes what was open
             print(f"stopped: {full}", file=sys.stderr)
@@ -300,6 +298,13 @@ def _dashboard_alone(settings: Settings, run: RunOptions, args: argparse.Namespa
 
     return web_server.run_standalone(run.database(settings), clock_of(run), StrategyParams(timezone=settings.timezone),
                                      settings, args.host, args.port)
+
+
+def _token_rejected(e: Exception) -> bool:
+    """Telegram refused the token. python-telegram-bot is imported only by the front end that talks to Telegram
+    (a console or `chat` run never pays for it), and a run that never imported it cannot have raised this."""
+    errors = sys.modules.get("telegram.error")
+    return errors is not None and isinstance(e, errors.InvalidToken)
 
 
 def _whoami(settings: Settings) -> int:

@@ -12,19 +12,11 @@ from typing import Any, Awaitable, Callable, Coroutine
 
 import sqlite_utils
 
-from .adapters.binance_client import BinanceTransport
-from .adapters.binance_exchange import BinanceExchange
-from .adapters.binance_market import BinanceMarketData
-from .adapters.binance_stream import MarketStream
-from .adapters.cached_market import CachedMarketData
-from .adapters.coingecko import CoinGeckoCaps
-from .adapters.kline_store import KlineStore
 from .adapters.paper import PaperExchange
 from .adapters.sqlite_caps import SqliteCapCache
 from .adapters.sqlite_store import open_database
 from .adapters.synthetic import SyntheticMarket
 from .adapters.synthetic_caps import SyntheticCaps
-from .adapters.venue_market import VenueMarket
 from .app.cap_book import MarketCapBook
 from .app.ports import Clock, Exchange, MarketCaps, MarketData
 from .core.costs import CostSource
@@ -65,6 +57,20 @@ def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, cos
         caps, cap_closers = build_market_caps(settings, db, synthetic, clock)
         return VenueConnections(synthetic, PaperExchange(db, synthetic, clock, costs), "synthetic", caps,
                                 closers=cap_closers)
+    return _binance_venue(settings, db, clock)
+
+
+def _binance_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock) -> VenueConnections:
+    # Imported here: python-binance and aiohttp take a few hundred milliseconds to import, which the
+    # synthetic market (the demo, `bot.py --demo chat ...`) should not pay for.
+    from .adapters.binance_client import BinanceTransport
+    from .adapters.binance_exchange import BinanceExchange
+    from .adapters.binance_market import BinanceMarketData
+    from .adapters.binance_stream import MarketStream
+    from .adapters.cached_market import CachedMarketData
+    from .adapters.kline_store import KlineStore
+    from .adapters.venue_market import VenueMarket
+
     public = BinanceTransport("market data", settings.binance_market_data_url, clock=clock,
                               weight_budget=settings.binance_weight_budget)
     raw = BinanceMarketData(public, clock)
@@ -102,6 +108,8 @@ def build_market_caps(settings: Settings, db: sqlite_utils.Database, market: Mar
                                 "MARKET_DATA=synthetic); use coingecko or off")
         source = SyntheticCaps(market)
     elif choice == "coingecko":
+        from .adapters.coingecko import CoinGeckoCaps  # aiohttp: imported only when CoinGecko is asked for
+
         key = settings.coingecko_api_key.get_secret_value() if settings.coingecko_api_key else None
         gecko = CoinGeckoCaps(clock, settings.coingecko_api_url, key, overrides.values())
         source, closers = gecko, [gecko.close]

@@ -111,4 +111,11 @@ V8 = [
         result TEXT NOT NULL)""",
 ]
 
-MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5, V6, V7, V8]
+# V9: the newest priced snapshot and the newest fill of each asset, found by seeking an index instead of
+# grouping every row ever written (/status and /pnl read them on every call; issue 17).
+V9 = [
+    "CREATE INDEX inventory_priced ON inventory(asset, id) WHERE price IS NOT NULL",
+    "CREATE INDEX fills_symbol ON fills(symbol, id)",
+]
+
+MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5, V6, V7, V8, V9]
