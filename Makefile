@@ -19,12 +19,18 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
+# Every benchmark, its output kept in benchmarks/results/ (each ends in one JSON line), then today's figures
+# against the committed benchmarks/baseline.json as ratios. `--no-naive` skips bench_binance's 70 s naive run.
+BENCHMARKS := bench_startup.py bench_core.py bench_charts.py bench_telegram.py bench_backtest.py "bench_binance.py --no-naive" \
+	bench_dashboard.py
+
+bench: SHELL := /bin/bash
 bench: $(VENV)/.installed
 	$(BIN)/pip install -q -e ".[test,bench]"
-	$(BIN)/python benchmarks/bench_core.py
-	$(BIN)/python benchmarks/bench_telegram.py
-	$(BIN)/python benchmarks/bench_backtest.py
-	$(BIN)/python benchmarks/bench_binance.py --no-naive
+	mkdir -p benchmarks/results
+	set -o pipefail; for b in $(BENCHMARKS); do \
+		$(BIN)/python benchmarks/$$b | tee benchmarks/results/$${b%%.py*}.log || exit 1; done
+	$(BIN)/python benchmarks/compare.py
 
 clean:
 	rm -rf $(VENV)

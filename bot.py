@@ -6,6 +6,7 @@ build every object from them, and hands the result to a front end (console or Te
     python bot.py [...] rebalance [--json]                      run the scheduled slot if it is due now
     python bot.py [...] rebalance --now [--slot KEY] [--json]   a manual rebalance now (its own journal key)
     python bot.py whoami                                        Telegram setup: learn your user id
+    python bot.py [--demo] [--db PATH] dashboard [--host H] [--port P]   the web dashboard alone, read-only
     python bot.py backtest [options] | data import FILE... | data fetch    offline: see README, Backtesting
 
 Test-only environment (tests/test_crash.py; never set in production):
@@ -23,8 +24,10 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 def offline(argv: list[str]) -> int:
     """`bot.py backtest` / `bot.py data`: the settings read once, as for the bot, then the offline command."""
+    from pathlib import Path
+
     from handlers import backtest_cli
-    from tradingbot.bootstrap import open_candle_cache
+    from tradingbot.bootstrap import open_backtest_runs, open_candle_cache
     from tradingbot.settings import SettingsError, load_settings
 
     args = backtest_cli.parse(argv)
@@ -33,7 +36,8 @@ def offline(argv: list[str]) -> int:
     except SettingsError as e:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2
-    return backtest_cli.main(args, open_candle_cache, settings.kline_db_path)
+    bot_db = Path(args.db or (settings.demo_db_path if args.demo else settings.db_path))
+    return backtest_cli.main(args, open_candle_cache, settings.kline_db_path, lambda: open_backtest_runs(bot_db))
 
 
 if __name__ == "__main__":
@@ -54,8 +58,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import AsyncIterator
 
-from telegram.error import InvalidToken
-
 from handlers import backtest_cli
 from handlers import texts as fmt
 from handlers.commands import Context
@@ -65,9 +67,10 @@ from handlers.lifecycle import Timetable
 from tradingbot.adapters import logs
 from tradingbot.app.reports import SlotRefusal
 from tradingbot.app.services import Services
-from tradingbot.bootstrap import App, RunOptions, account_lock, build
+from tradingbot.bootstrap import App, RunOptions, account_lock, build, clock_of
 from tradingbot.core.domain import RebalanceSummary
 from tradingbot.core.errors import UserError
+from tradingbot.core.params import StrategyParams
 from tradingbot.core.timefmt import iso, parse_clock
 from tradingbot.settings import Settings, SettingsError, check_databases, env_file_warning, load_settings
 from tradingbot.venues import VenueConnections
@@ -93,6 +96,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     reb.add_argument("--now", action="store_true", help="rebalance now, as a confirmed /rebalance_now does")
     reb.add_argument("--slot", help="with --now: the manual rebalance's journal key (running it again sends nothing)")
     sub.add_parser("whoami", help="setup: answer /whoami on Telegram so a new admin learns their id")
+    dash = sub.add_parser("dashboard", help="serve the web dashboard alone over the database, read-only, and "
+                                             "print a one-time sign-in link")
+    dash.add_argument("--host", help="listen address (default DASHBOARD_HOST)")
+    dash.add_argument("--port", type=int, help="port (default DASHBOARD_PORT)")
     backtest_cli.add_subcommands(sub)
     return parser.parse_args(argv)
 
@@ -186,7 +193,10 @@ async def _dispatch(args: argparse.Namespace, app: App) -> int:
         return 0
     if args.command == "rebalance":
         return await rebalance_command(args, services)
-    async with background(app.venue):
+    from web import server as web_server  # the web server only where it serves
+
+    async with background(app.venue), web_server.beside_bot(services, app.settings, app.db_path,
+                                                            console=app.settings.telegram_bot_token is None):
         return await serve(app)
 
 
@@ -244,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "whoami":
         return _whoami(settings)
     run = run_options(args)
+    if args.command == "dashboard":
+        return _dashboard_alone(settings, run, args)
     lock = account_lock(run.database(settings))
     if args.command in (None, "rebalance") and not lock.acquire():  # held for the process's life
         print(f"stopped: another bot process is running on {run.database(settings)} (it holds its .lock "
@@ -267,17 +279,32 @@ def run_app(args: argparse.Namespace, app: App) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except InvalidToken:
-        print("configuration error: TELEGRAM_BOT_TOKEN: rejected by Telegram (copy it again from @BotFather)",
-              file=sys.stderr)
-        return 2
     except Exception as e:
+        if _token_rejected(e):
+            print("configuration error: TELEGRAM_BOT_TOKEN: rejected by Telegram (copy it again from @BotFather)",
+                  file=sys.stderr)
+            return 2
         full = app.services.store.storage_failure(e)
         if full:  # the journal is consistent; the next run (or the resume job) finishes what was open
             print(f"stopped: {full}", file=sys.stderr)
             return STORAGE_FULL
         log.exception("stopped by an unexpected error")  # through the redacting formatter: never a secret
         return 1
+
+
+def _dashboard_alone(settings: Settings, run: RunOptions, args: argparse.Namespace) -> int:
+    """`bot.py dashboard`: the web dashboard over a database file, read-only, beside (or without) the bot."""
+    from web import server as web_server
+
+    return web_server.run_standalone(run.database(settings), clock_of(run), StrategyParams(timezone=settings.timezone),
+                                     settings, args.host, args.port)
+
+
+def _token_rejected(e: Exception) -> bool:
+    """Telegram refused the token. python-telegram-bot is imported only by the front end that talks to Telegram
+    (a console or `chat` run never pays for it), and a run that never imported it cannot have raised this."""
+    errors = sys.modules.get("telegram.error")
+    return errors is not None and isinstance(e, errors.InvalidToken)
 
 
 def _whoami(settings: Settings) -> int:

@@ -82,7 +82,7 @@ def naive_pandas(panel: Panel, config: BacktestConfig) -> float:
     qv = pd.DataFrame(panel.quote_volume, index=dates, columns=panel.symbols)
     listed = pd.Series(panel.listed, index=panel.symbols)
     allowed = pd.Series(allowed_columns(panel, p), index=panel.symbols)
-    k, fee, slip = config.lookback_days, config.fee, config.slippage
+    k, fee, slip = config.lookback_days, float(config.costs.fee_rate), float(config.costs.slippage)
     cash, held = config.capital, pd.Series(dtype=float)
     for day in range(day_number(config.start), day_number(config.end) + 1):
         now, then = close.loc[day], close.loc[day - k]

@@ -59,6 +59,7 @@ from tradingbot.adapters.synthetic import SyntheticMarket  # noqa: E402
 from tradingbot.adapters.venue_market import VenueMarket  # noqa: E402
 from tradingbot.adapters.clock import OffsetClock  # noqa: E402
 from tradingbot.core.domain import RebalanceSummary, Side  # noqa: E402
+from tradingbot.app.current_params import CurrentParams  # noqa: E402
 from tradingbot.app.rebalancer import Rebalancer  # noqa: E402
 from tradingbot.core.params import StrategyParams  # noqa: E402
 from tradingbot.app.ports import MarketData  # noqa: E402
@@ -279,7 +280,7 @@ class World:
 
 def _services(store: SqliteStore, exchange: BinanceExchange, market: MarketData, clock: OffsetClock) -> Services:
     rebalancer = Rebalancer(store, exchange, market, clock, _NoLock(), retries=3, backoff_s=0.05)
-    return Services(store, exchange, market, clock, rebalancer, PARAMS, "bench")
+    return Services(store, exchange, market, clock, rebalancer, CurrentParams(store, PARAMS), "bench")
 
 
 async def build(tmp: Path, symbols: int, latency_ms: float, in_process: bool) -> World:

@@ -23,10 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from handlers.commands import Context, dispatch  # noqa: E402
 from tradingbot.adapters.lockfile import FileLock
-from tradingbot.adapters.paper import PaperCosts, PaperExchange  # noqa: E402
+from tradingbot.adapters.paper import PaperExchange  # noqa: E402
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database  # noqa: E402
 from tradingbot.adapters.synthetic import SyntheticMarket  # noqa: E402
 from tradingbot.adapters.clock import ManualClock
+from tradingbot.app.current_params import CurrentParams  # noqa: E402
 from tradingbot.app.rebalancer import Rebalancer  # noqa: E402
 from tradingbot.core.domain import EquityMark  # noqa: E402
 from tradingbot.core.ledger import replay  # noqa: E402
@@ -43,9 +44,10 @@ def build(path: Path, symbols: int):
     market = SyntheticMarket(clock, seed=7, n_symbols=symbols)
     db = open_database(path)
     store = SqliteStore(db, "USDT")
-    paper = PaperExchange(db, market, clock, PaperCosts(Decimal("0.001"), Decimal(5), 0))
+    params = CurrentParams(store, StrategyParams(topn=10, latency_ms=0))
+    paper = PaperExchange(db, market, clock, params.costs)
     rebalancer = Rebalancer(store, paper, market, clock, FileLock(f"{path}.lock"))
-    services = Services(store, paper, market, clock, rebalancer, StrategyParams(topn=10), "synthetic")
+    services = Services(store, paper, market, clock, rebalancer, params, "synthetic")
     with db.atomic():
         paper.deposit("USDT", Decimal(10000))
         store.deposit(Decimal(10000), clock.now())

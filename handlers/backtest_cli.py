@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -20,7 +21,7 @@ from tradingbot.core.backtest import options
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.metrics import METRICS
 from tradingbot.app.backtester import Backtester, SweepRow
-from tradingbot.app.ports import CandleCache
+from tradingbot.app.ports import BacktestRuns, CandleCache
 from tradingbot.core.errors import UserError
 from tradingbot.core.params import StrategyParams
 
@@ -72,14 +73,17 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 
 OpenCache = Callable[[Path], CandleCache]
+OpenRuns = Callable[[], BacktestRuns | None]
 
 
-def main(args: argparse.Namespace, open_cache: OpenCache, kline_db_path: Path) -> int:
-    """Run a parsed offline command on the candle cache: --cache, else KLINE_DB_PATH from the settings."""
+def main(args: argparse.Namespace, open_cache: OpenCache, kline_db_path: Path,
+         open_runs: OpenRuns = lambda: None) -> int:
+    """Run a parsed offline command on the candle cache: --cache, else KLINE_DB_PATH from the settings; a
+    backtest's result is kept for the dashboard where `open_runs` gives a place (the bot's database)."""
     try:
         cache = open_cache(Path(args.cache) if args.cache else kline_db_path)
         if args.command == "backtest":
-            return backtest(args, cache)
+            return backtest(args, cache, open_runs)
         return data(args, cache)
     except UserError as e:
         print(f"⚠ {e}", file=sys.stderr)
@@ -90,15 +94,18 @@ def _progress(text: str) -> None:
     print(f"  … {text}", file=sys.stderr, flush=True)
 
 
-def backtest(args: argparse.Namespace, cache: CandleCache) -> int:
+def backtest(args: argparse.Namespace, cache: CandleCache, open_runs: OpenRuns = lambda: None) -> int:
     base = BacktestConfig(StrategyParams())
     config = options.config_from_pairs(backtest_flags.pairs_from_args(args), base.params, base)
     tester = Backtester(cache.source(Path(args.data) if args.data else None))
     quiet = (lambda _: None) if args.json else _progress
     if args.sweep:
-        return _sweep(args, tester, config)
+        return _sweep(args, tester, config, open_runs)
     report = tester.run(config, quiet)
-    from handlers.backtest_text import report_json, report_text
+    from handlers.backtest_text import describe, report_json, report_text
+
+    if (runs := open_runs()) is not None:
+        runs.add_run(report, describe(report.config), "cli", datetime.now(timezone.utc))
 
     print(json.dumps(report_json(report)) if args.json else report_text(report))
     if args.chart:
@@ -109,7 +116,7 @@ def backtest(args: argparse.Namespace, cache: CandleCache) -> int:
     return 0
 
 
-def _sweep(args: argparse.Namespace, tester: Backtester, config: BacktestConfig) -> int:
+def _sweep(args: argparse.Namespace, tester: Backtester, config: BacktestConfig, open_runs: OpenRuns) -> int:
     from handlers.backtest_text import metrics_json, sweep_table
 
     if args.sort not in METRICS:  # before the runs: a typo must not cost a whole sweep
@@ -118,6 +125,8 @@ def _sweep(args: argparse.Namespace, tester: Backtester, config: BacktestConfig)
     fixed = backtest_flags.pairs_from_args(args)
     rows = tester.sweep(config, combos, lambda c: options.config_from_pairs([*fixed, *c], config.params, config),
                         _progress)
+    if (runs := open_runs()) is not None:
+        runs.add_sweep(keys, rows, args.sort, "cli", datetime.now(timezone.utc))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "sweep.csv", keys, rows)

@@ -4,16 +4,18 @@ from __future__ import annotations
 import argparse
 
 from tradingbot.core.exclusions import LISTS
+from tradingbot.core.params import spec_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The backtest subcommand's options (every one also has a key=value form for /backtest)."""
     add = parser.add_argument
-    add("--strategy", choices=("momentum", "reversal"))
+    add("--strategy", choices=spec_of("strategy").choices)  # the words /set accepts, from the one table
     add("--lookback", help="duration, e.g. 7d")
     add("--topn", help="how many coins to hold")
     add("--every", help="rebalance period: any whole number of days or weeks, e.g. 1d, 3d, 2w")
-    add("--mode", choices=("full", "delta"))
+    add("--mode", choices=spec_of("mode").choices)
+    add("--invest-fraction", help=spec_of("invest_fraction").help)
     add("--fee", help="fee rate per fill, e.g. 0.001")
     add("--slippage-bps", help="price moved against each fill, in basis points")
     add("--delay", choices=("0", "1"), help="0: fill at the signal close; 1: at the next day's open")
@@ -33,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--chart", metavar="PNG", help="save the equity chart to this file")
 
 
-_FLAG_KEYS = ("strategy", "lookback", "topn", "every", "mode", "fee", "slippage_bps", "delay", "min_age_days",
-              "min_quote_volume", "start", "end", "capital")
+_FLAG_KEYS = ("strategy", "lookback", "topn", "every", "mode", "invest_fraction", "fee", "slippage_bps", "delay",
+              "min_age_days", "min_quote_volume", "start", "end", "capital")
 
 
 def pairs_from_args(args: argparse.Namespace) -> list[str]:

@@ -8,7 +8,7 @@ from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.metrics import (ANNUALISED_METRICS, ANNUALISED_MIN_DAYS, PERCENT_METRICS, annualised,
                                          not_annualised_note, window_span)
 from tradingbot.app.backtester import BacktestReport, SweepRow
-from tradingbot.core.params import format_duration
+from tradingbot.core.params import StrategyParams, format_duration
 
 CURVE_ROWS = (("final equity", "final_equity"), ("total return", "total_return"), ("CAGR", "cagr"),
               ("Sharpe", "sharpe"), ("Sortino", "sortino"), ("max drawdown", "max_drawdown"), ("Calmar", "calmar"))
@@ -28,8 +28,14 @@ def show(key: str, v: float) -> str:
 
 def describe(c: BacktestConfig) -> str:
     p = c.params
-    return (f"{p.strategy} {format_duration(p.lookback)} top {p.topn}, every {c.every_text}, {p.mode}, "
-            f"fee {float(p.fee_rate) * 100:g} %, slippage {p.slippage_bps} bps, delay {c.delay}")
+    return ", ".join([f"{p.strategy} {format_duration(p.lookback)} top {p.topn}", f"every {c.every_text}", p.mode,
+                      *_invested(p).values(), f"fee {float(p.fee_rate) * 100:g} %",
+                      f"slippage {p.slippage_bps} bps", f"delay {c.delay}"])
+
+
+def _invested(p: StrategyParams) -> dict[str, str]:
+    """The share of equity invested, by its key, said only when some of it stays cash."""
+    return {} if p.invest_fraction == 1 else {"invest_fraction": f"{float(p.invest_fraction) * 100:g} % invested"}
 
 
 def fixed_settings(rows: Sequence[SweepRow], swept: Sequence[str]) -> str:
@@ -38,7 +44,7 @@ def fixed_settings(rows: Sequence[SweepRow], swept: Sequence[str]) -> str:
     p = c.params
     shown = {"strategy": p.strategy, "lookback": f"lookback {format_duration(p.lookback)}", "topn": f"top {p.topn}",
              "every": f"every {c.every_text}", "mode": p.mode, "fee_rate": f"fee {float(p.fee_rate) * 100:g} %",
-             "slippage_bps": f"slippage {p.slippage_bps} bps"}
+             "slippage_bps": f"slippage {p.slippage_bps} bps", **_invested(p)}
     return ", ".join([*(v for k, v in shown.items() if k not in swept),
                       *([] if "delay" in swept else [f"delay {c.delay}"]), _window(rows, swept)])
 

@@ -16,12 +16,16 @@ from tradingbot.app.dust import convert_dust, dust_now
 from tradingbot.core.errors import UserError, VenueUnavailable
 from tradingbot.core.params import excerpt
 from tradingbot.core.redaction import shown
+from tradingbot.app.dashboard_auth import LINK_TTL
+from tradingbot.app.dashboard_reports import performance_report
 from tradingbot.app.services import Services
+from tradingbot.core.performance import parse_window, period_returns
 
-from .backtest_text import report_text
+from .backtest_text import describe, report_text
 from .cap_text import cap_lines
 
 from . import chart_replies as chart
+from . import period_text
 from . import texts as fmt
 from .replies import Reply
 
@@ -213,7 +217,43 @@ async def _backtest(ctx: Context, args: list[str]) -> Reply:
             tester.run, config, lambda text: loop.call_soon_threadsafe(ctx.progress, f"backtest: {text}"))
     finally:
         tester.lock.release()
+    if ctx.services.backtests is not None:  # kept for the dashboard's Backtests page
+        ctx.services.backtests.add_run(report, describe(report.config), ctx.user, ctx.services.clock.now())
     return Reply(report_text(report), monospace=True, later=lambda: chart.optional(chart.backtest(report)))
+
+
+async def _period(ctx: Context, args: list[str], period: str, default: int) -> Reply:
+    s = ctx.services
+    n = _count(args, default, f"/{PERIOD_COMMANDS[period]} [n]")
+    return Reply(period_text.periods(period_returns(s.store.marks(), s.params.zone, period), period, n, s.quote,
+                                     s.params.zone), monospace=True)
+
+
+async def _performance(ctx: Context, args: list[str]) -> Reply:
+    s = ctx.services
+    if len(args) > 1:
+        raise UserError("usage: /performance [window] — e.g. 7d, 30d, 12h, 2w or all")
+    window = args[0].lower() if args else "30d"
+    report = performance_report(s.store, await s.positions(), s.params.zone, parse_window(window))
+    return Reply(period_text.coin_pnl(report, window, s.quote, s.params.zone), monospace=True)
+
+
+async def _dashboard(ctx: Context, args: list[str]) -> Reply:
+    auth = ctx.services.dashboard
+    if auth is None:
+        raise UserError("the web dashboard is not running in this bot (DASHBOARD_ENABLED=false, or its port was "
+                        "in use at start)")
+    if args == ["revoke"]:
+        if not allows(ctx.role, Role.ADMIN):
+            raise UserError("/dashboard revoke is for admins only")
+        auth.revoke_all()
+        log.warning("dashboard sessions revoked by %s", ctx.user)
+        return Reply("Every dashboard session has ended; /dashboard sends a new sign-in link.")
+    if args:
+        raise UserError("usage: /dashboard [revoke]")
+    url = auth.issue_link(ctx.user)
+    log.info("dashboard link issued to %s", ctx.user)
+    return Reply(period_text.dashboard_link(url, ctx.services.clock.now() + LINK_TTL, ctx.services.params.zone))
 
 
 async def _whoami(ctx: Context, args: list[str]) -> Reply:
@@ -261,6 +301,16 @@ COMMANDS: tuple[Command, ...] = (
     Command("trades", "[n]", "recent fills with fees", Role.VIEWER, _trades),
     Command("chart", "name", "one chart: " + ", ".join(chart.NAMES), Role.VIEWER, _chart),
     Command("params", "", "current strategy parameters", Role.VIEWER, _params),
+    Command("daily", "[n]", "equity change per day (last 7 by default)", Role.VIEWER,
+            lambda ctx, args: _period(ctx, args, "day", 7)),
+    Command("weekly", "[n]", "equity change per week, from Monday (last 8)", Role.VIEWER,
+            lambda ctx, args: _period(ctx, args, "week", 8)),
+    Command("monthly", "[n]", "equity change per calendar month (last 12)", Role.VIEWER,
+            lambda ctx, args: _period(ctx, args, "month", 12)),
+    Command("performance", "[window]", "P/L per coin over a window (30d by default; 7d, 2w, all)", Role.VIEWER,
+            _performance),
+    Command("dashboard", "[revoke]", "a one-time sign-in link to the web dashboard; revoke ends every session",
+            Role.VIEWER, _dashboard),
     Command("rebalance_now", "", "rank, sell and buy now (shows the plan to confirm first)", Role.ADMIN,
             _rebalance_now, preview=_rebalance_preview),
     Command("liquidate", "", "sell everything to the quote asset and pause (confirm first)", Role.ADMIN,
@@ -275,6 +325,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("whoami", "", "your Telegram user id and this chat's id", Role.ANYONE, _whoami),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
+PERIOD_COMMANDS = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
 def help_text(role: Role = Role.ADMIN) -> str:

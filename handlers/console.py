@@ -15,8 +15,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from tradingbot.app.ports import Progress
 from tradingbot.app.services import Services
 from tradingbot.core.errors import UserError
@@ -152,6 +150,8 @@ class ConsoleNotifier:
 async def serve_console(services: Services, timetable: Timetable, chart_dir: Path, progress: Progress,
                         inp: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
     """The bot on the console: the shared start-up, then commands until EOF or /quit, then the shared stop."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler  # only a serving bot schedules (see jobs.py)
+
     lifecycle = Lifecycle(services, ConsoleNotifier(chart_dir, out), AsyncIOScheduler(timezone="UTC"), timetable)
     await lifecycle.start()
     try:

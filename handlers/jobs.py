@@ -6,12 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Awaitable, Callable, Optional
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+from typing import TYPE_CHECKING, Awaitable, Callable, Optional
 
 from tradingbot.app.dust import settle_interrupted
 from tradingbot.core.domain import Change, RebalanceSummary
@@ -20,6 +15,11 @@ from tradingbot.core.params import StrategyParams
 from tradingbot.core.schedule import cron_fields, last_slot, slot_key
 from tradingbot.app.services import Services
 from tradingbot.app.reports import SlotRefusal
+
+if TYPE_CHECKING:  # APScheduler is imported where jobs are scheduled, not by a one-shot `bot.py chat`
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from apscheduler.triggers.base import BaseTrigger
+    from apscheduler.triggers.cron import CronTrigger
 
 log = logging.getLogger(__name__)
 REBALANCE_JOB, MARK_JOB, RESUME_JOB, DAILY_JOB = "rebalance", "mark", "resume", "daily"
@@ -34,6 +34,8 @@ Explain = Callable[[BaseException], Optional[str]]
 
 
 def rebalance_trigger(p: StrategyParams) -> CronTrigger:
+    from apscheduler.triggers.cron import CronTrigger
+
     return CronTrigger(timezone=p.zone, **cron_fields(p.every, p.at, p.weekday))
 
 
@@ -64,6 +66,8 @@ async def _alert(alert: Alert | None, text: str) -> None:
 
 
 def daily_trigger(p: StrategyParams, at: str) -> CronTrigger:
+    from apscheduler.triggers.cron import CronTrigger
+
     hour, minute = at.split(":")
     return CronTrigger(hour=int(hour), minute=int(minute), timezone=p.zone)
 
@@ -75,6 +79,7 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, notify: Notify
 
     A schedule change reschedules the jobs until the returned function is called (when the scheduler stops).
     """
+    from apscheduler.triggers.interval import IntervalTrigger
 
     grace = timedelta(seconds=misfire_grace_s)
 

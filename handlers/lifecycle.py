@@ -11,9 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from typing import TYPE_CHECKING, Callable
 
 from tradingbot.app.dust import settle_interrupted
 from tradingbot.app.ports import Notifier
@@ -23,6 +21,9 @@ from tradingbot.core.domain import RebalanceSummary
 from . import texts as fmt
 from .announce import announce_rebalance, announce_reconciliation, daily_summary
 from .jobs import MISFIRE_GRACE, catch_up, install_jobs
+
+if TYPE_CHECKING:  # the front end that serves brings its scheduler; a one-shot `bot.py chat` imports none
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
 STOPPING = "iTradingBot stopping."

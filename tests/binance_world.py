@@ -25,6 +25,7 @@ from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.adapters.venue_market import VenueMarket
 from tradingbot.adapters.clock import OffsetClock
+from tradingbot.app.current_params import CurrentParams
 from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.core.params import StrategyParams
 from tradingbot.app.ports import Exchange, MarketData
@@ -75,7 +76,7 @@ class Bot:
 def _services(store: SqliteStore, exchange: Exchange, market: MarketData, clock: OffsetClock,
               params: StrategyParams) -> Services:
     rebalancer = Rebalancer(store, exchange, market, clock, _NoLock(), retries=3, backoff_s=0.05)
-    return Services(store, exchange, market, clock, rebalancer, params, "test")
+    return Services(store, exchange, market, clock, rebalancer, CurrentParams(store, params), "test")
 
 
 class _NoLock:

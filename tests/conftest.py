@@ -11,9 +11,10 @@ import pytest
 from tests.builders import NOW
 from tests.fakes import FaultyExchange, ScriptedMarket
 from tradingbot.adapters.lockfile import FileLock
-from tradingbot.adapters.paper import PaperCosts, PaperExchange
+from tradingbot.adapters.paper import PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.clock import ManualClock
+from tradingbot.app.current_params import CurrentParams
 from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.core.params import StrategyParams
 from tradingbot.app.services import Services
@@ -41,12 +42,15 @@ class World:
                                      listed=NOW - timedelta(days=400))
         self.db = open_database(path)
         self.store = SqliteStore(self.db, "USDT")
-        self.paper = PaperExchange(self.db, self.market, self.clock, PaperCosts(Decimal("0.001"), Decimal(5), 0))
+        # No paper latency unless a test asks: fills happen at once, one at a time, as the fault fakes assume.
+        defaults = params or StrategyParams(topn=4, min_age_days=1, latency_ms=0)
+        self.params = CurrentParams(self.store, defaults)  # as bot.py wires it: the paper venue charges these
+        self.paper = PaperExchange(self.db, self.market, self.clock, self.params.costs)
         self.venue = FaultyExchange(self.paper)
-        defaults = params or StrategyParams(topn=4, min_age_days=1)
         self.lock = FileLock(f"{path}.lock")
         rebalancer = Rebalancer(self.store, self.venue, self.market, self.clock, self.lock)
-        self.services = Services(self.store, self.venue, self.market, self.clock, rebalancer, defaults, "scripted")
+        self.services = Services(self.store, self.venue, self.market, self.clock, rebalancer, self.params,
+                                 "scripted")
         if not self.store.deposits():
             with self.db.atomic():
                 self.paper.deposit("USDT", Decimal(10000))

@@ -22,10 +22,12 @@ from tests.builders import NOW
 from tests.conftest import SYMBOLS, drift_price
 from tests.fakes import FaultyExchange, ScriptedMarket
 from tradingbot.adapters.lockfile import FileLock
-from tradingbot.adapters.paper import PaperCosts, PaperExchange
+from tradingbot.adapters.paper import PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.clock import ManualClock
+from tradingbot.core.costs import Costs
 from tradingbot.core.domain import OrderStatus
+from tradingbot.app.current_params import CurrentParams
 from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.core.errors import UserError, VenueUnavailable
 from tradingbot.core.params import StrategyParams
@@ -65,10 +67,11 @@ class Process:
     def __init__(self, path: Path, market: ScriptedMarket, clock: ManualClock):
         self.db = open_database(path)
         self.store = SqliteStore(self.db, "USDT")
-        self.paper = PaperExchange(self.db, market, clock, PaperCosts(Decimal("0.001"), Decimal(5), 0))
+        self.paper = PaperExchange(self.db, market, clock, lambda: Costs(Decimal("0.001"), Decimal(5), 0))
         self.venue = FaultyExchange(self.paper)
         rebalancer = Rebalancer(self.store, self.venue, market, clock, FileLock(f"{path}.lock"))
-        self.services = Services(self.store, self.venue, market, clock, rebalancer, PARAMS, "scripted")
+        self.services = Services(self.store, self.venue, market, clock, rebalancer, CurrentParams(self.store, PARAMS),
+                                 "scripted")
 
     def close(self) -> None:
         self.db.conn.close()

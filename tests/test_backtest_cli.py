@@ -1,6 +1,7 @@
 """bot.py backtest / data and /backtest, as a person runs them (subprocesses over real files)."""
 from __future__ import annotations
 
+import argparse
 import csv
 import gzip
 import json
@@ -14,7 +15,11 @@ import pytest
 
 from tests.builders import NO_ENV_FILE
 from tests.backtest_data import make_candles
+from handlers.backtest_flags import add_arguments, pairs_from_args
+from handlers.backtest_text import describe
+from tradingbot.core.backtest.options import config_from_pairs
 from tradingbot.core.backtest.panel import day_date
+from tradingbot.core.params import StrategyParams, spec_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data" / "binance_spot_usdt_1d.csv.gz"
@@ -54,6 +59,20 @@ def test_backtest_json_from_the_cache(cache):
         assert isinstance(result[key], float)
     assert result["start"] == "2022-02-01" and result["end"] == "2022-05-01" and result["fills"] > 100
     assert result["params"]["lookback"] == "5d" and "BTC buy & hold" in result["benchmarks"]
+
+
+def test_the_cli_choices_are_the_parameter_tables_words():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    choices = {a.dest: a.choices for a in parser._actions}
+    assert choices["strategy"] == spec_of("strategy").choices == ("momentum", "reversal")
+    assert choices["mode"] == spec_of("mode").choices == ("full", "delta")
+    assert parser.parse_args(["--strategy", "reversal", "--mode", "delta"]).mode == "delta"
+    half = pairs_from_args(parser.parse_args(["--invest-fraction", "0.5", "--fee", "0.002"]))
+    assert half == ["invest_fraction=0.5", "fee=0.002"]
+    assert "50 % invested" in describe(config_from_pairs(half, StrategyParams()))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--mode", "half"])
 
 
 def test_bad_options_are_refused_in_one_line(cache):

@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 
 from tradingbot.adapters.lockfile import NoLock
-from tradingbot.adapters.paper import PaperCosts, PaperExchange
+from tradingbot.adapters.paper import PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.panel import build_panel, day_number
 from tradingbot.core.backtest.simulate import simulate
 from tradingbot.adapters.clock import ManualClock
+from tradingbot.app.current_params import CurrentParams
 from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.app.market_view import valuation_prices
 from tradingbot.core.params import StrategyParams
@@ -46,8 +47,9 @@ async def live_path(tmp_path, params: StrategyParams) -> list[float]:
     market = SyntheticMarket(clock, seed=7, n_symbols=SYMBOLS)
     db = open_database(tmp_path / "live.sqlite")
     store = SqliteStore(db, "USDT")
-    paper = PaperExchange(db, market, clock, PaperCosts(params.fee_rate, params.slippage_bps, 0))
-    services = Services(store, paper, market, clock, Rebalancer(store, paper, market, clock, NoLock()), params,
+    current = CurrentParams(store, params)
+    paper = PaperExchange(db, market, clock, current.costs)
+    services = Services(store, paper, market, clock, Rebalancer(store, paper, market, clock, NoLock()), current,
                         "synthetic")
     with db.atomic():
         paper.deposit("USDT", Decimal(10000))
@@ -62,11 +64,13 @@ async def live_path(tmp_path, params: StrategyParams) -> list[float]:
     return equity
 
 
+@pytest.mark.parametrize("invest_fraction", ["1", "0.5"])  # 0.5: half the equity stays cash, live and backtested
 @pytest.mark.parametrize("mode", ["full", "delta"])
-def test_backtest_follows_the_live_engine_day_by_day(tmp_path, mode):
+def test_backtest_follows_the_live_engine_day_by_day(tmp_path, mode, invest_fraction):
     params = StrategyParams(strategy="momentum", lookback=timedelta(days=7), topn=5, every="1d", at=time(0, 0),
                             min_age_days=3, min_quote_volume=Decimal(2_000_000), mode=mode,
-                            fee_rate=Decimal("0.001"), slippage_bps=Decimal(0), latency_ms=0)
+                            fee_rate=Decimal("0.001"), slippage_bps=Decimal(0), latency_ms=0,
+                            invest_fraction=Decimal(invest_fraction))
     live = asyncio.run(live_path(tmp_path, params))
     market = SyntheticMarket(ManualClock(FIRST + timedelta(days=DAYS)), seed=7, n_symbols=SYMBOLS)
     panel = asyncio.run(daily_panel(market, FIRST + timedelta(days=DAYS)))

@@ -24,7 +24,7 @@ def reference(candles: dict[str, dict[int, Bar]], cfg: BacktestConfig) -> tuple[
     """Equity per day, fees, fills: one day at a time, plain floats and dicts, nothing shared with the fast path."""
     p = cfg.params
     k, every, delay = p.lookback.days, cfg.period.days, cfg.delay
-    fee, slip = float(p.fee_rate), float(p.slippage_bps) / 10000
+    fee, slip, invest = float(p.fee_rate), float(p.slippage_bps) / 10000, float(p.invest_fraction)
     start, end = cfg.start.toordinal() - 719163, cfg.end.toordinal() - 719163  # to days since 1970-01-01
     first_seen = {s: min(bars) for s, bars in candles.items() if bars}
     bases = {s[:-4] for s in candles}
@@ -66,13 +66,13 @@ def reference(candles: dict[str, dict[int, Bar]], cfg: BacktestConfig) -> tuple[
                     cash += gross - gross * fee
                     fees, fills = fees + gross * fee, fills + 1
                 held = {}
-                spend = cash / len(chosen)
+                spend = cash * invest / len(chosen)
                 for s in chosen:
                     held[s] = spend / (px[s] * (1 + slip)) * (1 - fee)
                     cash -= spend
                     fees, fills = fees + spend * fee, fills + 1
             else:
-                goal = (cash + sum(q * px[s] for s, q in held.items())) / len(chosen)
+                goal = (cash + sum(q * px[s] for s, q in held.items())) * invest / len(chosen)
                 for s in sorted(held):
                     sell = held[s] if s not in chosen else max(held[s] * px[s] - goal, 0) / px[s]
                     if sell > 0:
@@ -81,7 +81,7 @@ def reference(candles: dict[str, dict[int, Bar]], cfg: BacktestConfig) -> tuple[
                         fees, fills = fees + gross * fee, fills + 1
                         held[s] = held[s] - sell if s in chosen else 0.0
                 held = {s: q for s, q in held.items() if q > 0 or s in chosen}
-                goal = (cash + sum(q * px[s] for s, q in held.items())) / len(chosen)
+                goal = (cash + sum(q * px[s] for s, q in held.items())) * invest / len(chosen)
                 needs = {s: goal - held.get(s, 0.0) * px[s] for s in chosen}
                 needs = {s: n for s, n in needs.items() if n > 0}
                 total = sum(needs.values())
@@ -116,6 +116,24 @@ def test_fast_path_agrees_with_the_plain_loop(strategy, mode, every, lookback, d
     assert max(abs(a / b - 1) for a, b in zip(run.equity.tolist(), want)) < 1e-9
     assert run.fees == pytest.approx(fees, rel=1e-9) and run.fills == fills
     assert fills > 50 and abs(want[-1] / want[0] - 1) > 0.01  # the scenario really trades and moves
+
+
+@pytest.mark.parametrize("mode", ["full", "delta"])
+def test_a_share_of_equity_is_invested_and_the_rest_stays_cash(mode):
+    """invest_fraction as the live planner reads it: each pick's target is equity × invest_fraction / N."""
+    params = StrategyParams(mode=mode, lookback=timedelta(days=7), topn=4, min_age_days=10,
+                            min_quote_volume=Decimal(200_000), fee_rate=Decimal("0.002"), slippage_bps=Decimal(10),
+                            invest_fraction=Decimal("0.6"))
+    cfg = BacktestConfig(params, day_date(FIRST_DAY + 20), day_date(FIRST_DAY + 150), capital=5000.0)
+    want, fees, fills = reference(CANDLES, cfg)
+    run = simulate(PANEL, cfg)
+    assert max(abs(a / b - 1) for a, b in zip(run.equity.tolist(), want)) < 1e-9 and len(run.equity) == len(want)
+    assert run.fees == pytest.approx(fees, rel=1e-9) and run.fills == fills
+    whole = simulate(PANEL, replace(cfg, params=replace(params, invest_fraction=Decimal(1))))
+    # Equity away from its start moves by roughly the invested share of what fully invested equity does.
+    moved, fully = run.equity - cfg.capital, whole.equity - cfg.capital
+    big = np.abs(fully) > 100
+    assert big.sum() > 50 and np.median(moved[big] / fully[big]) == pytest.approx(0.6, abs=0.1)
 
 
 def test_ties_go_by_symbol_name_and_exclusions_hold():

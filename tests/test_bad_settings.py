@@ -35,6 +35,8 @@ BAD = {
     "DAILY_SUMMARY_AT": "24:00", "LOG_LEVEL": "verbose", "MARKET_CAPS": "coinmarketcap",
     "COINGECKO_API_URL": "api.coingecko.com", "COINGECKO_API_KEY": "CG-Zq7 never echoed",
     "MARKET_CAP_IDS": "ABC=abc-token",
+    "DASHBOARD_ENABLED": "perhaps",
+    "DASHBOARD_HOST": "0.0.0.0/0", "DASHBOARD_PORT": "70000", "DASHBOARD_PUBLIC_URL": "javascript:alert(1)",
 }
 CHECKED_AT_START = {"DB_PATH", "DEMO_DB_PATH", "KLINE_DB_PATH", "CHART_DIR"}
 SECRET_VARIABLES = {"TELEGRAM_BOT_TOKEN", "BINANCE_API_KEY", "BINANCE_API_SECRET", "COINGECKO_API_KEY"}

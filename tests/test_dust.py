@@ -15,7 +15,8 @@ from tradingbot.app.dust import DUST_LEG, settle_interrupted
 from tradingbot.app.order_desk import request_for
 from tradingbot.app.rebalancer import client_order_id
 from tradingbot.core.domain import OrderRecord, OrderStatus, Position, Side
-from tradingbot.core.planning import Book, Costs, flag_dust, is_dust, plan_sells
+from tradingbot.core.costs import Costs
+from tradingbot.core.planning import Book, flag_dust, is_dust, plan_sells
 
 D = Decimal
 run = asyncio.run

@@ -24,6 +24,8 @@ LAYERS = {
     "bot": "root",
     "handlers": "entry",
     "charts": "charts",
+    "web": "web",
+    "web.server": "root",  # the web front end's own composition (read-only store, sign-in links), as bot.py's
     "standins": "standins",
 }
 # Which layers each layer may import. The composition root sees everything but the stand-ins.
@@ -35,7 +37,8 @@ MAY_SEE = {
     "composition": {"core", "ports", "app", "adapters", "composition"},
     "charts": {"core", "ports", "app", "charts"},
     "entry": {"core", "ports", "app", "charts", "entry"},
-    "root": {"core", "ports", "app", "adapters", "composition", "charts", "entry", "root"},
+    "web": {"core", "ports", "app", "web"},
+    "root": {"core", "ports", "app", "adapters", "composition", "charts", "entry", "web", "root"},
 }
 _IO = {"sqlite3", "sqlite_utils", "aiohttp", "telegram", "binance", "matplotlib", "apscheduler", "argparse", "tqdm",
        "pydantic", "pydantic_settings", "dotenv", "signal", "fcntl", "socket", "subprocess"}
@@ -47,12 +50,13 @@ BANNED = {
     "adapters": {"telegram", "matplotlib", "argparse", "tqdm", "apscheduler"},
     "charts": {"sqlite3", "sqlite_utils", "aiohttp", "telegram", "binance", "apscheduler", "argparse", "tqdm"},
     "entry": {"sqlite3", "sqlite_utils", "aiohttp", "binance", "matplotlib"},
+    "web": {"sqlite3", "sqlite_utils", "telegram", "binance", "matplotlib", "apscheduler", "tqdm"},
     "composition": {"telegram", "matplotlib"},
     "root": set(),
 }
 # May not read os.environ / os.getenv: settings arrive as values. Only bot.py reads the environment (its
 # test-only switches); the settings file and variables are read by settings.py through pydantic-settings.
-ENVIRONMENT_READERS = {"core", "ports", "app", "adapters", "composition", "charts", "entry"}
+ENVIRONMENT_READERS = {"core", "ports", "app", "adapters", "composition", "charts", "entry", "web"}
 
 
 def product_files() -> list[Path]:

@@ -11,11 +11,13 @@ import sqlite_utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tradingbot.adapters.paper import PaperCosts, PaperExchange
+from tradingbot.adapters.paper import PaperExchange
 from tradingbot.adapters.clock import ManualClock
+from tradingbot.core.costs import Costs
 from tradingbot.core.domain import Candle, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
-from tradingbot.core.errors import OrderRejected
+from tradingbot.core.errors import OrderRejected, UserError
 from tradingbot.core.money import floor_to_step, fmt_decimal, round_to_tick, to_decimal
+from tradingbot.core.params import StrategyParams
 
 D = Decimal
 START = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
@@ -65,11 +67,11 @@ class FakeMarket:
         return current
 
 
-def make(db: sqlite_utils.Database | None = None, costs: PaperCosts = PaperCosts(), **deposits: str):
-    """A paper exchange on a fresh in-memory DB (unless given), a manual clock and a fake market."""
+def make(db: sqlite_utils.Database | None = None, costs: Costs = Costs(), **deposits: str):
+    """A paper exchange at fixed costs on a fresh in-memory DB (unless given), a manual clock and a fake market."""
     clock = ManualClock(START)
     market = FakeMarket(clock)
-    ex = PaperExchange(db or sqlite_utils.Database(memory=True), market, clock, costs)
+    ex = PaperExchange(db or sqlite_utils.Database(memory=True), market, clock, lambda: costs)
     for asset, amount in deposits.items():
         ex.deposit(asset, D(amount))
     return ex, market, clock
@@ -187,7 +189,7 @@ def test_selling_everything_leaves_no_zero_balance() -> None:
 
 
 def test_slippage_moves_price_against_the_order_and_rounds_to_tick_against_the_trader() -> None:
-    ex, market, _ = make(costs=PaperCosts(slippage_bps=D("3")), USDT="10000", ETH="1")
+    ex, market, _ = make(costs=Costs(slippage_bps=D("3")), USDT="10000", ETH="1")
     market.set_price("ETHUSDT", D("1000.01"))
     buy = place(ex, "b", "ETHUSDT", Side.BUY, qty="0.01").fills[0]
     sell = place(ex, "s", "ETHUSDT", Side.SELL, qty="0.01").fills[0]
@@ -197,7 +199,7 @@ def test_slippage_moves_price_against_the_order_and_rounds_to_tick_against_the_t
 
 
 def test_latency_advances_the_clock_and_fills_at_the_later_price() -> None:
-    ex, market, clock = make(costs=PaperCosts(latency_ms=1500), USDT="1000")
+    ex, market, clock = make(costs=Costs(latency_ms=1500), USDT="1000")
     market.set_price("ETHUSDT", D("2100"), at=START + timedelta(seconds=1))
     result = place(ex, "late", "ETHUSDT", Side.BUY, qty="0.1")
     assert clock.now() == START + timedelta(milliseconds=1500)
@@ -210,19 +212,25 @@ def test_latency_advances_the_clock_and_fills_at_the_later_price() -> None:
     )
 
 
-def test_costs_can_be_replaced_at_run_time() -> None:
-    ex, _, _ = make(USDT="1000")
-    ex.costs = PaperCosts(fee_rate=D("0"))
+def test_costs_are_read_from_their_source_at_every_order() -> None:
+    in_force = [Costs()]
+    clock = ManualClock(START)
+    ex = PaperExchange(sqlite_utils.Database(memory=True), FakeMarket(clock), clock, lambda: in_force[-1])
+    ex.deposit("USDT", D("1000"))
+    in_force.append(Costs(fee_rate=D("0")))
     assert place(ex, "free", "ETHUSDT", Side.BUY, qty="0.1").fills[0].commission == 0
     assert bal(ex)["ETH"] == D("0.1")
 
 
-def test_paper_costs_validate_and_never_hold_floats() -> None:
-    assert PaperCosts(fee_rate=0.00075).fee_rate == D("0.00075")  # type: ignore[arg-type]
-    bad_costs = (dict(fee_rate=D("1")), dict(fee_rate=D("-0.1")), dict(slippage_bps=D("-1")), dict(latency_ms=-5))
+def test_costs_keep_the_parameters_bounds_and_never_hold_floats() -> None:
+    """One validation: what /set refuses (a fee above 1 %, a float) no cost value can hold either."""
+    bad_costs = (dict(fee_rate=D("1")), dict(fee_rate=D("0.5")), dict(fee_rate=D("-0.1")), dict(fee_rate=0.00075),
+                 dict(slippage_bps=D("-1")), dict(slippage_bps=D("501")), dict(latency_ms=-5), dict(latency_ms=1.5))
     for bad in bad_costs:
-        with pytest.raises(ValueError):
-            PaperCosts(**bad)  # type: ignore[arg-type]
+        with pytest.raises(UserError, match=f"^{next(iter(bad))} must be "):
+            Costs(**bad)  # type: ignore[arg-type]
+    assert Costs(D("0.01"), D(500), 10000) == Costs.of(StrategyParams(fee_rate=D("0.01"), slippage_bps=D(500),
+                                                                       latency_ms=10000))
 
 
 # --- rejections -----------------------------------------------------------------------------------
@@ -285,7 +293,7 @@ def test_duplicate_client_order_id_is_rejected_and_changes_nothing() -> None:
 
 
 def test_duplicate_sent_concurrently_fills_once() -> None:
-    ex, _, _ = make(costs=PaperCosts(latency_ms=100), USDT="1000")
+    ex, _, _ = make(costs=Costs(latency_ms=100), USDT="1000")
     order = OrderRequest("race", "ETHUSDT", Side.BUY, quantity=D("0.01"))
 
     async def both():
@@ -391,13 +399,13 @@ def rederive(ex: PaperExchange) -> dict[str, Decimal]:
 @given(
     ops=st.lists(orders, min_size=3, max_size=25),
     costs=st.builds(
-        PaperCosts,
+        Costs,
         fee_rate=st.sampled_from([D("0"), D("0.001"), D("0.00075")]),
         slippage_bps=st.sampled_from([D("0"), D("5"), D("12.5")]),
         latency_ms=st.sampled_from([0, 250]),
     ),
 )
-def test_balances_rederive_exactly_from_deposits_and_fills(ops, costs: PaperCosts) -> None:
+def test_balances_rederive_exactly_from_deposits_and_fills(ops, costs: Costs) -> None:
     with sqlite_utils.Database(memory=True) as db:
         ex, market, _ = make(db, costs=costs, USDT="5000", BTC="0.05", ETH="1", DOGE="500")
         cid, filled = "start", 0

@@ -16,8 +16,9 @@ from tradingbot.core.errors import UserError
 from tradingbot.core.exclusions import LISTS, exclusion_reason, is_leveraged, is_stablecoin, is_wrapped
 from tradingbot.core.params import (
     PARAM_SPECS, PERIODS, STRATEGIES, WEEKDAYS, StrategyParams, canonical_timezone, excerpt, format_duration,
-    parse_assignments, parse_duration,
+    parse_assignments, parse_duration, split_assignments,
 )
+from tradingbot.core.backtest.options import config_from_pairs, sweep_grid
 
 DEFAULT = StrategyParams()
 KEYS = [spec.key for spec in PARAM_SPECS]
@@ -159,6 +160,19 @@ def test_keys_are_case_insensitive_and_spaces_around_equals_are_tolerated() -> N
 
 def test_a_list_of_tokens_works_like_a_string() -> None:
     assert parse_assignments(["topn=5", "lookback=3d"], DEFAULT) == parse_assignments("topn=5 lookback=3d", DEFAULT)
+
+
+def test_set_and_backtest_read_key_value_with_one_splitter_and_its_errors() -> None:
+    """The chat's /set and /backtest (and the CLI's --sweep) split key=value alike and refuse it in the same words."""
+    for line, word in (("topn", "topn"), ("=7", "=7"), ("lookback = 3d  x", "x")):
+        with pytest.raises(UserError) as backtest:
+            config_from_pairs([line], DEFAULT)
+        assert error_of(line) == str(backtest.value) == f"expected key=value (got '{word}')"
+    with pytest.raises(UserError, match=r"^expected key=value \(got 'topn'\)$"):
+        sweep_grid(["topn"])
+    assert list(split_assignments(["TopN = 5", "fee=0.002"])) == [("TopN", "5"), ("fee", "0.002")]
+    both = "topn=5 Min-Age = 3 FEE=0.002"
+    assert config_from_pairs([both], DEFAULT).params == set_("topn=5 min_age_days=3 fee_rate=0.002")
 
 
 def test_changes_list_only_what_really_changed() -> None:

@@ -4,7 +4,8 @@ from hypothesis import given, settings, strategies as st
 
 from tests.builders import rules
 from tradingbot.core.domain import Side
-from tradingbot.core.planning import Book, Costs, plan_buys, plan_sells
+from tradingbot.core.costs import Costs
+from tradingbot.core.planning import Book, plan_buys, plan_sells
 
 D = Decimal
 RULES = {

@@ -84,3 +84,37 @@ def test_the_last_known_price_is_the_newest_of_snapshot_and_fill(world):
     world.store.add_inventory(fill.time + timedelta(hours=1), None,
                               [Position(asset, Decimal(1), ZERO, ZERO, ZERO, Decimal(999))], ZERO)
     assert world.store.last_prices()[fill.symbol] == Decimal(999)
+
+
+def _vm_steps(db, read) -> int:
+    """SQLite virtual-machine instructions (in hundreds) a read takes: work done, not wall time."""
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    db.conn.set_progress_handler(count, 100)
+    try:
+        read()
+    finally:
+        db.conn.set_progress_handler(None, 0)
+    return steps[0]
+
+
+def test_the_last_known_prices_cost_per_asset_not_per_snapshot_kept(tmp_path):
+    """/status and /pnl read them on every call: a year of daily snapshots must not make them slower (issue 17)."""
+    from tradingbot.core.domain import Position
+
+    db = open_database(tmp_path / "x.sqlite")
+    store = SqliteStore(db, "USDT")
+    held = [Position(f"A{i}", Decimal(1), ZERO, ZERO, ZERO, Decimal(i + 1)) for i in range(20)]
+    work, prices, kept = [], [], 0
+    for days in (50, 400):
+        for day in range(kept, days):
+            store.add_inventory(NOW + timedelta(days=day), None, held, ZERO)
+        kept = days
+        work.append(_vm_steps(db, store.last_prices))
+        prices.append(store.last_prices())
+    assert prices[0] == prices[1] == {f"A{i}USDT": Decimal(i + 1) for i in range(20)}
+    assert work[1] <= work[0] * 1.5 + 1, f"8× the snapshots: {work[1]}00 VM steps against {work[0]}00"

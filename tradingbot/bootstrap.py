@@ -11,15 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .adapters import crashpoints
+from .adapters.backtest_runs import SqliteBacktestRuns
 from .adapters.candle_cache import CachedCandles, SqliteCandleCache
 from .adapters.clock import FrozenClock, OffsetClock, SystemClock
 from .adapters.lockfile import FileLock, NoLock
 from .adapters.outbox import SqliteOutbox
-from .adapters.paper import PaperCosts, PaperExchange
 from .adapters.sqlite_store import SqliteStore, open_database
 from .adapters.synthetic import END as SYNTHETIC_UNTIL, EPOCH as SYNTHETIC_FROM
 from .app.backtester import Backtester
-from .app.ports import CandleCache, Clock, Outbox, ProcessLock, no_checkpoint
+from .app.current_params import CurrentParams
+from .app.ports import BacktestRuns, CandleCache, Clock, Outbox, ProcessLock, no_checkpoint
 from .app.rebalancer import Rebalancer
 from .app.services import Services
 from .core.params import StrategyParams
@@ -60,6 +61,16 @@ def account_lock(db_path: str) -> ProcessLock:
     return NoLock() if db_path == ":memory:" else FileLock(f"{db_path}.lock")
 
 
+def open_backtest_runs(path: Path) -> BacktestRuns | None:
+    """Where `bot.py backtest` keeps its results for the dashboard: the bot's database, if it is there (a
+    backtest never creates one; an older database's schema is brought up to date)."""
+    if not path.is_file():
+        return None
+    db = open_database(path)
+    SqliteStore(db, "USDT")  # runs the migrations
+    return SqliteBacktestRuns(db)
+
+
 def open_candle_cache(path: Path) -> CandleCache:
     """The candle cache file of `bot.py backtest` and `bot.py data` (a fetch waits on the system clock)."""
     return SqliteCandleCache(path, SystemClock())
@@ -67,24 +78,23 @@ def open_candle_cache(path: Path) -> CandleCache:
 
 def build(settings: Settings, run: RunOptions, lock: ProcessLock) -> App:
     """Wire the adapters and the use cases; the only place that knows which concrete classes are used."""
-    clock = _clock(run)
+    clock = clock_of(run)
     checkpoint = crashpoints.kill_at(run.crash_at) if run.crash_at else no_checkpoint
     db_path = run.database(settings)
     db = open_database(db_path)
     defaults = StrategyParams(timezone=settings.timezone)
     store = SqliteStore(db, defaults.quote, checkpoint)
-    venue = build_venue(settings, db, clock, demo=run.demo)
+    params = CurrentParams(store, defaults)  # the paper venue reads its costs from it at every order
+    venue = build_venue(settings, db, clock, params.costs, demo=run.demo)
     if venue.market_name == "synthetic" and not SYNTHETIC_FROM <= clock.now() < SYNTHETIC_UNTIL:
         raise SettingsError(f"{'--clock' if run.clock else 'the clock'}: the synthetic market covers "
                             f"{SYNTHETIC_FROM:%Y-%m-%d} to {SYNTHETIC_UNTIL:%Y-%m-%d} only (got {clock.now():%Y-%m-%dT%H:%M:%SZ})")
     rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock, checkpoint=checkpoint, caps=venue.caps)
     paper = venue.paper
-    listeners = [] if paper is None else [lambda p, _changes: _sync_paper_costs(paper, p)]
-    services = Services(store, venue.exchange, venue.market, clock, rebalancer, defaults,
-                        market_name=venue.market_name, health=venue.health, listeners=listeners,
-                        backtester=Backtester(CachedCandles(settings.kline_db_path)))
-    if paper is not None:
-        _sync_paper_costs(paper, services.params)
+    services = Services(store, venue.exchange, venue.market, clock, rebalancer, params,
+                        market_name=venue.market_name, health=venue.health,
+                        backtester=Backtester(CachedCandles(settings.kline_db_path)),
+                        backtests=SqliteBacktestRuns(db))
     if not store.deposits():
         with store.transaction():  # venue balance and ledger deposit land together
             if paper is not None:
@@ -96,11 +106,8 @@ def build(settings: Settings, run: RunOptions, lock: ProcessLock) -> App:
     return App(settings, services, SqliteOutbox(db), db_path, venue)
 
 
-def _clock(run: RunOptions) -> Clock:
+def clock_of(run: RunOptions) -> Clock:
     if run.clock is None:
         return SystemClock()
     return FrozenClock(parse_clock(run.clock)) if run.frozen_clock else OffsetClock(parse_clock(run.clock))
 
-
-def _sync_paper_costs(exchange: PaperExchange, p: StrategyParams) -> None:
-    exchange.costs = PaperCosts(p.fee_rate, p.slippage_bps, p.latency_ms)

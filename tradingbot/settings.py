@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     notify_daily: str = Field("silent", description="one of on, silent, off")
     daily_summary_at: str = Field("20:00", description="a time of day HH:MM (manager's timezone)")
     chart_dir: Path = Field(Path("charts_out"), description="a directory path")
+    dashboard_enabled: bool = Field(True, description="true or false")
+    dashboard_host: str = Field("127.0.0.1", description="a host name or IP address to listen on")
+    dashboard_port: int = Field(8080, ge=1, le=65535, description="a whole number from 1 to 65535")
+    dashboard_public_url: str = Field("http://127.0.0.1:8080", description="an http:// or https:// URL")
     log_level: str = Field("INFO", description="one of " + ", ".join(LOG_LEVELS))
 
     @field_validator("telegram_admin_ids", "telegram_viewer_ids", "telegram_notify_chat_ids",
@@ -131,7 +135,15 @@ class Settings(BaseSettings):
             raise ValueError("not a directory")
         return value
 
-    @field_validator("telegram_api_base_url", "binance_api_url", "binance_market_data_url", "coingecko_api_url")
+    @field_validator("dashboard_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9.:\[\]-]{1,253}", value.strip()):
+            raise ValueError("not a host")
+        return value.strip()
+
+    @field_validator("telegram_api_base_url", "binance_api_url", "binance_market_data_url", "coingecko_api_url",
+                     "dashboard_public_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"https?://\S+", value):

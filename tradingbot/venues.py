@@ -12,21 +12,14 @@ from typing import Any, Awaitable, Callable, Coroutine
 
 import sqlite_utils
 
-from .adapters.binance_client import BinanceTransport
-from .adapters.binance_exchange import BinanceExchange
-from .adapters.binance_market import BinanceMarketData
-from .adapters.binance_stream import MarketStream
-from .adapters.cached_market import CachedMarketData
-from .adapters.coingecko import CoinGeckoCaps
-from .adapters.kline_store import KlineStore
 from .adapters.paper import PaperExchange
 from .adapters.sqlite_caps import SqliteCapCache
 from .adapters.sqlite_store import open_database
 from .adapters.synthetic import SyntheticMarket
 from .adapters.synthetic_caps import SyntheticCaps
-from .adapters.venue_market import VenueMarket
 from .app.cap_book import MarketCapBook
 from .app.ports import Clock, Exchange, MarketCaps, MarketData
+from .core.costs import CostSource
 from .core.domain import VenueHealth
 from .core.market_caps import parse_cap_ids
 from .settings import Settings, SettingsError
@@ -54,14 +47,30 @@ class VenueConnections:
             await close()
 
 
-def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, demo: bool) -> VenueConnections:
-    """Wire the market data source, the venue and the market cap source the settings ask for."""
+def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, costs: CostSource,
+                demo: bool) -> VenueConnections:
+    """Wire the market data source, the venue (a paper one charges `costs()`) and the market cap source the
+    settings ask for."""
     if demo or settings.market_data == "synthetic":
         # The synthetic market exists only in this process, so only the paper venue can fill against it
         synthetic = SyntheticMarket(clock, seed=settings.synthetic_seed, n_symbols=settings.synthetic_symbols)
         caps, cap_closers = build_market_caps(settings, db, synthetic, clock)
-        return VenueConnections(synthetic, PaperExchange(db, synthetic, clock), "synthetic", caps,
+        return VenueConnections(synthetic, PaperExchange(db, synthetic, clock, costs), "synthetic", caps,
                                 closers=cap_closers)
+    return _binance_venue(settings, db, clock, costs)
+
+
+def _binance_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, costs: CostSource) -> VenueConnections:
+    # Imported here: python-binance and aiohttp take a few hundred milliseconds to import, which the
+    # synthetic market (the demo, `bot.py --demo chat ...`) should not pay for.
+    from .adapters.binance_client import BinanceTransport
+    from .adapters.binance_exchange import BinanceExchange
+    from .adapters.binance_market import BinanceMarketData
+    from .adapters.binance_stream import MarketStream
+    from .adapters.cached_market import CachedMarketData
+    from .adapters.kline_store import KlineStore
+    from .adapters.venue_market import VenueMarket
+
     public = BinanceTransport("market data", settings.binance_market_data_url, clock=clock,
                               weight_budget=settings.binance_weight_budget)
     raw = BinanceMarketData(public, clock)
@@ -69,7 +78,7 @@ def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, dem
     stream = MarketStream(settings.binance_stream_url, raw, cache, clock)
     caps, cap_closers = build_market_caps(settings, db, cache, clock)
     if settings.exchange == "paper":
-        return VenueConnections(cache, PaperExchange(db, cache, clock), "binance", caps, [public.health],
+        return VenueConnections(cache, PaperExchange(db, cache, clock, costs), "binance", caps, [public.health],
                                 [stream.run], [public.close, *cap_closers])
     assert settings.binance_api_key is not None and settings.binance_api_secret is not None  # settings checked
     trading = BinanceTransport(settings.exchange, settings.trading_url, settings.binance_api_key.get_secret_value(),
@@ -99,6 +108,8 @@ def build_market_caps(settings: Settings, db: sqlite_utils.Database, market: Mar
                                 "MARKET_DATA=synthetic); use coingecko or off")
         source = SyntheticCaps(market)
     elif choice == "coingecko":
+        from .adapters.coingecko import CoinGeckoCaps  # aiohttp: imported only when CoinGecko is asked for
+
         key = settings.coingecko_api_key.get_secret_value() if settings.coingecko_api_key else None
         gecko = CoinGeckoCaps(clock, settings.coingecko_api_url, key, overrides.values())
         source, closers = gecko, [gecko.close]

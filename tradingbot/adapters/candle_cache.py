@@ -7,16 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import sqlite_utils
 
 from ..app.ports import Clock, Progress
 from ..core.backtest.panel import Panel
 from ..core.errors import UserError
-from .binance_klines import FetchReport, fetch_all
 from .kline_import import ImportReport, import_files, load_panel, panel_from_file
 from .kline_store import KlineStore
+
+if TYPE_CHECKING:
+    from .binance_klines import FetchReport
 
 
 @dataclass(frozen=True)
@@ -70,5 +72,7 @@ class SqliteCandleCache:
 
     async def fetch(self, symbols: Sequence[str] | None, interval: str, since_ms: int, api_url: str | None,
                     weight_per_minute: int, progress: Callable[[Iterable[str]], Iterable[str]]) -> FetchReport:
+        from .binance_klines import fetch_all  # python-binance: imported by `data fetch` only, not by every open
+
         return await fetch_all(self._store(), symbols, interval, since_ms, api_url, weight_per_minute, self.clock,
                                progress=progress)

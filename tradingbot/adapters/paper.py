@@ -8,40 +8,20 @@ from typing import Any, Sequence
 
 import sqlite_utils
 
+from ..core.costs import BPS, CostSource, Costs
 from ..core.domain import CLIENT_ORDER_ID, QUOTE_UNIT, ZERO, Fill, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
 from ..core.errors import (
     FILTER_FAILURE, ILLEGAL_CHARS, INVALID_SYMBOL, MANDATORY_PARAM, NEW_ORDER_REJECTED, OrderRejected,
 )
-from ..core.money import floor_to_step, fmt_decimal, round_to_tick, to_decimal
+from ..core.money import floor_to_step, fmt_decimal, round_to_tick
 from ..app.ports import Clock, MarketData
 from ..core.timefmt import iso, parse_iso
 
 
 _NUMBER_RANGE = "legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'."
-_BPS = Decimal(10000)
 _PREC = 60  # wide enough that no product or sum of Binance-sized amounts is ever rounded
 _NO_FUNDS = "Account has insufficient balance for requested action."
 _NO_QTY = "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."
-
-
-@dataclass(frozen=True)
-class PaperCosts:
-    """Simulated costs: fee rate per fill, slippage against the order, and order latency."""
-
-    fee_rate: Decimal = Decimal("0.001")
-    slippage_bps: Decimal = Decimal("0")
-    latency_ms: int = 0
-
-    def __post_init__(self) -> None:
-        # Accept "0.1"/0.001 from a chat command without letting a float into the money path
-        object.__setattr__(self, "fee_rate", to_decimal(self.fee_rate))
-        object.__setattr__(self, "slippage_bps", to_decimal(self.slippage_bps))
-        if not ZERO <= self.fee_rate < 1:
-            raise ValueError(f"fee_rate must be in [0, 1): {self.fee_rate}")
-        if not ZERO <= self.slippage_bps < _BPS:
-            raise ValueError(f"slippage_bps must be in [0, 10000): {self.slippage_bps}")
-        if self.latency_ms < 0:
-            raise ValueError(f"latency_ms must not be negative: {self.latency_ms}")
 
 
 def _text(d: Decimal | None) -> str | None:
@@ -63,7 +43,7 @@ def check_params(order: OrderRequest) -> None:
 
 def fill_price(price: Decimal, side: Side, rules: SymbolRules, slippage_bps: Decimal) -> Decimal:
     """The reference price moved against the order, then rounded to the tick against the trader."""
-    move = price * slippage_bps / _BPS
+    move = price * slippage_bps / BPS
     if side is Side.BUY:
         return round_to_tick(price + move, rules.tick_size, up=True)
     return round_to_tick(price - move, rules.tick_size, up=False)
@@ -141,10 +121,10 @@ class PaperExchange:
 
     def __init__(
         self, db: sqlite_utils.Database, market: MarketData, clock: Clock,
-        costs: PaperCosts = PaperCosts(), quote: str = "USDT",
+        costs: CostSource = Costs, quote: str = "USDT",
     ):
         self.db, self.market, self.clock = db, market, clock
-        self.costs = costs  # replaceable at run time; each order reads it once
+        self.costs = costs  # asked once per order (the bot's parameters in force); by default Costs()
         self.quote = quote  # the account's cash asset, in which fee_quote is reported
         _ensure_schema(db)
 
@@ -163,7 +143,7 @@ class PaperExchange:
 
     async def place_market_order(self, order: OrderRequest) -> OrderResult:
         """Fill a market order after the simulated latency, or raise OrderRejected changing nothing."""
-        costs = self.costs  # one snapshot, so a change mid-order never mixes two settings
+        costs = self.costs()  # one snapshot, so a change mid-order never mixes two settings
         received = self.clock.now()
         if costs.latency_ms:
             await self.clock.sleep(costs.latency_ms / 1000)
@@ -182,7 +162,7 @@ class PaperExchange:
         conversion does (it takes BNB; the paper account takes its quote). All or nothing, one fill each."""
         rules = {r.symbol: r for r in await self.market.symbols()}
         prices = await self.market.prices()
-        received, fee_rate = self.clock.now(), self.costs.fee_rate
+        received, fee_rate = self.clock.now(), self.costs().fee_rate
         with self.db.atomic(), localcontext(prec=_PREC):
             for order in orders:
                 rule, price = rules.get(order.symbol), prices.get(order.symbol)
@@ -207,7 +187,7 @@ class PaperExchange:
 
     def _execute(
         self, order: OrderRequest, rules_by_symbol: dict[str, SymbolRules], prices: dict[str, Decimal],
-        costs: PaperCosts, received: datetime,
+        costs: Costs, received: datetime,
     ) -> None:
         """Validate like Binance, then write balances, the order and its fill."""
         check_params(order)

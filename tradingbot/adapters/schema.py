@@ -98,4 +98,24 @@ V7 = [
         coin_id TEXT PRIMARY KEY, symbol TEXT NOT NULL, market_cap TEXT NOT NULL, read_at TEXT NOT NULL)""",
 ]
 
-MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5, V6, V7]
+# V8: the web dashboard's sign-in: one-time links (only their hash) and the key that signs session cookies,
+# with a generation that `/dashboard revoke` moves on (every cookie of an older generation is refused).
+V8 = [
+    """CREATE TABLE dashboard_links (
+        hash TEXT PRIMARY KEY, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT, who TEXT NOT NULL)""",
+    """CREATE TABLE dashboard_keys (
+        id INTEGER PRIMARY KEY CHECK (id = 1), secret TEXT NOT NULL, generation INTEGER NOT NULL)""",
+    # Backtests run from the chat or `bot.py backtest`, kept for the dashboard: JSON documents (see backtest_runs).
+    """CREATE TABLE backtest_runs (
+        id INTEGER PRIMARY KEY, time TEXT NOT NULL, who TEXT NOT NULL, kind TEXT NOT NULL, summary TEXT NOT NULL,
+        result TEXT NOT NULL)""",
+]
+
+# V9: the newest priced snapshot and the newest fill of each asset, found by seeking an index instead of
+# grouping every row ever written (/status and /pnl read them on every call; issue 17).
+V9 = [
+    "CREATE INDEX inventory_priced ON inventory(asset, id) WHERE price IS NOT NULL",
+    "CREATE INDEX fills_symbol ON fills(symbol, id)",
+]
+
+MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5, V6, V7, V8, V9]

@@ -162,10 +162,14 @@ class SqliteStore(SqliteJournal):
                 [p.asset, str(p.quantity), str(p.cost), str(p.realized), str(p.fees), iso(at)],
             )
 
-    def fills(self, limit: int | None = None, rebalance_id: int | None = None) -> list[Fill]:
-        sql, params = "SELECT * FROM fills", []
+    def fills(self, limit: int | None = None, rebalance_id: int | None = None,
+              since: datetime | None = None) -> list[Fill]:
+        """Newest first; of one rebalance, or filled after `since`, when given."""
+        sql, params = "SELECT * FROM fills WHERE 1", list[Any]()
         if rebalance_id is not None:
-            sql, params = sql + " WHERE rebalance_id = ?", [rebalance_id]
+            sql, params = sql + " AND rebalance_id = ?", [rebalance_id]
+        if since is not None:
+            sql, params = sql + " AND time > ?", [*params, iso(since)]
         sql += " ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit else "")
         cur = self.db.execute(sql, params)
         cols = [d[0] for d in cur.description]
@@ -261,14 +265,19 @@ class SqliteStore(SqliteJournal):
 
     def last_prices(self) -> dict[str, Decimal]:
         """Symbol -> the last price the bot valued or traded each asset at (a delisted holding keeps it)."""
-        sql = ("SELECT asset, time, price FROM inventory WHERE id IN (SELECT MAX(id) FROM inventory"
-               " WHERE price IS NOT NULL AND asset != ? GROUP BY asset)")
-        latest = {a + self.quote: (t, p) for a, t, p in self.db.execute(sql, [self.quote])}
+        latest = {a + self.quote: (t, p) for a, t, p in self.db.execute(
+            _newest_per("inventory", "asset", "price IS NOT NULL")) if a != self.quote}
         for symbol, t, price in self.db.execute(  # a fill newer than the last snapshot (an unfinished slot) wins
-                "SELECT symbol, time, price FROM fills WHERE id IN (SELECT MAX(id) FROM fills GROUP BY symbol)"):
+                _newest_per("fills", "symbol")):
             if symbol not in latest or parse_iso(t) > parse_iso(latest[symbol][0]):
                 latest[symbol] = (t, price)
         return {symbol: Decimal(price) for symbol, (_, price) in latest.items()}
+
+    def inventory_at(self, at: datetime) -> tuple[datetime | None, dict[str, Decimal]]:
+        """The last inventory snapshot (value per asset, cash included) taken at or before `at`."""
+        rows = self.db.execute("SELECT time, asset, value FROM inventory WHERE time = (SELECT MAX(time) FROM"
+                               " inventory WHERE time <= ?) ORDER BY id", [iso(at)]).fetchall()
+        return (parse_iso(rows[0][0]), {a: Decimal(v) for _, a, v in rows}) if rows else (None, {})
 
     def inventory_history(self) -> list[tuple[datetime, list[Position]]]:
         """What was held after each rebalance, oldest first: quantity and price per asset (cash at price 1)."""
@@ -278,6 +287,18 @@ class SqliteStore(SqliteJournal):
             history.setdefault(t, []).append(Position(asset, Decimal(qty), ZERO, ZERO, ZERO,
                                                       None if price is None else Decimal(price)))
         return [(parse_iso(t), held) for t, held in history.items()]
+
+
+def _newest_per(table: str, key: str, where: str = "1") -> str:
+    """SQL for (key, time, price) of the newest row (highest id) of each distinct key among the rows `where` keeps.
+
+    A loose index scan over the (key, id) index of migration V8: one seek for the next key, one for its newest
+    row, so the cost grows with the keys (assets), not with a year of snapshots as a GROUP BY over all rows would.
+    """
+    return (f"WITH RECURSIVE keys(k) AS (SELECT MIN({key}) FROM {table} WHERE {where} UNION ALL"
+            f" SELECT (SELECT MIN({key}) FROM {table} WHERE {where} AND {key} > keys.k) FROM keys WHERE k IS NOT NULL)"
+            f" SELECT t.{key}, t.time, t.price FROM keys JOIN {table} t ON t.id ="
+            f" (SELECT MAX(id) FROM {table} WHERE {where} AND {key} = keys.k)")
 
 
 def _is_full(error: BaseException) -> bool:

@@ -6,8 +6,6 @@ through the CandleSource port (adapters/candle_cache.py reads the cache or a fil
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from datetime import date
 from typing import Callable, Sequence
 
 import numpy as np
@@ -15,35 +13,10 @@ import numpy as np
 from ..core.backtest.config import BacktestConfig
 from ..core.backtest.metrics import benchmark_paths, curve_metrics, run_metrics
 from ..core.backtest.panel import Panel
+from ..core.backtest.report import BacktestReport, SweepRow
 from ..core.backtest.simulate import simulate
 from .ports import CandleSource, Progress
 from .sweep import run_sweep
-
-
-@dataclass(frozen=True)
-class BacktestReport:
-    """One run: its metrics, its benchmarks' metrics, and the daily paths for the chart."""
-
-    config: BacktestConfig
-    first_day: date
-    equity: np.ndarray
-    metrics: dict[str, float]
-    benchmarks: dict[str, np.ndarray]
-    benchmark_metrics: dict[str, dict[str, float]]
-    symbols: int  # columns in the data
-    bad_rows: int  # rows of the file that could not be used (reported when read)
-    last_picks: tuple[str, ...]
-
-    @property
-    def last_day(self) -> date:
-        return date.fromordinal(self.first_day.toordinal() + len(self.equity) - 1)
-
-
-@dataclass(frozen=True)
-class SweepRow:
-    pairs: tuple[str, ...]  # the swept key=value tokens of this run
-    config: BacktestConfig
-    metrics: dict[str, float]
 
 
 class Backtester:

@@ -22,7 +22,8 @@ from .cap_book import MarketCapBook, caps_for_rebalance
 from ..core.market_caps import caveat_of, with_caveat
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from ..core.params import StrategyParams
-from ..core.planning import Book, Costs, plan_buys, plan_sells
+from ..core.costs import Costs
+from ..core.planning import Book, plan_buys, plan_sells
 from ..core.schedule import behind_the_journal
 from .order_desk import OrderDesk
 from .ports import Checkpoint, Clock, Exchange, MarketData, ProcessLock, Progress, Store, no_checkpoint
@@ -201,7 +202,7 @@ class Rebalancer:
     async def _continue(self, row: RebalanceRow, params: StrategyParams, progress: Progress,
                         resumed: bool) -> RebalanceSummary:
         rules = await rules_by_symbol(self.market)
-        costs = Costs(params.fee_rate, params.slippage_bps)
+        costs = Costs.of(params)
         done = True
         if row.state == "selling":
             mode = "full" if row.kind == "liquidate" else row.mode

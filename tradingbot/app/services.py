@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Callable, Sequence
 
 from .backtester import Backtester
+from .dashboard_auth import DashboardAuth
 from ..core.yardsticks import scaled, universe_step
 from ..core.domain import (
     ZERO, Change, DustTotal, EquityMark, Fill, InventorySnapshot, Position, RebalanceRow, RebalanceSummary, VenueHealth,
@@ -17,12 +18,14 @@ from .rebalancer import Progress, Rebalancer
 from ..core.errors import UserError, VenueUnavailable
 from ..core.ledger import Ledger
 from .cap_book import current_caps
+from .current_params import CurrentParams
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from ..core.params import StrategyParams, parse_assignments
-from ..core.planning import Costs, flag_dust, picks_unchanged, plan_preview
+from ..core.costs import Costs
+from ..core.planning import flag_dust, picks_unchanged, plan_preview
 from ..core import reconcile
 from ..core.reconcile import Difference, ledger_balances
-from .ports import Clock, Exchange, MarketData, Store
+from .ports import BacktestRuns, Clock, Exchange, MarketData, Store
 from .reports import (
     EquityHistory, PnlReport, PnlWindow, PositionsReport, Preview, RankingReport, SlotRefusal, StatusReport,
 )
@@ -35,16 +38,19 @@ UNIVERSE_PRICES = "universe_prices"  # bot_state key: prices at the last benchma
 
 class Services:
     def __init__(self, store: Store, exchange: Exchange, market: MarketData, clock: Clock,
-                 rebalancer: Rebalancer, defaults: StrategyParams, market_name: str,
+                 rebalancer: Rebalancer, params: CurrentParams, market_name: str,
                  health: Sequence[VenueHealth] = (), listeners: Sequence[ParamsListener] = (),
-                 backtester: Backtester | None = None):
+                 backtester: Backtester | None = None, backtests: BacktestRuns | None = None):
         self.store, self.exchange, self.market, self.clock = store, exchange, market, clock
         self.health = tuple(health)  # Binance endpoints' reachability and request weight, for /status
         self.rebalancer = rebalancer
         self.market_name = market_name
-        self.params = StrategyParams.from_strings(store.load_params(), base=defaults)
+        self.current = params  # the one holder: the paper venue reads its costs from it too
         self._listeners: list[ParamsListener] = list(listeners)
         self.backtester = backtester  # None when no candle cache is configured: /backtest says so
+        self.backtests = backtests  # where backtest results are kept for the dashboard (None: not kept)
+        # The web front end's sign-in while it serves: set by web/server.py when it starts, cleared when it stops.
+        self.dashboard: DashboardAuth | None = None
 
     def subscribe(self, listener: ParamsListener) -> Callable[[], None]:
         """Call `listener` after every parameter change; returns what ends the subscription.
@@ -53,6 +59,11 @@ class Services:
         """
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    @property
+    def params(self) -> StrategyParams:
+        """The parameters in force."""
+        return self.current.value
 
     @property
     def quote(self) -> str:
@@ -140,7 +151,7 @@ class Services:
         ranking = await rank_now(self.market, p, self.clock.now(), await current_caps(self.rebalancer.caps, p))
         book = await venue_book(self.exchange, self.market, self.store.load_ledger(), await rules_by_symbol(self.market),
                                 self.clock.now(), self.store.last_prices())
-        costs = Costs(p.fee_rate, p.slippage_bps)
+        costs = Costs.of(p)
         sells, buys = plan_preview(book, ranking.selected, p.mode, p.invest_fraction, costs)
         delta_fees = None
         if p.mode == "full" and picks_unchanged(sells, ranking.selected):  # full would sell and rebuy the same
@@ -222,7 +233,7 @@ class Services:
                             "(start a new database to trade against another quote)")
         if changes:
             self.store.save_params(new.to_strings(), changes, who, self.clock.now())
-            self.params = new
+            self.current.value = new
             log.info("parameters changed by %s: %s", who, ", ".join(f"{c.key} {c.old} -> {c.new}" for c in changes))
             for listener in list(self._listeners):
                 listener(new, changes)

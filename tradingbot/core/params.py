@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from decimal import Decimal, localcontext
 from functools import lru_cache
-from typing import Any, Callable, Collection, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Sequence
 
 from .domain import Change
 from .errors import UserError
@@ -91,12 +91,20 @@ def _lookback(text: str, current: Any) -> timedelta:
     return value
 
 
-def _choice(options: Collection[str]) -> Parser:
-    def parse(text: str, current: Any) -> str:
-        if text.strip().lower() not in options:
+@dataclass(frozen=True)
+class _Choice:
+    """A parser for one of a few words; the words themselves are there for front ends that list them."""
+
+    options: tuple[str, ...]
+
+    def __call__(self, text: str, current: Any) -> str:
+        if text.strip().lower() not in self.options:
             raise _Bad
         return text.strip().lower()
-    return parse
+
+
+def _choice(options: Collection[str]) -> Parser:
+    return _Choice(tuple(options))
 
 
 def _whole(lo: int, hi: int) -> Parser:
@@ -193,6 +201,11 @@ class ParamSpec:
     parse: Parser = field(repr=False)
     show: Callable[[Any], str] = field(repr=False, default=str)
 
+    @property
+    def choices(self) -> tuple[str, ...] | None:
+        """The allowed words when the value is one of a few (a command line's choices), else None."""
+        return self.parse.options if isinstance(self.parse, _Choice) else None
+
 
 _ZERO, _ONE = Decimal(0), Decimal(1)
 PARAM_SPECS: tuple[ParamSpec, ...] = (
@@ -233,6 +246,11 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
 _SPECS = {spec.key: spec for spec in PARAM_SPECS}
 
 
+def spec_of(key: str) -> ParamSpec:
+    """The table's entry for a parameter key as spelt in PARAM_SPECS."""
+    return _SPECS[key]
+
+
 def _parse_value(spec: ParamSpec, text: str, current: Any) -> Any:
     try:
         return spec.parse(text, current)
@@ -240,8 +258,28 @@ def _parse_value(spec: ParamSpec, text: str, current: Any) -> Any:
         raise UserError(f"{spec.key} must be {spec.allowed} (got '{excerpt(text)}')") from None
 
 
+def check_value(key: str, value: Any) -> None:
+    """Refuse (UserError) a value the key's bounds do not allow, wherever it is held.
+
+    Valid means: showing the value and reading it back gives the same value of the same type.
+    """
+    spec = _SPECS[key]
+    try:
+        parsed = spec.parse(spec.show(value), value)
+        ok = parsed == value and type(parsed) is type(value)
+    except (_Bad, TypeError, ValueError, AttributeError):
+        ok = False
+    if not ok:
+        raise UserError(f"{spec.key} must be {spec.allowed} (got '{excerpt(value)}')")
+
+
+def key_name(key: str) -> str:
+    """A key as typed ('Min-Age-Days') in the table's spelling ('min_age_days')."""
+    return key.strip().lower().replace("-", "_")
+
+
 def _spec_for(key: str) -> ParamSpec:
-    name = key.strip().lower().replace("-", "_")
+    name = key_name(key)
     if name in _SPECS:
         return _SPECS[name]
     close = difflib.get_close_matches(name[:40], list(_SPECS), n=1, cutoff=0.6)
@@ -275,16 +313,8 @@ class StrategyParams:
     latency_ms: int = 50
 
     def __post_init__(self) -> None:
-        # Valid means: showing a value and reading it back gives the same value of the same type.
         for spec in PARAM_SPECS:
-            value = getattr(self, spec.key)
-            try:
-                parsed = spec.parse(spec.show(value), value)
-                ok = parsed == value and type(parsed) is type(value)
-            except (_Bad, TypeError, ValueError, AttributeError):
-                ok = False
-            if not ok:
-                raise UserError(f"{spec.key} must be {spec.allowed} (got '{excerpt(value)}')")
+            check_value(spec.key, getattr(self, spec.key))
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -329,17 +359,38 @@ def changes_between(old: StrategyParams, new: StrategyParams) -> list[Change]:
     return [Change(key, before[key], after[key]) for key in before if before[key] != after[key]]
 
 
+def split_assignment(token: str) -> tuple[str, str]:
+    """'key=value' into its key (as typed) and value; UserError naming the token when it is not one."""
+    key, sep, value = token.partition("=")
+    if not sep or not key:
+        raise UserError(f"expected key=value (got '{excerpt(token)}')")
+    return key, value
+
+
+def _words(args: str | Sequence[str]) -> list[str]:
+    text = args if isinstance(args, str) else " ".join(args)
+    return re.sub(r"\s*=\s*", "=", text).split()  # 'topn = 5' reads as 'topn=5'
+
+
+def split_assignments(args: str | Sequence[str]) -> Iterator[tuple[str, str]]:
+    """Every 'key=value' of a line (or of command-line words) as (key, value), in order.
+
+    Lazily, so that of several mistakes the first one in the line is the one reported, whoever reads it.
+    """
+    return map(split_assignment, _words(args))
+
+
 def parse_assignments(args: str | Sequence[str], current: StrategyParams) -> tuple[StrategyParams, list[Change]]:
     """Apply 'key=value key=value' all or none; raise UserError (one line) and change nothing on any error."""
-    text = args if isinstance(args, str) else " ".join(args)
-    tokens = re.sub(r"\s*=\s*", "=", text).split()  # 'topn = 5' reads as 'topn=5'
-    if not tokens:
+    if not _words(args):
         raise UserError("nothing to set: give key=value pairs, e.g. topn=5")
+    return assign(split_assignments(args), current)
+
+
+def assign(pairs: Iterable[tuple[str, str]], current: StrategyParams) -> tuple[StrategyParams, list[Change]]:
+    """Apply (key, value) pairs all or none; raise UserError (one line) and change nothing on any error."""
     values: dict[str, Any] = {}
-    for token in tokens:
-        key, sep, raw = token.partition("=")
-        if not sep or not key:
-            raise UserError(f"expected key=value (got '{excerpt(token)}')")
+    for key, raw in pairs:
         spec = _spec_for(key)
         if spec.key in values:
             raise UserError(f"{spec.key} is given twice; give each key once")

@@ -9,18 +9,9 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Iterable, Mapping, Sequence
 
+from .costs import Costs
 from .domain import QUOTE_UNIT, ZERO, Plan, PlannedOrder, Position, Side, SkippedOrder, SymbolRules
 from .money import floor_to_step
-
-BPS = Decimal(10_000)
-
-
-@dataclass(frozen=True)
-class Costs:
-    """Estimates used to size orders; the venue decides the real price and fee."""
-
-    fee_rate: Decimal = Decimal("0.001")
-    slippage_bps: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -98,7 +89,8 @@ def plan_buys(book: Book, targets: Sequence[str], invest_fraction: Decimal, cost
 
 
 def _fill_estimate(price: Decimal, side: Side, costs: Costs) -> Decimal:
-    move = costs.slippage_bps / BPS
+    """The price sized against: the costs' slippage estimated; the venue decides the real price and fee."""
+    move = costs.slippage
     return price * (1 + move) if side is Side.BUY else price * (1 - move)
 
 

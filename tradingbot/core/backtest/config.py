@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from ..costs import Costs
 from ..errors import UserError
 from ..params import StrategyParams, parse_duration
 from .panel import Panel
@@ -59,13 +60,9 @@ class BacktestConfig:
         return self.period // DAY
 
     @property
-    def fee(self) -> float:
-        return float(self.params.fee_rate)
-
-    @property
-    def slippage(self) -> float:
-        """As a fraction of the price."""
-        return float(self.params.slippage_bps) / 1e4
+    def costs(self) -> Costs:
+        """The fee and slippage every simulated fill pays: the live ones (latency has no meaning on a daily bar)."""
+        return Costs.of(self.params)
 
     def history_days(self) -> int:
         """How many days before start the signals look back (lookback and the volume window)."""

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any, Sequence
 
 from ..errors import UserError
-from ..params import StrategyParams, excerpt, parse_assignments, parse_duration
+from ..params import StrategyParams, assign, excerpt, key_name, parse_duration, split_assignment, split_assignments
 from .config import BacktestConfig
 
 ALIASES = {"fee": "fee_rate", "slippage": "slippage_bps", "min_age": "min_age_days", "min_volume": "min_quote_volume"}
@@ -49,28 +49,25 @@ def _run_value(key: str, text: str) -> Any:
     return float(text)
 
 
-def split_pair(token: str) -> tuple[str, str]:
-    key, sep, value = token.partition("=")
-    if not sep or not key:
-        raise UserError(f"expected key=value (got '{excerpt(token)}')")
-    key = key.strip().lower().replace("-", "_")
-    return ALIASES.get(key, key), value.strip()
+def _known_as(key: str) -> str:
+    """The table's name of a key as typed, the backtest's short names ('fee', 'min_age') included."""
+    return ALIASES.get(key_name(key), key_name(key))
 
 
 def config_from_pairs(tokens: Sequence[str], base: StrategyParams, defaults: BacktestConfig | None = None
                       ) -> BacktestConfig:
     """A run from 'key=value' tokens: the window keys here, every other key as /set reads it (all or none)."""
     run: dict[str, Any] = {}
-    strategy: list[str] = []
-    for token in re.sub(r"\s*=\s*", "=", " ".join(tokens)).split():
-        key, value = split_pair(token)
+    strategy: list[tuple[str, str]] = []
+    for typed, value in split_assignments(tokens):
+        key = _known_as(typed)
         if key in RUN_KEYS:
             if key in run:
                 raise UserError(f"{key} is given twice; give each key once")
             run[key] = _run_value(key, value)
         else:
-            strategy.append(f"{key}={value}")
-    params = parse_assignments(strategy, base)[0] if strategy else base
+            strategy.append((key, value))
+    params = assign(strategy, base)[0] if strategy else base
     return replace(defaults or BacktestConfig(), params=params, **run)
 
 
@@ -78,7 +75,8 @@ def sweep_grid(specs: Sequence[str]) -> tuple[list[str], list[list[str]]]:
     """'key=v1,v2' specs -> the keys and every combination of their values as key=value tokens."""
     keys, values = [], []
     for spec in specs:
-        key, raw = split_pair(spec)
+        typed, raw = split_assignment(spec)
+        key = _known_as(typed)
         if key in keys:
             raise UserError(f"{key} is swept twice")
         items = [v.strip() for v in raw.split(",") if v.strip()]

@@ -1,9 +1,10 @@
 """The portfolio over the backtest window, marked every day (pure, NumPy).
 
-The arithmetic is the live engine's planning without lot sizes: full mode sells every holding and
-spends cash / n on each pick (in closed form, as cash compounds by one factor a period); delta mode
-sells non-picks, trims overweight picks to equity / n, then buys the shortfalls from the cash the
-sells produced (scaled down if it is short), one rebalance at a time.
+The arithmetic is the live engine's planning without lot sizes, each pick's target being equity ×
+invest_fraction / n (the rest stays cash): full mode sells every holding and spends cash × invest_fraction
+/ n on each pick (in closed form, as cash compounds by one factor a period); delta mode sells non-picks,
+trims overweight picks to their target, then buys the shortfalls from the cash the sells produced (scaled
+down if it is short), one rebalance at a time.
 """
 from __future__ import annotations
 
@@ -11,18 +12,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..costs import Costs
 from .config import BacktestConfig, allowed_columns, window
 from .panel import Panel
 from .signals import eligible, pick
 
 
 @dataclass
-class _Costs:
+class _Fills:
+    """The run's fills at its costs (as floats, for NumPy) and what they added up to."""
+
     fee: float
     slip: float
     fees: float = 0.0
     traded: float = 0.0  # quote value of every fill, buys and sells
     fills: int = 0
+
+    @classmethod
+    def at(cls, costs: Costs) -> _Fills:
+        return cls(float(costs.fee_rate), float(costs.slippage))
 
     def sell(self, q: np.ndarray, qty: np.ndarray, cols: np.ndarray, px: np.ndarray) -> float:
         """Sell qty[cols] at px less slippage; returns the cash received after fees."""
@@ -40,20 +48,20 @@ class _Costs:
         return total
 
 
-def _delta(q: np.ndarray, cash: float, px: np.ndarray, cols: np.ndarray, costs: _Costs) -> float:
+def _delta(q: np.ndarray, cash: float, px: np.ndarray, cols: np.ndarray, invest: float, costs: _Fills) -> float:
     n = len(cols)
     value = q * px
-    goal = (cash + float(value.sum())) / n
+    goal = (cash + float(value.sum())) * invest / n
     target = np.zeros(len(q), dtype=bool)
     target[cols] = True
-    # Non-picks go entirely; a pick above its equal share sells the excess (at the mid price, as planned live).
+    # Non-picks go entirely; a pick above its target sells the excess (at the mid price, as planned live).
     excess = np.where(target, np.maximum(value - goal, 0.0), 0.0)
     wanted = np.where(target, np.divide(excess, px, out=np.zeros_like(px), where=px > 0), q)
     sold = np.flatnonzero(wanted > 0)
     if sold.size:
         cash += costs.sell(q, wanted, sold, px)
         q[sold[~target[sold]]] = 0.0
-    goal = (cash + float(q @ px)) / n
+    goal = (cash + float(q @ px)) * invest / n
     need = goal - q[cols] * px[cols]
     short = need > 0
     total = float(need[short].sum())
@@ -101,7 +109,7 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
         return _full_path(panel, config, first, last, trades, px_rows, picks)
     pr, pc = np.nonzero(picks)
     bounds = np.searchsorted(pr, np.arange(len(trades) + 1))
-    costs = _Costs(config.fee, config.slippage)
+    costs = _Fills.at(config.costs)
     price0 = panel.price0
     q = np.zeros(len(panel.symbols))
     cash = config.capital
@@ -113,7 +121,7 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
         if row > done:
             equity[done - first:row - first] = cash + price0[done:row] @ q
             held[done - first:row - first] = np.count_nonzero(q)
-        cash = _delta(q, cash, px_rows[k], cols, costs)
+        cash = _delta(q, cash, px_rows[k], cols, float(p.invest_fraction), costs)
         equity[row - first] = cash + float(price0[row] @ q)
         held[row - first] = np.count_nonzero(q)
         done = row + 1
@@ -130,25 +138,28 @@ def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trad
                px_rows: np.ndarray, picks: np.ndarray) -> Run:
     """Full mode without a loop: everything is sold at each trade, so cash compounds by one factor a period.
 
-    Cash after the sells of trade k is C[k] = C[k-1] × (1-f)²(1-s)/(1+s) × the mean price relative of
-    period k-1's picks: the step-by-step arithmetic of the spec, in closed form (a test checks it against a
-    plain day-by-day loop).
+    With a share v of the cash invested, cash after the sells of trade k is C[k] = C[k-1] × ((1-v) + v ×
+    (1-f)²(1-s)/(1+s) × the mean price relative of period k-1's picks): the step-by-step arithmetic of the
+    spec, in closed form (a test checks it against a plain day-by-day loop).
     """
-    f, s = config.fee, config.slippage
+    costs = _Fills.at(config.costs)
+    f, s, v = costs.fee, costs.slip, float(config.params.invest_fraction)
     count = picks.sum(axis=1).astype(np.float64)
     pr, pc = np.nonzero(picks)
     following = np.minimum(pr + 1, len(trades) - 1)  # the last period's relative is never used
     relative = np.bincount(pr, weights=px_rows[following, pc] / px_rows[pr, pc], minlength=len(trades)) / count
-    cash = config.capital * np.concatenate([[1.0], np.cumprod((1 - f) ** 2 * (1 - s) / (1 + s) * relative[:-1])])
-    sold = cash[1:] / (1 - f)  # gross quote value of the sells that produced each later cash
+    growth = (1 - v) + v * (1 - f) ** 2 * (1 - s) / (1 + s) * relative[:-1]
+    cash = config.capital * np.concatenate([[1.0], np.cumprod(growth)])
+    kept = cash * (1 - v)  # the share not invested, held as cash through each period
+    sold = (cash[1:] - kept[:-1]) / (1 - f)  # gross quote value of the sells that produced each later cash
     units = np.zeros((len(trades), len(panel.symbols)))
-    units[pr, pc] = (cash / count)[pr] * (1 - f) / ((1 + s) * px_rows[pr, pc])
+    units[pr, pc] = (cash * v / count)[pr] * (1 - f) / ((1 + s) * px_rows[pr, pc])
     days = np.arange(first, last + 1)
     period = np.searchsorted(trades, days, side="right") - 1
     live = period >= 0
     equity = np.full(len(days), config.capital)
-    equity[live] = np.einsum("ij,ij->i", panel.price0[days[live]], units[period[live]])
+    equity[live] = np.einsum("ij,ij->i", panel.price0[days[live]], units[period[live]]) + kept[period[live]]
     held = np.where(live, count[np.maximum(period, 0)], 0).astype(np.int64)
-    traded = float(sold.sum() + cash.sum())
+    traded = float(sold.sum() + cash.sum() * v)
     names = tuple(panel.symbols[c] for c in np.flatnonzero(picks[-1]))
     return Run(config, first, equity, held, trades, f * traded, traded, int(count.sum() + count[:-1].sum()), names)

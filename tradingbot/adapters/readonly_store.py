@@ -1,0 +1,102 @@
+"""The dashboard's view of the database: a read-only connection (SQLite `mode=ro`), never the bot's writer.
+
+It reuses SqliteStore's queries (marks, journal, ledger) and adds the few the web pages need. WAL mode lets it
+read while the bot writes; SQLite itself refuses any write on this connection.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import sqlite_utils
+
+from ..app.ports import no_checkpoint
+from .backtest_runs import SqliteBacktestRuns
+from ..core.timefmt import parse_iso
+from .schema import MIGRATIONS
+from .sqlite_store import SqliteStore
+
+T = TypeVar("T")
+
+
+class DatabaseNotReady(Exception):
+    """The file is missing, not SQLite, or older than this code (start the bot on it once to migrate it)."""
+
+
+def connect_read_only(path: str | Path) -> sqlite3.Connection:
+    if not Path(path).is_file():
+        raise DatabaseNotReady(f"{path}: no such database file")
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)  # used under ReadOnlyStore.lock only
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+class ReadOnlyStore(SqliteStore):
+    """SqliteStore's reads over a read-only connection; `run` serialises calls from worker threads."""
+
+    def __init__(self, path: str | Path):
+        self.db = sqlite_utils.Database(connect_read_only(path))
+        self.checkpoint = no_checkpoint
+        self.lock = threading.Lock()
+        try:
+            version = self.schema_version
+            quote = self._one("SELECT quote FROM account LIMIT 1")
+        except (sqlite3.DatabaseError, TypeError) as e:
+            raise DatabaseNotReady(f"{path}: not a bot database ({e})") from None
+        if version < len(MIGRATIONS) or quote is None:
+            raise DatabaseNotReady(f"{path}: schema {version} is older than this bot's {len(MIGRATIONS)} "
+                                   "(run the bot on it once)")
+        self.quote = quote
+        self.backtests = SqliteBacktestRuns(self.db)  # reads only, on this connection
+
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """One query at a time on this connection (the web server calls from a thread pool)."""
+        with self.lock:
+            return fn(*args)
+
+    def equity_series(self) -> tuple[list[float], list[float]]:
+        """(epoch seconds, equity) of every mark, oldest first, as floats: what charts and risk figures read."""
+        rows = self.db.execute("SELECT time, CAST(equity AS REAL) FROM equity_marks ORDER BY time, id").fetchall()
+        return [parse_iso(t).timestamp() for t, _ in rows], [e for _, e in rows]
+
+    def value_layers(self, top: int) -> tuple[list[datetime], dict[str, list[float]]]:
+        """Value after each rebalance of the `top` coins held now (largest first), of all others summed, and of
+        cash: what the holdings chart stacks. Summed by SQLite (a year of dust leftovers is ~50,000 rows)."""
+        held = [a for a, in self.db.execute(
+            "SELECT asset FROM inventory WHERE time = (SELECT MAX(time) FROM inventory) AND asset != ?"
+            " AND CAST(value AS REAL) >= 1 ORDER BY CAST(value AS REAL) DESC LIMIT ?", [self.quote, top])]
+        named = ",".join("?" * len(held)) or "NULL"
+        rows = self.db.execute(
+            f"SELECT time, CASE WHEN asset = ? THEN asset WHEN asset IN ({named}) THEN asset ELSE '' END AS layer,"
+            " SUM(CAST(value AS REAL)) FROM inventory GROUP BY time, layer ORDER BY time", [self.quote, *held])
+        times: list[str] = []
+        layers: dict[str, list[float]] = {a: [] for a in [*held, "", self.quote]}
+        for t, layer, value in rows:
+            if not times or times[-1] != t:
+                times.append(t)
+                for values in layers.values():
+                    values.append(0.0)
+            layers[layer][-1] = value
+        return [parse_iso(t) for t in times], {k: v for k, v in layers.items() if any(v)}
+
+    def newest(self) -> tuple[Any, ...]:
+        """What changes when the bot writes something a page shows: newest mark, rebalance state, parameters."""
+        return tuple(self.db.execute(
+            "SELECT (SELECT MAX(id) FROM equity_marks), (SELECT MAX(id) FROM rebalances),"
+            " (SELECT group_concat(state) FROM (SELECT state FROM rebalances ORDER BY id DESC LIMIT 3)),"
+            " (SELECT MAX(id) FROM param_changes), (SELECT value FROM bot_state WHERE key = 'paused')").fetchone())
+
+    def trade_counts(self) -> dict[int, tuple[int, int]]:
+        """rebalance id -> (filled sells, filled buys)."""
+        counts: dict[int, tuple[int, int]] = {}
+        for rid, side, n in self.db.execute(
+                "SELECT rebalance_id, side, COUNT(DISTINCT client_order_id) FROM fills"
+                " WHERE rebalance_id IS NOT NULL GROUP BY rebalance_id, side"):
+            sells, buys = counts.get(rid, (0, 0))
+            counts[rid] = (n, buys) if side == "SELL" else (sells, n)
+        return counts

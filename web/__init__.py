@@ -1,0 +1,1 @@
+"""The web dashboard: an aiohttp app beside the chat front ends, reading the same reports."""
