@@ -20,7 +20,7 @@ from tradingbot.app.ports import Outbox
 from tradingbot.app.services import Services
 
 from .lifecycle import Lifecycle, Timetable
-from .telegram import Access, TelegramFrontEnd
+from .telegram_front import Access, TelegramFrontEnd
 from .telegram_guard import Limits
 from .telegram_poll import Poller
 from .telegram_push import TelegramPusher

@@ -22,7 +22,7 @@ from .replies import Reply
 from .telegram_guard import Verdict
 
 if TYPE_CHECKING:
-    from .telegram import TelegramFrontEnd
+    from .telegram_front import TelegramFrontEnd
 
 log = logging.getLogger(__name__)
 CONFIRM_TTL = timedelta(seconds=60)

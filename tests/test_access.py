@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 
 from handlers.commands import COMMANDS, Role
-from handlers.telegram import REFUSAL
+from handlers.telegram_front import REFUSAL
 from handlers.telegram_guard import Limits
 from tests.figures import count
 from tests.test_telegram_bot import ADMIN, STRANGER, VIEWER, config, run_with_bot, text_to, wait

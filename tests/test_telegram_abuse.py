@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from telegram import Update
 
-from handlers.telegram import NOT_HERE, REFUSAL, SLOW_DOWN, TelegramFrontEnd
+from handlers.telegram_front import NOT_HERE, REFUSAL, SLOW_DOWN, TelegramFrontEnd
 from handlers.telegram_app import build_application
 from tests.test_telegram_bot import ADMIN, GROUP, STRANGER, TOKEN, VIEWER, config, run_with_bot, text_to, wait
 from tests.test_telegram_bot import fake, world  # noqa: F401  (fixtures: the fake Bot API; a bot after 09:30)
@@ -81,7 +81,7 @@ def test_an_admin_is_heard_while_a_stranger_floods_and_a_viewer_asks_for_charts(
             await wait(fake, text_to(ADMIN, "Bought 4"), timeout=30)
             assert flood.sent > 3000, flood.sent  # ~200 a second for the whole time
 
-    with caplog.at_level(logging.WARNING, logger="handlers.telegram"):
+    with caplog.at_level(logging.WARNING, logger="handlers.telegram_front"):
         run_with_bot(world, fake, scenario)
     p95 = sorted(latencies)[int(0.95 * (len(latencies) - 1))]
     # The requirement's bound; an admin's /status takes about 0.1 s here when nobody floods.
@@ -196,7 +196,7 @@ def test_a_stranger_gets_one_refusal_and_the_log_one_line(world, fake, caplog):
         fake.send_text(ADMIN, "/status")
         await wait(fake, text_to(ADMIN, "Venue: paper"))
 
-    with caplog.at_level(logging.WARNING, logger="handlers.telegram"):
+    with caplog.at_level(logging.WARNING, logger="handlers.telegram_front"):
         run_with_bot(world, fake, scenario)
     assert [m.text for m in fake.messages_to(STRANGER)] == [REFUSAL]
     assert len([r for r in caplog.records if "not authorised" in r.getMessage()]) == 1

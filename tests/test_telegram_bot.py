@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from handlers.commands import COMMANDS
-from handlers.telegram import REFUSAL
+from handlers.telegram_front import REFUSAL
 from handlers.telegram_app import TelegramConfig, serve_telegram
 from tests.builders import NOW
 from tests.conftest import World
