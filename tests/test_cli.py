@@ -200,3 +200,13 @@ def test_chat_saves_charts_as_png_files_and_prints_their_paths(tmp_path):
     assert {p.name for p in paths} == {"equity.png", "allocation.png"}
     assert all(p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for p in paths)
     assert "usage: /chart equity|allocation|rebalances|ranking|inventory" in result.stdout
+
+
+def test_a_fresh_checkout_starts_with_the_default_database_folder_absent(tmp_path):
+    # The README's first command on a fresh clone: no data/ folder yet, the default DEMO_DB_PATH inside it.
+    env = {**ENV, "CHART_DIR": str(tmp_path / "charts")}
+    result = subprocess.run([sys.executable, str(ROOT / "bot.py"), "--env-file", NO_ENV_FILE, "--demo",
+                             "--clock", "2026-11-24T12:00:00Z", "rebalance"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and (tmp_path / "data" / "demo.sqlite").exists()

@@ -57,8 +57,15 @@ class App:
 
 
 def account_lock(db_path: str) -> ProcessLock:
-    """`<db>.lock`: held by the process that schedules or trades on this database."""
-    return NoLock() if db_path == ":memory:" else FileLock(f"{db_path}.lock")
+    """`<db>.lock`: held by the process that schedules or trades on this database.
+
+    It is taken before the database is opened, so its folder is made here: on a fresh clone the default `data/`
+    does not exist yet (an explicit path's folder was already required to exist, see settings.check_databases).
+    """
+    if db_path == ":memory:":
+        return NoLock()
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(f"{db_path}.lock")
 
 
 def open_backtest_runs(path: Path) -> BacktestRuns | None:
