@@ -19,6 +19,7 @@ from aiohttp import web
 
 from tradingbot.adapters.dashboard_links import MemoryLinkStore, SqliteLinkStore
 from tradingbot.adapters.readonly_store import DatabaseNotReady, ReadOnlyStore
+from tradingbot.adapters.sqlite_store import open_database
 from tradingbot.app.dashboard_auth import DashboardAuth
 from tradingbot.core.params import StrategyParams
 from tradingbot.app.ports import Clock
@@ -85,7 +86,9 @@ def for_bot(services: Services, settings: Settings, db_path: str | Path) -> tupl
     reports = Reports(ReadOnlyStore(db_path), services.clock, StrategyParams(timezone=settings.timezone),
                       venue=services.exchange.name, valuation=services.positions, health=services.health,
                       market=services.market_name)
-    return reports, DashboardAuth(SqliteLinkStore(services.store.db), services.clock, settings.dashboard_public_url)
+    # Its own connection to the bot's database for the links (WAL: it never blocks the bot's writer)
+    links = SqliteLinkStore(open_database(db_path))
+    return reports, DashboardAuth(links, services.clock, settings.dashboard_public_url)
 
 
 @asynccontextmanager

@@ -255,11 +255,22 @@ class BacktestRuns(Protocol):
     def add_sweep(self, keys: Sequence[str], rows: Sequence[SweepRow], sort: str, who: str, at: datetime) -> None: ...
 
 
+class KeptBacktests(Protocol):
+    """The backtests kept for the dashboard, as it reads them (JSON-ready documents)."""
+
+    def listing(self) -> list[dict[str, Any]]: ...
+    def get(self, run_id: int) -> dict[str, Any] | None: ...
+
+
 class ReportReader(Protocol):
     """The reads the dashboard's reports make: the bot's store over a read-only connection."""
 
     quote: str
-    backtests: Any  # the kept backtest runs: listing() and get(run_id)
+
+    @property
+    def backtests(self) -> KeptBacktests: ...
+    def newest(self) -> tuple[Any, ...]:
+        """What changes when the bot writes something a page shows (the pages' cache key)."""
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Call fn(*args) on the connection's own thread discipline (one query at a time)."""
