@@ -17,7 +17,8 @@ from tradingbot.app.ports import Clock
 from .binance_book import Book
 from .binance_engine import MARKET_CLOSED, Execution, MatchingEngine
 from .binance_faults import Faults
-from .binance_gate import Params, amount, fixed, limit, mandatory, one_or_all, opt_int, symbol_list, ticker_weight
+from .binance_gate import (Params, amount, depth_limit, depth_weight, fixed, limit, mandatory, one_or_all, opt_int,
+                           symbol_list, ticker_weight)
 from .binance_json import (ApiError, Json, account_json, at_ms, best_prices, exchange_info, kline_row, num,
                            order_ack, order_full, order_query, order_result, ticker_24hr, trade_json)
 from .binance_listing import Listing
@@ -54,6 +55,7 @@ class SpotApi:
     def __init__(self, listing: Listing, engine: MatchingEngine, faults: Faults, clock: Clock, weight_limit: int):
         self.listing, self.engine, self.faults, self.clock = listing, engine, faults, clock
         self.weight_limit = weight_limit
+        self._update_id = 0
 
     def routes(self) -> dict[tuple[str, str], Route]:
         """(method, path) -> route, as python-binance calls them."""
@@ -65,6 +67,7 @@ class SpotApi:
             ("GET", "klines"): Route(self.klines, False, fixed(2)),
             ("GET", "uiKlines"): Route(self.klines, False, fixed(2)),
             ("GET", "avgPrice"): Route(self.avg_price, False, fixed(2)),
+            ("GET", "depth"): Route(self.depth, False, depth_weight),
             ("GET", "ticker/24hr"): Route(self.ticker_24hr, False, ticker_weight),
             ("GET", "ticker/price"): Route(self.ticker_price, False, one_or_all),
             ("GET", "ticker/bookTicker"): Route(self.book_ticker, False, one_or_all),
@@ -147,6 +150,17 @@ class SpotApi:
                                                                           now, levels=1))}
                 for r in await self._symbols(call.params)]
         return rows[0] if "symbol" in call.params else rows
+
+    async def depth(self, call: Call) -> Json:
+        """GET /depth: the book the orders match against, `limit` levels a side, prices and quantities as text."""
+        rules = await self._one_symbol(call.params)
+        levels = depth_limit(call.params)
+        price = (await self.listing.prices()).get(rules.symbol)
+        book = await self.listing.book(rules, price, self.clock.now(), levels) if price else None
+        self._update_id += 1  # Binance's lastUpdateId only grows; one step per answer is enough here
+        return {"lastUpdateId": self._update_id,
+                "bids": [[num(lv.price), num(lv.qty)] for lv in (book.bids if book else ())],
+                "asks": [[num(lv.price), num(lv.qty)] for lv in (book.asks if book else ())]}
 
     async def _last_price(self, symbol: str, live: dict[str, Decimal] | None = None) -> Decimal:
         """The live price, or for a symbol no longer trading its last close within a day (else 0)."""
