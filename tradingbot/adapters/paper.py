@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal, localcontext
 from typing import Any, Sequence
 
 import sqlite_utils
 
-from ..core.costs import BPS, CostSource, Costs
+from ..core.costs import BPS, CostSource, Costs, commission
 from ..core.domain import CLIENT_ORDER_ID, QUOTE_UNIT, ZERO, Fill, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
 from ..core.errors import (
     FILTER_FAILURE, ILLEGAL_CHARS, INVALID_SYMBOL, MANDATORY_PARAM, NEW_ORDER_REJECTED, OrderRejected,
@@ -75,11 +75,6 @@ def check_lot_size(qty: Decimal, rules: SymbolRules) -> None:
 def check_notional(value: Decimal, rules: SymbolRules) -> None:
     if value < rules.min_notional:
         raise OrderRejected(FILTER_FAILURE, "Filter failure: NOTIONAL")
-
-
-def commission(amount: Decimal, fee_rate: Decimal) -> Decimal:
-    """Fee on the amount received, to 8 decimals, never more than the amount itself."""
-    return min((amount * fee_rate).quantize(QUOTE_UNIT, rounding=ROUND_HALF_UP), amount)
 
 
 @dataclass(frozen=True)
