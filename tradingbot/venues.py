@@ -55,8 +55,10 @@ def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, cos
         # The synthetic market exists only in this process, so only the paper venue can fill against it
         synthetic = SyntheticMarket(clock, seed=settings.synthetic_seed, n_symbols=settings.synthetic_symbols)
         caps, cap_closers = build_market_caps(settings, db, synthetic, clock)
-        return VenueConnections(synthetic, PaperExchange(db, synthetic, clock, costs), "synthetic", caps,
-                                closers=cap_closers)
+        from .adapters.synthetic_books import SyntheticBooks  # books whose depth follows each coin's volume
+
+        paper = PaperExchange(db, synthetic, clock, costs, books=SyntheticBooks(synthetic, clock))
+        return VenueConnections(synthetic, paper, "synthetic", caps, closers=cap_closers)
     return _binance_venue(settings, db, clock, costs)
 
 
@@ -78,8 +80,9 @@ def _binance_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, 
     stream = MarketStream(settings.binance_stream_url, raw, cache, clock)
     caps, cap_closers = build_market_caps(settings, db, cache, clock)
     if settings.exchange == "paper":
-        return VenueConnections(cache, PaperExchange(db, cache, clock, costs), "binance", caps, [public.health],
-                                [stream.run], [public.close, *cap_closers])
+        paper = PaperExchange(db, cache, clock, costs, books=raw)  # fills walk GET /api/v3/depth
+        return VenueConnections(cache, paper, "binance", caps, [public.health], [stream.run],
+                                [public.close, *cap_closers])
     assert settings.binance_api_key is not None and settings.binance_api_secret is not None  # settings checked
     trading = BinanceTransport(settings.exchange, settings.trading_url, settings.binance_api_key.get_secret_value(),
                                settings.binance_api_secret.get_secret_value(), clock=clock,

@@ -96,6 +96,11 @@ class BookWalk:
             return self.quote / qty
 
 
+def depth_weight(limit: int) -> int:
+    """The request weight Binance counts for GET /api/v3/depth with `limit` levels."""
+    return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+
+
 def deeper(limit: int) -> int | None:
     """The next valid depth limit after `limit`, or None at the deepest."""
     return next((n for n in DEPTH_LIMITS if n > limit), None)

@@ -83,6 +83,7 @@ class Fill:
     fee_quote: Decimal
     time: datetime
     trade_id: str = ""
+    priced_by: str = ""  # the paper venue's model: 'book' (walked the venue's book) or 'flat' (price + slippage)
 
     @property
     def quote_quantity(self) -> Decimal:
@@ -108,6 +109,8 @@ class OrderResult:
     status: OrderStatus
     exchange_order_id: str
     fills: tuple[Fill, ...] = ()
+    send_mid: Decimal | None = None  # the mid price when the venue took the order (None: not known)
+    send_touch: Decimal | None = None  # the best quote the order met then: the best ask for a buy, bid for a sell
 
     @property
     def executed_qty(self) -> Decimal:
