@@ -117,7 +117,8 @@ async def _ranking(ctx: Context, args: list[str]) -> Reply:
 
 async def _history(ctx: Context, args: list[str]) -> Reply:
     s = ctx.services
-    text = fmt.history(s.history(_count(args, 10, "/history [n]")), s.quote, s.params.zone)
+    rows = s.history(_count(args, 10, "/history [n]"))
+    text = fmt.history(rows, s.quote, s.params.zone, s.rebalance_costs(rows))
     return Reply(text, monospace=True, later=lambda: chart.optional(chart.rebalances(s)))
 
 

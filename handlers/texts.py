@@ -10,6 +10,8 @@ from tradingbot.app.dust import DustConversion
 from tradingbot.core.money import fmt_decimal
 from tradingbot.core.params import PARAM_SPECS, StrategyParams, format_duration
 from tradingbot.app.reports import PnlReport, PositionsReport, RankingReport, StatusReport
+from tradingbot.core.cost_split import CostSplit, rebalance_cost
+from .cost_text import cost_cell, cost_lines
 
 
 def money(x: Decimal | None, quote: str = "") -> str:
@@ -75,6 +77,7 @@ def pnl(r: PnlReport, tz: ZoneInfo) -> str:
     for w in r.windows[1:]:
         since = f" since {local(w.since, tz)}" if w.since else ""
         lines.append(f"{w.label}: {signed(w.change, r.quote) if w.change is not None else 'no mark yet'}{since}")
+    lines += cost_lines(r.costs, r.quote, f"Costs, last {r.costs_over} rebalance{'s' * (r.costs_over != 1)}")
     return "\n".join(lines)
 
 
@@ -168,6 +171,7 @@ def summary(s: RebalanceSummary, quote: str, tz: ZoneInfo) -> str:
         f"Bought {len(bought)}: " + (", ".join(bought) or "—"),
         f"Fees: {money(r.fees, quote)}; turnover {money(r.turnover, quote)}",
         f"Equity: {money(r.equity_before, quote)} → {money(s.equity_after, quote)}",
+        *cost_lines(rebalance_cost(s.orders, s.fills, quote), quote),
     ]
     lines += [f"Skipped {k.symbol}: {k.reason}" for k in s.skipped]
     leftovers = [p for p in s.positions if p.asset + quote not in s.targets and not p.dust]
@@ -181,13 +185,17 @@ def summary(s: RebalanceSummary, quote: str, tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def history(rows: list[RebalanceRow], quote: str, tz: ZoneInfo) -> str:
+def history(rows: list[RebalanceRow], quote: str, tz: ZoneInfo, costs: dict[int, CostSplit] | None = None) -> str:
+    """One line a rebalance; under it, where its money went (fees, spread, impact, delay) when known."""
     if not rows:
         return "No rebalances yet."
-    out = [f"{'slot':<17}{'state':<9}{'equity after':>14}{'fees':>9}  when"]
+    costs = costs or {}
+    out = [f"{'slot':<17}{'state':<9}{'equity after':>14}{'fees':>9}{'cost':>8}  when"]
     for r in rows:
-        out.append(f"{r.slot:<17}{r.state:<9}{money(r.equity_after):>14}{money(r.fees):>9}  "
+        out.append(f"{r.slot:<17}{r.state:<9}{money(r.equity_after):>14}{money(r.fees):>9}"
+                   f"{cost_cell(costs.get(r.id)):>8}  "
                    f"{local(r.finished_at or r.started_at, tz)}" + (f"  {r.note}" if r.note else ""))
+        out += cost_lines(costs.get(r.id), quote)[1:]
     return "\n".join(out)
 
 

@@ -116,7 +116,8 @@ class Journal(Protocol):
     def set_order_status(self, client_order_id: str, status: OrderStatus, at: datetime,
                          error_code: int | None = None, error: str = "") -> None: ...
     def record_execution(self, client_order_id: str, status: OrderStatus, exchange_order_id: str,
-                         fills: tuple[Fill, ...], base: str, rebalance_id: int | None, at: datetime) -> bool: ...
+                         fills: tuple[Fill, ...], base: str, rebalance_id: int | None, at: datetime,
+                         quoted: tuple[Decimal | None, Decimal | None] = (None, None)) -> bool: ...
 
 
 class Store(Journal, Protocol):

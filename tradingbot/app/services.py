@@ -22,6 +22,7 @@ from .current_params import CurrentParams
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from ..core.params import StrategyParams, parse_assignments
 from ..core.costs import Costs
+from ..core.cost_split import CostSplit, rebalance_cost
 from ..core.planning import flag_dust, picks_unchanged, plan_preview
 from ..core import reconcile
 from ..core.reconcile import Difference, ledger_balances
@@ -33,6 +34,7 @@ from ..core.schedule import behind_the_journal, last_slot, next_slot, slot_key
 
 log = logging.getLogger(__name__)
 ParamsListener = Callable[[StrategyParams, list[Change]], None]
+COST_WINDOW = 30  # /pnl shows where the money went over this many recent rebalances
 UNIVERSE_PRICES = "universe_prices"  # bot_state key: prices at the last benchmark mark
 
 
@@ -109,8 +111,11 @@ class Services:
             self._window("today", local_midnight, equity),
             self._window("last 7 days", now - timedelta(days=7), equity),
         )
+        recent = self.store.recent_rebalances(COST_WINDOW)
+        costs = sum(self.rebalance_costs(recent).values(), CostSplit())
         return PnlReport(equity, ledger.deposits, equity - ledger.deposits, ledger.realized,
-                         sum((p.unrealized for p in held), ZERO), ledger.fees, windows, self.quote, now)
+                         sum((p.unrealized for p in held), ZERO), ledger.fees, windows, self.quote, now,
+                         costs, len(recent))
 
     def _window(self, label: str, since: datetime, equity: Decimal) -> PnlWindow:
         """Equity now against the last mark at or before `since`, or the account's first mark if younger.
@@ -133,6 +138,11 @@ class Services:
 
     def history(self, n: int) -> list[RebalanceRow]:
         return self.store.recent_rebalances(n)
+
+    def rebalance_costs(self, rows: Sequence[RebalanceRow]) -> dict[int, CostSplit]:
+        """Where each rebalance's money went: fees, spread, impact and delay against its signal prices."""
+        return {r.id: rebalance_cost(self.store.orders_for(r.slot), self.store.fills(rebalance_id=r.id), self.quote)
+                for r in rows}
 
     def trades(self, n: int) -> list[Fill]:
         return self.store.fills(limit=n)

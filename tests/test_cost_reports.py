@@ -1,0 +1,59 @@
+"""A paper rebalance walking books records where its money went (schema V10), and /history, the rebalance push and
+/pnl show the split."""
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from handlers import texts
+from tests.conftest import World
+from tradingbot.adapters.synthetic_books import SyntheticBooks
+from tradingbot.core.cost_split import rebalance_cost
+from tradingbot.core.domain import OrderStatus
+
+UTC = ZoneInfo("UTC")
+
+
+def rebalanced(tmp_path, latency: str = "1500"):
+    """A first rebalance on the scripted market through the paper venue with books, `latency` ms per order."""
+    world = World(tmp_path / "bot.sqlite")
+    world.paper.books = SyntheticBooks(world.market, world.clock)
+    world.services.set_params([f"latency_ms={latency}"], "test")
+    summary = asyncio.run(world.services.rebalance_slot())
+    return world, summary
+
+
+def test_each_order_keeps_its_signal_price_the_mid_and_touch_it_met_and_its_average_and_each_fill_its_model(
+        tmp_path):
+    world, summary = rebalanced(tmp_path)
+    orders = [o for o in world.store.orders_for(summary.row.slot) if o.status is OrderStatus.FILLED]
+    assert orders and summary.row.signal_prices
+    for o in orders:
+        fills = [f for f in world.store.fills(rebalance_id=summary.row.id) if f.client_order_id == o.client_order_id]
+        assert o.signal_mid == summary.row.signal_prices[o.symbol]
+        assert o.send_mid is not None and o.send_touch is not None and o.send_touch > o.send_mid  # buys: the ask
+        assert o.signal_mid != o.send_mid  # the scripted prices drift while the order waits out its latency
+        assert o.avg_price == sum(f.quote_quantity for f in fills) / sum(f.quantity for f in fills)
+        assert {f.priced_by for f in fills} == {"book"}
+
+
+def test_the_push_history_and_pnl_show_fees_spread_impact_and_delay(tmp_path):
+    world, summary = rebalanced(tmp_path)
+    split = rebalance_cost(summary.orders, summary.fills, "USDT")
+    assert split.fees > 0 and split.spread > 0 and split.delay != 0 and split.traded > 0
+    pushed = texts.summary(summary, "USDT", UTC)
+    rows = world.services.history(5)
+    history = texts.history(rows, "USDT", UTC, world.services.rebalance_costs(rows))
+    pnl = texts.pnl(asyncio.run(world.services.pnl()), UTC)
+    for text in (pushed, history, pnl):
+        assert all(part in text for part in ("fees", "spread", "impact", "delay")), text
+    assert f"Costs: {split.total:,.2f} USDT" in pushed and "Costs, last 1 rebalance:" in pnl
+    assert f"{split.bps(split.total):.1f}bp" in history
+
+
+def test_without_a_signal_price_or_fills_nothing_is_claimed(tmp_path):
+    world = World(tmp_path / "bot.sqlite")
+    assert texts.history(world.services.history(5), "USDT", UTC, {}) == "No rebalances yet."
+    assert "Costs" not in texts.pnl(asyncio.run(world.services.pnl()), UTC)
+    assert rebalance_cost([], [], "USDT").traded == Decimal(0)
