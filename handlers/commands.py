@@ -152,7 +152,7 @@ async def _plan_reply(ctx: Context) -> Reply:
     p = await ctx.services.preview()
     if not p.ranking.selected:
         return Reply(f"No eligible token among {len(p.ranking.rows)} symbols: a rebalance now would be skipped.")
-    return Reply(fmt.plan(p.sells, p.buys, ctx.services.quote, p.delta_fees), monospace=True)
+    return Reply(fmt.plan(p.sells, p.buys, ctx.services.quote, p.delta_fees, p.costs), monospace=True)
 
 
 async def _rebalance_now(ctx: Context, args: list[str]) -> Reply:

@@ -135,7 +135,8 @@ def _short(x: Decimal) -> str:
     return f"{x:.0f}"
 
 
-def plan(sells: Plan, buys: Plan, quote: str, delta_fees: Decimal | None = None) -> str:
+def plan(sells: Plan, buys: Plan, quote: str, delta_fees: Decimal | None = None,
+         costs: CostSplit | None = None) -> str:
     lines = []
     for title, p in (("Sell", sells), ("Buy", buys)):
         for o in p.orders:
@@ -147,6 +148,7 @@ def plan(sells: Plan, buys: Plan, quote: str, delta_fees: Decimal | None = None)
     if delta_fees is not None:  # full mode sells and rebuys coins it keeps
         lines.append(f"The picks are what is held: mode=delta would reach the same weights for about "
                      f"{money(delta_fees, quote)} in fees (/set mode=delta).")
+    lines += cost_lines(costs, quote, "From the books now")
     return "\n".join(lines) if lines else "Nothing to trade."
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from handlers import texts
+from handlers.commands import Context, dispatch
 from tests.conftest import World
 from tradingbot.adapters.synthetic_books import SyntheticBooks
 from tradingbot.core.cost_split import rebalance_cost
@@ -57,3 +58,18 @@ def test_without_a_signal_price_or_fills_nothing_is_claimed(tmp_path):
     assert texts.history(world.services.history(5), "USDT", UTC, {}) == "No rebalances yet."
     assert "Costs" not in texts.pnl(asyncio.run(world.services.pnl()), UTC)
     assert rebalance_cost([], [], "USDT").traded == Decimal(0)
+
+
+def test_plan_estimates_the_split_from_the_books_now_and_says_nothing_without_books(tmp_path):
+    world = World(tmp_path / "bot.sqlite")
+    ctx = Context(world.services, "test")
+    without = asyncio.run(dispatch(ctx, "/plan")).text
+    world.services.books = SyntheticBooks(world.market, world.clock)
+    preview = asyncio.run(world.services.preview())
+    text = asyncio.run(dispatch(ctx, "/plan")).text
+    costs = preview.costs
+    assert "From the books now" not in without and "From the books now" in text
+    assert costs is not None and costs.delay == 0 and costs.spread > 0 and costs.fees > 0
+    spent = costs.traded + costs.spread + costs.impact  # at the mid, plus what crossing and walking the book took
+    amounts = sum(o.quote_amount for o in preview.buys.orders if o.quote_amount)
+    assert 0 <= amounts - spent < 1  # each buy's amount, but for less than one lot left unspent

@@ -106,3 +106,4 @@ class Preview:
     sells: Plan
     buys: Plan
     delta_fees: Decimal | None = None
+    costs: CostSplit | None = None  # estimated from the venue's books now (None: no books to read)

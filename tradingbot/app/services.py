@@ -26,7 +26,8 @@ from ..core.cost_split import CostSplit, rebalance_cost
 from ..core.planning import flag_dust, picks_unchanged, plan_preview
 from ..core import reconcile
 from ..core.reconcile import Difference, ledger_balances
-from .ports import BacktestRuns, Clock, Exchange, MarketData, Store
+from .cost_estimate import estimate_costs
+from .ports import BacktestRuns, Clock, Exchange, MarketData, OrderBooks, Store
 from .reports import (
     EquityHistory, PnlReport, PnlWindow, PositionsReport, Preview, RankingReport, SlotRefusal, StatusReport,
 )
@@ -42,7 +43,8 @@ class Services:
     def __init__(self, store: Store, exchange: Exchange, market: MarketData, clock: Clock,
                  rebalancer: Rebalancer, params: CurrentParams, market_name: str,
                  health: Sequence[VenueHealth] = (), listeners: Sequence[ParamsListener] = (),
-                 backtester: Backtester | None = None, backtests: BacktestRuns | None = None):
+                 backtester: Backtester | None = None, backtests: BacktestRuns | None = None,
+                 books: OrderBooks | None = None):
         self.store, self.exchange, self.market, self.clock = store, exchange, market, clock
         self.health = tuple(health)  # Binance endpoints' reachability and request weight, for /status
         self.rebalancer = rebalancer
@@ -51,6 +53,7 @@ class Services:
         self._listeners: list[ParamsListener] = list(listeners)
         self.backtester = backtester  # None when no candle cache is configured: /backtest says so
         self.backtests = backtests  # where backtest results are kept for the dashboard (None: not kept)
+        self.books = books  # the venue's order books, for /plan's cost estimate (None: no estimate)
         # The web front end's sign-in while it serves: set by web/server.py when it starts, cleared when it stops.
         self.dashboard: DashboardAuth | None = None
 
@@ -159,15 +162,17 @@ class Services:
         """What a rebalance now would sell and buy (buys estimated as if the sells filled at last price)."""
         p = self.params
         ranking = await rank_now(self.market, p, self.clock.now(), await current_caps(self.rebalancer.caps, p))
-        book = await venue_book(self.exchange, self.market, self.store.load_ledger(), await rules_by_symbol(self.market),
-                                self.clock.now(), self.store.last_prices())
+        rules = await rules_by_symbol(self.market)
+        book = await venue_book(self.exchange, self.market, self.store.load_ledger(), rules, self.clock.now(),
+                                self.store.last_prices())
         costs = Costs.of(p)
         sells, buys = plan_preview(book, ranking.selected, p.mode, p.invest_fraction, costs)
         delta_fees = None
         if p.mode == "full" and picks_unchanged(sells, ranking.selected):  # full would sell and rebuy the same
             delta = plan_preview(book, ranking.selected, "delta", p.invest_fraction, costs)
             delta_fees = delta[0].est_fees + delta[1].est_fees
-        return Preview(ranking, sells, buys, delta_fees)
+        estimate = await estimate_costs(self.books, (sells, buys), rules, p.fee_rate) if self.books else None
+        return Preview(ranking, sells, buys, delta_fees, estimate)
 
     async def rebalance_now(self, progress: Progress | None = None,
                             requested_at: datetime | None = None) -> RebalanceSummary:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
+from typing import Awaitable, Callable
 
 from .costs import commission
 from .domain import QUOTE_UNIT, ZERO, Side, SymbolRules
@@ -104,6 +105,20 @@ def depth_weight(limit: int) -> int:
 def deeper(limit: int) -> int | None:
     """The next valid depth limit after `limit`, or None at the deepest."""
     return next((n for n in DEPTH_LIMITS if n > limit), None)
+
+
+async def read_covering(read: Callable[[int], Awaitable[OrderBook]], side: Side, rules: SymbolRules,
+                        quote_amount: Decimal | None, qty: Decimal | None) -> OrderBook:
+    """The shallowest read (100 levels first, then each deeper valid limit) whose levels cover the order, or the
+    deepest there is: a short book is read deeper, never extrapolated. `read(limit)` does the reading."""
+    limit: int | None = FIRST_DEPTH
+    while True:
+        assert limit is not None
+        book = await read(limit)
+        walk = walk_book(book, side, rules, ZERO, quote_amount=quote_amount, qty=qty)
+        limit = deeper(limit)
+        if not walk.short or book.complete or limit is None:
+            return book
 
 
 def walk_book(book: OrderBook, side: Side, rules: SymbolRules, fee_rate: Decimal, *,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Iterable, Sequence
 
+from .book_walk import BookWalk
 from .costs import BPS
 from .domain import ZERO, Fill, OrderRecord, Side
 
@@ -55,13 +56,25 @@ def order_cost(order: OrderRecord, fills: Sequence[Fill], base: str, quote: str)
         return None
     mid = order.send_mid if order.send_mid is not None else signal
     touch = order.send_touch if order.send_touch is not None else mid
-    sign = 1 if order.side is Side.BUY else -1
     with localcontext(prec=_PREC):
         qty = sum((f.quantity for f in fills), ZERO)
         value = sum((f.price * f.quantity for f in fills), ZERO)
         fees = sum((_fee_at(f, signal, base, quote) for f in fills), ZERO)
-        return CostSplit(fees=fees, spread=sign * qty * (touch - mid), impact=sign * (value - qty * touch),
-                         delay=sign * qty * (mid - signal), traded=qty * signal)
+        return _split(order.side, qty, value, fees, signal, mid, touch)
+
+
+def walk_cost(side: Side, walk: BookWalk, mid: Decimal, touch: Decimal, base: str) -> CostSplit:
+    """What an order walking a book now would cost against a zero-cost fill at its mid (no delay yet)."""
+    with localcontext(prec=_PREC):
+        fees = sum((f.commission * mid if f.commission_asset == base else f.fee_quote for f in walk.fills), ZERO)
+        return _split(side, walk.qty, walk.quote, fees, mid, mid, touch)
+
+
+def _split(side: Side, qty: Decimal, value: Decimal, fees: Decimal, signal: Decimal, mid: Decimal,
+           touch: Decimal) -> CostSplit:
+    sign = 1 if side is Side.BUY else -1
+    return CostSplit(fees=fees, spread=sign * qty * (touch - mid), impact=sign * (value - qty * touch),
+                     delay=sign * qty * (mid - signal), traded=qty * signal)
 
 
 def rebalance_cost(orders: Iterable[OrderRecord], fills: Iterable[Fill], quote: str) -> CostSplit:
