@@ -38,7 +38,7 @@ def test_a_book_shallower_than_the_order_says_so_and_fills_only_what_it_shows():
     buy = walk_book(BOOK, Side.BUY, RULES, FEE, quote_amount=D(1000))
     sell = walk_book(BOOK, Side.SELL, RULES, FEE, qty=D(8))
     assert buy.short and sell.short and buy.qty == sell.qty == 7
-    assert deeper(BOOK.limit) == 10 and deeper(5000) is None
+    assert deeper(20) == 100 and deeper(100) == 500 and deeper(5000) is None
 
 
 @st.composite

@@ -109,7 +109,7 @@ def test_a_book_shallower_than_the_order_is_read_deeper_and_never_extrapolated()
         result = await paper.place_market_order(buy(symbol, D(100_000)))
         return result, depth_weights(sim)
     result, weights = run(scenario)
-    assert weights[:2] == [5, 25]  # 100 levels did not cover it; 500 were read next
+    assert weights[:3] == [5, 5, 25]  # neither 20 nor 100 levels covered it; 500 were read next
     assert len(result.fills) > 100 and {f.priced_by for f in result.fills} == {"book"}
     assert result.status is OrderStatus.FILLED
 
@@ -120,7 +120,7 @@ def test_an_order_deeper_than_the_deepest_read_fills_what_the_book_shows_and_the
         result = await paper.place_market_order(buy(symbol, D(9_000_000)))
         return result, depth_weights(sim)
     result, weights = run(scenario)
-    assert weights == [5, 25, 50, 250]
+    assert weights == [5, 5, 25, 50, 250]
     assert result.status is OrderStatus.PARTIAL and len(result.fills) == 5000
 
 
@@ -160,3 +160,34 @@ def test_the_synthetic_markets_books_follow_each_coins_volume_so_the_demo_pays_m
     cost = [sum(f.price * f.quantity for f in r.fills) / sum(f.quantity for f in r.fills) / r.send_mid - 1
             for r in (thin, deep)]
     assert len(thin.fills) > len(deep.fills) == 1 and cost[0] > cost[1] > 0
+
+
+class SlowBooks:
+    """The synthetic books behind a round trip of `trip` seconds on the clock; records when each read began."""
+
+    def __init__(self, market, clock, trip: float):
+        self.inner, self.clock, self.trip, self.started = SyntheticBooks(market, clock), clock, trip, []
+
+    async def order_book(self, symbol, limit):
+        self.started.append(self.clock.monotonic())
+        await self.clock.sleep(self.trip / 2)  # the venue answers from the book as it is halfway through
+        book = await self.inner.order_book(symbol, limit)
+        await self.clock.sleep(self.trip / 2)
+        return book
+
+
+def test_the_book_read_starts_half_a_round_trip_early_so_the_order_walks_the_book_it_meets_after_its_latency():
+    async def scenario():
+        clock = ManualClock(START)
+        market = SyntheticMarket(clock, seed=7, n_symbols=60)
+        books = SlowBooks(market, clock, trip=0.2)
+        paper = PaperExchange(Database(memory=True), market, clock, lambda: Costs(latency_ms=1000), books=books)
+        paper.deposit("USDT", D(10**6))
+        sent = []
+        for coid in ("a1", "a2"):
+            sent.append(clock.monotonic())
+            await paper.place_market_order(buy("BTCUSDT", D(1000), coid))
+        return [start - at for start, at in zip(books.started, sent)]
+    first, second = asyncio.run(scenario())
+    assert first == 1.0  # no round trip measured yet: read after the full latency
+    assert abs(second - 0.9) < 1e-9  # half of the 0.2 s measured, early: the venue looks at t + 1.0 s

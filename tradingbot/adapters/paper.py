@@ -142,6 +142,7 @@ class PaperExchange:
     ):
         self.db, self.market, self.clock = db, market, clock
         self.books = books  # when given, orders walk the venue's book; without one (or unreadable), the flat model
+        self._book_round_trip = 0.0  # seconds the last book read took
         self.costs = costs  # asked once per order (the bot's parameters in force); by default Costs()
         self.quote = quote  # the account's cash asset, in which fee_quote is reported
         _ensure_schema(db)
@@ -163,11 +164,17 @@ class PaperExchange:
         """Fill a market order after the simulated latency, or raise OrderRejected changing nothing."""
         costs = self.costs()  # one snapshot, so a change mid-order never mixes two settings
         received = self.clock.now()
+        # A book read takes a round trip and the venue answers from the book as it is halfway through: the read
+        # starts that much early, so the book the order walks is the one it meets, latency_ms after it was sent.
+        lead = min(self._book_round_trip / 2, costs.latency_ms / 1000) if self.books is not None else 0.0
         if costs.latency_ms:
-            await self.clock.sleep(costs.latency_ms / 1000)
+            await self.clock.sleep(costs.latency_ms / 1000 - lead)
         rules = {r.symbol: r for r in await self.market.symbols()}
         prices = await self.market.prices()
+        began = self.clock.monotonic()
         book = await self._book_for(order, rules.get(order.symbol))
+        if book is not None:
+            self._book_round_trip = self.clock.monotonic() - began
         # No await from here on: the checks and the writes cannot interleave with another
         # order on this event loop, and one transaction makes them all-or-nothing on disk.
         with self.db.atomic(), localcontext(prec=_PREC):
@@ -201,7 +208,7 @@ class PaperExchange:
         return [r for r in results if r is not None]
 
     async def _book_for(self, order: OrderRequest, rules: SymbolRules | None) -> OrderBook | None:
-        """The book the order walks, read after the latency; None (the flat model) without one to read."""
+        """The book the order walks, as at the end of the latency; None (the flat model) without one to read."""
         if self.books is None or rules is None or not rules.trading:
             return None
         try:

@@ -15,9 +15,11 @@ from .costs import commission
 from .domain import QUOTE_UNIT, ZERO, Side, SymbolRules
 from .money import floor_to_step
 
-# GET /api/v3/depth's valid limits; 5 to 100 levels cost the same weight, so a first read takes 100.
+# GET /api/v3/depth's valid limits. 20 levels cover most orders and are quick to serve and parse; a short read
+# is followed by 100 (the same weight, 5), then by each dearer step (500: 25, 1000: 50, 5000: 250).
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
-FIRST_DEPTH = 100
+FIRST_DEPTH = 20
+_READS = (FIRST_DEPTH, 100, 500, 1000, 5000)
 _PREC = 60  # no product or sum of Binance-sized amounts is rounded
 
 
@@ -103,13 +105,13 @@ def depth_weight(limit: int) -> int:
 
 
 def deeper(limit: int) -> int | None:
-    """The next valid depth limit after `limit`, or None at the deepest."""
-    return next((n for n in DEPTH_LIMITS if n > limit), None)
+    """The limit to read after a read of `limit` levels fell short, or None at the deepest."""
+    return next((n for n in _READS if n > limit), None)
 
 
 async def read_covering(read: Callable[[int], Awaitable[OrderBook]], side: Side, rules: SymbolRules,
                         quote_amount: Decimal | None, qty: Decimal | None) -> OrderBook:
-    """The shallowest read (100 levels first, then each deeper valid limit) whose levels cover the order, or the
+    """The shallowest read (20 levels first, then 100, 500, 1000, 5000) whose levels cover the order, or the
     deepest there is: a short book is read deeper, never extrapolated. `read(limit)` does the reading."""
     limit: int | None = FIRST_DEPTH
     while True:
