@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable, NamedTuple
 from tradingbot.adapters.synthetic import INTERVAL_HOURS
 from tradingbot.core.domain import Candle, Side, SymbolRules
 from tradingbot.app.ports import Clock
-from .binance_book import Book
+from .binance_book import DEEPEST, EIGHT_DECIMALS, Book, walk
 from .binance_engine import MARKET_CLOSED, Execution, MatchingEngine
 from .binance_faults import Faults
 from .binance_gate import (Params, amount, depth_limit, depth_weight, fixed, limit, mandatory, one_or_all, opt_int,
@@ -204,7 +204,7 @@ class SpotApi:
         rejected = self.faults.take_reject()
         if rejected is not None:
             raise ApiError(400, *rejected)
-        book, mid = await self._book(rules)
+        book, mid = await self._book(rules, order)
         how = Execution(self.faults.next_partial(), await self._bnb_price(rules) if self.faults.bnb else None)
         placed = self.engine.place(call.owner(), order, rules, book, mid, call.server_ms, how)
         if how.fraction is not None:
@@ -215,7 +215,7 @@ class SpotApi:
         """POST /order/test: checks like a real order (filters included) but executes nothing nor checks balances."""
         order, _ = self._parse_order(call.params)
         rules = await self._one_symbol(call.params)
-        self.engine.match(order, rules, *await self._book(rules))
+        self.engine.match(order, rules, *await self._book(rules, order))
         if call.params.get("computeCommissionRates") != "true":
             return {}
         rate, zero = num(self.engine.fee_rate), "0.00000000"
@@ -250,12 +250,17 @@ class SpotApi:
                                        "'ACK, RESULT, FULL'.")
         return MarketOrder(symbol, Side(side), quantity, quote, client_id), respond
 
-    async def _book(self, rules: SymbolRules) -> tuple[Book, Decimal]:
-        """The book to match against and its mid price; a symbol not TRADING (or without a price) refuses orders."""
+    async def _book(self, rules: SymbolRules, order: MarketOrder) -> tuple[Book, Decimal]:
+        """The book to match against (as deep as GET /depth shows it: the deeper levels drawn only when the order
+        reaches past the first 100) and its mid price; a symbol not TRADING (or without a price) refuses orders."""
         mid = (await self.listing.prices()).get(rules.symbol)
         if not rules.trading or mid is None or mid <= 0:
             raise MARKET_CLOSED
-        return await self.listing.book(rules, mid, self.clock.now()), mid
+        book = await self.listing.book(rules, mid, self.clock.now())
+        side = book.asks if order.side is Side.BUY else book.bids
+        if walk(side, rules.step_size or EIGHT_DECIMALS, qty=order.quantity, quote=order.quote_qty).ran_out:
+            book = await self.listing.book(rules, mid, self.clock.now(), levels=DEEPEST)
+        return book, mid
 
     async def _bnb_price(self, rules: SymbolRules) -> Decimal:
         return (await self.listing.market.prices()).get(f"BNB{rules.quote}") or self.faults.bnb_price
