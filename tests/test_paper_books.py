@@ -103,23 +103,23 @@ def test_a_sell_walks_the_bids_and_pays_its_fee_in_the_quote_on_each_level():
     assert balances["USDT"] < 10**7  # a round trip through a thin book costs the spread, the walk and the fees
 
 
-def test_a_book_shallower_than_the_order_is_read_deeper_and_never_extrapolated():
+def thin_buy(amount: Decimal):
+    """A buy of `amount` USDT of the thinnest coin: its result and the weight of each depth read it made."""
     async def scenario(sim, paper):
-        symbol = await thinnest(sim)
-        result = await paper.place_market_order(buy(symbol, D(100_000)))
+        result = await paper.place_market_order(buy(await thinnest(sim), amount))
         return result, depth_weights(sim)
-    result, weights = run(scenario)
+    return run(scenario)
+
+
+def test_a_book_shallower_than_the_order_is_read_deeper_and_never_extrapolated():
+    result, weights = thin_buy(D(100_000))
     assert weights[:3] == [5, 5, 25]  # neither 20 nor 100 levels covered it; 500 were read next
     assert len(result.fills) > 100 and {f.priced_by for f in result.fills} == {"book"}
     assert result.status is OrderStatus.FILLED
 
 
 def test_an_order_deeper_than_the_deepest_read_fills_what_the_book_shows_and_the_rest_expires():
-    async def scenario(sim, paper):
-        symbol = await thinnest(sim)
-        result = await paper.place_market_order(buy(symbol, D(9_000_000)))
-        return result, depth_weights(sim)
-    result, weights = run(scenario)
+    result, weights = thin_buy(D(9_000_000))
     assert weights == [5, 5, 25, 50, 250]
     assert result.status is OrderStatus.PARTIAL and len(result.fills) == 5000
 
