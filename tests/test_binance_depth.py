@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.test_binance_sim import refused, run
+from tests.test_binance_sim import START, refused, run
+from tradingbot.adapters.clock import ManualClock
 
 D = Decimal
 SYMBOL = "BTCUSDT"
@@ -16,13 +17,13 @@ def _weight(client) -> int:
 def test_depth_lists_the_best_levels_first_as_text_pairs_and_each_answer_has_a_newer_update_id():
     async def scenario(sim, client):
         return await client.get_order_book(symbol=SYMBOL), await client.get_order_book(symbol=SYMBOL, limit=5)
-    deep, top = run(scenario)
+    deep, top = run(scenario, clock=ManualClock(START), check_timestamps=False)  # one book for both reads
     assert set(deep) == {"lastUpdateId", "bids", "asks"} and top["lastUpdateId"] > deep["lastUpdateId"]
     assert len(deep["bids"]) == len(deep["asks"]) == 100 and len(top["bids"]) == len(top["asks"]) == 5
     assert all(isinstance(p, str) and isinstance(q, str) for p, q in deep["bids"] + deep["asks"])
     bids, asks = [D(p) for p, _ in deep["bids"]], [D(p) for p, _ in deep["asks"]]
     assert bids == sorted(bids, reverse=True) and asks == sorted(asks) and bids[0] < asks[0]
-    assert [p for p, _ in top["asks"]] == [p for p, _ in deep["asks"][:5]]  # the volume, not the price, moved
+    assert top["asks"] == deep["asks"][:5] and top["bids"] == deep["bids"][:5]
 
 
 def test_depth_weighs_by_limit_as_binance_counts_it():
@@ -54,8 +55,9 @@ def test_a_market_buy_fills_level_by_level_at_the_prices_and_sizes_depth_showed(
         first = D(book["asks"][0][0]) * D(book["asks"][0][1])
         order = await client.order_market_buy(symbol=SYMBOL, quoteOrderQty=str((first * 2).quantize(D(1))))
         return book, order
-    book, order = run(scenario, deposit={"USDT": D(10**8)})
+    # one instant for both calls, so the order meets the very book depth showed
+    book, order = run(scenario, clock=ManualClock(START), check_timestamps=False, deposit={"USDT": D(10**8)})
     fills = order["fills"]
     assert len(fills) >= 2  # twice the best level's value cannot fit in one level
-    # prices exactly; sizes follow the day's volume, which moves with the running clock between the two calls
-    assert [f["price"] for f in fills] == [p for p, _ in book["asks"][:len(fills)]]
+    assert [[f["price"], f["qty"]] for f in fills[:-1]] == book["asks"][:len(fills) - 1]
+    assert fills[-1]["price"] == book["asks"][len(fills) - 1][0]
