@@ -188,7 +188,7 @@ def summary(s: RebalanceSummary, quote: str, tz: ZoneInfo) -> str:
 
 
 def history(rows: list[RebalanceRow], quote: str, tz: ZoneInfo, costs: dict[int, CostSplit] | None = None) -> str:
-    """One line a rebalance; under it, where its money went (fees, spread, impact, delay) when known."""
+    """One line a rebalance, its cost in bps; then where the money of the newest went (fees, spread, impact, delay)."""
     if not rows:
         return "No rebalances yet."
     costs = costs or {}
@@ -197,7 +197,9 @@ def history(rows: list[RebalanceRow], quote: str, tz: ZoneInfo, costs: dict[int,
         out.append(f"{r.slot:<17}{r.state:<9}{money(r.equity_after):>14}{money(r.fees):>9}"
                    f"{cost_cell(costs.get(r.id)):>8}  "
                    f"{local(r.finished_at or r.started_at, tz)}" + (f"  {r.note}" if r.note else ""))
-        out += cost_lines(costs.get(r.id), quote)[1:]
+    newest = next((r for r in rows if costs.get(r.id) is not None and costs[r.id].traded), None)
+    if newest is not None:
+        out += ["", *cost_lines(costs[newest.id], quote, f"Costs of {newest.slot}")]
     return "\n".join(out)
 
 

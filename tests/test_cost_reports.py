@@ -50,7 +50,7 @@ def test_the_push_history_and_pnl_show_fees_spread_impact_and_delay(tmp_path):
     for text in (pushed, history, pnl):
         assert all(part in text for part in ("fees", "spread", "impact", "delay")), text
     assert f"Costs: {split.total:,.2f} USDT" in pushed and "Costs, last 1 rebalance:" in pnl
-    assert f"{split.bps(split.total):.1f}bp" in history
+    assert f"{split.bps(split.total):.1f}bp" in history and f"Costs of {summary.row.slot}:" in history
 
 
 def test_without_a_signal_price_or_fills_nothing_is_claimed(tmp_path):
