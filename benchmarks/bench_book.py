@@ -91,7 +91,7 @@ async def measure(args: argparse.Namespace, work: Path) -> dict[str, object]:
             times[model].append(time.perf_counter() - began)
             reads = [entry for entry in await sim.log_since_mark() if entry[1] == DEPTH]
             depth[model].append((len(reads), sum(entry[2] for entry in reads)))
-            orders.append(len(summary.orders))
+            orders.append(sum(1 for o in summary.orders if o.status.value == "filled"))
         return {"times": times, "depth": depth, "orders": orders}
     finally:
         await transport.close()
@@ -113,7 +113,7 @@ def report(result: dict[str, object], args: argparse.Namespace) -> dict[str, obj
         n, w = statistics.median(d[0] for d in depth[model]), statistics.median(d[1] for d in depth[model])
         print(f"{model:<6}{statistics.median(row):>10.3f}{min(row):>8.3f}{max(row):>8.3f}{n:>13.0f}{w:>8.0f}")
     ratio = book / flat
-    print(f"book / flat: {ratio:.2f}x (target <= {TARGET_RATIO}x); orders per rebalance {result['orders']}")
+    print(f"book / flat: {ratio:.2f}x (target <= {TARGET_RATIO}x); orders filled per rebalance {result['orders']}")
     return {"bench": "book", "latency_ms": args.latency_ms, "rounds": args.rounds, "flat_s": round(flat, 3),
             "book_s": round(book, 3), "ratio": round(ratio, 3), "target_ratio": TARGET_RATIO,
             "depth_reads": reads, "depth_weight": weight, "loadavg": [round(x, 2) for x in load],
