@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from handlers import texts
 from handlers.commands import Context, dispatch
 from tests.conftest import World
+from tradingbot.adapters import schema
+from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.synthetic_books import SyntheticBooks
 from tradingbot.core.cost_split import rebalance_cost
 from tradingbot.core.domain import OrderStatus
@@ -73,3 +75,26 @@ def test_plan_estimates_the_split_from_the_books_now_and_says_nothing_without_bo
     spent = costs.traded + costs.spread + costs.impact  # at the mid, plus what crossing and walking the book took
     amounts = sum(o.quote_amount for o in preview.buys.orders if o.quote_amount)
     assert 0 <= amounts - spent < 1  # each buy's amount, but for less than one lot left unspent
+
+
+def test_orders_and_fills_booked_before_v10_read_back_without_a_split(tmp_path):
+    db = open_database(tmp_path / "v9.sqlite")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    for statements in schema.MIGRATIONS[:9]:
+        for sql in statements:
+            db.execute(sql)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '9')")
+    db.execute("INSERT INTO rebalances (id, slot, kind, state, started_at, targets, equity_before, turnover, fees)"
+               " VALUES (1, 'S1', 'manual', 'done', '2026-11-24T09:00:00.000Z', '[]', '100', '10', '0.01')")
+    db.execute("INSERT INTO orders (client_order_id, rebalance_id, slot, leg, symbol, side, requested_quote, status,"
+               " created_at, updated_at) VALUES ('c1', 1, 'S1', 'B', 'AUSDT', 'BUY', '10', 'filled', 't', 't')")
+    db.execute("INSERT INTO fills (client_order_id, rebalance_id, symbol, side, price, quantity, quote_quantity,"
+               " commission, commission_asset, fee_quote, time) VALUES ('c1', 1, 'AUSDT', 'BUY', '1', '10', '10',"
+               " '0.01', 'A', '0.01', '2026-11-24T09:00:00.000Z')")
+    db.conn.commit()
+    store = SqliteStore(db, "USDT")  # migrates to V10
+    order, fill = store.orders_for("S1")[0], store.fills()[0]
+    assert (order.signal_mid, order.send_mid, order.send_touch, order.avg_price, fill.priced_by) == (
+        None, None, None, None, "")
+    assert store.get_rebalance("S1").signal_prices == {}
+    assert rebalance_cost([order], [fill], "USDT").traded == 0  # no signal price: no claim about its costs
