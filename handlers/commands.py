@@ -117,7 +117,8 @@ async def _ranking(ctx: Context, args: list[str]) -> Reply:
 
 async def _history(ctx: Context, args: list[str]) -> Reply:
     s = ctx.services
-    text = fmt.history(s.history(_count(args, 10, "/history [n]")), s.quote, s.params.zone)
+    rows = s.history(_count(args, 10, "/history [n]"))
+    text = fmt.history(rows, s.quote, s.params.zone, s.rebalance_costs(rows))
     return Reply(text, monospace=True, later=lambda: chart.optional(chart.rebalances(s)))
 
 
@@ -151,7 +152,7 @@ async def _plan_reply(ctx: Context) -> Reply:
     p = await ctx.services.preview()
     if not p.ranking.selected:
         return Reply(f"No eligible token among {len(p.ranking.rows)} symbols: a rebalance now would be skipped.")
-    return Reply(fmt.plan(p.sells, p.buys, ctx.services.quote, p.delta_fees), monospace=True)
+    return Reply(fmt.plan(p.sells, p.buys, ctx.services.quote, p.delta_fees, p.costs), monospace=True)
 
 
 async def _rebalance_now(ctx: Context, args: list[str]) -> Reply:

@@ -10,6 +10,8 @@ from tradingbot.app.dust import DustConversion
 from tradingbot.core.money import fmt_decimal
 from tradingbot.core.params import PARAM_SPECS, StrategyParams, format_duration
 from tradingbot.app.reports import PnlReport, PositionsReport, RankingReport, StatusReport
+from tradingbot.core.cost_split import CostSplit, rebalance_cost
+from .cost_text import cost_cell, cost_lines
 
 
 def money(x: Decimal | None, quote: str = "") -> str:
@@ -75,6 +77,7 @@ def pnl(r: PnlReport, tz: ZoneInfo) -> str:
     for w in r.windows[1:]:
         since = f" since {local(w.since, tz)}" if w.since else ""
         lines.append(f"{w.label}: {signed(w.change, r.quote) if w.change is not None else 'no mark yet'}{since}")
+    lines += cost_lines(r.costs, r.quote, f"Costs, last {r.costs_over} rebalance{'s' * (r.costs_over != 1)}")
     return "\n".join(lines)
 
 
@@ -132,7 +135,8 @@ def _short(x: Decimal) -> str:
     return f"{x:.0f}"
 
 
-def plan(sells: Plan, buys: Plan, quote: str, delta_fees: Decimal | None = None) -> str:
+def plan(sells: Plan, buys: Plan, quote: str, delta_fees: Decimal | None = None,
+         costs: CostSplit | None = None) -> str:
     lines = []
     for title, p in (("Sell", sells), ("Buy", buys)):
         for o in p.orders:
@@ -144,6 +148,7 @@ def plan(sells: Plan, buys: Plan, quote: str, delta_fees: Decimal | None = None)
     if delta_fees is not None:  # full mode sells and rebuys coins it keeps
         lines.append(f"The picks are what is held: mode=delta would reach the same weights for about "
                      f"{money(delta_fees, quote)} in fees (/set mode=delta).")
+    lines += cost_lines(costs, quote, "From the books now")
     return "\n".join(lines) if lines else "Nothing to trade."
 
 
@@ -168,6 +173,7 @@ def summary(s: RebalanceSummary, quote: str, tz: ZoneInfo) -> str:
         f"Bought {len(bought)}: " + (", ".join(bought) or "—"),
         f"Fees: {money(r.fees, quote)}; turnover {money(r.turnover, quote)}",
         f"Equity: {money(r.equity_before, quote)} → {money(s.equity_after, quote)}",
+        *cost_lines(rebalance_cost(s.orders, s.fills, quote), quote),
     ]
     lines += [f"Skipped {k.symbol}: {k.reason}" for k in s.skipped]
     leftovers = [p for p in s.positions if p.asset + quote not in s.targets and not p.dust]
@@ -181,13 +187,19 @@ def summary(s: RebalanceSummary, quote: str, tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def history(rows: list[RebalanceRow], quote: str, tz: ZoneInfo) -> str:
+def history(rows: list[RebalanceRow], quote: str, tz: ZoneInfo, costs: dict[int, CostSplit] | None = None) -> str:
+    """One line a rebalance, its cost in bps; then where the money of the newest went (fees, spread, impact, delay)."""
     if not rows:
         return "No rebalances yet."
-    out = [f"{'slot':<17}{'state':<9}{'equity after':>14}{'fees':>9}  when"]
+    costs = costs or {}
+    out = [f"{'slot':<17}{'state':<9}{'equity after':>14}{'fees':>9}{'cost':>8}  when"]
     for r in rows:
-        out.append(f"{r.slot:<17}{r.state:<9}{money(r.equity_after):>14}{money(r.fees):>9}  "
+        out.append(f"{r.slot:<17}{r.state:<9}{money(r.equity_after):>14}{money(r.fees):>9}"
+                   f"{cost_cell(costs.get(r.id)):>8}  "
                    f"{local(r.finished_at or r.started_at, tz)}" + (f"  {r.note}" if r.note else ""))
+    newest = next((r for r in rows if costs.get(r.id) is not None and costs[r.id].traded), None)
+    if newest is not None:
+        out += ["", *cost_lines(costs[newest.id], quote, f"Costs of {newest.slot}")]
     return "\n".join(out)
 
 

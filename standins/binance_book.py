@@ -12,6 +12,7 @@ from decimal import ROUND_DOWN, Decimal, localcontext
 from tradingbot.core.domain import SymbolRules
 
 LEVELS = 100  # per side: GET /api/v3/depth's default limit
+DEEPEST = 5000  # per side: GET /api/v3/depth's deepest limit, and as deep as an order reaches
 LEVEL_SHARE = Decimal("0.0005")  # of the day's quote volume resting at each level
 MIN_LEVEL_QUOTE = Decimal(100)  # even a coin nobody trades shows some depth
 GAP = Decimal("0.0001")  # one basis point of the price between levels (at least one tick)

@@ -48,6 +48,29 @@ def limit(params: Params, default: int = 500, most: int = 1000) -> int:
     return default if value is None else min(max(value, 1), most)
 
 
+DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)  # the limits GET /depth accepts (Binance's valid limits)
+
+
+def depth_limit(params: Params) -> int:
+    """GET /depth's limit: 100 unless given, else one of the valid limits (-1100 otherwise)."""
+    value = opt_int(params, "limit")
+    if value is None:
+        return 100
+    if value not in DEPTH_LIMITS:
+        raise ApiError(400, -1100, "Illegal characters found in parameter 'limit'; legal range is '"
+                                   + ", ".join(map(str, DEPTH_LIMITS)) + "'.")
+    return value
+
+
+def depth_weight(params: Params) -> int:
+    """GET /depth: 5 up to 100 levels, 25 up to 500, 50 up to 1000, 250 beyond (a bad limit still costs 5)."""
+    try:
+        n = depth_limit(params)
+    except ApiError:
+        return 5
+    return 5 if n <= 100 else 25 if n <= 500 else 50 if n <= 1000 else 250
+
+
 def amount(params: Params, name: str) -> Decimal | None:
     """A quantity parameter: plain decimal text, at most 8 significant decimals."""
     value = params.get(name)

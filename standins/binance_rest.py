@@ -14,10 +14,11 @@ from typing import Any, Awaitable, Callable, NamedTuple
 from tradingbot.adapters.synthetic import INTERVAL_HOURS
 from tradingbot.core.domain import Candle, Side, SymbolRules
 from tradingbot.app.ports import Clock
-from .binance_book import Book
+from .binance_book import DEEPEST, EIGHT_DECIMALS, Book, walk
 from .binance_engine import MARKET_CLOSED, Execution, MatchingEngine
 from .binance_faults import Faults
-from .binance_gate import Params, amount, fixed, limit, mandatory, one_or_all, opt_int, symbol_list, ticker_weight
+from .binance_gate import (Params, amount, depth_limit, depth_weight, fixed, limit, mandatory, one_or_all, opt_int,
+                           symbol_list, ticker_weight)
 from .binance_json import (ApiError, Json, account_json, at_ms, best_prices, exchange_info, kline_row, num,
                            order_ack, order_full, order_query, order_result, ticker_24hr, trade_json)
 from .binance_listing import Listing
@@ -54,6 +55,7 @@ class SpotApi:
     def __init__(self, listing: Listing, engine: MatchingEngine, faults: Faults, clock: Clock, weight_limit: int):
         self.listing, self.engine, self.faults, self.clock = listing, engine, faults, clock
         self.weight_limit = weight_limit
+        self._update_id = 0
 
     def routes(self) -> dict[tuple[str, str], Route]:
         """(method, path) -> route, as python-binance calls them."""
@@ -65,6 +67,7 @@ class SpotApi:
             ("GET", "klines"): Route(self.klines, False, fixed(2)),
             ("GET", "uiKlines"): Route(self.klines, False, fixed(2)),
             ("GET", "avgPrice"): Route(self.avg_price, False, fixed(2)),
+            ("GET", "depth"): Route(self.depth, False, depth_weight),
             ("GET", "ticker/24hr"): Route(self.ticker_24hr, False, ticker_weight),
             ("GET", "ticker/price"): Route(self.ticker_price, False, one_or_all),
             ("GET", "ticker/bookTicker"): Route(self.book_ticker, False, one_or_all),
@@ -148,6 +151,17 @@ class SpotApi:
                 for r in await self._symbols(call.params)]
         return rows[0] if "symbol" in call.params else rows
 
+    async def depth(self, call: Call) -> Json:
+        """GET /depth: the book the orders match against, `limit` levels a side, prices and quantities as text."""
+        rules = await self._one_symbol(call.params)
+        levels = depth_limit(call.params)
+        price = (await self.listing.prices()).get(rules.symbol)
+        book = await self.listing.book(rules, price, self.clock.now(), levels) if price else None
+        self._update_id += 1  # Binance's lastUpdateId only grows; one step per answer is enough here
+        return {"lastUpdateId": self._update_id,
+                "bids": [[num(lv.price), num(lv.qty)] for lv in (book.bids if book else ())],
+                "asks": [[num(lv.price), num(lv.qty)] for lv in (book.asks if book else ())]}
+
     async def _last_price(self, symbol: str, live: dict[str, Decimal] | None = None) -> Decimal:
         """The live price, or for a symbol no longer trading its last close within a day (else 0)."""
         price = (live if live is not None else await self.listing.prices()).get(symbol)
@@ -190,7 +204,7 @@ class SpotApi:
         rejected = self.faults.take_reject()
         if rejected is not None:
             raise ApiError(400, *rejected)
-        book, mid = await self._book(rules)
+        book, mid = await self._book(rules, order)
         how = Execution(self.faults.next_partial(), await self._bnb_price(rules) if self.faults.bnb else None)
         placed = self.engine.place(call.owner(), order, rules, book, mid, call.server_ms, how)
         if how.fraction is not None:
@@ -201,7 +215,7 @@ class SpotApi:
         """POST /order/test: checks like a real order (filters included) but executes nothing nor checks balances."""
         order, _ = self._parse_order(call.params)
         rules = await self._one_symbol(call.params)
-        self.engine.match(order, rules, *await self._book(rules))
+        self.engine.match(order, rules, *await self._book(rules, order))
         if call.params.get("computeCommissionRates") != "true":
             return {}
         rate, zero = num(self.engine.fee_rate), "0.00000000"
@@ -236,12 +250,17 @@ class SpotApi:
                                        "'ACK, RESULT, FULL'.")
         return MarketOrder(symbol, Side(side), quantity, quote, client_id), respond
 
-    async def _book(self, rules: SymbolRules) -> tuple[Book, Decimal]:
-        """The book to match against and its mid price; a symbol not TRADING (or without a price) refuses orders."""
+    async def _book(self, rules: SymbolRules, order: MarketOrder) -> tuple[Book, Decimal]:
+        """The book to match against (as deep as GET /depth shows it: the deeper levels drawn only when the order
+        reaches past the first 100) and its mid price; a symbol not TRADING (or without a price) refuses orders."""
         mid = (await self.listing.prices()).get(rules.symbol)
         if not rules.trading or mid is None or mid <= 0:
             raise MARKET_CLOSED
-        return await self.listing.book(rules, mid, self.clock.now()), mid
+        book = await self.listing.book(rules, mid, self.clock.now())
+        side = book.asks if order.side is Side.BUY else book.bids
+        if walk(side, rules.step_size or EIGHT_DECIMALS, qty=order.quantity, quote=order.quote_qty).ran_out:
+            book = await self.listing.book(rules, mid, self.clock.now(), levels=DEEPEST)
+        return book, mid
 
     async def _bnb_price(self, rules: SymbolRules) -> Decimal:
         return (await self.listing.market.prices()).get(f"BNB{rules.quote}") or self.faults.bnb_price

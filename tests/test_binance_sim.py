@@ -170,12 +170,12 @@ def fee(amount: Decimal, rate: str = "0.001") -> Decimal:
     return (amount * D(rate)).quantize(D("0.00000001"), rounding=ROUND_HALF_UP)
 
 
-async def thinnest_book(sim: BinanceSim, clock: ManualClock) -> Book:
+async def thinnest_book(sim: BinanceSim, clock: ManualClock, levels: int = 100) -> Book:
     """The book of the listed symbol that traded least in the last day: levels a 1000 USDT order walks through."""
     rules, prices = await sim.listing.rules(), await sim.listing.prices()
     volumes = {s: (await sim.listing.day(s, clock.now())).quote_volume for s in prices if rules[s].trading}
     symbol = min(volumes, key=volumes.__getitem__)
-    return await sim.listing.book(rules[symbol], prices[symbol], clock.now())
+    return await sim.listing.book(rules[symbol], prices[symbol], clock.now(), levels)
 
 
 def test_a_quote_buy_walks_the_asks_and_a_quantity_sell_the_bids_one_trade_per_level():
@@ -216,7 +216,7 @@ def test_a_sell_bigger_than_the_whole_book_takes_every_bid_and_expires():
     clock = ManualClock(START)
 
     async def scenario(sim, client):
-        book = await thinnest_book(sim, clock)
+        book = await thinnest_book(sim, clock, levels=5000)  # as deep as GET /depth shows it
         base = (await sim.listing.rules())[book.symbol].base
         everything = sum(b.qty for b in book.bids)
         sim.add_account(KEY, SECRET, {base: everything * 2})

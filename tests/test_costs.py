@@ -51,6 +51,8 @@ def test_the_composition_root_hands_the_paper_venue_the_parameters_in_force(tmp_
     args = bot.parse_args(["--env-file", NO_ENV_FILE, "--db", db, "--demo", "--clock", "2026-11-24T09:00:10Z"])
     app = build(load_settings(env_file=NO_ENV_FILE), bot.run_options(args), account_lock(db))
     ctx = Context(app.services, "console")
+    assert app.venue.paper is not None and app.venue.paper.books is not None  # the demo walks its books...
+    app.venue.paper.books = None  # ...here the flat model, whose price slippage_bps sets
     assert "⚠" not in run(dispatch(ctx, "/set fee_rate=0.0075 slippage_bps=250 latency_ms=0 topn=3")).text
     prices = run(app.venue.market.prices())
     rules = {r.symbol: r for r in run(app.venue.market.symbols())}

@@ -101,7 +101,7 @@ def build(settings: Settings, run: RunOptions, lock: ProcessLock) -> App:
     services = Services(store, venue.exchange, venue.market, clock, rebalancer, params,
                         market_name=venue.market_name, health=venue.health,
                         backtester=Backtester(CachedCandles(settings.kline_db_path)),
-                        backtests=SqliteBacktestRuns(db))
+                        backtests=SqliteBacktestRuns(db), books=venue.books)
     if not store.deposits():
         with store.transaction():  # venue balance and ledger deposit land together
             if paper is not None:

@@ -18,7 +18,7 @@ from .adapters.sqlite_store import open_database
 from .adapters.synthetic import SyntheticMarket
 from .adapters.synthetic_caps import SyntheticCaps
 from .app.cap_book import MarketCapBook
-from .app.ports import Clock, Exchange, MarketCaps, MarketData
+from .app.ports import Clock, Exchange, MarketCaps, MarketData, OrderBooks
 from .core.costs import CostSource
 from .core.domain import VenueHealth
 from .core.market_caps import parse_cap_ids
@@ -38,6 +38,8 @@ class VenueConnections:
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)  # run while the bot serves
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
+    books: OrderBooks | None = None  # the venue's order books, for /plan's cost estimate
+
     @property
     def paper(self) -> PaperExchange | None:
         return self.exchange if isinstance(self.exchange, PaperExchange) else None
@@ -55,8 +57,11 @@ def build_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, cos
         # The synthetic market exists only in this process, so only the paper venue can fill against it
         synthetic = SyntheticMarket(clock, seed=settings.synthetic_seed, n_symbols=settings.synthetic_symbols)
         caps, cap_closers = build_market_caps(settings, db, synthetic, clock)
-        return VenueConnections(synthetic, PaperExchange(db, synthetic, clock, costs), "synthetic", caps,
-                                closers=cap_closers)
+        from .adapters.synthetic_books import SyntheticBooks  # books whose depth follows each coin's volume
+
+        books = SyntheticBooks(synthetic, clock)
+        paper = PaperExchange(db, synthetic, clock, costs, books=books)
+        return VenueConnections(synthetic, paper, "synthetic", caps, closers=cap_closers, books=books)
     return _binance_venue(settings, db, clock, costs)
 
 
@@ -78,15 +83,18 @@ def _binance_venue(settings: Settings, db: sqlite_utils.Database, clock: Clock, 
     stream = MarketStream(settings.binance_stream_url, raw, cache, clock)
     caps, cap_closers = build_market_caps(settings, db, cache, clock)
     if settings.exchange == "paper":
-        return VenueConnections(cache, PaperExchange(db, cache, clock, costs), "binance", caps, [public.health],
-                                [stream.run], [public.close, *cap_closers])
+        paper = PaperExchange(db, cache, clock, costs, books=raw)  # fills walk GET /api/v3/depth
+        return VenueConnections(cache, paper, "binance", caps, [public.health], [stream.run],
+                                [public.close, *cap_closers], books=raw)
     assert settings.binance_api_key is not None and settings.binance_api_secret is not None  # settings checked
     trading = BinanceTransport(settings.exchange, settings.trading_url, settings.binance_api_key.get_secret_value(),
                                settings.binance_api_secret.get_secret_value(), clock=clock,
                                weight_budget=settings.binance_weight_budget)
-    market = VenueMarket(cache, BinanceMarketData(trading, clock), settings.exchange)
+    venue_data = BinanceMarketData(trading, clock)
+    market = VenueMarket(cache, venue_data, settings.exchange)
     return VenueConnections(market, BinanceExchange(settings.exchange, trading, market, clock), "binance", caps,
-                            [public.health, trading.health], [stream.run], [public.close, trading.close, *cap_closers])
+                            [public.health, trading.health], [stream.run], [public.close, trading.close, *cap_closers],
+                            books=venue_data)  # the book of the venue the orders go to
 
 
 Closer = Callable[[], Awaitable[None]]

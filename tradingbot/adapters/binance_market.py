@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from ..core.book_walk import BookLevel, OrderBook, depth_weight
 from ..core.domain import Candle, SymbolRules
 from ..core.errors import INVALID_SYMBOL, OrderRejected
 from ..app.ports import Clock
@@ -77,6 +78,14 @@ class BinanceMarketData:
                 rows = await self.transport.call("get_all_tickers", ALL_PRICES_WEIGHT)
                 self._rest_prices = (now, {r["symbol"]: Decimal(r["price"]) for r in rows})
             return self._rest_prices[1]
+
+    async def order_book(self, symbol: str, limit: int) -> OrderBook:
+        """GET /api/v3/depth: `limit` levels a side, weighed by limit as Binance counts it."""
+        raw = await self.transport.call("get_order_book", depth_weight(limit), symbol=symbol, limit=limit)
+
+        def side(rows: list[list[str]]) -> tuple[BookLevel, ...]:
+            return tuple(BookLevel(Decimal(price), Decimal(qty)) for price, qty in rows)
+        return OrderBook(symbol, side(raw["bids"]), side(raw["asks"]), limit)
 
     async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
         """Candles with open time in [start, end], paging 1000 at a time; an unknown symbol has none."""

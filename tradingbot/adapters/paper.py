@@ -3,18 +3,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal, localcontext
 from typing import Any, Sequence
 
 import sqlite_utils
 
-from ..core.costs import BPS, CostSource, Costs
+from ..core.book_walk import BookWalk, OrderBook, walk_book
+from ..core.costs import BPS, CostSource, Costs, commission
 from ..core.domain import CLIENT_ORDER_ID, QUOTE_UNIT, ZERO, Fill, OrderRequest, OrderResult, OrderStatus, Side, SymbolRules
 from ..core.errors import (
     FILTER_FAILURE, ILLEGAL_CHARS, INVALID_SYMBOL, MANDATORY_PARAM, NEW_ORDER_REJECTED, OrderRejected,
 )
 from ..core.money import floor_to_step, fmt_decimal, round_to_tick
-from ..app.ports import Clock, MarketData
+from ..app.ports import Clock, MarketData, OrderBooks
+from .book_reads import book_covering
 from ..core.timefmt import iso, parse_iso
 
 
@@ -77,11 +79,6 @@ def check_notional(value: Decimal, rules: SymbolRules) -> None:
         raise OrderRejected(FILTER_FAILURE, "Filter failure: NOTIONAL")
 
 
-def commission(amount: Decimal, fee_rate: Decimal) -> Decimal:
-    """Fee on the amount received, to 8 decimals, never more than the amount itself."""
-    return min((amount * fee_rate).quantize(QUOTE_UNIT, rounding=ROUND_HALF_UP), amount)
-
-
 @dataclass(frozen=True)
 class _Settlement:
     """What one fill does to the account."""
@@ -93,6 +90,7 @@ class _Settlement:
     commission_asset: str
     fee_value: Decimal  # commission valued in the symbol's quote
     changes: dict[str, Decimal]
+    priced_by: str = "flat"  # 'book': a level of the venue's book; 'flat': the last price moved by slippage_bps
 
 
 def _settle(order: OrderRequest, rules: SymbolRules, qty: Decimal, price: Decimal,
@@ -114,6 +112,25 @@ def _settle(order: OrderRequest, rules: SymbolRules, qty: Decimal, price: Decima
     return _Settlement(qty, price, value, fee, rules.quote, fee, changes)
 
 
+def _settle_walk(order: OrderRequest, rules: SymbolRules, walk: BookWalk,
+                 free: dict[str, Decimal]) -> list[_Settlement]:
+    """One settlement per level the order took; the balance is checked once, for the whole order, as Binance
+    rejects a shortfall outright (a quoteOrderQty buy must be covered in full)."""
+    buy = order.side is Side.BUY
+    needed = (order.quote_amount if order.quote_amount is not None else walk.quote) if buy else walk.qty
+    if free.get(rules.quote if buy else rules.base, ZERO) < (needed if buy else (order.quantity or ZERO)):
+        raise OrderRejected(NEW_ORDER_REJECTED, _NO_FUNDS)
+    out = []
+    for f in walk.fills:
+        value = f.qty * f.price
+        if buy:
+            changes = {rules.base: f.qty - f.commission, rules.quote: -value}
+        else:
+            changes = {rules.base: -f.qty, rules.quote: value - f.commission}
+        out.append(_Settlement(f.qty, f.price, value, f.commission, f.commission_asset, f.fee_quote, changes, "book"))
+    return out
+
+
 class PaperExchange:
     """A local venue implementing the Exchange port; balances, orders and fills live in SQLite."""
 
@@ -121,9 +138,11 @@ class PaperExchange:
 
     def __init__(
         self, db: sqlite_utils.Database, market: MarketData, clock: Clock,
-        costs: CostSource = Costs, quote: str = "USDT",
+        costs: CostSource = Costs, quote: str = "USDT", books: OrderBooks | None = None,
     ):
         self.db, self.market, self.clock = db, market, clock
+        self.books = books  # when given, orders walk the venue's book; without one (or unreadable), the flat model
+        self._book_round_trip = 0.0  # seconds the last book read took
         self.costs = costs  # asked once per order (the bot's parameters in force); by default Costs()
         self.quote = quote  # the account's cash asset, in which fee_quote is reported
         _ensure_schema(db)
@@ -145,14 +164,21 @@ class PaperExchange:
         """Fill a market order after the simulated latency, or raise OrderRejected changing nothing."""
         costs = self.costs()  # one snapshot, so a change mid-order never mixes two settings
         received = self.clock.now()
+        # A book read takes a round trip and the venue answers from the book as it is halfway through: the read
+        # starts that much early, so the book the order walks is the one it meets, latency_ms after it was sent.
+        lead = min(self._book_round_trip / 2, costs.latency_ms / 1000) if self.books is not None else 0.0
         if costs.latency_ms:
-            await self.clock.sleep(costs.latency_ms / 1000)
+            await self.clock.sleep(costs.latency_ms / 1000 - lead)
         rules = {r.symbol: r for r in await self.market.symbols()}
         prices = await self.market.prices()
+        began = self.clock.monotonic()
+        book = await self._book_for(order, rules.get(order.symbol))
+        if book is not None:
+            self._book_round_trip = self.clock.monotonic() - began
         # No await from here on: the checks and the writes cannot interleave with another
         # order on this event loop, and one transaction makes them all-or-nothing on disk.
         with self.db.atomic(), localcontext(prec=_PREC):
-            self._execute(order, rules, prices, costs, received)
+            self._execute(order, rules, prices, costs, received, book)
             result = self._load(order.client_order_id)
         assert result is not None
         return result
@@ -176,9 +202,20 @@ class PaperExchange:
                 fee = commission(value, fee_rate)
                 changes = {rule.base: -order.quantity, rule.quote: value - fee}
                 fill = _Settlement(order.quantity, price, value, fee, rule.quote, fee, changes)
-                self._record(order, fill, self._in_account_quote(fee, rule.quote, prices), received)
+                self._record(order, [(fill, self._in_account_quote(fee, rule.quote, prices))], received,
+                             quoted=(price, price))
             results = [self._load(o.client_order_id) for o in orders]
         return [r for r in results if r is not None]
+
+    async def _book_for(self, order: OrderRequest, rules: SymbolRules | None) -> OrderBook | None:
+        """The book the order walks, as at the end of the latency; None (the flat model) without one to read."""
+        if self.books is None or rules is None or not rules.trading:
+            return None
+        try:
+            check_params(order)  # a malformed order is refused below as Binance would, without a read
+        except OrderRejected:
+            return None
+        return await book_covering(self.books, order, rules)
 
     async def find_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
         """The stored order with its fills, or None if unknown or on another symbol."""
@@ -187,7 +224,7 @@ class PaperExchange:
 
     def _execute(
         self, order: OrderRequest, rules_by_symbol: dict[str, SymbolRules], prices: dict[str, Decimal],
-        costs: Costs, received: datetime,
+        costs: Costs, received: datetime, book: OrderBook | None = None,
     ) -> None:
         """Validate like Binance, then write balances, the order and its fill."""
         check_params(order)
@@ -200,6 +237,8 @@ class PaperExchange:
             raise OrderRejected(NEW_ORDER_REJECTED, "Market is closed.")
         if self._order_row(order.client_order_id) is not None:
             raise OrderRejected(NEW_ORDER_REJECTED, "Duplicate order sent.")
+        if book is not None:
+            return self._execute_on_book(order, rules, price, prices, costs, received, book)
         at = fill_price(price, order.side, rules, costs.slippage_bps)
         if order.side is Side.BUY and order.quote_amount is not None:
             qty = buy_quantity(order.quote_amount, at, rules.step_size)
@@ -208,26 +247,45 @@ class PaperExchange:
             qty = order.quantity
         check_filters(qty, price, rules)
         fill = _settle(order, rules, qty, at, costs.fee_rate, self._read_balances())
-        self._record(order, fill, self._in_account_quote(fill.fee_value, rules.quote, prices), received)
+        fee_quote = self._in_account_quote(fill.fee_value, rules.quote, prices)
+        self._record(order, [(fill, fee_quote)], received, quoted=(price, price))
 
-    def _record(self, order: OrderRequest, fill: _Settlement, fee_quote: Decimal, received: datetime) -> None:
-        """Write the order, its single fill and the balance changes (inside the caller's transaction)."""
+    def _execute_on_book(self, order: OrderRequest, rules: SymbolRules, price: Decimal, prices: dict[str, Decimal],
+                         costs: Costs, received: datetime, book: OrderBook) -> None:
+        """Fill level by level as Binance does: one fill per level, each with its fee; a book that ends first
+        fills what it has (the rest expires, as a Binance market order out of liquidity does)."""
+        walk = walk_book(book, order.side, rules, costs.fee_rate, quote_amount=order.quote_amount,
+                         qty=order.quantity if order.side is Side.SELL else None)
+        qty = order.quantity if order.side is Side.SELL and order.quantity is not None else walk.qty
+        check_filters(qty, price, rules)  # NOTIONAL at the average price, for which the last price stands in
+        fills = _settle_walk(order, rules, walk, self._read_balances())
+        status = OrderStatus.PARTIAL if walk.short else OrderStatus.FILLED
+        mid, touch = book.mid, book.touch(order.side)
+        self._record(order, [(f, self._in_account_quote(f.fee_value, rules.quote, prices)) for f in fills],
+                     received, quoted=(mid, touch), status=status)
+
+    def _record(self, order: OrderRequest, fills: list[tuple[_Settlement, Decimal]], received: datetime,
+                quoted: tuple[Decimal | None, Decimal | None], status: OrderStatus = OrderStatus.FILLED) -> None:
+        """Write the order, its fills (each with its fee in the account's quote), the mid and best quote it met,
+        and the balance changes (inside the caller's transaction)."""
         order_id = self._next_id("paper_orders", "exchange_order_id")
-        trade_id = self._next_id("paper_fills", "id")
         common = {"client_order_id": order.client_order_id, "symbol": order.symbol, "side": order.side.value}
         self.db.table("paper_orders").insert({
-            **common, "exchange_order_id": order_id, "status": OrderStatus.FILLED.value,
+            **common, "exchange_order_id": order_id, "status": status.value,
             "requested_qty": _text(order.quantity), "requested_quote": _text(order.quote_amount),
-            "executed_qty": fmt_decimal(fill.qty), "cumulative_quote": fmt_decimal(fill.value),
-            "created_at": iso(received),
+            "executed_qty": fmt_decimal(sum((f.qty for f, _ in fills), ZERO)),
+            "cumulative_quote": fmt_decimal(sum((f.value for f, _ in fills), ZERO)),
+            "created_at": iso(received), "send_mid": _text(quoted[0]), "send_touch": _text(quoted[1]),
         })
-        self.db.table("paper_fills").insert({
-            **common, "id": trade_id, "trade_id": trade_id, "price": fmt_decimal(fill.price),
-            "qty": fmt_decimal(fill.qty), "commission": fmt_decimal(fill.commission),
-            "commission_asset": fill.commission_asset, "fee_quote": fmt_decimal(fee_quote),
-            "time": iso(self.clock.now()),
-        })
-        self._credit(fill.changes)
+        for fill, fee_quote in fills:
+            trade_id = self._next_id("paper_fills", "id")
+            self.db.table("paper_fills").insert({
+                **common, "id": trade_id, "trade_id": trade_id, "price": fmt_decimal(fill.price),
+                "qty": fmt_decimal(fill.qty), "commission": fmt_decimal(fill.commission),
+                "commission_asset": fill.commission_asset, "fee_quote": fmt_decimal(fee_quote),
+                "time": iso(self.clock.now()), "priced_by": fill.priced_by,
+            })
+            self._credit(fill.changes)
 
     def _in_account_quote(self, amount: Decimal, asset: str, prices: dict[str, Decimal]) -> Decimal:
         """Value a fee of a cross pair (e.g. ETHBTC) in the account's quote when a price allows."""
@@ -266,6 +324,7 @@ class PaperExchange:
             client_order_id=row["client_order_id"], symbol=row["symbol"], side=Side(row["side"]),
             status=OrderStatus(row["status"]), exchange_order_id=str(row["exchange_order_id"]),
             fills=tuple(_fill(f) for f in fills),
+            send_mid=_number(row.get("send_mid")), send_touch=_number(row.get("send_touch")),
         )
 
 
@@ -275,8 +334,12 @@ def _fill(f: dict[str, Any]) -> Fill:
         client_order_id=f["client_order_id"], symbol=f["symbol"], side=Side(f["side"]),
         price=Decimal(f["price"]), quantity=Decimal(f["qty"]), commission=Decimal(f["commission"]),
         commission_asset=f["commission_asset"], fee_quote=Decimal(f["fee_quote"]),
-        time=parse_iso(f["time"]), trade_id=str(f["trade_id"]),
+        time=parse_iso(f["time"]), trade_id=str(f["trade_id"]), priced_by=f.get("priced_by") or "flat",
     )
+
+
+def _number(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
 
 
 # Amounts are TEXT so Decimals round-trip exactly; times are ISO-8601 UTC text.
@@ -297,7 +360,16 @@ CREATE INDEX IF NOT EXISTS paper_fills_by_order ON paper_fills(client_order_id);
 """
 
 
+# Added later: which model priced a fill, and the mid and best quote an order met (NULL on older rows).
+_LATER_COLUMNS = {"paper_fills": ("priced_by",), "paper_orders": ("send_mid", "send_touch")}
+
+
 def _ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the paper tables if missing; safe to run on every start."""
+    """Create the paper tables if missing and add the later columns; safe to run on every start."""
     with db.atomic():
         db.executescript(_SCHEMA)
+        for table, columns in _LATER_COLUMNS.items():
+            have = {c.name for c in db.table(table).columns}
+            for column in columns:
+                if column not in have:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")

@@ -118,4 +118,16 @@ V9 = [
     "CREATE INDEX fills_symbol ON fills(symbol, id)",
 ]
 
-MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5, V6, V7, V8, V9]
+# V10: where the money went between the signal and the fill (issue 14): the last prices at ranking time, each
+# order's mid at the signal, its mid and best quote when sent and its average fill price, and which model priced
+# each paper fill ('book' or 'flat'; NULL for a venue's own fills).
+V10 = [
+    "ALTER TABLE rebalances ADD COLUMN signal_prices TEXT",
+    "ALTER TABLE orders ADD COLUMN signal_mid TEXT",
+    "ALTER TABLE orders ADD COLUMN send_mid TEXT",
+    "ALTER TABLE orders ADD COLUMN send_touch TEXT",
+    "ALTER TABLE orders ADD COLUMN avg_price TEXT",
+    "ALTER TABLE fills ADD COLUMN priced_by TEXT",
+]
+
+MIGRATIONS: list[list[str]] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10]

@@ -126,9 +126,11 @@ class SqliteJournal:
         with self.db.atomic():
             self.db.conn.executemany(
                 "INSERT INTO orders (client_order_id, rebalance_id, slot, leg, symbol, side, requested_qty,"
-                " requested_quote, status, error, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " requested_quote, status, error, created_at, updated_at, signal_mid)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(o.client_order_id, rebalance_id, slot, o.leg, o.symbol, o.side.value, text(o.requested_qty),
-                  text(o.requested_quote), o.status.value, o.error, iso(at), iso(at)) for o in orders],
+                  text(o.requested_quote), o.status.value, o.error, iso(at), iso(at), text(o.signal_mid))
+                 for o in orders],
             )
 
     def orders_for(self, slot: str, leg: str | None = None) -> list[OrderRecord]:
@@ -157,16 +159,19 @@ class SqliteJournal:
             )
 
     def record_execution(self, client_order_id: str, status: OrderStatus, exchange_order_id: str,
-                         fills: tuple[Fill, ...], base: str, rebalance_id: int | None, at: datetime) -> bool:
-        """Book an execution once: fills, the order's final status and the ledger move in one transaction.
+                         fills: tuple[Fill, ...], base: str, rebalance_id: int | None, at: datetime,
+                         quoted: tuple[Decimal | None, Decimal | None] = (None, None)) -> bool:
+        """Book an execution once: fills, the order's final status (with the mid and best quote it met, `quoted`,
+        and its average price) and the ledger move in one transaction.
 
         Returns False (and writes nothing) when the order was already settled, e.g. by another process.
         """
         with self.db.atomic():
             cur = self.db.execute(
-                "UPDATE orders SET status = ?, exchange_order_id = ?, updated_at = ?"
-                f" WHERE client_order_id = ? AND status IN ({','.join('?' * len(UNSETTLED))})",
-                [status.value, exchange_order_id, iso(at), client_order_id, *UNSETTLED],
+                "UPDATE orders SET status = ?, exchange_order_id = ?, updated_at = ?, send_mid = ?, send_touch = ?,"
+                f" avg_price = ? WHERE client_order_id = ? AND status IN ({','.join('?' * len(UNSETTLED))})",
+                [status.value, exchange_order_id, iso(at), text(quoted[0]), text(quoted[1]), text(average(fills)),
+                 client_order_id, *UNSETTLED],
             )
             if cur.rowcount == 0:
                 return False
@@ -174,10 +179,11 @@ class SqliteJournal:
             for f in fills:
                 self.db.execute(
                     "INSERT INTO fills (client_order_id, rebalance_id, symbol, side, price, quantity, quote_quantity,"
-                    " commission, commission_asset, fee_quote, time, trade_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " commission, commission_asset, fee_quote, time, trade_id, priced_by)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [client_order_id, rebalance_id, f.symbol, f.side.value, str(f.price), str(f.quantity),
                      str(f.quote_quantity), str(f.commission), f.commission_asset, str(f.fee_quote),
-                     iso(f.time), f.trade_id],
+                     iso(f.time), f.trade_id, f.priced_by or None],
                 )
                 ledger.apply_fill(f, base)
             self.checkpoint("ledger-write")
@@ -195,6 +201,7 @@ def _rebalance(r: dict[str, Any]) -> RebalanceRow:
         equity_after=Decimal(r["equity_after"]) if r["equity_after"] is not None else None,
         turnover=Decimal(r["turnover"]), fees=Decimal(r["fees"]),
         signal_to_fill_ms=r["signal_to_fill_ms"], note=r["note"] or "",
+        signal_prices={s: Decimal(p) for s, p in json.loads(r.get("signal_prices") or "{}").items()},
     )
 
 
@@ -205,4 +212,16 @@ def _order(r: dict[str, Any]) -> OrderRecord:
         requested_qty=Decimal(r["requested_qty"]) if r["requested_qty"] is not None else None,
         requested_quote=Decimal(r["requested_quote"]) if r["requested_quote"] is not None else None,
         status=OrderStatus(r["status"]), error_code=r["error_code"], error=r["error"] or "",
+        signal_mid=_amount(r.get("signal_mid")), send_mid=_amount(r.get("send_mid")),
+        send_touch=_amount(r.get("send_touch")), avg_price=_amount(r.get("avg_price")),
     )
+
+
+def _amount(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def average(fills: tuple[Fill, ...]) -> Decimal | None:
+    """The fills' volume-weighted price (None without fills)."""
+    qty = sum((f.quantity for f in fills), Decimal(0))
+    return sum((f.quote_quantity for f in fills), Decimal(0)) / qty if qty else None

@@ -177,7 +177,7 @@ class SqliteStore(SqliteJournal):
         return [
             Fill(r["client_order_id"], r["symbol"], Side(r["side"]), Decimal(r["price"]), Decimal(r["quantity"]),
                  Decimal(r["commission"]), r["commission_asset"], Decimal(r["fee_quote"]), parse_iso(r["time"]),
-                 r["trade_id"] or "")
+                 r["trade_id"] or "", r.get("priced_by") or "")
             for r in rows
         ]
 

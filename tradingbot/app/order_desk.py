@@ -88,7 +88,8 @@ class OrderDesk:
     def record(self, row: RebalanceRow, result: OrderResult, rules: dict[str, SymbolRules]) -> None:
         base = rules[result.symbol].base if result.symbol in rules else result.symbol.removesuffix(self.store.quote)
         if not self.store.record_execution(result.client_order_id, result.status, result.exchange_order_id,
-                                           result.fills, base, row.id, self.clock.now()):
+                                           result.fills, base, row.id, self.clock.now(),
+                                           quoted=(result.send_mid, result.send_touch)):
             log.info("order %s was already booked", result.client_order_id)
         self.checkpoint("sell-recorded" if result.side is Side.SELL else "buy-recorded")
 

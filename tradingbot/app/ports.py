@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
 from ..core.backtest.panel import Panel
+from ..core.book_walk import OrderBook
 from ..core.domain import (
     Candle, Change, EquityMark, Fill, OrderRecord, OrderRequest, OrderResult, OrderStatus, Position, RankRow, Ranking,
     RebalanceRow, SymbolRules,
@@ -54,6 +55,13 @@ class MarketData(Protocol):
 
     async def first_candle_time(self, symbol: str) -> datetime | None:
         """Open time of the symbol's first candle ever (its listing); None if unknown or not listed yet."""
+
+
+class OrderBooks(Protocol):
+    """A symbol's order book as the venue shows it (GET /api/v3/depth on Binance)."""
+
+    async def order_book(self, symbol: str, limit: int) -> OrderBook:
+        """Up to `limit` levels a side, best first; VenueUnavailable when it cannot be read now."""
 
 
 class Exchange(Protocol):
@@ -108,7 +116,8 @@ class Journal(Protocol):
     def set_order_status(self, client_order_id: str, status: OrderStatus, at: datetime,
                          error_code: int | None = None, error: str = "") -> None: ...
     def record_execution(self, client_order_id: str, status: OrderStatus, exchange_order_id: str,
-                         fills: tuple[Fill, ...], base: str, rebalance_id: int | None, at: datetime) -> bool: ...
+                         fills: tuple[Fill, ...], base: str, rebalance_id: int | None, at: datetime,
+                         quoted: tuple[Decimal | None, Decimal | None] = (None, None)) -> bool: ...
 
 
 class Store(Journal, Protocol):

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
+from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 from typing import Callable
 
 from ..core.domain import (
@@ -183,10 +186,11 @@ class Rebalancer:
     async def _rank_and_start(self, slot: str, kind: str, params: StrategyParams) -> RebalanceRow:
         now = self.clock.now()
         ledger = self.store.load_ledger()
-        equity = ledger.equity(await valuation_prices(self.market, ledger.holdings(), self.quote, now,
-                                                        self.store.last_prices()))
+        prices = await valuation_prices(self.market, ledger.holdings(), self.quote, now, self.store.last_prices())
+        equity = ledger.equity(prices)
         if kind == "liquidate":
-            return self.store.start_rebalance(slot, kind, "selling", now, params.strategy, "full", (), equity)
+            row = self.store.start_rebalance(slot, kind, "selling", now, params.strategy, "full", (), equity)
+            return self._note_signal_prices(row, prices, (), ledger.holdings())
         caps, caveat = await caps_for_rebalance(self.caps, params)
         ranking = await rank_now(self.market, params, now, caps)
         if caveat:  # a universe without its market cap filter, or with old caps, is never a silent change
@@ -196,8 +200,18 @@ class Rebalancer:
             log.warning("rebalance %s skipped: %s", slot, note)
             return self.store.start_rebalance(slot, kind, "skipped", now, params.strategy, params.mode, (),
                                               equity, with_caveat(note, caveat), ranking)
-        return self.store.start_rebalance(slot, kind, "selling", now, params.strategy, params.mode,
-                                          ranking.selected, equity, caveat, ranking=ranking)
+        row = self.store.start_rebalance(slot, kind, "selling", now, params.strategy, params.mode,
+                                         ranking.selected, equity, caveat, ranking=ranking)
+        return self._note_signal_prices(row, prices, ranking.selected, ledger.holdings())
+
+    def _note_signal_prices(self, row: RebalanceRow, prices: dict[str, Decimal], targets: tuple[str, ...],
+                            held: dict[str, Decimal]) -> RebalanceRow:
+        """Journal the last prices when the ranking chose (the signal), for every symbol the slot may trade:
+        what each order's cost is measured from."""
+        wanted = set(targets) | {asset + self.quote for asset in held}
+        chosen = {s: p for s, p in prices.items() if s in wanted}
+        self.store.update_rebalance(row.slot, signal_prices=json.dumps({s: str(p) for s, p in chosen.items()}))
+        return replace(row, signal_prices=chosen)
 
     async def _continue(self, row: RebalanceRow, params: StrategyParams, progress: Progress,
                         resumed: bool) -> RebalanceSummary:
@@ -310,7 +324,7 @@ class Rebalancer:
 def _journal(row: RebalanceRow, leg: str, plan: Plan) -> list[OrderRecord]:
     planned = [
         OrderRecord(client_order_id(row.slot, leg, o.symbol), row.id, row.slot, leg, o.symbol, o.side,
-                    o.quantity, o.quote_amount, OrderStatus.PLANNED)
+                    o.quantity, o.quote_amount, OrderStatus.PLANNED, signal_mid=row.signal_prices.get(o.symbol))
         for o in plan.orders
     ]
     skipped = [

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from ..core.cost_split import CostSplit
 from ..core.domain import ZERO, DustTotal, EquityMark, Plan, Position, Ranking, RebalanceRow, VenueHealth
 from ..core.market_caps import CapView
 from ..core.params import StrategyParams
@@ -45,6 +46,8 @@ class PnlReport:
     windows: tuple[PnlWindow, ...]
     quote: str
     at: datetime | None = None  # when the account was valued: the equity chart ends there, at the same equity
+    costs: CostSplit | None = None  # where the money went over the last `costs_over` rebalances
+    costs_over: int = 0
 
 
 @dataclass(frozen=True)
@@ -103,3 +106,4 @@ class Preview:
     sells: Plan
     buys: Plan
     delta_fees: Decimal | None = None
+    costs: CostSplit | None = None  # estimated from the venue's books now (None: no books to read)

@@ -22,10 +22,12 @@ from .current_params import CurrentParams
 from .market_view import rank_now, rules_by_symbol, valuation_prices, venue_book
 from ..core.params import StrategyParams, parse_assignments
 from ..core.costs import Costs
+from ..core.cost_split import CostSplit, rebalance_cost
 from ..core.planning import flag_dust, picks_unchanged, plan_preview
 from ..core import reconcile
 from ..core.reconcile import Difference, ledger_balances
-from .ports import BacktestRuns, Clock, Exchange, MarketData, Store
+from .cost_estimate import estimate_costs
+from .ports import BacktestRuns, Clock, Exchange, MarketData, OrderBooks, Store
 from .reports import (
     EquityHistory, PnlReport, PnlWindow, PositionsReport, Preview, RankingReport, SlotRefusal, StatusReport,
 )
@@ -33,6 +35,7 @@ from ..core.schedule import behind_the_journal, last_slot, next_slot, slot_key
 
 log = logging.getLogger(__name__)
 ParamsListener = Callable[[StrategyParams, list[Change]], None]
+COST_WINDOW = 30  # /pnl shows where the money went over this many recent rebalances
 UNIVERSE_PRICES = "universe_prices"  # bot_state key: prices at the last benchmark mark
 
 
@@ -40,7 +43,8 @@ class Services:
     def __init__(self, store: Store, exchange: Exchange, market: MarketData, clock: Clock,
                  rebalancer: Rebalancer, params: CurrentParams, market_name: str,
                  health: Sequence[VenueHealth] = (), listeners: Sequence[ParamsListener] = (),
-                 backtester: Backtester | None = None, backtests: BacktestRuns | None = None):
+                 backtester: Backtester | None = None, backtests: BacktestRuns | None = None,
+                 books: OrderBooks | None = None):
         self.store, self.exchange, self.market, self.clock = store, exchange, market, clock
         self.health = tuple(health)  # Binance endpoints' reachability and request weight, for /status
         self.rebalancer = rebalancer
@@ -49,6 +53,7 @@ class Services:
         self._listeners: list[ParamsListener] = list(listeners)
         self.backtester = backtester  # None when no candle cache is configured: /backtest says so
         self.backtests = backtests  # where backtest results are kept for the dashboard (None: not kept)
+        self.books = books  # the venue's order books, for /plan's cost estimate (None: no estimate)
         # The web front end's sign-in while it serves: set by web/server.py when it starts, cleared when it stops.
         self.dashboard: DashboardAuth | None = None
 
@@ -109,8 +114,11 @@ class Services:
             self._window("today", local_midnight, equity),
             self._window("last 7 days", now - timedelta(days=7), equity),
         )
+        recent = self.store.recent_rebalances(COST_WINDOW)
+        costs = sum(self.rebalance_costs(recent).values(), CostSplit())
         return PnlReport(equity, ledger.deposits, equity - ledger.deposits, ledger.realized,
-                         sum((p.unrealized for p in held), ZERO), ledger.fees, windows, self.quote, now)
+                         sum((p.unrealized for p in held), ZERO), ledger.fees, windows, self.quote, now,
+                         costs, len(recent))
 
     def _window(self, label: str, since: datetime, equity: Decimal) -> PnlWindow:
         """Equity now against the last mark at or before `since`, or the account's first mark if younger.
@@ -134,6 +142,11 @@ class Services:
     def history(self, n: int) -> list[RebalanceRow]:
         return self.store.recent_rebalances(n)
 
+    def rebalance_costs(self, rows: Sequence[RebalanceRow]) -> dict[int, CostSplit]:
+        """Where each rebalance's money went: fees, spread, impact and delay against its signal prices."""
+        return {r.id: rebalance_cost(self.store.orders_for(r.slot), self.store.fills(rebalance_id=r.id), self.quote)
+                for r in rows}
+
     def trades(self, n: int) -> list[Fill]:
         return self.store.fills(limit=n)
 
@@ -149,15 +162,17 @@ class Services:
         """What a rebalance now would sell and buy (buys estimated as if the sells filled at last price)."""
         p = self.params
         ranking = await rank_now(self.market, p, self.clock.now(), await current_caps(self.rebalancer.caps, p))
-        book = await venue_book(self.exchange, self.market, self.store.load_ledger(), await rules_by_symbol(self.market),
-                                self.clock.now(), self.store.last_prices())
+        rules = await rules_by_symbol(self.market)
+        book = await venue_book(self.exchange, self.market, self.store.load_ledger(), rules, self.clock.now(),
+                                self.store.last_prices())
         costs = Costs.of(p)
         sells, buys = plan_preview(book, ranking.selected, p.mode, p.invest_fraction, costs)
         delta_fees = None
         if p.mode == "full" and picks_unchanged(sells, ranking.selected):  # full would sell and rebuy the same
             delta = plan_preview(book, ranking.selected, "delta", p.invest_fraction, costs)
             delta_fees = delta[0].est_fees + delta[1].est_fees
-        return Preview(ranking, sells, buys, delta_fees)
+        estimate = await estimate_costs(self.books, (sells, buys), rules, p.fee_rate) if self.books else None
+        return Preview(ranking, sells, buys, delta_fees, estimate)
 
     async def rebalance_now(self, progress: Progress | None = None,
                             requested_at: datetime | None = None) -> RebalanceSummary:

@@ -6,9 +6,10 @@ The planner estimates with it, the paper venue fills with it and the backtester 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable
 
+from .domain import QUOTE_UNIT
 from .params import StrategyParams, check_value
 
 BPS = Decimal(10_000)
@@ -45,3 +46,8 @@ class Costs:
 
 # Asked once per order, so a change of the parameters applies from the next order on.
 CostSource = Callable[[], Costs]
+
+
+def commission(amount: Decimal, fee_rate: Decimal) -> Decimal:
+    """Binance's fee on one fill: the amount received times the rate, to 8 decimals, never more than the amount."""
+    return min((amount * fee_rate).quantize(QUOTE_UNIT, rounding=ROUND_HALF_UP), amount)

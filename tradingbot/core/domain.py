@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import Iterable
+from typing import Iterable, Mapping
 
 ZERO = Decimal(0)
 QUOTE_UNIT = Decimal("0.00000001")  # Binance amounts carry at most 8 decimals
@@ -83,6 +83,7 @@ class Fill:
     fee_quote: Decimal
     time: datetime
     trade_id: str = ""
+    priced_by: str = ""  # the paper venue's model: 'book' (walked the venue's book) or 'flat' (price + slippage)
 
     @property
     def quote_quantity(self) -> Decimal:
@@ -108,6 +109,8 @@ class OrderResult:
     status: OrderStatus
     exchange_order_id: str
     fills: tuple[Fill, ...] = ()
+    send_mid: Decimal | None = None  # the mid price when the venue took the order (None: not known)
+    send_touch: Decimal | None = None  # the best quote the order met then: the best ask for a buy, bid for a sell
 
     @property
     def executed_qty(self) -> Decimal:
@@ -280,6 +283,10 @@ class OrderRecord:
     status: OrderStatus
     error_code: int | None = None
     error: str = ""
+    signal_mid: Decimal | None = None  # the symbol's last price when the ranking chose the trade
+    send_mid: Decimal | None = None  # the mid when the venue took it (from OrderResult)
+    send_touch: Decimal | None = None  # the best quote it met then
+    avg_price: Decimal | None = None  # its fills' volume-weighted price
 
 
 @dataclass(frozen=True)
@@ -301,6 +308,7 @@ class RebalanceRow:
     fees: Decimal
     signal_to_fill_ms: float | None
     note: str
+    signal_prices: Mapping[str, Decimal] = field(default_factory=dict)  # last prices at ranking time, by symbol
 
 
 @dataclass(frozen=True)
