@@ -48,18 +48,17 @@ def limit(params: Params, default: int = 500, most: int = 1000) -> int:
     return default if value is None else min(max(value, 1), most)
 
 
-DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)  # the limits GET /depth accepts (Binance's valid limits)
+DEPTH_MOST = 5000  # Binance answers at most 5,000 levels a side; a larger limit is cut to it, not refused
 
 
 def depth_limit(params: Params) -> int:
-    """GET /depth's limit: 100 unless given, else one of the valid limits (-1100 otherwise)."""
+    """GET /depth's limit: 100 unless given, 1..5000 (more is truncated to 5000, as Binance does; below 1: -1100)."""
     value = opt_int(params, "limit")
     if value is None:
         return 100
-    if value not in DEPTH_LIMITS:
-        raise ApiError(400, -1100, "Illegal characters found in parameter 'limit'; legal range is '"
-                                   + ", ".join(map(str, DEPTH_LIMITS)) + "'.")
-    return value
+    if value < 1:
+        raise ApiError(400, -1100, "Illegal characters found in parameter 'limit'; legal range is '1 - 5000'.")
+    return min(value, DEPTH_MOST)
 
 
 def depth_weight(params: Params) -> int:

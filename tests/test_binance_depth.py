@@ -29,23 +29,23 @@ def test_depth_lists_the_best_levels_first_as_text_pairs_and_each_answer_has_a_n
 def test_depth_weighs_by_limit_as_binance_counts_it():
     async def scenario(sim, client):
         costs = {}
-        for n in (5, 100, 500, 1000, 5000):
+        for n in (5, 100, 101, 500, 1000, 5000, 7000):
             before = _weight(client)
             await client.get_order_book(symbol=SYMBOL, limit=n)
             costs[n] = _weight(client) - before
         return costs
-    assert run(scenario) == {5: 5, 100: 5, 500: 25, 1000: 50, 5000: 250}
+    assert run(scenario) == {5: 5, 100: 5, 101: 25, 500: 25, 1000: 50, 5000: 250, 7000: 250}
 
 
-def test_depth_refuses_an_unknown_symbol_a_limit_binance_does_not_offer_and_no_symbol():
+def test_depth_refuses_an_unknown_symbol_a_limit_below_one_and_no_symbol():
     async def scenario(sim, client):
         return (await refused(client.get_order_book(symbol="NOPEUSDT")),
-                await refused(client.get_order_book(symbol=SYMBOL, limit=7)),
+                await refused(client.get_order_book(symbol=SYMBOL, limit=0)),
                 await refused(client.get_order_book()))
     unknown, bad_limit, missing = run(scenario)
     assert (unknown.status_code, unknown.code, unknown.message) == (400, -1121, "Invalid symbol.")
     assert (bad_limit.code, bad_limit.message) == (
-        -1100, "Illegal characters found in parameter 'limit'; legal range is '5, 10, 20, 50, 100, 500, 1000, 5000'.")
+        -1100, "Illegal characters found in parameter 'limit'; legal range is '1 - 5000'.")
     assert missing.code == -1102
 
 
