@@ -5,8 +5,8 @@ import math
 from typing import Any, Sequence
 
 from tradingbot.core.backtest.config import BacktestConfig
-from tradingbot.core.backtest.metrics import (ANNUALISED_METRICS, ANNUALISED_MIN_DAYS, PERCENT_METRICS, annualised,
-                                         not_annualised_note, window_span)
+from tradingbot.core.backtest.metrics import (ANNUALISED_METRICS, ANNUALISED_MIN_DAYS, COST_METRICS, PERCENT_METRICS,
+                                         annualised, not_annualised_note, window_span)
 from tradingbot.app.backtester import BacktestReport, SweepRow
 from tradingbot.core.params import StrategyParams, format_duration
 
@@ -19,7 +19,7 @@ def show(key: str, v: float) -> str:
         return "n/a"  # an annualised figure of a window too short for one
     if key in PERCENT_METRICS:
         return f"{v * 100:+,.1f} %" if key != "hit_rate" else f"{v * 100:.1f} %"
-    if key in ("final_equity", "fees_paid"):
+    if key in ("final_equity", "fees_paid", *COST_METRICS):
         return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
     if key in ("fills", "rebalances", "days"):
         return f"{v:,.0f}"
@@ -30,7 +30,18 @@ def describe(c: BacktestConfig) -> str:
     p = c.params
     return ", ".join([f"{p.strategy} {format_duration(p.lookback)} top {p.topn}", f"every {c.every_text}", p.mode,
                       *_invested(p).values(), f"fee {float(p.fee_rate) * 100:g} %",
-                      f"slippage {p.slippage_bps} bps", f"delay {c.delay}"])
+                      f"slippage {p.slippage_bps} bps", f"delay {c.delay}", *_cost_model(c)])
+
+
+def _cost_model(c: BacktestConfig) -> list[str]:
+    """The volume cost model and its k, said only when chosen (flat is the default)."""
+    return [f"volume costs (k {c.execution.impact_k:g})"] if c.execution.volume else []
+
+
+def cost_split(m: dict[str, float]) -> str:
+    """Where the money went: fees, slippage_bps, and the volume model's spread and impact, in quote."""
+    return (f"costs: fees {show('fees_paid', m['fees_paid'])} · slippage {show('slippage_paid', m['slippage_paid'])}"
+            f" · spread {show('spread_paid', m['spread_paid'])} · impact {show('impact_paid', m['impact_paid'])}")
 
 
 def _invested(p: StrategyParams) -> dict[str, str]:
@@ -77,7 +88,8 @@ def report_text(r: BacktestReport) -> str:
         f"Backtest: {describe(r.config)}",
         f"{r.first_day} → {r.last_day} ({len(r.equity):,} days), {r.symbols} symbols, capital {r.config.capital:,.0f}",
         "", *lines, "",
-        f"fees {show('fees_paid', m['fees_paid'])} · fills {show('fills', m['fills'])} · "
+        cost_split(m),
+        f"fills {show('fills', m['fills'])} · "
         f"turnover {m['turnover']:,.1f}× · holdings {m['avg_holdings']:.1f} · hit rate {show('hit_rate', m['hit_rate'])}",
         *([not_annualised_note([m["days"]])] if short_window else []),
         *([f"{r.bad_rows} row(s) of the data file were unusable"] if r.bad_rows else []),
@@ -93,7 +105,8 @@ def metrics_json(m: dict[str, float]) -> dict[str, Any]:
 def report_json(r: BacktestReport) -> dict[str, Any]:
     return {
         **metrics_json(r.metrics), "start": r.first_day.isoformat(), "end": r.last_day.isoformat(),
-        "params": {**r.config.params.to_strings(), "every": r.config.every_text, "delay": r.config.delay, "capital": r.config.capital},
+        "params": {**r.config.params.to_strings(), "every": r.config.every_text, "delay": r.config.delay, "capital": r.config.capital,
+                   "cost_model": r.config.execution.cost_model, "impact_k": r.config.execution.impact_k},
         "benchmarks": {name: metrics_json(m) for name, m in r.benchmark_metrics.items()}, "symbols": r.symbols,
         "last_picks": list(r.last_picks),
     }

@@ -34,7 +34,8 @@ class Backtester:
         start = None if None in starts else min(s for s in starts if s)
         end = None if None in ends else max(e for e in ends if e)
         return self.candles.load(start, end, max(c.history_days() for c in configs), configs[0].params.quote,
-                                 opens=any(c.delay for c in configs))
+                                 opens=any(c.delay for c in configs),
+                                 ranges=any(c.execution.volume for c in configs))
 
     def run(self, config: BacktestConfig, progress: Progress = lambda _: None,
             panel: Panel | None = None) -> BacktestReport:

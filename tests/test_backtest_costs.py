@@ -1,0 +1,146 @@
+"""The backtester's cost models: flat (fee + slippage_bps) and volume (Corwin–Schultz half-spread + square-root
+impact), checked by hand on a tiny panel, for scale, for monotony in capital, and through /backtest's keys."""
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import replace
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from handlers.backtest_flags import add_arguments, pairs_from_args
+from handlers.backtest_text import report_json, report_text
+from tests.backtest_data import make_candles
+from tradingbot.app.backtester import Backtester
+from tradingbot.adapters.candle_cache import FileCandles
+from tradingbot.core.backtest.config import BacktestConfig
+from tradingbot.core.backtest.execution import Execution, two_day_spreads
+from tradingbot.core.backtest.metrics import run_metrics
+from tradingbot.core.backtest.options import config_from_pairs
+from tradingbot.core.backtest.panel import build_panel
+from tradingbot.core.backtest.simulate import simulate
+from tradingbot.core.errors import UserError
+from tradingbot.core.params import StrategyParams
+
+# One coin over three days; the run buys it once, at day 2's close.
+#   day  close  high   low    quote volume
+#   0    100    101    99     1e6
+#   1    100.5  101.5  99.5   1e6
+#   2    98     100    96     1e6
+TINY = ([100.0, 100.5, 98.0], [101.0, 101.5, 100.0], [99.0, 99.5, 96.0])
+
+
+def tiny_panel():
+    close, high, low = (np.array(c) for c in TINY)
+    return build_panel(np.array(["AUSDT"] * 3), np.array([19000, 19001, 19002]), close, close, np.full(3, 1e6),
+                       high=high, low=low)
+
+
+def tiny_config(**execution) -> BacktestConfig:
+    params = StrategyParams(lookback=StrategyParams().lookback / 7, topn=1, min_age_days=0,
+                            min_quote_volume=Decimal(0), fee_rate=Decimal(0), slippage_bps=Decimal(0))
+    panel = tiny_panel()
+    return BacktestConfig(params, start=panel.date_of(2), end=panel.date_of(2), execution=Execution(**execution))
+
+
+def test_the_corwin_schultz_estimate_matches_the_paper_worked_by_hand():
+    # Days 0 → 1: β = ln(101/99)² + ln(101.5/99.5)² = 0.000796083, γ = ln(101.5/99)² = 0.000621951,
+    #   α = (√(2β) − √β)/(3 − 2√2) − √(γ/(3 − 2√2)) = 0.00790893, S = 2(e^α − 1)/(1 + e^α) = 0.00790889.
+    # Days 1 → 2: β = ln(101.5/99.5)² + ln(100/96)² = 0.00206249, γ = ln(101.5/96)² = 0.00310367,
+    #   α = −0.0248566 → S = −0.0248553 < 0: volatility, not the spread, made the range; set to 0 as the paper does.
+    panel = tiny_panel()
+    s = two_day_spreads(panel.high, panel.low)[:, 0]
+    assert math.isnan(s[0])
+    assert s[1] == pytest.approx(0.007908892526591878, rel=1e-9)
+    assert s[2] == 0.0
+
+
+def test_the_volume_model_reproduces_a_hand_computed_fill():
+    # Half-spread at day 2: the mean of the two-day estimates (0.00790889 and 0) / 2 = 0.00197722.
+    # σ_daily: returns ln(100.5/100) = 0.00498754 and ln(98/100.5) = −0.0251902, sample std = 0.0213389.
+    # Impact: k σ √(order / volume) = 1 × 0.0213389 × √(10,000 / 1e6) = 0.00213389.
+    # The buy spends 10,000 at 98 × (1 + 0.00197722 + 0.00213389) = 98 × 1.00411112, so the holding is worth
+    # 10,000 / 1.00411112 = 9,959.0572 at the close; spread 10,000 × 0.00197722 / 1.00411112 = 19.6913, impact 21.2516.
+    run = simulate(tiny_panel(), tiny_config(cost_model="volume", impact_k=1.0))
+    assert run.equity[-1] == pytest.approx(9959.05716918524, rel=1e-9)
+    assert run.spread == pytest.approx(19.691278204317605, rel=1e-9)
+    assert run.impact == pytest.approx(21.25155261044293, rel=1e-9)
+    assert run.spread + run.impact + run.equity[-1] == pytest.approx(10_000, rel=1e-12)  # the split adds up
+    flat = simulate(tiny_panel(), tiny_config())
+    assert flat.equity[-1] == pytest.approx(10_000, rel=1e-12) and flat.spread == flat.impact == 0.0
+
+
+def ranged_panel(pad: float):
+    """The synthetic candles with highs and lows `pad` beyond the open and close (0: no range at all)."""
+    rows = [(s, d, b) for s, bars in make_candles(seed=3).items() for d, b in bars.items()]
+    o, c = (np.array([getattr(r[2], k) for r in rows]) for k in ("open", "close"))
+    hi, lo = (np.maximum(o, c), np.minimum(o, c)) if pad else (c, c)
+    return build_panel(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]), o, c,
+                       np.array([r[2].quote_volume for r in rows]), high=hi * (1 + pad), low=lo * (1 - pad))
+
+
+def synthetic_config(mode: str, capital: float, **execution) -> BacktestConfig:
+    params = StrategyParams(topn=4, mode=mode, min_quote_volume=Decimal(0), fee_rate=Decimal("0.002"),
+                            slippage_bps=Decimal(7))
+    return BacktestConfig(params, capital=capital, execution=Execution(**execution))
+
+
+@pytest.mark.parametrize("mode", ["delta", "full"])
+def test_without_spread_and_impact_the_volume_model_is_the_flat_one_at_any_capital(mode):
+    panel = ranged_panel(0.0)  # high = low = close: every Corwin–Schultz estimate is ≤ 0, so the spread is 0
+    flat = simulate(panel, synthetic_config(mode, 1e4))
+    small, large = (simulate(panel, synthetic_config(mode, c, cost_model="volume", impact_k=0.0)) for c in (1e4, 1e8))
+    np.testing.assert_allclose(small.equity / 1e4, large.equity / 1e8, rtol=1e-9)
+    np.testing.assert_allclose(small.equity, flat.equity, rtol=1e-9)  # full mode: the loop against the closed form
+    assert small.slippage == pytest.approx(flat.slippage, rel=1e-9) and small.spread == small.impact == 0.0
+
+
+@pytest.mark.parametrize("mode", ["delta", "full"])
+def test_under_the_volume_model_more_capital_pays_more_and_earns_less(mode):
+    panel = ranged_panel(0.002)
+    runs = [run_metrics(simulate(panel, synthetic_config(mode, c, cost_model="volume"))) for c in (1e4, 1e5, 1e6, 1e7)]
+    returns = [m["total_return"] for m in runs]
+    impact_share = [m["impact_paid"] / (m["impact_paid"] + m["spread_paid"]) for m in runs]
+    assert returns == sorted(returns, reverse=True) and returns[0] > returns[-1]
+    assert impact_share == sorted(impact_share) and runs[0]["spread_paid"] > 0
+    flat = [run_metrics(simulate(panel, synthetic_config(mode, c)))["total_return"] for c in (1e4, 1e7)]
+    assert flat[0] == pytest.approx(flat[1], rel=1e-9)  # flat stays scale-free
+
+
+def test_the_cost_model_comes_from_flags_and_backtest_keys_and_reaches_the_json(tmp_path):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--cost-model", "volume", "--impact-k", "0.5", "--topn", "4", "--min-quote-volume", "0"])
+    base = BacktestConfig()
+    config = config_from_pairs(pairs_from_args(args), base.params, base)
+    assert config.execution == Execution("volume", 0.5)
+    chat = config_from_pairs(["cost_model=Volume", "impact_k=0.5", "topn=4", "min_volume=0"], base.params)
+    assert chat == config
+    report = Backtester(FileCandles(tmp_path / "unused")).run(config, panel=ranged_panel(0.002))
+    out = report_json(report)
+    assert out["params"]["cost_model"] == "volume" and out["params"]["impact_k"] == 0.5
+    assert out["spread_paid"] > 0 and out["impact_paid"] > 0 and out["slippage_paid"] > 0 and out["fees_paid"] > 0
+    text = report_text(report)
+    assert "volume costs (k 0.5)" in text
+    assert f"spread {out['spread_paid']:,.0f}" in text and f"impact {out['impact_paid']:,.0f}" in text
+
+
+@pytest.mark.parametrize("pairs, says", [
+    (["cost_model=foo"], "cost_model must be flat or volume (got 'foo')"),
+    (["impact_k=-1"], "impact_k must be a number from 0 to 100, like 1 (got '-1')"),
+    (["impact_k=abc"], "impact_k must be a number from 0 to 100, like 1 (got 'abc')"),
+    (["cost_model=volume", "cost_model=flat"], "cost_model is given twice; give each key once"),
+])
+def test_a_bad_cost_model_value_is_one_clear_line(pairs, says):
+    with pytest.raises(UserError) as e:
+        config_from_pairs(pairs, StrategyParams())
+    assert str(e.value) == says
+
+
+def test_a_panel_without_highs_and_lows_is_refused_by_the_volume_model():
+    panel = ranged_panel(0.0)
+    bare = replace(panel, high=None, low=None)
+    with pytest.raises(UserError, match="highs and lows"):
+        simulate(bare, synthetic_config("delta", 1e4, cost_model="volume"))

@@ -1,0 +1,139 @@
+"""What a simulated market order pays beyond the fee: the flat model, or the volume-aware one (pure, NumPy).
+
+`flat` (the default) is the live parameters' `slippage_bps` on every fill whatever its size, so a run's
+returns do not depend on its capital. `volume` adds two terms per fill, both fractions of the order's value:
+
+- half the bid-ask spread, estimated from daily highs and lows by Corwin & Schultz (2012), "A Simple Way to
+  Estimate Bid-Ask Spreads from Daily High and Low Prices", Journal of Finance 67(2), 719–760. The two-day
+  estimate is negative when volatility, not the spread, dominates the range; the paper sets those to zero
+  before averaging (its section II.B), and so does this module, over SPREAD_DAYS days. The paper's overnight
+  adjustment is left out: a crypto day's open is the previous close (the market never closes);
+- a square-root market impact k · σ_daily · √(order / daily quote volume): the "square-root law" of
+  Almgren, Thum, Hauptmann & Li (2005, "Direct Estimation of Equity Market Impact", Risk 18(7)) and Tóth et
+  al. (2011, "Anomalous Price Impact and the Critical Nature of Liquidity in Financial Markets", Phys. Rev. X
+  1, 021006), whose prefactor Y (our k) is of order 1 across markets (Bouchaud, Bonart, Donier & Gould 2018,
+  "Trades, Quotes and Prices", ch. 12): hence DEFAULT_IMPACT_K = 1. σ_daily is the standard deviation of
+  the symbol's daily log returns over SIGMA_DAYS days; the volume is its mean daily quote volume over the
+  universe filter's 7 days (a single day's volume can be near zero and would make one fill absurd).
+
+Both are read at the signal row (what is known when the order is decided), never after it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UserError
+from .panel import Panel, _rolling_sum
+
+COST_MODELS = ("flat", "volume")
+DEFAULT_IMPACT_K = 1.0
+SPREAD_DAYS = 30  # Corwin & Schultz average their two-day estimates over a month
+SIGMA_DAYS = 30
+# Caps that keep a fill's price positive on a coin that has all but stopped trading (7-day volume near zero);
+# an order that would pay more than this does not fill on a real book at any price worth modelling.
+MAX_HALF_SPREAD = 0.1
+MAX_IMPACT = 0.5
+_CS = 3.0 - 2.0 * np.sqrt(2.0)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Which cost model a backtest fills with, and the impact prefactor k of the volume model."""
+
+    cost_model: str = "flat"
+    impact_k: float = DEFAULT_IMPACT_K
+
+    def __post_init__(self) -> None:
+        if self.cost_model not in COST_MODELS:
+            raise UserError(f"cost_model must be flat or volume (got '{self.cost_model}')")
+        if not (isinstance(self.impact_k, (int, float)) and 0 <= self.impact_k <= 100):
+            raise UserError(f"impact_k must be a number from 0 to 100, like 1 (got {self.impact_k!r})")
+
+    @property
+    def volume(self) -> bool:
+        return self.cost_model == "volume"
+
+
+def parse_execution(key: str, text: str) -> str | float:
+    """A /backtest value of cost_model or impact_k, checked (one clear line when wrong)."""
+    if key == "cost_model":
+        Execution(cost_model=text.strip().lower())
+        return text.strip().lower()
+    try:
+        k = float(text)
+    except ValueError:
+        k = float("nan")
+    if not 0 <= k <= 100:
+        raise UserError(f"impact_k must be a number from 0 to 100, like 1 (got '{text[:20]}')")
+    return k
+
+
+def two_day_spreads(high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """Corwin–Schultz spread S per row t from the candles of t-1 and t (eq. 14, 18), negatives set to 0.
+
+    β = ln(H₀/L₀)² + ln(H₁/L₁)²,  γ = ln(max(H₀,H₁) / min(L₀,L₁))²,
+    α = (√(2β) − √β) / (3 − 2√2) − √(γ / (3 − 2√2)),  S = 2(e^α − 1) / (1 + e^α).
+    Row 0 and rows where either candle is missing are NaN.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ranges = np.log(high / low) ** 2
+        beta = ranges[1:] + ranges[:-1]
+        gamma = np.log(np.fmax(high[1:], high[:-1]) / np.fmin(low[1:], low[:-1])) ** 2
+        gamma = np.where(np.isnan(high[1:]) | np.isnan(high[:-1]), np.nan, gamma)
+        alpha = (np.sqrt(2.0 * beta) - np.sqrt(beta)) / _CS - np.sqrt(gamma / _CS)
+        spread = 2.0 * (np.exp(alpha) - 1.0) / (1.0 + np.exp(alpha))
+    spread = np.where(np.isnan(spread), np.nan, np.maximum(spread, 0.0))
+    return np.concatenate([np.full((1, high.shape[1]), np.nan), spread])
+
+
+def _trailing_mean(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of the non-NaN values among each row's last `window` rows, and how many there were."""
+    seen = ~np.isnan(values)
+    sums = _rolling_sum(np.where(seen, values, 0.0), window)
+    counts = _rolling_sum(seen.astype(np.float64), window)
+    return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0), counts
+
+
+def half_spreads(panel: Panel) -> np.ndarray:
+    """Half the Corwin–Schultz spread per (day, symbol), averaged over SPREAD_DAYS; 0 where none is known."""
+    if panel.high is None or panel.low is None:
+        raise UserError("the volume cost model needs the candles' highs and lows, which this panel lacks")
+    mean, _ = _trailing_mean(two_day_spreads(panel.high, panel.low), SPREAD_DAYS)
+    return np.minimum(mean / 2.0, MAX_HALF_SPREAD)
+
+
+def daily_sigma(panel: Panel) -> np.ndarray:
+    """Standard deviation of daily log returns over SIGMA_DAYS days per (day, symbol); 0 below two returns."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.log(panel.close[1:] / panel.close[:-1])
+    r = np.concatenate([np.full((1, panel.close.shape[1]), np.nan), r])
+    r[~np.isfinite(r)] = np.nan
+    mean, n = _trailing_mean(r, SIGMA_DAYS)
+    squares, _ = _trailing_mean(r * r, SIGMA_DAYS)
+    var = np.divide((squares - mean * mean) * n, n - 1, out=np.zeros_like(n), where=n > 1)
+    return np.sqrt(np.maximum(var, 0.0))
+
+
+@dataclass(frozen=True)
+class VolumeCosts:
+    """The volume model's inputs at each trade's signal row, shape (trades, symbols)."""
+
+    half_spread: np.ndarray
+    sigma: np.ndarray
+    volume: np.ndarray
+    k: float
+
+    @classmethod
+    def at(cls, panel: Panel, signal_rows: np.ndarray, k: float) -> VolumeCosts:
+        return cls(half_spreads(panel)[signal_rows], daily_sigma(panel)[signal_rows],
+                   panel.volume_mean[signal_rows], k)
+
+    def fractions(self, trade: int, cols: np.ndarray, notional: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(half-spread, impact) as fractions of each order's value, for orders of `notional` quote."""
+        volume, scale = self.volume[trade, cols], self.k * self.sigma[trade, cols]
+        share = np.divide(notional, volume, out=np.zeros(len(cols)), where=volume > 0)
+        # No volume at all (a coin that stopped trading): the cap, unless k or σ makes impact nil anyway.
+        impact = np.where(volume > 0, scale * np.sqrt(share), np.where(scale > 0, MAX_IMPACT, 0.0))
+        return self.half_spread[trade, cols], np.minimum(impact, MAX_IMPACT)
