@@ -1,4 +1,4 @@
-"""The backtester's cost models: flat (fee + slippage_bps) and volume (Corwin–Schultz half-spread + square-root
+"""The backtester's cost models: flat (fee + slippage_bps) and volume (Abdi–Ranaldo half-spread + square-root
 impact), checked by hand on a tiny panel, for scale, for monotony in capital, and through /backtest's keys."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.backtest_data import make_candles
 from tradingbot.app.backtester import Backtester
 from tradingbot.adapters.candle_cache import FileCandles
 from tradingbot.core.backtest.config import BacktestConfig
-from tradingbot.core.backtest.execution import Execution, two_day_spreads
+from tradingbot.core.backtest.execution import Execution, half_spreads, spread_products, two_day_spreads
 from tradingbot.core.backtest.metrics import run_metrics
 from tradingbot.core.backtest.options import config_from_pairs
 from tradingbot.core.backtest.panel import build_panel
@@ -45,7 +45,20 @@ def tiny_config(**execution) -> BacktestConfig:
     return BacktestConfig(params, start=panel.date_of(2), end=panel.date_of(2), execution=Execution(**execution))
 
 
-def test_the_corwin_schultz_estimate_matches_the_paper_worked_by_hand():
+def test_the_abdi_ranaldo_estimate_worked_by_hand():
+    # c = ln close, η = (ln high + ln low) / 2:  c₀ − η₀ = ln(100 / √(101 × 99)) = 5.0003e-5,
+    #   c₀ − η₁ = ln(100 / √(101.5 × 99.5)) = −0.00498804 → product at row 1: −2.46914e-7 (negative: kept, averaged);
+    #   c₁ − η₁ = ln(100.5 / √(101.5 × 99.5)) = 4.95062e-5, c₁ − η₂ = ln(100.5 / √(100 × 96)) = 0.0253985
+    #   → product at row 2: 1.25738e-6. Mean over the window: 5.05235e-7; s = √(4 × mean), half of it √mean = 7.108 bps.
+    panel = tiny_panel()
+    products = spread_products(panel.close, panel.high, panel.low)[:, 0]
+    assert math.isnan(products[0])
+    assert products[1:] == pytest.approx([-2.469141126684724e-07, 1.2573845289119208e-06], rel=1e-6)
+    assert half_spreads(panel)[2, 0] == pytest.approx(0.0007107989927692105, rel=1e-6)
+    assert half_spreads(panel)[1, 0] == 0.0  # the one product so far is negative: the paper's floor at 0
+
+
+def test_the_corwin_schultz_estimate_kept_for_comparison_worked_by_hand():
     # Days 0 → 1: β = ln(101/99)² + ln(101.5/99.5)² = 0.000796083, γ = ln(101.5/99)² = 0.000621951,
     #   α = (√(2β) − √β)/(3 − 2√2) − √(γ/(3 − 2√2)) = 0.00790893, S = 2(e^α − 1)/(1 + e^α) = 0.00790889.
     # Days 1 → 2: β = ln(101.5/99.5)² + ln(100/96)² = 0.00206249, γ = ln(101.5/96)² = 0.00310367,
@@ -58,15 +71,15 @@ def test_the_corwin_schultz_estimate_matches_the_paper_worked_by_hand():
 
 
 def test_the_volume_model_reproduces_a_hand_computed_fill():
-    # Half-spread at day 2: the mean of the two-day estimates (0.00790889 and 0) / 2 = 0.00197722.
+    # Half-spread at day 2: 0.000710799 (above).
     # σ_daily: returns ln(100.5/100) = 0.00498754 and ln(98/100.5) = −0.0251902, sample std = 0.0213389.
     # Impact: k σ √(order / volume) = 1 × 0.0213389 × √(10,000 / 1e6) = 0.00213389.
-    # The buy spends 10,000 at 98 × (1 + 0.00197722 + 0.00213389) = 98 × 1.00411112, so the holding is worth
-    # 10,000 / 1.00411112 = 9,959.0572 at the close; spread 10,000 × 0.00197722 / 1.00411112 = 19.6913, impact 21.2516.
+    # The buy spends 10,000 at 98 × (1 + 0.000710799 + 0.00213389) = 98 × 1.00284469, so the holding is worth
+    # 10,000 / 1.00284469 = 9,971.6338 at the close; spread 10,000 × 0.000710799 / 1.00284469 = 7.0878, impact 21.2784.
     run = simulate(tiny_panel(), tiny_config(cost_model="volume", impact_k=1.0))
-    assert run.equity[-1] == pytest.approx(9959.05716918524, rel=1e-9)
-    assert run.spread == pytest.approx(19.691278204317605, rel=1e-9)
-    assert run.impact == pytest.approx(21.25155261044293, rel=1e-9)
+    assert run.equity[-1] == pytest.approx(9971.63378300448, rel=1e-9)
+    assert run.spread == pytest.approx(7.087827249223015, rel=1e-6)
+    assert run.impact == pytest.approx(21.278389746298295, rel=1e-9)
     assert run.spread + run.impact + run.equity[-1] == pytest.approx(10_000, rel=1e-12)  # the split adds up
     flat = simulate(tiny_panel(), tiny_config())
     assert flat.equity[-1] == pytest.approx(10_000, rel=1e-12) and flat.spread == flat.impact == 0.0
@@ -89,7 +102,7 @@ def synthetic_config(mode: str, capital: float, **execution) -> BacktestConfig:
 
 @pytest.mark.parametrize("mode", ["delta", "full"])
 def test_without_spread_and_impact_the_volume_model_is_the_flat_one_at_any_capital(mode):
-    panel = ranged_panel(0.0)  # high = low = close: every Corwin–Schultz estimate is ≤ 0, so the spread is 0
+    panel = ranged_panel(0.0)  # high = low = close: c − η is 0, so every spread product and the spread are 0
     flat = simulate(panel, synthetic_config(mode, 1e4))
     small, large = (simulate(panel, synthetic_config(mode, c, cost_model="volume", impact_k=0.0)) for c in (1e4, 1e8))
     np.testing.assert_allclose(small.equity / 1e4, large.equity / 1e8, rtol=1e-9)
