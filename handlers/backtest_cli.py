@@ -101,6 +101,8 @@ def backtest(args: argparse.Namespace, cache: CandleCache, open_runs: OpenRuns =
     quiet = (lambda _: None) if args.json else _progress
     if args.sweep:
         return _sweep(args, tester, config, open_runs)
+    if args.capacity:
+        return _capacity(args, tester, config)
     report = tester.run(config, quiet)
     from handlers.backtest_text import describe, report_json, report_text
 
@@ -113,6 +115,21 @@ def backtest(args: argparse.Namespace, cache: CandleCache, open_runs: OpenRuns =
 
         Path(args.chart).write_bytes(backtest_equity_chart(report))
         quiet(f"equity chart saved to {args.chart}")
+    return 0
+
+
+def _capacity(args: argparse.Namespace, tester: Backtester, config: BacktestConfig) -> int:
+    from handlers.backtest_text import capacity_json, capacity_text
+    from tradingbot.core.backtest.capacity import parse_capitals
+
+    result = tester.capacity(config, parse_capitals(args.capacity), (lambda _: None) if args.json else _progress)
+    print(json.dumps(capacity_json(result)) if args.json else capacity_text(result))
+    if args.chart:
+        from charts.capacity import capacity_chart
+        from handlers.backtest_text import describe
+
+        Path(args.chart).write_bytes(capacity_chart(result, describe(result.config)))
+        _progress(f"capacity chart saved to {args.chart}")
     return 0
 
 

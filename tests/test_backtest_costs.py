@@ -3,6 +3,7 @@ impact), checked by hand on a tiny panel, for scale, for monotony in capital, an
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from dataclasses import replace
 from decimal import Decimal
@@ -11,15 +12,18 @@ import numpy as np
 import pytest
 
 from handlers.backtest_flags import add_arguments, pairs_from_args
-from handlers.backtest_text import report_json, report_text
+from charts.capacity import capacity_chart
+from handlers.backtest_text import capacity_json, capacity_text, edge_verdict, report_json, report_text
 from tests.backtest_data import make_candles
+from tests.test_backtest_cli import bot
 from tradingbot.app.backtester import Backtester
 from tradingbot.adapters.candle_cache import FileCandles
+from tradingbot.core.backtest.capacity import Capacity, CapacityPoint, cost_bps, parse_capitals
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.execution import Execution, half_spreads, spread_products, two_day_spreads
 from tradingbot.core.backtest.metrics import run_metrics
 from tradingbot.core.backtest.options import config_from_pairs
-from tradingbot.core.backtest.panel import build_panel
+from tradingbot.core.backtest.panel import build_panel, day_date
 from tradingbot.core.backtest.simulate import simulate
 from tradingbot.core.errors import UserError
 from tradingbot.core.params import StrategyParams
@@ -157,3 +161,73 @@ def test_a_panel_without_highs_and_lows_is_refused_by_the_volume_model():
     bare = replace(panel, high=None, low=None)
     with pytest.raises(UserError, match="highs and lows"):
         simulate(bare, synthetic_config("delta", 1e4, cost_model="volume"))
+
+
+def write_candles(path, pad: float = 0.002):
+    """The synthetic candles as a long CSV with highs and lows `pad` beyond the open and close."""
+    with path.open("w") as f:
+        f.write("symbol,open_time,open,high,low,close,volume\n")
+        for symbol, bars in make_candles(seed=3).items():
+            for day, b in sorted(bars.items()):
+                f.write(f"{symbol},{day_date(day)},{b.open},{max(b.open, b.close) * (1 + pad)},"
+                        f"{min(b.open, b.close) * (1 - pad)},{b.close},{b.quote_volume / b.close}\n")
+    return path
+
+
+def test_capacity_runs_one_configuration_at_each_capital_and_says_where_the_edge_goes(tmp_path):
+    candles = FileCandles(write_candles(tmp_path / "c.csv"))
+    config = config_from_pairs(["topn=4", "min_volume=0", "lookback=3d", "strategy=reversal"], StrategyParams())
+    result = Backtester(candles).capacity(config, parse_capitals("1e8, 1e4,1e6"))
+    assert [p.capital for p in result.points] == [1e4, 1e6, 1e8]
+    assert result.config.execution.volume and result.config.params.topn == 4
+    impact = [cost_bps(p.metrics, "impact_paid") for p in result.points]
+    assert impact == sorted(impact) and impact[0] < impact[-1]
+    assert result.zero_cost["fees_paid"] == result.zero_cost["spread_paid"] == 0
+    assert result.zero_cost["total_return"] > result.points[0].metrics["total_return"]
+    out = capacity_json(result)
+    assert [row["capital"] for row in out["capacity"]] == [1e4, 1e6, 1e8] and out["params"]["cost_model"] == "volume"
+    assert out["edge_gone_at"] == result.edge_gone_at and {"spread_paid", "impact_paid"} <= set(out["capacity"][0])
+    text = capacity_text(result)
+    assert "100,000,000" in text and edge_verdict(result) in text
+    png = capacity_chart(result, "settings")
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+
+
+def point(capital: float, total_return: float) -> CapacityPoint:
+    return CapacityPoint(capital, {"total_return": total_return, "cagr": total_return})
+
+
+@pytest.mark.parametrize("returns, zero, gone, says", [
+    ([0.5, 0.1, -0.2, -0.5], 0.6, 1e6, "the edge is gone at 1,000,000: the first capital whose net return is ≤ 0"),
+    ([0.5, 0.4, 0.3, 0.2], 0.6, None, "the edge holds at every capital tried (net return > 0 up to 10,000,000"),
+    ([-0.1, -0.2, -0.3, -0.4], -0.05, 1e4, "no edge even before costs"),
+])
+def test_the_edge_is_gone_at_the_first_capital_without_a_positive_net_return(returns, zero, gone, says):
+    c = Capacity(BacktestConfig(), tuple(point(10.0 ** (4 + i), r) for i, r in enumerate(returns)),
+                 {"total_return": zero, "cagr": zero})
+    assert c.edge_gone_at == gone and edge_verdict(c).startswith(says)
+
+
+@pytest.mark.parametrize("text, says", [
+    ("1e4,abc", "--capacity takes capitals above 0 separated by commas, like 1e4,1e5,1e6 (got 'abc')"),
+    ("1e4,-5", "--capacity takes capitals above 0 separated by commas, like 1e4,1e5,1e6 (got '-5')"),
+    (",".join(["1e4"] * 3 + [str(10 ** i) for i in range(13)]), "--capacity takes 1 to 12 capitals (got 13)"),
+])
+def test_bad_capacity_capitals_are_one_clear_line(text, says):
+    with pytest.raises(UserError) as e:
+        parse_capitals(text)
+    assert str(e.value) == says
+
+
+def test_the_cli_prints_the_capacity_as_json_and_refuses_a_bad_cost_model_in_one_line(tmp_path):
+    data = str(write_candles(tmp_path / "c.csv"))
+    done = bot("backtest", "--data", data, "--min-quote-volume", "0", "--capacity", "1e4,1e7", "--json",
+               "--chart", str(tmp_path / "cap.png"))
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert [row["capital"] for row in out["capacity"]] == [1e4, 1e7] and "zero_cost" in out
+    assert (tmp_path / "cap.png").read_bytes().startswith(b"\x89PNG")
+    for flags, says in ((["--cost-model", "foo"], "cost_model must be flat or volume (got 'foo')"),
+                        (["--impact-k", "-1"], "impact_k must be a number from 0 to 100, like 1 (got '-1')")):
+        bad = bot("backtest", "--data", data, *flags)
+        assert bad.returncode == 1 and bad.stdout == "" and bad.stderr == f"⚠ {says}\n"

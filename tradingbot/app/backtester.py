@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..core.backtest.capacity import Capacity, CapacityPoint, at_capitals, without_costs
 from ..core.backtest.config import BacktestConfig
 from ..core.backtest.metrics import benchmark_paths, curve_metrics, run_metrics
 from ..core.backtest.panel import Panel
@@ -48,6 +49,18 @@ class Backtester:
             config, panel.date_of(run.first_row), run.equity, run_metrics(run), paths,
             {name: curve_metrics(path, config.capital) for name, path in paths.items()},
             len(panel.symbols), bad, run.last_picks)
+
+    def capacity(self, config: BacktestConfig, capitals: tuple[float, ...],
+                 progress: Progress = lambda _: None) -> Capacity:
+        """The configuration at each capital under the volume cost model, and once without any costs."""
+        configs = at_capitals(config, capitals)
+        progress("loading candles")
+        panel, _ = self.load(configs)
+        points = []
+        for c in configs:
+            progress(f"simulating at capital {c.capital:,.0f}")
+            points.append(CapacityPoint(c.capital, run_metrics(simulate(panel, c))))
+        return Capacity(configs[0], tuple(points), run_metrics(simulate(panel, without_costs(config))))
 
     def sweep(self, base: BacktestConfig, combos: Sequence[Sequence[str]], build: Callable[[Sequence[str]], BacktestConfig],
               progress: Progress = lambda _: None, workers: int | None = None) -> list[SweepRow]:

@@ -11,8 +11,9 @@ from .panel import Panel
 from .simulate import Run
 
 YEAR_DAYS = 365  # crypto trades every calendar day
-# Where the money went besides fees, in quote: slippage_bps, and the volume cost model's spread and impact.
-COST_METRICS = ("slippage_paid", "spread_paid", "impact_paid")
+# Where the money went besides fees, in quote: slippage_bps, and the volume cost model's spread and impact; and
+# the quote value of every fill, buys and sells, which they are shares of.
+COST_METRICS = ("slippage_paid", "spread_paid", "impact_paid", "traded_value")
 # Every figure of a run (run_metrics), in the order reports list them.
 METRICS = ("final_equity", "total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar", "days",
            "fees_paid", "fills", "turnover", "avg_holdings", "hit_rate", "rebalances", *COST_METRICS)
@@ -98,6 +99,7 @@ def run_metrics(run: Run) -> dict[str, float]:
         "slippage_paid": run.slippage,
         "spread_paid": run.spread,
         "impact_paid": run.impact,
+        "traded_value": run.traded,
     })
     return out
 
