@@ -58,8 +58,8 @@ def test_the_abdi_ranaldo_estimate_worked_by_hand():
     products = spread_products(panel.close, panel.high, panel.low)[:, 0]
     assert math.isnan(products[0])
     assert products[1:] == pytest.approx([-2.469141126684724e-07, 1.2573845289119208e-06], rel=1e-6)
-    assert half_spreads(panel)[2, 0] == pytest.approx(0.0007107989927692105, rel=1e-6)
-    assert half_spreads(panel)[1, 0] == 0.0  # the one product so far is negative: the paper's floor at 0
+    assert half_spreads(panel.close, panel.high, panel.low, np.arange(3))[2, 0] == pytest.approx(0.0007107989927692105, rel=1e-6)
+    assert half_spreads(panel.close, panel.high, panel.low, np.arange(3))[1, 0] == 0.0  # the one product so far is negative: the paper's floor at 0
 
 
 def test_the_corwin_schultz_estimate_kept_for_comparison_worked_by_hand():

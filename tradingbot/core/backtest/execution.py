@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
-from .panel import Panel, _rolling_sum
+from .panel import Panel
 
 COST_MODELS = ("flat", "volume")
 DEFAULT_IMPACT_K = 1.0
@@ -92,12 +92,22 @@ def two_day_spreads(high: np.ndarray, low: np.ndarray) -> np.ndarray:
     return np.concatenate([np.full((1, high.shape[1]), np.nan), spread])
 
 
-def _trailing_mean(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of the non-NaN values among each row's last `window` rows, and how many there were."""
-    seen = ~np.isnan(values)
-    sums = _rolling_sum(np.where(seen, values, 0.0), window)
-    counts = _rolling_sum(seen.astype(np.float64), window)
-    return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0), counts
+def _window_sums(values: np.ndarray, rows: np.ndarray, window: int) -> np.ndarray:
+    """Sums over each of `rows`' last `window` rows (fewer at the start), from one cumulative sum."""
+    total = np.cumsum(values, axis=0)
+    out = total[rows]
+    before = rows - window
+    out[before >= 0] -= total[before[before >= 0]]
+    return out
+
+
+def _trailing_means(values: tuple[np.ndarray, ...], rows: np.ndarray, window: int) -> tuple[np.ndarray, ...]:
+    """Means of the non-NaN values (NaN in the first array marks a gap in all) over each of `rows`' last
+    `window` rows, then how many values there were."""
+    seen = ~np.isnan(values[0])
+    counts = _window_sums(seen.astype(np.float64), rows, window)
+    sums = [_window_sums(np.where(seen, v, 0.0), rows, window) for v in values]
+    return (*(np.divide(m, counts, out=np.zeros_like(m), where=counts > 0) for m in sums), counts)
 
 
 def spread_products(close: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarray:
@@ -108,22 +118,19 @@ def spread_products(close: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.
     return np.concatenate([np.full((1, close.shape[1]), np.nan), products])
 
 
-def half_spreads(panel: Panel) -> np.ndarray:
-    """Half the Abdi–Ranaldo spread per (day, symbol) over the last SPREAD_DAYS days: √max(mean product, 0)."""
-    if panel.high is None or panel.low is None:
-        raise UserError("the volume cost model needs the candles' highs and lows, which this panel lacks")
-    mean, _ = _trailing_mean(spread_products(panel.close, panel.high, panel.low), SPREAD_DAYS)
+def half_spreads(close: np.ndarray, high: np.ndarray, low: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Half the Abdi–Ranaldo spread at these rows per symbol, over their last SPREAD_DAYS days: √max(mean, 0)."""
+    mean, _ = _trailing_means((spread_products(close, high, low),), rows, SPREAD_DAYS)
     return np.minimum(np.sqrt(np.maximum(mean, 0.0)), MAX_HALF_SPREAD)
 
 
-def daily_sigma(panel: Panel) -> np.ndarray:
-    """Standard deviation of daily log returns over SIGMA_DAYS days per (day, symbol); 0 below two returns."""
+def daily_sigma(close: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Standard deviation of daily log returns over SIGMA_DAYS days at these rows per symbol; 0 below two."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.log(panel.close[1:] / panel.close[:-1])
-    r = np.concatenate([np.full((1, panel.close.shape[1]), np.nan), r])
+        r = np.log(close[1:] / close[:-1])
+    r = np.concatenate([np.full((1, close.shape[1]), np.nan), r])
     r[~np.isfinite(r)] = np.nan
-    mean, n = _trailing_mean(r, SIGMA_DAYS)
-    squares, _ = _trailing_mean(r * r, SIGMA_DAYS)
+    mean, squares, n = _trailing_means((r, r * r), rows, SIGMA_DAYS)
     var = np.divide((squares - mean * mean) * n, n - 1, out=np.zeros_like(n), where=n > 1)
     return np.sqrt(np.maximum(var, 0.0))
 
@@ -138,9 +145,23 @@ class VolumeCosts:
     k: float
 
     @classmethod
-    def at(cls, panel: Panel, signal_rows: np.ndarray, k: float) -> VolumeCosts:
-        return cls(half_spreads(panel)[signal_rows], daily_sigma(panel)[signal_rows],
-                   panel.volume_mean[signal_rows], k)
+    def at(cls, panel: Panel, signal_rows: np.ndarray, cols: np.ndarray, k: float) -> VolumeCosts:
+        """The inputs at these rows for the columns a run ever trades (others stay 0: never asked for).
+
+        Only the rows the trailing windows reach are read, so a run over part of a long panel pays for its part.
+        """
+        if panel.high is None or panel.low is None:
+            raise UserError("the volume cost model needs the candles' highs and lows, which this panel lacks")
+        shape = (len(signal_rows), len(panel.symbols))
+        spread, sigma, volume = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        if len(signal_rows) and len(cols):
+            lo = max(int(signal_rows.min()) - max(SPREAD_DAYS, SIGMA_DAYS), 0)
+            part = slice(lo, int(signal_rows.max()) + 1)
+            close, at = panel.close[part, cols], signal_rows - lo
+            spread[:, cols] = half_spreads(close, panel.high[part, cols], panel.low[part, cols], at)
+            sigma[:, cols] = daily_sigma(close, at)
+            volume[:, cols] = panel.volume_mean[signal_rows][:, cols]
+        return cls(spread, sigma, volume, k)
 
     def fractions(self, trade: int, cols: np.ndarray, notional: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(half-spread, impact) as fractions of each order's value, for orders of `notional` quote."""

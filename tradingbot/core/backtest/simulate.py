@@ -139,11 +139,13 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
     trading = picks.any(axis=1)  # nobody eligible: the rebalance is skipped and the holdings kept, as live
     picks, trades = picks[trading], signals[trading] + config.delay
     px_rows = _trade_prices(panel, trades, config.delay)
-    model = VolumeCosts.at(panel, trades - config.delay, config.execution.impact_k) if config.execution.volume else None
+    pr, pc = np.nonzero(picks)
+    model = None
+    if config.execution.volume:  # every column held was picked once: the model needs only the picked ones
+        model = VolumeCosts.at(panel, trades - config.delay, np.unique(pc), config.execution.impact_k)
     if p.mode == "full" and len(trades) and model is None:
         return _full_path(panel, config, first, last, trades, px_rows, picks)
     step = _full if p.mode == "full" else _delta  # full mode steps one trade at a time when costs vary per order
-    pr, pc = np.nonzero(picks)
     bounds = np.searchsorted(pr, np.arange(len(trades) + 1))
     costs = _Fills.at(config.costs, model)
     price0 = panel.price0
