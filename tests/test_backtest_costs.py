@@ -18,6 +18,7 @@ from tests.backtest_data import make_candles
 from tests.test_backtest_cli import bot
 from tradingbot.app.backtester import Backtester
 from tradingbot.adapters.candle_cache import FileCandles
+from tradingbot.core.backtest.calibrate import FillCost, fit_impact_k
 from tradingbot.core.backtest.capacity import Capacity, CapacityPoint, cost_bps, parse_capitals
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.execution import Execution, half_spreads, spread_products, two_day_spreads
@@ -231,3 +232,29 @@ def test_the_cli_prints_the_capacity_as_json_and_refuses_a_bad_cost_model_in_one
                         (["--impact-k", "-1"], "impact_k must be a number from 0 to 100, like 1 (got '-1')")):
         bad = bot("backtest", "--data", data, *flags)
         assert bad.returncode == 1 and bad.stdout == "" and bad.stderr == f"⚠ {says}\n"
+
+
+def model_fill(side: str, quote: float, k: float, half_spread: float = 0.001) -> FillCost:
+    """An order that paid exactly what the volume model with this k says (mid 100, volume 1e6, σ 4 %)."""
+    cost = half_spread + k * 0.04 * math.sqrt(quote / 1e6)
+    return FillCost(side, 100.0, 100.0 * (1 + cost if side == "BUY" else 1 - cost), quote, 1e6, 0.04, half_spread)
+
+
+def test_k_is_fitted_back_from_fills_that_paid_what_the_model_says():
+    fills = [model_fill(side, q, 0.7) for side in ("BUY", "SELL") for q in (1e2, 1e3, 1e4, 1e5)]
+    fills.append(FillCost("BUY", 0.0, 101.0, 1e3, 1e6, 0.04))  # no mid: no information on k
+    fit = fit_impact_k(fills)
+    assert fit.k == pytest.approx(0.7, rel=1e-9) and fit.fills == 8 and fit.left_out == 1
+    assert fit.rmse_bps == pytest.approx(0, abs=1e-9) and fit.r_squared == pytest.approx(1.0)
+    # One order of 1e4 quote that paid 10 bps: y = 0.0010 − 0.001 = 0, x = 0.04 × 0.1 = 0.004, so it pulls k down.
+    noisy = fit_impact_k([*fills, FillCost("BUY", 100.0, 100.1, 1e4, 1e6, 0.04, 0.001)])
+    assert 0 < noisy.k < 0.7 and noisy.rmse_bps > 0
+
+
+def test_k_is_never_negative_and_too_few_fills_are_one_clear_line():
+    cheap = [FillCost("BUY", 100.0, 100.0, q, 1e6, 0.04, 0.001) for q in (1e2, 1e3, 1e4, 1e5, 1e6)]
+    assert fit_impact_k(cheap).k == 0.0  # paid less than the half-spread: no impact to fit
+    with pytest.raises(UserError) as e:
+        fit_impact_k(cheap[:2] + [FillCost("SELL", 100.0, 99.0, 1e3, 0.0, 0.04)])
+    assert str(e.value) == ("calibrating k needs at least 5 market orders with a mid price, a daily volume and a σ "
+                            "(found 2 of 3)")
