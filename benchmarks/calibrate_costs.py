@@ -33,7 +33,7 @@ from bench_backtest import SHARED, synthetic_file  # noqa: E402
 from standins.binance_book import book_of, walk  # noqa: E402
 from tradingbot.adapters.kline_import import panel_from_file  # noqa: E402
 from tradingbot.core.backtest.calibrate import FillCost, fit_impact_k  # noqa: E402
-from tradingbot.core.backtest.execution import DEFAULT_IMPACT_K, daily_sigma, half_spreads  # noqa: E402
+from tradingbot.core.backtest.execution import DEFAULT_IMPACT_K, model_inputs  # noqa: E402
 from tradingbot.core.domain import SymbolRules  # noqa: E402
 
 SIZES = (1e2, 1e3, 1e4, 1e5, 1e6)
@@ -64,9 +64,7 @@ def orders(day: date) -> tuple[list[dict], str]:
     data = SHARED if SHARED.exists() else synthetic_file(Path(tempfile.mkdtemp(prefix="itb-cal-")))
     panel = panel_from_file(data, ranges=True)[0]
     row = panel.row(day) if SHARED.exists() else panel.days - 1
-    rows = np.array([row])
-    spread = half_spreads(panel.close, panel.high, panel.low, rows)[0]
-    sigma = daily_sigma(panel.close, rows)[0]
+    spread, sigma = model_inputs(panel, np.full(len(panel.symbols), row), np.arange(len(panel.symbols)))
     out = []
     for col in np.flatnonzero(panel.has[row] & (panel.volume_mean[row] > 0) & (sigma > 0)):
         mid, volume = float(panel.close[row, col]), float(panel.volume_mean[row, col])

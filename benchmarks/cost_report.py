@@ -29,7 +29,7 @@ from tradingbot.adapters.kline_import import panel_from_file  # noqa: E402
 from tradingbot.core.backtest.capacity import Capacity, CapacityPoint, at_capitals, cost_bps, without_costs  # noqa: E402
 from tradingbot.core.backtest.config import BacktestConfig  # noqa: E402
 from tradingbot.core.backtest.execution import (DEFAULT_IMPACT_K, SIGMA_DAYS, SPREAD_DAYS, Execution,  # noqa: E402
-                                                half_spreads, two_day_spreads)
+                                                model_inputs, two_day_spreads)
 from tradingbot.core.backtest.metrics import run_metrics  # noqa: E402
 from tradingbot.core.backtest.simulate import simulate  # noqa: E402
 
@@ -103,7 +103,7 @@ def spread_check(panel) -> str:
     out = []
     for symbol in ("BTCUSDT", "ETHUSDT"):
         col = [panel.symbols.index(symbol)]
-        ar = half_spreads(panel.close[:, col], panel.high[:, col], panel.low[:, col], rows)[:, 0]
+        ar, _ = model_inputs(panel, rows, np.full(len(rows), col[0]))
         cs = two_day_spreads(panel.high[:, col], panel.low[:, col])[rows, 0] / 2
         out.append(f"{symbol} Abdi–Ranaldo {statistics.median(ar) * 1e4:.1f} bps, Corwin–Schultz "
                    f"{np.nanmedian(cs) * 1e4:.1f} bps")

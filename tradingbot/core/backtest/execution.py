@@ -92,24 +92,6 @@ def two_day_spreads(high: np.ndarray, low: np.ndarray) -> np.ndarray:
     return np.concatenate([np.full((1, high.shape[1]), np.nan), spread])
 
 
-def _window_sums(values: np.ndarray, rows: np.ndarray, window: int) -> np.ndarray:
-    """Sums over each of `rows`' last `window` rows (fewer at the start), from one cumulative sum."""
-    total = np.cumsum(values, axis=0)
-    out = total[rows]
-    before = rows - window
-    out[before >= 0] -= total[before[before >= 0]]
-    return out
-
-
-def _trailing_means(values: tuple[np.ndarray, ...], rows: np.ndarray, window: int) -> tuple[np.ndarray, ...]:
-    """Means of the non-NaN values (NaN in the first array marks a gap in all) over each of `rows`' last
-    `window` rows, then how many values there were."""
-    seen = ~np.isnan(values[0])
-    counts = _window_sums(seen.astype(np.float64), rows, window)
-    sums = [_window_sums(np.where(seen, v, 0.0), rows, window) for v in values]
-    return (*(np.divide(m, counts, out=np.zeros_like(m), where=counts > 0) for m in sums), counts)
-
-
 def spread_products(close: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarray:
     """Abdi–Ranaldo's (c_{t−1} − η_{t−1})(c_{t−1} − η_t) per row t (known at t's close); NaN at row 0 or a gap."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -118,55 +100,71 @@ def spread_products(close: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.
     return np.concatenate([np.full((1, close.shape[1]), np.nan), products])
 
 
-def half_spreads(close: np.ndarray, high: np.ndarray, low: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Half the Abdi–Ranaldo spread at these rows per symbol, over their last SPREAD_DAYS days: √max(mean, 0)."""
-    mean, _ = _trailing_means((spread_products(close, high, low),), rows, SPREAD_DAYS)
+def _means(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the mean of the non-NaN values (0 if none) and how many there were."""
+    seen = ~np.isnan(values)
+    count = seen.sum(axis=0).astype(np.float64)
+    total = np.where(seen, values, 0.0).sum(axis=0)
+    return np.divide(total, count, out=np.zeros_like(total), where=count > 0), count
+
+
+def half_spread(close: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """Half the Abdi–Ranaldo spread at the last row of these (days + 1, n) windows: √max(mean product, 0)."""
+    mean, _ = _means(spread_products(close, high, low)[1:])
     return np.minimum(np.sqrt(np.maximum(mean, 0.0)), MAX_HALF_SPREAD)
 
 
-def daily_sigma(close: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Standard deviation of daily log returns over SIGMA_DAYS days at these rows per symbol; 0 below two."""
+def daily_sigma(close: np.ndarray) -> np.ndarray:
+    """Standard deviation (ddof 1) of the daily log returns in these (days + 1, n) windows; 0 below two."""
     with np.errstate(invalid="ignore", divide="ignore"):
         r = np.log(close[1:] / close[:-1])
-    r = np.concatenate([np.full((1, close.shape[1]), np.nan), r])
     r[~np.isfinite(r)] = np.nan
-    mean, squares, n = _trailing_means((r, r * r), rows, SIGMA_DAYS)
-    var = np.divide((squares - mean * mean) * n, n - 1, out=np.zeros_like(n), where=n > 1)
-    return np.sqrt(np.maximum(var, 0.0))
+    mean, n = _means(r)
+    squares = np.where(np.isnan(r), 0.0, (r - mean) ** 2).sum(axis=0)
+    return np.sqrt(np.divide(squares, n - 1, out=np.zeros_like(n), where=n > 1))
+
+
+def _windows(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, days: int) -> np.ndarray:
+    """values[r − days … r, c] for each (r, c) pair, as a (days + 1, pairs) array; NaN before row 0."""
+    at = rows[None, :] + np.arange(-days, 1)[:, None]
+    out = np.take(values, np.maximum(at, 0) * values.shape[1] + cols[None, :])  # flat: faster than 2-D indexing
+    out[at < 0] = np.nan
+    return out
+
+
+def model_inputs(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Half-spread and σ_daily for each (row, column) pair, from the SPREAD_DAYS and SIGMA_DAYS days up to it.
+
+    Only the windows asked for are read: a run needs a few symbols a trade, not the whole panel."""
+    if panel.high is None or panel.low is None:
+        raise UserError("the volume cost model needs the candles' highs and lows, which this panel lacks")
+    close = _windows(panel.close, rows, cols, SPREAD_DAYS)
+    spread = half_spread(close, _windows(panel.high, rows, cols, SPREAD_DAYS),
+                         _windows(panel.low, rows, cols, SPREAD_DAYS))
+    return spread, daily_sigma(close[-SIGMA_DAYS - 1:] if SIGMA_DAYS <= SPREAD_DAYS
+                               else _windows(panel.close, rows, cols, SIGMA_DAYS))
 
 
 @dataclass(frozen=True)
 class VolumeCosts:
-    """The volume model's inputs at each trade's signal row, shape (trades, symbols)."""
+    """The volume model at each trade's signal row, shape (trades, symbols): the half-spread, and the impact's
+    scale k·σ/√volume (so an order of Q quote pays scale·√Q; infinite where the symbol has no volume)."""
 
     half_spread: np.ndarray
-    sigma: np.ndarray
-    volume: np.ndarray
-    k: float
+    scale: np.ndarray
 
     @classmethod
-    def at(cls, panel: Panel, signal_rows: np.ndarray, cols: np.ndarray, k: float) -> VolumeCosts:
-        """The inputs at these rows for the columns a run ever trades (others stay 0: never asked for).
-
-        Only the rows the trailing windows reach are read, so a run over part of a long panel pays for its part.
-        """
-        if panel.high is None or panel.low is None:
-            raise UserError("the volume cost model needs the candles' highs and lows, which this panel lacks")
-        shape = (len(signal_rows), len(panel.symbols))
-        spread, sigma, volume = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-        if len(signal_rows) and len(cols):
-            lo = max(int(signal_rows.min()) - max(SPREAD_DAYS, SIGMA_DAYS), 0)
-            part = slice(lo, int(signal_rows.max()) + 1)
-            close, at = panel.close[part, cols], signal_rows - lo
-            spread[:, cols] = half_spreads(close, panel.high[part, cols], panel.low[part, cols], at)
-            sigma[:, cols] = daily_sigma(close, at)
-            volume[:, cols] = panel.volume_mean[signal_rows][:, cols]
-        return cls(spread, sigma, volume, k)
+    def at(cls, panel: Panel, signal_rows: np.ndarray, traded: np.ndarray, k: float) -> VolumeCosts:
+        """The model for the symbols each trade may touch (`traded`, a (trades, symbols) mask); others stay 0."""
+        spread, sigma = np.zeros(traded.shape), np.zeros(traded.shape)
+        trade, cols = np.nonzero(traded)
+        spread[trade, cols], sigma[trade, cols] = model_inputs(panel, signal_rows[trade], cols)
+        volume = panel.volume_mean[signal_rows]
+        # No volume at all (a coin that stopped trading): the cap, unless k or σ makes impact nil anyway.
+        scale = np.divide(k * sigma, np.sqrt(volume), out=np.where(k * sigma > 0, np.inf, 0.0), where=volume > 0)
+        return cls(spread, scale)
 
     def fractions(self, trade: int, cols: np.ndarray, notional: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(half-spread, impact) as fractions of each order's value, for orders of `notional` quote."""
-        volume, scale = self.volume[trade, cols], self.k * self.sigma[trade, cols]
-        share = np.divide(notional, volume, out=np.zeros(len(cols)), where=volume > 0)
-        # No volume at all (a coin that stopped trading): the cap, unless k or σ makes impact nil anyway.
-        impact = np.where(volume > 0, scale * np.sqrt(share), np.where(scale > 0, MAX_IMPACT, 0.0))
-        return self.half_spread[trade, cols], np.minimum(impact, MAX_IMPACT)
+        with np.errstate(invalid="ignore"):  # ∞ × 0 for an order of nothing: fmin takes the cap, times 0 quote
+            return self.half_spread[trade, cols], np.fmin(self.scale[trade, cols] * np.sqrt(notional), MAX_IMPACT)

@@ -141,8 +141,9 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
     px_rows = _trade_prices(panel, trades, config.delay)
     pr, pc = np.nonzero(picks)
     model = None
-    if config.execution.volume:  # every column held was picked once: the model needs only the picked ones
-        model = VolumeCosts.at(panel, trades - config.delay, np.unique(pc), config.execution.impact_k)
+    if config.execution.volume:  # a trade sells only the last trade's picks and buys only its own
+        traded = picks | np.vstack([np.zeros_like(picks[:1]), picks[:-1]])
+        model = VolumeCosts.at(panel, trades - config.delay, traded, config.execution.impact_k)
     if p.mode == "full" and len(trades) and model is None:
         return _full_path(panel, config, first, last, trades, px_rows, picks)
     step = _full if p.mode == "full" else _delta  # full mode steps one trade at a time when costs vary per order
