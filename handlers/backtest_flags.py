@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "square-root impact, so results depend on --capital (README: The cost model)")
     add("--impact-k", help="volume model: the impact prefactor k (default 1, the square-root law's)")
     add("--capacity", metavar="CAPITALS", help="run at each capital under the volume model, e.g. 1e4,1e5,1e6,1e7,1e8")
+    add("--calibrate-k", metavar="CSV", help="fit the volume model's k to market orders: a CSV of side, mid, "
+        "avg_price, quote, volume, sigma[, half_spread] (README: The cost model)")
     add("--data", metavar="PATH", help="read this candle file instead of the cache")
     add("--cache", metavar="PATH", help="the candle cache (default: KLINE_DB_PATH)")
     add("--json", action="store_true", help="print one JSON object")

@@ -6,22 +6,25 @@ import argparse
 import json
 import math
 from dataclasses import replace
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import numpy as np
 import pytest
 
+from handlers.backtest_cli import main, parse
 from handlers.backtest_flags import add_arguments, pairs_from_args
 from charts.capacity import capacity_chart
 from handlers.backtest_text import capacity_json, capacity_text, edge_verdict, report_json, report_text
 from tests.backtest_data import make_candles
 from tests.test_backtest_cli import bot
 from tradingbot.app.backtester import Backtester
-from tradingbot.adapters.candle_cache import FileCandles
+from tradingbot.adapters.candle_cache import FileCandles, SqliteCandleCache
+from tradingbot.adapters.clock import ManualClock
 from tradingbot.core.backtest.calibrate import FillCost, fit_impact_k
 from tradingbot.core.backtest.capacity import Capacity, CapacityPoint, cost_bps, parse_capitals
 from tradingbot.core.backtest.config import BacktestConfig
-from tradingbot.core.backtest.execution import Execution, half_spreads, spread_products, two_day_spreads
+from tradingbot.core.backtest.execution import Execution, half_spread, spread_products, two_day_spreads
 from tradingbot.core.backtest.metrics import run_metrics
 from tradingbot.core.backtest.options import config_from_pairs
 from tradingbot.core.backtest.panel import build_panel, day_date
@@ -59,8 +62,8 @@ def test_the_abdi_ranaldo_estimate_worked_by_hand():
     products = spread_products(panel.close, panel.high, panel.low)[:, 0]
     assert math.isnan(products[0])
     assert products[1:] == pytest.approx([-2.469141126684724e-07, 1.2573845289119208e-06], rel=1e-6)
-    assert half_spreads(panel.close, panel.high, panel.low, np.arange(3))[2, 0] == pytest.approx(0.0007107989927692105, rel=1e-6)
-    assert half_spreads(panel.close, panel.high, panel.low, np.arange(3))[1, 0] == 0.0  # the one product so far is negative: the paper's floor at 0
+    assert half_spread(panel.close, panel.high, panel.low)[0] == pytest.approx(0.0007107989927692105, rel=1e-6)
+    assert half_spread(panel.close[:2], panel.high[:2], panel.low[:2])[0] == 0.0  # the one product so far is negative: the paper's floor at 0
 
 
 def test_the_corwin_schultz_estimate_kept_for_comparison_worked_by_hand():
@@ -258,3 +261,26 @@ def test_k_is_never_negative_and_too_few_fills_are_one_clear_line():
         fit_impact_k(cheap[:2] + [FillCost("SELL", 100.0, 99.0, 1e3, 0.0, 0.04)])
     assert str(e.value) == ("calibrating k needs at least 5 market orders with a mid price, a daily volume and a σ "
                             "(found 2 of 3)")
+
+
+def run_cli(tmp_path, *argv: str) -> int:
+    args = parse(["backtest", *argv])
+    return main(args, lambda p: SqliteCandleCache(p, ManualClock(datetime(2024, 1, 1, tzinfo=timezone.utc))),
+                tmp_path / "absent.sqlite")
+
+
+def test_bot_py_backtest_calibrate_k_fits_k_from_a_csv_of_orders(tmp_path, capsys):
+    rows = [model_fill(side, q, 0.7) for side in ("BUY", "SELL") for q in (1e2, 1e3, 1e4, 1e5)]
+    path = tmp_path / "orders.csv"
+    path.write_text("side,mid,avg_price,quote,volume,sigma,half_spread\n" + "".join(
+        f"{f.side},{f.mid!r},{f.avg_price!r},{f.quote!r},{f.volume!r},{f.sigma!r},{f.half_spread!r}\n" for f in rows))
+    assert run_cli(tmp_path, "--calibrate-k", str(path), "--json") == 0
+    fit = json.loads(capsys.readouterr().out)
+    assert fit["k"] == pytest.approx(0.7, rel=1e-9) and fit["fills"] == 8
+    assert run_cli(tmp_path, "--calibrate-k", str(path)) == 0
+    assert "--impact-k 0.7" in capsys.readouterr().out
+    path.write_text("side,mid,avg_price,quote\nBUY,1,1,1\n")
+    assert run_cli(tmp_path, "--calibrate-k", str(path)) == 1
+    err = capsys.readouterr().err
+    assert err == "⚠ orders.csv lacks the column(s) volume, sigma (wanted: side, mid, avg_price, quote, volume, sigma, " \
+                  "half_spread optional)\n"
