@@ -19,6 +19,7 @@ from handlers.backtest_text import capacity_json, capacity_text, edge_verdict, r
 from tests.backtest_data import make_candles
 from tests.test_backtest_cli import bot
 from tradingbot.app.backtester import Backtester
+from tradingbot.adapters.backtest_runs import run_result
 from tradingbot.adapters.candle_cache import FileCandles, SqliteCandleCache
 from tradingbot.adapters.clock import ManualClock
 from tradingbot.core.backtest.calibrate import FillCost, fit_impact_k
@@ -145,6 +146,8 @@ def test_the_cost_model_comes_from_flags_and_backtest_keys_and_reaches_the_json(
     assert out["spread_paid"] > 0 and out["impact_paid"] > 0 and out["slippage_paid"] > 0 and out["fees_paid"] > 0
     text = report_text(report)
     assert "volume costs (k 0.5)" in text
+    kept = run_result(report)["settings"]  # a kept run (the dashboard's Backtests page) says how it was priced
+    assert kept["cost_model"] == "volume" and kept["impact_k"] == 0.5 and kept["capital"] == 10_000
     assert f"spread {out['spread_paid']:,.0f}" in text and f"impact {out['impact_paid']:,.0f}" in text
 
 
