@@ -7,6 +7,7 @@ import json
 import math
 from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import Path
 from decimal import Decimal
 
 import numpy as np
@@ -16,7 +17,7 @@ from handlers.backtest_cli import main, parse
 from handlers.backtest_flags import add_arguments, pairs_from_args
 from charts.capacity import capacity_chart
 from handlers.backtest_text import capacity_json, capacity_text, edge_verdict, report_json, report_text
-from tests.backtest_data import make_candles
+from tests.backtest_data import make_candles, write_candles_csv
 from tests.test_backtest_cli import bot
 from tradingbot.app.backtester import Backtester
 from tradingbot.adapters.backtest_runs import run_result
@@ -28,7 +29,7 @@ from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.execution import Execution, half_spread, spread_products, two_day_spreads
 from tradingbot.core.backtest.metrics import run_metrics
 from tradingbot.core.backtest.options import config_from_pairs
-from tradingbot.core.backtest.panel import build_panel, day_date
+from tradingbot.core.backtest.panel import build_panel
 from tradingbot.core.backtest.simulate import simulate
 from tradingbot.core.errors import UserError
 from tradingbot.core.params import StrategyParams
@@ -170,15 +171,9 @@ def test_a_panel_without_highs_and_lows_is_refused_by_the_volume_model():
         simulate(bare, synthetic_config("delta", 1e4, cost_model="volume"))
 
 
-def write_candles(path, pad: float = 0.002):
+def write_candles(path: Path, pad: float = 0.002) -> Path:
     """The synthetic candles as a long CSV with highs and lows `pad` beyond the open and close."""
-    with path.open("w") as f:
-        f.write("symbol,open_time,open,high,low,close,volume\n")
-        for symbol, bars in make_candles(seed=3).items():
-            for day, b in sorted(bars.items()):
-                f.write(f"{symbol},{day_date(day)},{b.open},{max(b.open, b.close) * (1 + pad)},"
-                        f"{min(b.open, b.close) * (1 - pad)},{b.close},{b.quote_volume / b.close}\n")
-    return path
+    return write_candles_csv(path, make_candles(seed=3), pad)
 
 
 def test_capacity_runs_one_configuration_at_each_capital_and_says_where_the_edge_goes(tmp_path):
