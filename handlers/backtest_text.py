@@ -144,7 +144,8 @@ COST_COLUMNS = (("fees", "fees_paid"), ("slippage", "slippage_paid"), ("spread",
 def capacity_text(c: Capacity) -> str:
     """Net CAGR and the cost split (bps of the value traded) at each capital, and where the edge goes."""
     head = f"{'capital':>14}{'CAGR':>10}{'return':>10}" + "".join(f"{name:>10}" for name, _ in COST_COLUMNS)
-    rows = [f"{p.capital:>14,.0f}{show('cagr', p.metrics['cagr']):>10}{show('total_return', p.metrics['total_return']):>10}"
+    rows = [f"{p.capital:>14,.0f}{show('cagr', p.metrics['cagr']):>10}"
+            f"{show('total_return', p.metrics['total_return']):>10}"
             + "".join(f"{cost_bps(p.metrics, key):>10,.1f}" for _, key in COST_COLUMNS) for p in c.points]
     return "\n".join([f"Capacity: {describe(c.config)}", "costs in bps of the value traded (buys and sells)", "",
                       head, *rows, "", edge_verdict(c)])
@@ -159,7 +160,8 @@ def edge_verdict(c: Capacity) -> str:
     gone = c.edge_gone_at
     if gone is None:
         return f"the edge holds at every capital tried (net return > 0 up to {c.points[-1].capital:,.0f}; {before})"
-    return f"the edge is gone at {gone:,.0f}: the first capital whose net return is ≤ 0, no better than cash ({before})"
+    return (f"the edge is gone at {gone:,.0f}: the first capital whose net return is ≤ 0, no better than cash "
+            f"({before})")
 
 
 def capacity_json(c: Capacity) -> dict[str, Any]:

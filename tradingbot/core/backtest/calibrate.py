@@ -75,6 +75,7 @@ def fit_impact_k(fills: Iterable[FillCost]) -> KFit:
     errors = [b - k * a for a, b in zip(x, y)]
     syy = sum(v * v for v in y)
     return KFit(k, len(usable), len(all_fills) - len(usable),
-                math.sqrt(sum(e * e for e in errors) / len(errors)) * 1e4, statistics.median(abs(e) for e in errors) * 1e4,
+                math.sqrt(sum(e * e for e in errors) / len(errors)) * 1e4,
+                statistics.median(abs(e) for e in errors) * 1e4,
                 1.0 - sum(e * e for e in errors) / syy if syy > 0 else 0.0)
 

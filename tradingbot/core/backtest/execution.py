@@ -93,7 +93,7 @@ def two_day_spreads(high: np.ndarray, low: np.ndarray) -> np.ndarray:
 
 
 def spread_products(close: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarray:
-    """Abdi–Ranaldo's (c_{t−1} − η_{t−1})(c_{t−1} − η_t) per row t (known at t's close); NaN at row 0 or a gap."""
+    """Abdi–Ranaldo's (c_{t−1} − η_{t−1})(c_{t−1} − η_t) per row t (known at t's close); NaN at row 0, gaps."""
     with np.errstate(invalid="ignore", divide="ignore"):
         c, eta = np.log(close), (np.log(high) + np.log(low)) / 2.0
     products = (c[:-1] - eta[:-1]) * (c[:-1] - eta[1:])

@@ -28,9 +28,9 @@ class _Fills:
     model: VolumeCosts | None = None  # the volume cost model's spread and impact; None: flat
     trade: int = 0  # the trade being filled: the volume model's row
     fees: float = 0.0
-    slippage: float = 0.0  # quote lost to slippage_bps, the spread and the impact
-    spread: float = 0.0
-    impact: float = 0.0
+    slippage: float = 0.0  # quote lost to slippage_bps
+    spread: float = 0.0  # to the volume model's half-spread
+    impact: float = 0.0  # to its market impact
     traded: float = 0.0  # quote value of every fill, buys and sells
     fills: int = 0
 
@@ -47,7 +47,8 @@ class _Fills:
         else:
             spread, impact = self.model.fractions(self.trade, cols, value)
             gross = float(value @ (1.0 - self.slip - spread - impact))
-            self.spread, self.impact = self.spread + float(value @ spread), self.impact + float(value @ impact)
+            self.spread += float(value @ spread)
+            self.impact += float(value @ impact)
         self.slippage += float(value.sum()) * self.slip
         fee = gross * self.fee
         q[cols] -= qty[cols]
@@ -66,7 +67,8 @@ class _Fills:
             paid = 1.0 + self.slip + spread + impact
             q[cols] += spend / (px[cols] * paid) * (1.0 - self.fee)
             self.slippage += float(spend @ (self.slip / paid))
-            self.spread, self.impact = self.spread + float(spend @ (spread / paid)), self.impact + float(spend @ (impact / paid))
+            self.spread += float(spend @ (spread / paid))
+            self.impact += float(spend @ (impact / paid))
         self.fees, self.traded, self.fills = self.fees + total * self.fee, self.traded + total, self.fills + len(cols)
         return total
 
