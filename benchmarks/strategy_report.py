@@ -257,7 +257,9 @@ redenominations show as returns no holder ever earned. Dropping the built-in lis
 leveraged tokens in, whose consolidations appear as jumps of up to 10^5×; reversal buys them after their
 crashes and books those jumps, hence a result that is a data artefact, not a strategy.
 """
-    (DOCS / "strategy-analysis.md").write_text(text)
+    from cost_report import kept_section  # the execution-cost section cost_report.py writes survives a rewrite
+
+    (DOCS / "strategy-analysis.md").write_text(text + kept_section(DOCS / "strategy-analysis.md"))
     print(text)
     return 0
 

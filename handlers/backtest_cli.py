@@ -95,12 +95,16 @@ def _progress(text: str) -> None:
 
 
 def backtest(args: argparse.Namespace, cache: CandleCache, open_runs: OpenRuns = lambda: None) -> int:
+    if args.calibrate_k:
+        return calibrate_k(Path(args.calibrate_k), args.json)
     base = BacktestConfig(StrategyParams())
     config = options.config_from_pairs(backtest_flags.pairs_from_args(args), base.params, base)
     tester = Backtester(cache.source(Path(args.data) if args.data else None))
     quiet = (lambda _: None) if args.json else _progress
     if args.sweep:
         return _sweep(args, tester, config, open_runs)
+    if args.capacity:
+        return _capacity(args, tester, config)
     report = tester.run(config, quiet)
     from handlers.backtest_text import describe, report_json, report_text
 
@@ -113,6 +117,51 @@ def backtest(args: argparse.Namespace, cache: CandleCache, open_runs: OpenRuns =
 
         Path(args.chart).write_bytes(backtest_equity_chart(report))
         quiet(f"equity chart saved to {args.chart}")
+    return 0
+
+
+def _capacity(args: argparse.Namespace, tester: Backtester, config: BacktestConfig) -> int:
+    from handlers.backtest_text import capacity_json, capacity_text
+    from tradingbot.core.backtest.capacity import parse_capitals
+
+    result = tester.capacity(config, parse_capitals(args.capacity), (lambda _: None) if args.json else _progress)
+    print(json.dumps(capacity_json(result)) if args.json else capacity_text(result))
+    if args.chart:
+        from charts.capacity import capacity_chart
+        from handlers.backtest_text import describe
+
+        Path(args.chart).write_bytes(capacity_chart(result, describe(result.config)))
+        _progress(f"capacity chart saved to {args.chart}")
+    return 0
+
+
+CALIBRATION_COLUMNS = ("side", "mid", "avg_price", "quote", "volume", "sigma")
+
+
+def calibrate_k(path: Path, as_json: bool) -> int:
+    """Fit k to the market orders listed in a CSV (one per line) and print it, with the fit's error."""
+    from tradingbot.core.backtest.calibrate import FillCost, fit_impact_k
+
+    if not path.is_file():
+        raise UserError(f"no such file: {path}")
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in CALIBRATION_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise UserError(f"{path.name} lacks the column(s) {', '.join(missing)} (wanted: "
+                            f"{', '.join(CALIBRATION_COLUMNS)}, half_spread optional)")
+        try:
+            fills = [FillCost(r["side"], *(float(r[c]) for c in CALIBRATION_COLUMNS[1:]),
+                              float(r.get("half_spread") or 0)) for r in reader]
+        except ValueError as e:
+            raise UserError(f"{path.name} line {reader.line_num}: {e}") from None
+    fit = fit_impact_k(fills)
+    if as_json:
+        print(json.dumps(vars(fit)))
+    else:
+        print(f"k = {fit.k:.3f} from {fit.fills} orders ({fit.left_out} without a mid, volume or σ left out); "
+              f"error rmse {fit.rmse_bps:.1f} bps, median {fit.median_abs_error_bps:.1f} bps, R² {fit.r_squared:.2f}\n"
+              f"use it: bot.py backtest --cost-model volume --impact-k {fit.k:.3g}")
     return 0
 
 

@@ -26,6 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--start", help="first day, YYYY-MM-DD")
     add("--end", help="last day, YYYY-MM-DD")
     add("--capital", help="starting cash (default 10000)")
+    add("--cost-model", help="flat: fee + slippage_bps (default); volume: also a high/low spread estimate and "
+        "square-root impact, so results depend on --capital (README: The cost model)")
+    add("--impact-k", help="volume model: the impact prefactor k (default 1, the square-root law's)")
+    add("--capacity", metavar="CAPITALS", help="run at each capital under the volume model, e.g. 1e4,1e5,1e6,1e7,1e8")
+    add("--calibrate-k", metavar="CSV", help="fit the volume model's k to market orders: a CSV of side, mid, "
+        "avg_price, quote, volume, sigma[, half_spread] (README: The cost model)")
     add("--data", metavar="PATH", help="read this candle file instead of the cache")
     add("--cache", metavar="PATH", help="the candle cache (default: KLINE_DB_PATH)")
     add("--json", action="store_true", help="print one JSON object")
@@ -36,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 _FLAG_KEYS = ("strategy", "lookback", "topn", "every", "mode", "invest_fraction", "fee", "slippage_bps", "delay",
-              "min_age_days", "min_quote_volume", "start", "end", "capital")
+              "min_age_days", "min_quote_volume", "start", "end", "capital", "cost_model", "impact_k")
 
 
 def pairs_from_args(args: argparse.Namespace) -> list[str]:

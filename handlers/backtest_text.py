@@ -4,9 +4,10 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+from tradingbot.core.backtest.capacity import Capacity, cost_bps
 from tradingbot.core.backtest.config import BacktestConfig
-from tradingbot.core.backtest.metrics import (ANNUALISED_METRICS, ANNUALISED_MIN_DAYS, PERCENT_METRICS, annualised,
-                                         not_annualised_note, window_span)
+from tradingbot.core.backtest.metrics import (ANNUALISED_METRICS, ANNUALISED_MIN_DAYS, COST_METRICS, PERCENT_METRICS,
+                                         annualised, not_annualised_note, window_span)
 from tradingbot.app.backtester import BacktestReport, SweepRow
 from tradingbot.core.params import StrategyParams, format_duration
 
@@ -19,7 +20,7 @@ def show(key: str, v: float) -> str:
         return "n/a"  # an annualised figure of a window too short for one
     if key in PERCENT_METRICS:
         return f"{v * 100:+,.1f} %" if key != "hit_rate" else f"{v * 100:.1f} %"
-    if key in ("final_equity", "fees_paid"):
+    if key in ("final_equity", "fees_paid", *COST_METRICS):
         return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
     if key in ("fills", "rebalances", "days"):
         return f"{v:,.0f}"
@@ -30,7 +31,18 @@ def describe(c: BacktestConfig) -> str:
     p = c.params
     return ", ".join([f"{p.strategy} {format_duration(p.lookback)} top {p.topn}", f"every {c.every_text}", p.mode,
                       *_invested(p).values(), f"fee {float(p.fee_rate) * 100:g} %",
-                      f"slippage {p.slippage_bps} bps", f"delay {c.delay}"])
+                      f"slippage {p.slippage_bps} bps", f"delay {c.delay}", *_cost_model(c)])
+
+
+def _cost_model(c: BacktestConfig) -> list[str]:
+    """The volume cost model and its k, said only when chosen (flat is the default)."""
+    return [f"volume costs (k {c.execution.impact_k:g})"] if c.execution.volume else []
+
+
+def cost_split(m: dict[str, float]) -> str:
+    """Where the money went: fees, slippage_bps, and the volume model's spread and impact, in quote."""
+    return (f"costs: fees {show('fees_paid', m['fees_paid'])} · slippage {show('slippage_paid', m['slippage_paid'])}"
+            f" · spread {show('spread_paid', m['spread_paid'])} · impact {show('impact_paid', m['impact_paid'])}")
 
 
 def _invested(p: StrategyParams) -> dict[str, str]:
@@ -77,7 +89,8 @@ def report_text(r: BacktestReport) -> str:
         f"Backtest: {describe(r.config)}",
         f"{r.first_day} → {r.last_day} ({len(r.equity):,} days), {r.symbols} symbols, capital {r.config.capital:,.0f}",
         "", *lines, "",
-        f"fees {show('fees_paid', m['fees_paid'])} · fills {show('fills', m['fills'])} · "
+        cost_split(m),
+        f"fills {show('fills', m['fills'])} · "
         f"turnover {m['turnover']:,.1f}× · holdings {m['avg_holdings']:.1f} · hit rate {show('hit_rate', m['hit_rate'])}",
         *([not_annualised_note([m["days"]])] if short_window else []),
         *([f"{r.bad_rows} row(s) of the data file were unusable"] if r.bad_rows else []),
@@ -90,10 +103,16 @@ def metrics_json(m: dict[str, float]) -> dict[str, Any]:
             "annualised_note": None if annualised(m["days"]) else not_annualised_note([m["days"]])}
 
 
+def report_json_params(c: BacktestConfig) -> dict[str, Any]:
+    """A run's settings for JSON: the strategy's, the window's and the cost model's."""
+    return {**c.params.to_strings(), "every": c.every_text, "delay": c.delay, "capital": c.capital,
+            "cost_model": c.execution.cost_model, "impact_k": c.execution.impact_k}
+
+
 def report_json(r: BacktestReport) -> dict[str, Any]:
     return {
         **metrics_json(r.metrics), "start": r.first_day.isoformat(), "end": r.last_day.isoformat(),
-        "params": {**r.config.params.to_strings(), "every": r.config.every_text, "delay": r.config.delay, "capital": r.config.capital},
+        "params": report_json_params(r.config),
         "benchmarks": {name: metrics_json(m) for name, m in r.benchmark_metrics.items()}, "symbols": r.symbols,
         "last_picks": list(r.last_picks),
     }
@@ -116,3 +135,36 @@ def sort_key(metrics: dict[str, float], metric: str) -> tuple[bool, float]:
     """Best first; a figure not reported (NaN, or absent) after every reported one."""
     v = metrics.get(metric, math.nan)
     return (math.isnan(v), -v if not math.isnan(v) else 0.0)
+
+
+COST_COLUMNS = (("fees", "fees_paid"), ("slippage", "slippage_paid"), ("spread", "spread_paid"),
+                ("impact", "impact_paid"))
+
+
+def capacity_text(c: Capacity) -> str:
+    """Net CAGR and the cost split (bps of the value traded) at each capital, and where the edge goes."""
+    head = f"{'capital':>14}{'CAGR':>10}{'return':>10}" + "".join(f"{name:>10}" for name, _ in COST_COLUMNS)
+    rows = [f"{p.capital:>14,.0f}{show('cagr', p.metrics['cagr']):>10}"
+            f"{show('total_return', p.metrics['total_return']):>10}"
+            + "".join(f"{cost_bps(p.metrics, key):>10,.1f}" for _, key in COST_COLUMNS) for p in c.points]
+    return "\n".join([f"Capacity: {describe(c.config)}", "costs in bps of the value traded (buys and sells)", "",
+                      head, *rows, "", edge_verdict(c)])
+
+
+def edge_verdict(c: Capacity) -> str:
+    """Where the edge is gone, in one line (the rule: net return ≤ 0, so CAGR ≤ 0, as holding cash)."""
+    z = c.zero_cost
+    before = f"without any costs: CAGR {show('cagr', z['cagr'])}, return {show('total_return', z['total_return'])}"
+    if not c.edge_before_costs:
+        return f"no edge even before costs ({before})"
+    gone = c.edge_gone_at
+    if gone is None:
+        return f"the edge holds at every capital tried (net return > 0 up to {c.points[-1].capital:,.0f}; {before})"
+    return (f"the edge is gone at {gone:,.0f}: the first capital whose net return is ≤ 0, no better than cash "
+            f"({before})")
+
+
+def capacity_json(c: Capacity) -> dict[str, Any]:
+    return {"params": report_json_params(c.config), "zero_cost": metrics_json(c.zero_cost),
+            "edge_gone_at": c.edge_gone_at, "edge_before_costs": c.edge_before_costs,
+            "capacity": [{"capital": p.capital, **metrics_json(p.metrics)} for p in c.points]}

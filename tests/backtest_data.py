@@ -4,10 +4,11 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from tradingbot.core.backtest.panel import Panel, build_panel
+from tradingbot.core.backtest.panel import Panel, build_panel, day_date
 
 FIRST_DAY = 19000  # 2022-01-08 as a day number
 
@@ -50,3 +51,15 @@ def panel_of(candles: dict[str, dict[int, Bar]]) -> Panel:
     return build_panel(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
                        np.array([r[2].open for r in rows]), np.array([r[2].close for r in rows]),
                        np.array([r[2].quote_volume for r in rows]))
+
+
+def write_candles_csv(path: Path, candles: dict[str, dict[int, Bar]], pad: float = 0.0, extra: str = "") -> Path:
+    """The candles as a long CSV (base volume), highs and lows `pad` beyond the open and close, then `extra` lines."""
+    with path.open("w") as f:
+        f.write("symbol,open_time,open,high,low,close,volume\n")
+        for symbol, bars in candles.items():
+            for day, b in sorted(bars.items()):
+                f.write(f"{symbol},{day_date(day)},{b.open},{max(b.open, b.close) * (1 + pad)},"
+                        f"{min(b.open, b.close) * (1 - pad)},{b.close},{b.quote_volume / b.close}\n")
+        f.write(extra)
+    return path

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.builders import NO_ENV_FILE
-from tests.backtest_data import make_candles
+from tests.backtest_data import make_candles, write_candles_csv
 from handlers.backtest_flags import add_arguments, pairs_from_args
 from handlers.backtest_text import describe
 from tradingbot.core.backtest.options import config_from_pairs
-from tradingbot.core.backtest.panel import day_date
 from tradingbot.core.params import StrategyParams, spec_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,14 +33,7 @@ def bot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("bt")
-    data = folder / "candles.csv"
-    with data.open("w") as f:
-        f.write("symbol,open_time,open,high,low,close,volume\n")
-        for symbol, bars in make_candles(seed=3).items():
-            for day, b in sorted(bars.items()):
-                f.write(f"{symbol},{day_date(day)},{b.open},{max(b.open, b.close)},{min(b.open, b.close)},"
-                        f"{b.close},{b.quote_volume / b.close}\n")
-        f.write("BADUSDT,2022-02-01,1,1,1,oops,1\n")
+    data = write_candles_csv(folder / "candles.csv", make_candles(seed=3), extra="BADUSDT,2022-02-01,1,1,1,oops,1\n")
     done = bot("data", "import", "--cache", str(folder / "k.sqlite"), str(data))
     assert done.returncode == 0, done.stderr
     assert "bad row: candles.csv:" in done.stderr and "close is not a number" in done.stderr

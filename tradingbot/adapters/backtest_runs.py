@@ -29,6 +29,7 @@ def _finite(value: Any) -> Any:
 
 def _settings(config: Any) -> dict[str, Any]:
     return {**config.params.to_strings(), "delay": config.delay, "capital": config.capital,
+            "cost_model": config.execution.cost_model, "impact_k": config.execution.impact_k,
             "start": config.start.isoformat() if config.start else None,
             "end": config.end.isoformat() if config.end else None}
 

@@ -28,11 +28,12 @@ class CachedCandles:
     path: Path
 
     def load(self, start: date | None, end: date | None, history_days: int, quote: str,
-             opens: bool) -> tuple[Panel, int]:
+             opens: bool, ranges: bool = False) -> tuple[Panel, int]:
         if not self.path.exists():
             raise UserError(f"no candle cache at {self.path}: run `bot.py data import FILE` or `data fetch`")
         try:
-            return load_panel(sqlite_utils.Database(self.path), start, end, history_days, quote, opens=opens), 0
+            return load_panel(sqlite_utils.Database(self.path), start, end, history_days, quote, opens=opens,
+                              ranges=ranges), 0
         except LookupError as e:
             raise UserError(str(e)) from None
 
@@ -44,11 +45,11 @@ class FileCandles:
     path: Path
 
     def load(self, start: date | None, end: date | None, history_days: int, quote: str,
-             opens: bool) -> tuple[Panel, int]:
+             opens: bool, ranges: bool = False) -> tuple[Panel, int]:
         if not self.path.exists():
             raise UserError(f"no such data file: {self.path}")
         try:
-            panel, bad = panel_from_file(self.path, quote)
+            panel, bad = panel_from_file(self.path, quote, ranges)
         except (LookupError, ValueError) as e:  # quote=BTC over USDT pairs; an hourly or mixed file
             raise UserError(str(e)) from None
         return panel, len(bad)

@@ -73,12 +73,13 @@ def _joined(parts: list[str]) -> np.ndarray:
 
 
 def load_panel(db: sqlite_utils.Database, start: date | None, end: date | None, history_days: int,
-               quote: str = "USDT", opens: bool = True) -> Panel:
+               quote: str = "USDT", opens: bool = True, ranges: bool = False) -> Panel:
     """Daily candles of the quote's symbols from the cache, from history_days before start to a day after end.
 
     Quote volume is the stored quote-asset volume, else close × volume. SQLite joins each symbol's
     values into one string (group_concat) that NumPy parses: far faster than a Python tuple per candle.
-    Without `opens` the open column is left NaN (only a delayed fill reads it).
+    Without `opens` the open column is left NaN (only a delayed fill reads it); highs and lows are read only
+    with `ranges` (only the volume cost model reads them).
     """
     lo = (day_number(start) - history_days - 7) * DAY_MS if start else 0
     hi = (day_number(end) + 1) * DAY_MS if end else 2**62
@@ -86,14 +87,16 @@ def load_panel(db: sqlite_utils.Database, start: date | None, end: date | None, 
     args = [f"%{quote}", lo, hi]
     rows = db.execute(
         f"SELECT symbol, count(*), group_concat(open_time / {DAY_MS}), group_concat(close), group_concat(volume)"
-        f"{', group_concat(open)' if opens else ''} FROM klines {where} GROUP BY symbol", args).fetchall()
+        f"{', group_concat(open)' if opens else ''}{', group_concat(high), group_concat(low)' if ranges else ''}"
+        f" FROM klines {where} GROUP BY symbol", args).fetchall()
     if not rows:
         raise LookupError(_no_daily(db, args))
     symbols = np.repeat([r[0] for r in rows], [r[1] for r in rows])
     day, close, volume = (_joined([r[k] for r in rows]) for k in (2, 3, 4))
     day = day.astype(np.int64)
     open_ = _joined([r[5] for r in rows]) if opens else np.full(len(day), np.nan)
-    panel = build_panel(symbols, day, open_, close, close * volume, listed=_listings(db, quote))
+    high, low = (_joined([r[k] for r in rows]) for k in (-2, -1)) if ranges else (None, None)
+    panel = build_panel(symbols, day, open_, close, close * volume, listed=_listings(db, quote), high=high, low=low)
     for symbol, days, values in db.execute(  # where the source gave the quote-asset volume, it wins
             f"SELECT symbol, group_concat(open_time / {DAY_MS}), group_concat(quote_volume) FROM klines "
             f"{where} AND quote_volume IS NOT NULL GROUP BY symbol", args):
@@ -123,12 +126,12 @@ def _listings(db: sqlite_utils.Database, quote: str) -> dict[str, int]:
     return {s: int(d) for s, d in rows}
 
 
-def panel_from_file(path: Path, quote: str = "USDT") -> tuple[Panel, list[BadRow]]:
+def panel_from_file(path: Path, quote: str = "USDT", ranges: bool = False) -> tuple[Panel, list[BadRow]]:
     """A Panel straight from one daily candle file (no cache), and the rows it could not use.
 
     The file's own interval is read, not assumed: an hourly file read as daily would give a wrong result.
     """
-    c = read_candles(path, fields=("open", "close", "volume", "quote_volume"))
+    c = read_candles(path, fields=("open", "close", "volume", "quote_volume", *(("high", "low") if ranges else ())))
     if c.interval != "1d":
         raise LookupError(f"{path.name} holds {c.interval} candles; {DAILY_ONLY}")
     mine = np.char.endswith(c.symbol.astype(str), quote)
@@ -136,4 +139,6 @@ def panel_from_file(path: Path, quote: str = "USDT") -> tuple[Panel, list[BadRow
         raise LookupError(f"no {quote} pairs in {path.name}")
     close = c.values["close"][mine]
     qv = c.values["quote_volume"][mine] if "quote_volume" in c.values else close * c.values["volume"][mine]
-    return build_panel(c.symbol[mine], c.open_time[mine] // DAY_MS, c.values["open"][mine], close, qv), c.bad
+    high, low = (c.values["high"][mine], c.values["low"][mine]) if ranges else (None, None)
+    return build_panel(c.symbol[mine], c.open_time[mine] // DAY_MS, c.values["open"][mine], close, qv,
+                       high=high, low=low), c.bad

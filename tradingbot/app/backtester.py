@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..core.backtest.capacity import Capacity, CapacityPoint, at_capitals, without_costs
 from ..core.backtest.config import BacktestConfig
 from ..core.backtest.metrics import benchmark_paths, curve_metrics, run_metrics
 from ..core.backtest.panel import Panel
@@ -34,7 +35,8 @@ class Backtester:
         start = None if None in starts else min(s for s in starts if s)
         end = None if None in ends else max(e for e in ends if e)
         return self.candles.load(start, end, max(c.history_days() for c in configs), configs[0].params.quote,
-                                 opens=any(c.delay for c in configs))
+                                 opens=any(c.delay for c in configs),
+                                 ranges=any(c.execution.volume for c in configs))
 
     def run(self, config: BacktestConfig, progress: Progress = lambda _: None,
             panel: Panel | None = None) -> BacktestReport:
@@ -47,6 +49,18 @@ class Backtester:
             config, panel.date_of(run.first_row), run.equity, run_metrics(run), paths,
             {name: curve_metrics(path, config.capital) for name, path in paths.items()},
             len(panel.symbols), bad, run.last_picks)
+
+    def capacity(self, config: BacktestConfig, capitals: tuple[float, ...],
+                 progress: Progress = lambda _: None) -> Capacity:
+        """The configuration at each capital under the volume cost model, and once without any costs."""
+        configs = at_capitals(config, capitals)
+        progress("loading candles")
+        panel, _ = self.load(configs)
+        points = []
+        for c in configs:
+            progress(f"simulating at capital {c.capital:,.0f}")
+            points.append(CapacityPoint(c.capital, run_metrics(simulate(panel, c))))
+        return Capacity(configs[0], tuple(points), run_metrics(simulate(panel, without_costs(config))))
 
     def sweep(self, base: BacktestConfig, combos: Sequence[Sequence[str]], build: Callable[[Sequence[str]], BacktestConfig],
               progress: Progress = lambda _: None, workers: int | None = None) -> list[SweepRow]:

@@ -190,8 +190,9 @@ class CandleSource(Protocol):
     """Daily candles for the backtester: the candle cache, or one file."""
 
     def load(self, start: date | None, end: date | None, history_days: int, quote: str,
-             opens: bool) -> tuple[Panel, int]:
-        """One panel covering [start - history_days, end] (None: all there is), and how many rows were unusable."""
+             opens: bool, ranges: bool = False) -> tuple[Panel, int]:
+        """One panel covering [start - history_days, end] (None: all there is), and how many rows were unusable;
+        with `ranges`, the highs and lows too (the volume cost model's spread estimate)."""
         ...
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from ..costs import Costs
 from ..errors import UserError
 from ..params import StrategyParams, parse_duration
+from .execution import Execution
 from .panel import Panel
 
 DAY = timedelta(days=1)
@@ -27,6 +28,7 @@ class BacktestConfig:
     # The backtest's own period, any whole number of days or weeks ('3d', '2w'); None: the live params' every.
     # Kept apart from params.every because the live schedule takes only 1h, 4h, 1d and 1w.
     every: str | None = None
+    execution: Execution = field(default_factory=Execution)  # the cost model fills are priced with
 
     def __post_init__(self) -> None:
         p = self.params

@@ -11,9 +11,12 @@ from .panel import Panel
 from .simulate import Run
 
 YEAR_DAYS = 365  # crypto trades every calendar day
+# Where the money went besides fees, in quote: slippage_bps, and the volume cost model's spread and impact; and
+# the quote value of every fill, buys and sells, which they are shares of.
+COST_METRICS = ("slippage_paid", "spread_paid", "impact_paid", "traded_value")
 # Every figure of a run (run_metrics), in the order reports list them.
 METRICS = ("final_equity", "total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar", "days",
-           "fees_paid", "fills", "turnover", "avg_holdings", "hit_rate", "rebalances")
+           "fees_paid", "fills", "turnover", "avg_holdings", "hit_rate", "rebalances", *COST_METRICS)
 PERCENT_METRICS = frozenset({"total_return", "cagr", "max_drawdown", "hit_rate"})  # fractions, shown as %
 # Figures whose sign says gain or loss: charted on one scale centred on zero, so runs compare at a glance.
 SIGNED_METRICS = frozenset({"total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar"})
@@ -93,6 +96,10 @@ def run_metrics(run: Run) -> dict[str, float]:
         "avg_holdings": float(run.holdings.mean()),
         "hit_rate": hit_rate(run),
         "rebalances": float(len(run.trade_rows)),
+        "slippage_paid": run.slippage,
+        "spread_paid": run.spread,
+        "impact_paid": run.impact,
+        "traded_value": run.traded,
     })
     return out
 

@@ -15,9 +15,11 @@ from typing import Any, Sequence
 from ..errors import UserError
 from ..params import StrategyParams, assign, excerpt, key_name, parse_duration, split_assignment, split_assignments
 from .config import BacktestConfig
+from .execution import parse_execution
 
 ALIASES = {"fee": "fee_rate", "slippage": "slippage_bps", "min_age": "min_age_days", "min_volume": "min_quote_volume"}
 RUN_KEYS = ("start", "end", "delay", "capital", "every")  # every: any whole days or weeks here, unlike /set
+EXECUTION_KEYS = ("cost_model", "impact_k")  # the backtest's cost model (execution.py), not a live parameter
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _NUMBER = re.compile(r"\d{1,12}(?:\.\d{1,8})?", re.ASCII)
 
@@ -40,6 +42,8 @@ def _run_value(key: str, text: str) -> Any:
         except UserError:
             raise UserError(f"every must be a duration like 1d, 3d or 2w (got '{excerpt(text)}')") from None
         return text.strip().lower()
+    if key in EXECUTION_KEYS:
+        return parse_execution(key, text)
     if key == "delay":
         if text not in ("0", "1"):
             raise UserError(f"delay must be 0 (fill at the signal close) or 1 (next open) (got '{excerpt(text)}')")
@@ -61,14 +65,17 @@ def config_from_pairs(tokens: Sequence[str], base: StrategyParams, defaults: Bac
     strategy: list[tuple[str, str]] = []
     for typed, value in split_assignments(tokens):
         key = _known_as(typed)
-        if key in RUN_KEYS:
+        if key in RUN_KEYS or key in EXECUTION_KEYS:
             if key in run:
                 raise UserError(f"{key} is given twice; give each key once")
             run[key] = _run_value(key, value)
         else:
             strategy.append((key, value))
     params = assign(strategy, base)[0] if strategy else base
-    return replace(defaults or BacktestConfig(), params=params, **run)
+    defaults = defaults or BacktestConfig()
+    if cost := {k: run.pop(k) for k in EXECUTION_KEYS if k in run}:
+        run["execution"] = replace(defaults.execution, **cost)
+    return replace(defaults, params=params, **run)
 
 
 def sweep_grid(specs: Sequence[str]) -> tuple[list[str], list[list[str]]]:

@@ -35,6 +35,9 @@ class Panel:
     open: np.ndarray
     quote_volume: np.ndarray
     listed: np.ndarray = field(repr=False)
+    # Daily highs and lows, loaded only for the volume cost model's spread estimate (execution.py).
+    high: np.ndarray | None = field(default=None, repr=False)
+    low: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def days(self) -> int:
@@ -92,15 +95,18 @@ def _rolling_sum(a: np.ndarray, window: int) -> np.ndarray:
 
 
 def build_panel(symbols: np.ndarray, day: np.ndarray, open_: np.ndarray, close: np.ndarray,
-                quote_volume: np.ndarray, listed: dict[str, int] | None = None) -> Panel:
-    """A Panel from one row per candle (symbol, day number, open, close, quote volume); later rows win."""
+                quote_volume: np.ndarray, listed: dict[str, int] | None = None,
+                high: np.ndarray | None = None, low: np.ndarray | None = None) -> Panel:
+    """A Panel from one row per candle (symbol, day number, open, close, quote volume, and optionally high and
+    low); later rows win."""
     names, col = np.unique(np.asarray(symbols).astype(str), return_inverse=True)
     if len(day) == 0:
         raise ValueError("no candles")
     first, last = int(day.min()), int(day.max())
     shape = (last - first + 1, len(names))
     arrays = []
-    for values in (close, open_, quote_volume):
+    ranges = (high, low) if high is not None and low is not None else ()
+    for values in (close, open_, quote_volume, *ranges):
         a = np.full(shape, np.nan)
         a[day - first, col] = values
         arrays.append(a)
@@ -108,4 +114,4 @@ def build_panel(symbols: np.ndarray, day: np.ndarray, open_: np.ndarray, close: 
     np.minimum.at(seen, col, day.astype(np.int64))
     if listed:
         seen = np.minimum(seen, [listed.get(n, s) for n, s in zip(names.tolist(), seen.tolist())])
-    return Panel(first, tuple(names.tolist()), arrays[0], arrays[1], arrays[2], seen)
+    return Panel(first, tuple(names.tolist()), arrays[0], arrays[1], arrays[2], seen, *arrays[3:])

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..costs import Costs
 from .config import BacktestConfig, allowed_columns, window
+from .execution import VolumeCosts
 from .panel import Panel
 from .signals import eligible, pick
 
@@ -24,26 +25,50 @@ class _Fills:
 
     fee: float
     slip: float
+    model: VolumeCosts | None = None  # the volume cost model's spread and impact; None: flat
+    trade: int = 0  # the trade being filled: the volume model's row
     fees: float = 0.0
+    slippage: float = 0.0  # quote lost to slippage_bps
+    spread: float = 0.0  # to the volume model's half-spread
+    impact: float = 0.0  # to its market impact
     traded: float = 0.0  # quote value of every fill, buys and sells
     fills: int = 0
 
     @classmethod
-    def at(cls, costs: Costs) -> _Fills:
-        return cls(float(costs.fee_rate), float(costs.slippage))
+    def at(cls, costs: Costs, model: VolumeCosts | None = None) -> _Fills:
+        return cls(float(costs.fee_rate), float(costs.slippage), model)
 
     def sell(self, q: np.ndarray, qty: np.ndarray, cols: np.ndarray, px: np.ndarray) -> float:
-        """Sell qty[cols] at px less slippage; returns the cash received after fees."""
-        gross = float(qty[cols] @ px[cols]) * (1.0 - self.slip)
+        """Sell qty[cols] at px less slippage (and the volume model's spread and impact); returns the cash
+        received after fees."""
+        value = qty[cols] * px[cols]
+        if self.model is None:
+            gross = float(qty[cols] @ px[cols]) * (1.0 - self.slip)
+        else:
+            spread, impact = self.model.fractions(self.trade, cols, value)
+            gross = float(value @ (1.0 - self.slip - spread - impact))
+            self.spread += float(value @ spread)
+            self.impact += float(value @ impact)
+        self.slippage += float(value.sum()) * self.slip
         fee = gross * self.fee
         q[cols] -= qty[cols]
         self.fees, self.traded, self.fills = self.fees + fee, self.traded + gross, self.fills + len(cols)
         return gross - fee
 
     def buy(self, q: np.ndarray, cols: np.ndarray, spend: np.ndarray, px: np.ndarray) -> float:
-        """Spend quote amounts at px plus slippage; the fee comes off the units received."""
-        q[cols] += spend / (px[cols] * (1.0 + self.slip)) * (1.0 - self.fee)
+        """Spend quote amounts at px plus slippage (and the volume model's spread and impact); the fee comes off
+        the units received. Each cost is its share of what the spend lost against the price: spend × c / (1 + Σc)."""
         total = float(spend.sum())
+        if self.model is None:
+            q[cols] += spend / (px[cols] * (1.0 + self.slip)) * (1.0 - self.fee)
+            self.slippage += total * self.slip / (1.0 + self.slip)
+        else:
+            spread, impact = self.model.fractions(self.trade, cols, spend)
+            paid = 1.0 + self.slip + spread + impact
+            q[cols] += spend / (px[cols] * paid) * (1.0 - self.fee)
+            self.slippage += float(spend @ (self.slip / paid))
+            self.spread += float(spend @ (spread / paid))
+            self.impact += float(spend @ (impact / paid))
         self.fees, self.traded, self.fills = self.fees + total * self.fee, self.traded + total, self.fills + len(cols)
         return total
 
@@ -70,6 +95,14 @@ def _delta(q: np.ndarray, cash: float, px: np.ndarray, cols: np.ndarray, invest:
     return cash - costs.buy(q, cols[short], need[short] * min(1.0, cash / total), px)
 
 
+def _full(q: np.ndarray, cash: float, px: np.ndarray, cols: np.ndarray, invest: float, costs: _Fills) -> float:
+    """Full mode one trade at a time: sell every holding, then spend cash × invest / n on each pick."""
+    held = np.flatnonzero(q)
+    if held.size:
+        cash += costs.sell(q, q.copy(), held, px)
+    return cash - costs.buy(q, cols, np.full(len(cols), cash * invest / len(cols)), px)
+
+
 @dataclass(frozen=True)
 class Run:
     """One backtest's daily path from the first to the last row of its window."""
@@ -83,6 +116,9 @@ class Run:
     traded: float
     fills: int
     last_picks: tuple[str, ...]
+    slippage: float = 0.0  # slippage_bps's part of the costs, in quote
+    spread: float = 0.0  # the volume model's half-spreads, in quote
+    impact: float = 0.0  # the volume model's market impact, in quote
 
 
 def _trade_prices(panel: Panel, rows: np.ndarray, delay: int) -> np.ndarray:
@@ -105,11 +141,16 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
     trading = picks.any(axis=1)  # nobody eligible: the rebalance is skipped and the holdings kept, as live
     picks, trades = picks[trading], signals[trading] + config.delay
     px_rows = _trade_prices(panel, trades, config.delay)
-    if p.mode == "full" and len(trades):
-        return _full_path(panel, config, first, last, trades, px_rows, picks)
     pr, pc = np.nonzero(picks)
+    model = None
+    if config.execution.volume:  # a trade sells only the last trade's picks and buys only its own
+        traded = picks | np.vstack([np.zeros_like(picks[:1]), picks[:-1]])
+        model = VolumeCosts.at(panel, trades - config.delay, traded, config.execution.impact_k)
+    if p.mode == "full" and len(trades) and model is None:
+        return _full_path(panel, config, first, last, trades, px_rows, picks)
+    step = _full if p.mode == "full" else _delta  # full mode steps one trade at a time when costs vary per order
     bounds = np.searchsorted(pr, np.arange(len(trades) + 1))
-    costs = _Fills.at(config.costs)
+    costs = _Fills.at(config.costs, model)
     price0 = panel.price0
     q = np.zeros(len(panel.symbols))
     cash = config.capital
@@ -121,7 +162,8 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
         if row > done:
             equity[done - first:row - first] = cash + price0[done:row] @ q
             held[done - first:row - first] = np.count_nonzero(q)
-        cash = _delta(q, cash, px_rows[k], cols, float(p.invest_fraction), costs)
+        costs.trade = k
+        cash = step(q, cash, px_rows[k], cols, float(p.invest_fraction), costs)
         equity[row - first] = cash + float(price0[row] @ q)
         held[row - first] = np.count_nonzero(q)
         done = row + 1
@@ -131,7 +173,7 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
         held[done - first:] = np.count_nonzero(q)
     names = tuple(panel.symbols[c] for c in np.flatnonzero(q))
     return Run(config, first, equity, held, np.array(traded_rows, dtype=np.int64), costs.fees, costs.traded,
-               costs.fills, names)
+               costs.fills, names, costs.slippage, costs.spread, costs.impact)
 
 
 def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trades: np.ndarray,
@@ -161,5 +203,7 @@ def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trad
     equity[live] = np.einsum("ij,ij->i", panel.price0[days[live]], units[period[live]]) + kept[period[live]]
     held = np.where(live, count[np.maximum(period, 0)], 0).astype(np.int64)
     traded = float(sold.sum() + cash.sum() * v)
+    slipped = float(sold.sum()) * s / (1 - s) + float(cash.sum()) * v * s / (1 + s)  # sells at mid, buys' spend
     names = tuple(panel.symbols[c] for c in np.flatnonzero(picks[-1]))
-    return Run(config, first, equity, held, trades, f * traded, traded, int(count.sum() + count[:-1].sum()), names)
+    return Run(config, first, equity, held, trades, f * traded, traded, int(count.sum() + count[:-1].sum()), names,
+               slipped)

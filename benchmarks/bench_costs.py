@@ -1,0 +1,70 @@
+"""The volume cost model's price: one daily backtest under --cost-model volume against the same run under flat.
+
+Target (issue 14): within 2x the flat run. Measured in the same process on the same panel (the shared real
+data when present, else bench_backtest's synthetic file of the same size): the simulation alone, and the
+panel load plus the simulation (the volume model also reads highs and lows). Medians of several repeats, with
+the load average beside them: on a shared machine the ratio is the figure to read. Ends with one JSON line.
+
+    python benchmarks/bench_costs.py [--repeat 5]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_backtest import END, PARAMS, SHARED, START, synthetic_file, timed  # noqa: E402
+
+from tradingbot.adapters.kline_import import panel_from_file  # noqa: E402
+from tradingbot.core.backtest.config import BacktestConfig  # noqa: E402
+from tradingbot.core.backtest.execution import Execution  # noqa: E402
+from tradingbot.core.backtest.simulate import simulate  # noqa: E402
+
+TARGET_RATIO = 2.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    data = SHARED if SHARED.exists() else synthetic_file(Path(tempfile.mkdtemp(prefix="itb-costs-")))
+    load = {m: timed(lambda m=m: panel_from_file(data, ranges=m == "volume")[0].warm(), 3) for m in ("flat", "volume")}
+    panel = load["volume"][1]
+    figures: dict[str, dict[str, float]] = {}
+    for mode in ("delta", "full"):
+        base = BacktestConfig(replace(PARAMS, mode=mode), start=START, end=END)
+        for model in ("flat", "volume"):
+            config = replace(base, execution=Execution(model))
+            t, run = timed(lambda: simulate(panel, config), args.repeat)
+            figures[f"{mode}_{model}"] = {"run_ms": t * 1000, "final_equity": float(run.equity[-1])}
+    ratios = {mode: figures[f"{mode}_volume"]["run_ms"] / figures[f"{mode}_flat"]["run_ms"] for mode in ("delta", "full")}
+    whole = {mode: (load["volume"][0] * 1000 + figures[f"{mode}_volume"]["run_ms"])
+             / (load["flat"][0] * 1000 + figures[f"{mode}_flat"]["run_ms"]) for mode in ("delta", "full")}
+    print(f"data: {'real (shared)' if data == SHARED else 'synthetic'}, {len(panel.symbols)} symbols, "
+          f"{START} → {END}, daily momentum top 10; load average {os.getloadavg()[0]:.1f}")
+    print(f"{'':34}{'flat':>12}{'volume':>12}{'ratio':>8}")
+    print(f"{'load .csv.gz (median of 3)':34}{load['flat'][0] * 1000:>9.0f} ms{load['volume'][0] * 1000:>9.0f} ms"
+          f"{load['volume'][0] / load['flat'][0]:>8.2f}")
+    for mode in ("delta", "full"):
+        f, v = figures[f"{mode}_flat"]["run_ms"], figures[f"{mode}_volume"]["run_ms"]
+        print(f"{'one daily run, ' + mode + ' mode':34}{f:>9.1f} ms{v:>9.1f} ms{ratios[mode]:>8.2f}")
+        print(f"{'  load + run, ' + mode + ' mode':34}{'':>24}{whole[mode]:>8.2f}")
+    print(f"target: volume within {TARGET_RATIO:g}x flat")
+    print(json.dumps({"load_average": os.getloadavg()[0], "repeat": args.repeat,
+                      **{f"{k}_run_ms": round(v["run_ms"], 2) for k, v in figures.items()},
+                      **{f"ratio_run_{k}": round(v, 3) for k, v in ratios.items()},
+                      **{f"ratio_load_and_run_{k}": round(v, 3) for k, v in whole.items()},
+                      "targets": {"ratio": TARGET_RATIO}}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
