@@ -1,4 +1,5 @@
-"""A backtest's period is any whole number of days or weeks; /set every= keeps the live schedule's choices."""
+"""A backtest's period is any whole number of days or weeks, or hours dividing a day; /set every= keeps the live
+schedule's choices."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -22,8 +23,8 @@ def test_without_every_the_live_period_is_used():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("12h", "every must be a whole number of days or weeks with daily candles, up to 365d, like 1d, 3d or 2w "
-            "(got 12h)"),
+    ("5h", "every must be a whole number of days or weeks up to 365d, or of hours dividing a day, like 4h, 12h, "
+           "1d, 3d or 2w (got 5h)"),
     ("0d", "every must be a whole number of days or weeks"),
     ("53w", "every must be a whole number of days or weeks"),
     ("3x", "every must be a duration like 1d, 3d or 2w (got '3x')"),

@@ -42,9 +42,9 @@ class Backtester:
         panel, bad = (panel, 0) if panel is not None else self.load([config])
         progress(f"simulating {len(panel.symbols)} symbols")
         run = simulate(panel, config)
-        paths = benchmark_paths(panel, run)
+        paths = {name: path[run.day_ends] for name, path in benchmark_paths(panel, run).items()}
         return BacktestReport(
-            config, panel.date_of(run.first_row), run.equity, run_metrics(run), paths,
+            config, panel.date_of(run.first_row), run.daily_equity, run_metrics(run), paths,
             {name: curve_metrics(path, config.capital) for name, path in paths.items()},
             len(panel.symbols), bad, run.last_picks)
 

@@ -1,10 +1,12 @@
 """Rebalance slots (pure): which slot is due at an instant, the next one, and its journal key."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
+HOUR, DAY, WEEK = timedelta(hours=1), timedelta(days=1), timedelta(weeks=1)
+EPOCH_DATE = date(1970, 1, 1)  # a Thursday: weeks are counted from the Monday before it, 1969-12-29
 
 
 def _at(at: time) -> tuple[int, int]:
@@ -23,6 +25,47 @@ def is_slot(local: datetime, every: str, at: time, weekday: str) -> bool:
     if local.hour != hour:
         return False
     return every == "1d" or WEEKDAYS[local.weekday()] == weekday
+
+
+def on_grid(local: datetime, period: timedelta, at: time, weekday: str) -> bool:
+    """True when a local wall-clock minute is a slot of any period, anchored on the Unix epoch's date.
+
+    Under a day (a whole number of hours dividing 24): the hours whose difference from at's is a multiple
+    of it, at at's minute (4h at 09:00: 01:00, 05:00, 09:00 …). N days: at's time on the local dates whose
+    day count since 1970-01-01 is a multiple of N. N weeks: at's time on the weekday, in the Monday-started
+    weeks whose count since the week of 1970-01-01 is a multiple of N. For 1h, 4h, 1d and 1w this is
+    is_slot's rule.
+    """
+    if local.minute != at.minute or local.second or local.microsecond:
+        return False
+    if period < DAY:
+        return (local.hour - at.hour) % (period // HOUR) == 0
+    if local.hour != at.hour:
+        return False
+    days = (local.date() - EPOCH_DATE).days
+    if period % WEEK == timedelta(0):
+        return WEEKDAYS[local.weekday()] == weekday and ((days + 3) // 7) % (period // WEEK) == 0
+    return days % (period // DAY) == 0
+
+
+def slot_instants(period: timedelta, at: time, weekday: str, tz: ZoneInfo, lo: datetime, hi: datetime
+                  ) -> list[datetime]:
+    """Every slot instant (UTC) from lo to hi, both included, as the live schedule fires them.
+
+    Wall times go through the same fold rules as _candidates: hourly slots are every real hour, any
+    other slot in a repeated autumn hour its first instant; a slot in a spring gap fires at the
+    pre-transition offset (and an instant reached twice counts once).
+    """
+    unit = HOUR if period < DAY else DAY
+    local = lo.astimezone(tz).replace(tzinfo=None) - DAY
+    naive = local.replace(hour=at.hour if unit == DAY else local.hour, minute=at.minute, second=0, microsecond=0)
+    end = hi.astimezone(tz).replace(tzinfo=None) + DAY
+    found: set[datetime] = set()
+    while naive <= end:
+        if on_grid(naive, period, at, weekday):
+            found.update(t for t in _instants(naive, tz, both_folds=period == HOUR) if lo <= t <= hi)
+        naive += unit
+    return sorted(found)
 
 
 def _candidates(anchor: datetime, every: str, at: time, weekday: str, tz: ZoneInfo, step: int):

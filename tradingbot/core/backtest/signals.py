@@ -10,16 +10,17 @@ def eligible(panel: Panel, rows: np.ndarray, lookback: int, min_age_days: int, m
              allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mask, score) of shape (len(rows), symbols): who may be picked on each signal row, and its return.
 
-    Eligible: a real candle on t and on exactly t - lookback, listed min_age_days before the signal instant,
-    mean daily quote volume over t-6 ... t at least the minimum, and not excluded.
+    Eligible: a real candle on t and on exactly t - lookback (in rows), listed min_age_days before the signal
+    instant, mean daily quote volume over the 7 × 24 h up to t's close at least the minimum, and not excluded.
     """
     back = rows - lookback
     inside = back >= 0
     back = np.maximum(back, 0)
     now_close, then_close = panel.close[rows], panel.close[back]
     ok = panel.has[rows] & panel.has[back] & inside[:, None]
-    # Age at the signal instant, t's close (the start of t + 1), as the live rebalance there counts it.
-    ok &= panel.age[rows] + 1 >= min_age_days
+    # Age at the signal instant, t's close (the start of t + 1), as the live rebalance there counts it: in
+    # candles, against the days asked for (a whole number of candles, as intervals divide a day).
+    ok &= panel.first_day + rows[:, None] + 1 - panel.listed[None, :] >= min_age_days * panel.per_day
     ok &= panel.volume_mean[rows] >= min_quote_volume
     ok &= allowed[None, :]
     ok &= then_close > 0

@@ -1,4 +1,4 @@
-"""The portfolio over the backtest window, marked every day (pure, NumPy).
+"""The portfolio over the backtest window, marked at every candle's close (pure, NumPy).
 
 The arithmetic is the live engine's planning without lot sizes, each pick's target being equity ×
 invest_fraction / n (the rest stays cash): full mode sells every holding and spends cash × invest_fraction
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..costs import Costs
-from .config import BacktestConfig, allowed_columns, window
+from .config import BacktestConfig, allowed_columns, signal_rows, window
 from .panel import Panel
 from .signals import eligible, pick
 
@@ -72,39 +72,51 @@ def _delta(q: np.ndarray, cash: float, px: np.ndarray, cols: np.ndarray, invest:
 
 @dataclass(frozen=True)
 class Run:
-    """One backtest's daily path from the first to the last row of its window."""
+    """One backtest's path from the first to the last row of its window (a mark per candle)."""
 
     config: BacktestConfig
     first_row: int
-    equity: np.ndarray  # after the day's trades, at its closes
-    holdings: np.ndarray  # symbols held at each day's end
+    equity: np.ndarray  # after the row's trades, at its closes
+    holdings: np.ndarray  # symbols held at each row's end
     trade_rows: np.ndarray  # rows (panel rows) on which the portfolio traded
     fees: float
     traded: float
     fills: int
     last_picks: tuple[str, ...]
+    per_day: int = 1  # candles in a day
+
+    @property
+    def day_ends(self) -> np.ndarray:
+        """Indices into equity of the marks at each UTC day's close (every one on daily candles)."""
+        return np.arange(self.per_day - 1, len(self.equity), self.per_day)
+
+    @property
+    def daily_equity(self) -> np.ndarray:
+        return self.equity if self.per_day == 1 else self.equity[self.day_ends]
 
 
-def _trade_prices(panel: Panel, rows: np.ndarray, delay: int) -> np.ndarray:
-    """Fill prices per trade row: the close (delay 0), or the open, else the carried close (delay 1)."""
-    if delay == 0:
+def _trade_prices(panel: Panel, rows: np.ndarray, at_open: bool) -> np.ndarray:
+    """Fill prices per trade row: the close (delay 0), or the open, else the carried close (a later fill)."""
+    if not at_open:
         return panel.price0[rows]
     opens = np.where(panel.has[rows], panel.open[rows], panel.price0[rows])
     return np.nan_to_num(opens, nan=0.0)
 
 
 def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = None) -> Run:
-    """Rebalance on the window's first day and every `every` after it; mark equity every day."""
+    """Rebalance at the signal rows' closes (config.signal_rows); mark equity at every candle's close."""
     p = config.params
     first, last = window(panel, config)
-    signals = np.arange(first, last + 1, config.every_days)
-    signals = signals[signals + config.delay <= last]
+    lookback = config.lookback_rows(panel)
+    offset, at_open = config.fill_offset(panel)
+    signals = signal_rows(panel, config, first, last)
+    signals = signals[(signals >= first) & (signals + offset <= last)]
     allowed = allowed_columns(panel, p) if allowed is None else allowed
-    ok, score = eligible(panel, signals, config.lookback_days, p.min_age_days, float(p.min_quote_volume), allowed)
+    ok, score = eligible(panel, signals, lookback, p.min_age_days, float(p.min_quote_volume), allowed)
     picks = pick(ok, score, p.topn, p.strategy)
     trading = picks.any(axis=1)  # nobody eligible: the rebalance is skipped and the holdings kept, as live
-    picks, trades = picks[trading], signals[trading] + config.delay
-    px_rows = _trade_prices(panel, trades, config.delay)
+    picks, trades = picks[trading], signals[trading] + offset
+    px_rows = _trade_prices(panel, trades, at_open)
     if p.mode == "full" and len(trades):
         return _full_path(panel, config, first, last, trades, px_rows, picks)
     pr, pc = np.nonzero(picks)
@@ -131,7 +143,7 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
         held[done - first:] = np.count_nonzero(q)
     names = tuple(panel.symbols[c] for c in np.flatnonzero(q))
     return Run(config, first, equity, held, np.array(traded_rows, dtype=np.int64), costs.fees, costs.traded,
-               costs.fills, names)
+               costs.fills, names, panel.per_day)
 
 
 def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trades: np.ndarray,
@@ -162,4 +174,5 @@ def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trad
     held = np.where(live, count[np.maximum(period, 0)], 0).astype(np.int64)
     traded = float(sold.sum() + cash.sum() * v)
     names = tuple(panel.symbols[c] for c in np.flatnonzero(picks[-1]))
-    return Run(config, first, equity, held, trades, f * traded, traded, int(count.sum() + count[:-1].sum()), names)
+    return Run(config, first, equity, held, trades, f * traded, traded, int(count.sum() + count[:-1].sum()), names,
+               panel.per_day)
