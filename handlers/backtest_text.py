@@ -30,7 +30,8 @@ def describe(c: BacktestConfig) -> str:
     p = c.params
     return ", ".join([f"{p.strategy} {format_duration(p.lookback)} top {p.topn}", f"every {c.every_text}", p.mode,
                       *_invested(p).values(), f"fee {float(p.fee_rate) * 100:g} %",
-                      f"slippage {p.slippage_bps} bps", f"delay {c.delay}"])
+                      f"slippage {p.slippage_bps} bps", f"delay {c.delay}",
+                      *([f"at {c.at:%H:%M} {p.timezone}"] if c.at else [])])
 
 
 def _invested(p: StrategyParams) -> dict[str, str]:
@@ -75,7 +76,8 @@ def report_text(r: BacktestReport) -> str:
         for label, key in CURVE_ROWS]
     return "\n".join([
         f"Backtest: {describe(r.config)}",
-        f"{r.first_day} → {r.last_day} ({len(r.equity):,} days), {r.symbols} symbols, capital {r.config.capital:,.0f}",
+        f"{r.first_day} → {r.last_day} ({len(r.equity):,} days) on {r.interval} candles, {r.symbols} symbols, "
+        f"capital {r.config.capital:,.0f}",
         "", *lines, "",
         f"fees {show('fees_paid', m['fees_paid'])} · fills {show('fills', m['fills'])} · "
         f"turnover {m['turnover']:,.1f}× · holdings {m['avg_holdings']:.1f} · hit rate {show('hit_rate', m['hit_rate'])}",
@@ -93,6 +95,7 @@ def metrics_json(m: dict[str, float]) -> dict[str, Any]:
 def report_json(r: BacktestReport) -> dict[str, Any]:
     return {
         **metrics_json(r.metrics), "start": r.first_day.isoformat(), "end": r.last_day.isoformat(),
+        "interval": r.interval,
         "params": {**r.config.params.to_strings(), "every": r.config.every_text, "delay": r.config.delay, "capital": r.config.capital},
         "benchmarks": {name: metrics_json(m) for name, m in r.benchmark_metrics.items()}, "symbols": r.symbols,
         "last_picks": list(r.last_picks),

@@ -178,11 +178,12 @@ class Outbox(Protocol):
 
 
 class CandleSource(Protocol):
-    """Daily candles for the backtester: the candle cache, or one file."""
+    """Candles for the backtester: the candle cache, or one file."""
 
     def load(self, start: date | None, end: date | None, history_days: int, quote: str,
-             opens: bool) -> tuple[Panel, int]:
-        """One panel covering [start - history_days, end] (None: all there is), and how many rows were unusable."""
+             opens: bool, interval: str | None = None) -> tuple[Panel, int]:
+        """One panel covering [start - history_days, end] (None: all there is) of the interval asked for (None: the
+        finest the source holds; the panel says which), and how many rows were unusable."""
         ...
 
 

@@ -13,7 +13,7 @@ from ..costs import Costs
 from ..errors import UserError
 from ..params import StrategyParams, format_duration, parse_duration
 from ..schedule import HOUR, slot_instants
-from .panel import Panel
+from .panel import INTERVALS_MS, Panel
 
 DAY = timedelta(days=1)
 MAX_EVERY = timedelta(days=365)
@@ -46,6 +46,7 @@ class BacktestConfig:
     # Slot time of day in params.timezone, read as the live schedule reads it; None: rebalance at the close of
     # the window's first UTC day and every `every` after it.
     at: time | None = None
+    interval: str | None = None  # the candles to run on; None: the finest the source holds for the window
 
     def __post_init__(self) -> None:
         p = self.params
@@ -56,6 +57,8 @@ class BacktestConfig:
                             f"day, like 4h, 12h, 1d, 3d or 2w (got {self.every_text})")
         if self.delay not in (0, 1):
             delay_duration(str(self.delay))
+        if self.interval not in (None, *INTERVALS_MS):
+            raise UserError(f"interval must be one of {', '.join(INTERVALS_MS)} (got {self.interval})")
         if not self.capital > 0:
             raise UserError(f"capital must be above 0 (got {self.capital})")
         if self.start and self.end and self.start > self.end:

@@ -16,9 +16,10 @@ from typing import Any, Sequence
 from ..errors import UserError
 from ..params import StrategyParams, assign, excerpt, key_name, parse_duration, split_assignment, split_assignments
 from .config import BacktestConfig, delay_duration
+from .panel import INTERVALS_MS
 
 ALIASES = {"fee": "fee_rate", "slippage": "slippage_bps", "min_age": "min_age_days", "min_volume": "min_quote_volume"}
-RUN_KEYS = ("start", "end", "delay", "capital", "every")  # every: any multiple of the candles here, unlike /set
+RUN_KEYS = ("start", "end", "delay", "capital", "every", "interval")  # every: any multiple of the candles here
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _NUMBER = re.compile(r"\d{1,12}(?:\.\d{1,8})?", re.ASCII)
 
@@ -40,6 +41,10 @@ def _run_value(key: str, text: str) -> Any:
             parse_duration(text)
         except UserError:
             raise UserError(f"every must be a duration like 1d, 3d or 2w (got '{excerpt(text)}')") from None
+        return text.strip().lower()
+    if key == "interval":
+        if text.strip().lower() not in INTERVALS_MS:
+            raise UserError(f"interval must be one of {', '.join(INTERVALS_MS)} (got '{excerpt(text)}')")
         return text.strip().lower()
     if key == "delay":
         if text in ("0", "1"):
