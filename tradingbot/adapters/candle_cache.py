@@ -83,3 +83,10 @@ class SqliteCandleCache:
 
         return await fetch_all(self._store(), symbols, interval, since_ms, api_url, weight_per_minute, self.clock,
                                progress=progress)
+
+    async def synth(self, days: int, n_symbols: int, interval: str, seed: int,
+                    progress: Callable[[Iterable[str]], Iterable[str]]) -> tuple[int, int]:
+        """The synthetic market's candles into the cache (adapters/synthetic_klines.py): (symbols, candles)."""
+        from .synthetic_klines import write_synthetic
+
+        return await write_synthetic(self._store(), days, n_symbols, interval, seed, progress)
