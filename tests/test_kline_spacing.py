@@ -114,3 +114,11 @@ def test_bot_py_backtest_runs_an_hourly_file_every_4h_at_nine_and_says_so(tmp_pa
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["interval"] == "1h" and out["params"]["every"] == "4h" and out["rebalances"] > 6 * 15
+
+
+def test_weekly_candles_open_on_mondays_as_binance_writes_them(tmp_path):
+    mondays = hours(6, 7 * DAY, start=T0)  # 2024-01-01 was a Monday
+    weekly = read_candles(dump(tmp_path, "BTCUSDT-1w-2024-01.csv", mondays))
+    assert weekly.interval == "1w" and not weekly.bad and len(weekly.open_time) == 6
+    thursdays = read_candles(dump(tmp_path, "ETHUSDT-1w-2024-01.csv", hours(6, 7 * DAY, start=T0 + 3 * DAY)))
+    assert len(thursdays.bad) == 6 and "not on the 1w grid" in str(thursdays.bad[0])
