@@ -49,8 +49,11 @@ def reference(candles: dict[str, dict[int, Bar]], cfg: BacktestConfig, step: tim
             return False
         if s not in first_seen or t + 1 - first_seen[s] < p.min_age_days * per_day:  # age at t's close, as live
             return False
-        week = [bars[d].quote_volume for d in range(t - 7 * per_day + 1, t + 1) if d in bars]
-        return sum(week) / len(week) * per_day >= float(p.min_quote_volume)
+        closed = (t + 1) // per_day - 1  # the last UTC day closed at t's close, as the live filter reads days
+        week = [[bars[h].quote_volume for h in range(d * per_day, (d + 1) * per_day) if h in bars]
+                for d in range(closed - 6, closed + 1)]
+        week = [sum(day) for day in week if day]
+        return sum(week) / len(week) >= float(p.min_quote_volume)
 
     def picks(t: int) -> list[str]:
         scored = [(bars_t.close / candles[s][t - k].close - 1, s) for s in sorted(candles)

@@ -9,7 +9,7 @@ import numpy as np
 
 EPOCH_DAY = date(1970, 1, 1)
 DAY_MS = 86_400_000
-VOLUME_DAYS = 7  # the volume filter's window: t-6 ... t, as the live engine's 7 closed days
+VOLUME_DAYS = 7  # the volume filter's window: the 7 UTC days closed at the signal, as the live engine's 7 closed days
 INTERVALS_MS = {"1h": 3_600_000, "4h": 14_400_000, "1d": DAY_MS}  # candle intervals a backtest runs on
 
 
@@ -90,16 +90,23 @@ class Panel:
 
     @cached_property
     def volume_mean(self) -> np.ndarray:
-        """Mean daily quote volume over the real candles among the last VOLUME_DAYS × 24 h (0 if none):
-        the mean per candle times the candles in a day."""
-        qv = np.where(self.has, self.quote_volume, 0.0)
-        window = VOLUME_DAYS * self.per_day
-        sums = _rolling_sum(qv, window)
-        counts = _rolling_sum(self.has.astype(np.float64), window)
-        mean = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
-        if self.per_day > 1:
-            mean *= self.per_day
-        return mean
+        """Mean daily quote volume at each row's close, as the live filter reads it: over the days with candles
+        among the last VOLUME_DAYS UTC days closed by then (0 if none). On daily candles: t-6 ... t."""
+        has = self.has
+        qv = np.where(has, self.quote_volume, 0.0)
+        if self.per_day == 1:
+            return _mean_over_days(qv, has)
+        # Hours grouped into their UTC days (padded to whole days), then each row reads the days closed at its close.
+        pad = self.first_day % self.per_day
+        days = -(-(pad + self.days) // self.per_day)
+        grouped = np.zeros((days * self.per_day, qv.shape[1]))
+        grouped[pad:pad + self.days] = qv
+        seen = np.zeros(grouped.shape, dtype=bool)
+        seen[pad:pad + self.days] = has
+        shape = (days, self.per_day, qv.shape[1])
+        daily = _mean_over_days(grouped.reshape(shape).sum(axis=1), seen.reshape(shape).any(axis=1))
+        closed = (pad + np.arange(self.days) + 1) // self.per_day - 1  # the last UTC day closed at each row's close
+        return np.where((closed >= 0)[:, None], daily[np.maximum(closed, 0)], 0.0)
 
     @cached_property
     def age(self) -> np.ndarray:
@@ -111,6 +118,13 @@ class Panel:
         for name in ("has", "price", "price0", "volume_mean"):
             getattr(self, name)
         return self
+
+
+def _mean_over_days(volume: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """Per day row, the mean of the volumes of the days with candles among the last VOLUME_DAYS (0 if none)."""
+    sums = _rolling_sum(volume, VOLUME_DAYS)
+    counts = _rolling_sum(has.astype(np.float64), VOLUME_DAYS)
+    return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
 
 
 def _rolling_sum(a: np.ndarray, window: int) -> np.ndarray:

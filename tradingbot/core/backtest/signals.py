@@ -11,7 +11,7 @@ def eligible(panel: Panel, rows: np.ndarray, lookback: int, min_age_days: int, m
     """(mask, score) of shape (len(rows), symbols): who may be picked on each signal row, and its return.
 
     Eligible: a real candle on t and on exactly t - lookback (in rows), listed min_age_days before the signal
-    instant, mean daily quote volume over the 7 × 24 h up to t's close at least the minimum, and not excluded.
+    instant, mean daily quote volume over the 7 UTC days closed at t's close at least the minimum, and not excluded.
     """
     back = rows - lookback
     inside = back >= 0
