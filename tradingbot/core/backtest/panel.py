@@ -104,7 +104,7 @@ class Panel:
         seen = np.zeros(grouped.shape, dtype=bool)
         seen[pad:pad + self.days] = has
         shape = (days, self.per_day, qv.shape[1])
-        daily = _mean_over_days(grouped.reshape(shape).sum(axis=1), seen.reshape(shape).any(axis=1))
+        daily = _mean_over_days(grouped.reshape(shape).sum(axis=1), np.asarray(seen.reshape(shape).any(axis=1)))
         closed = (pad + np.arange(self.days) + 1) // self.per_day - 1  # the last UTC day closed at each row's close
         return np.where((closed >= 0)[:, None], daily[np.maximum(closed, 0)], 0.0)
 
