@@ -4,9 +4,26 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from .errors import UserError
+from .reading import parse_duration
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
 HOUR, DAY, WEEK = timedelta(hours=1), timedelta(days=1), timedelta(weeks=1)
 EPOCH_DATE = date(1970, 1, 1)  # a Thursday: weeks are counted from the Monday before it, 1969-12-29
+CRON_PERIODS = ("1h", "4h", "1d", "1w")  # the periods a cron expression states; others fire by next_slot
+
+
+def canonical_period(text: str) -> str:
+    """A rebalance period as stored: hours dividing a day, or days, or weeks up to 52w; ValueError if not."""
+    try:
+        period = parse_duration(text)
+    except UserError:
+        raise ValueError(text) from None
+    if not HOUR <= period <= 52 * WEEK or (period < DAY and DAY % period):
+        raise ValueError(text)
+    if period % WEEK == timedelta(0):
+        return f"{period // WEEK}w"
+    return f"{period // DAY}d" if period % DAY == timedelta(0) else f"{period // HOUR}h"
 
 
 def _at(at: time) -> tuple[int, int]:
@@ -15,16 +32,7 @@ def _at(at: time) -> tuple[int, int]:
 
 def is_slot(local: datetime, every: str, at: time, weekday: str) -> bool:
     """True when a local wall-clock minute is a rebalance slot."""
-    hour, minute = _at(at)
-    if local.minute != minute or local.second or local.microsecond:
-        return False
-    if every == "1h":
-        return True
-    if every == "4h":
-        return local.hour % 4 == hour % 4
-    if local.hour != hour:
-        return False
-    return every == "1d" or WEEKDAYS[local.weekday()] == weekday
+    return on_grid(local, parse_duration(every), at, weekday)
 
 
 def on_grid(local: datetime, period: timedelta, at: time, weekday: str) -> bool:
@@ -77,17 +85,18 @@ def _candidates(anchor: datetime, every: str, at: time, weekday: str, tz: ZoneIn
     first (fold 0), so the cron's second firing finds that slot's key already done.
     """
     hour, minute = _at(at)
+    period = parse_duration(every)
     local = anchor.astimezone(tz).replace(tzinfo=None)
-    if every in ("1h", "4h"):
+    if period < DAY:
         base = local.replace(minute=minute, second=0, microsecond=0)
-        unit = timedelta(hours=1)
+        unit = HOUR
     else:
         base = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        unit = timedelta(days=1)
-    for i in range(-1, 24 * 8 + 2):
+        unit = DAY
+    for i in range(-1, max(24 * 8, 2 * (period // unit)) + 2):  # a weekly slot is at most 8 days away; 2w, 14
         naive = base + step * i * unit
-        if is_slot(naive, every, at, weekday):
-            instants = _instants(naive, tz, both_folds=every == "1h")
+        if on_grid(naive, period, at, weekday):
+            instants = _instants(naive, tz, both_folds=period == HOUR)
             yield from (instants if step > 0 else reversed(instants))
 
 
@@ -124,7 +133,8 @@ def slot_key(when: datetime, kind: str = "scheduled") -> str:
 
 
 def cron_fields(every: str, at: time, weekday: str) -> dict[str, str]:
-    """APScheduler CronTrigger fields for the schedule (day names avoid weekday numbering traps)."""
+    """APScheduler CronTrigger fields for the schedule (day names avoid weekday numbering traps); for
+    CRON_PERIODS only (12h, 3d or 2w fire by next_slot instead)."""
     hour, minute = _at(at)
     fields = {"minute": str(minute), "second": "0"}
     if every == "4h":
