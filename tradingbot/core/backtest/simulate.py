@@ -95,11 +95,11 @@ class Run:
         return self.equity if self.per_day == 1 else self.equity[self.day_ends]
 
 
-def _trade_prices(panel: Panel, rows: np.ndarray, at_open: bool) -> np.ndarray:
-    """Fill prices per trade row: the close (delay 0), or the open, else the carried close (a later fill)."""
+def _fill_prices(panel: Panel, rows: np.ndarray | int, cols: np.ndarray | slice, at_open: bool) -> np.ndarray:
+    """Fill prices at (rows, cols): the close (delay 0), or the open, else the carried close (a later fill)."""
     if not at_open:
-        return panel.price0[rows]
-    opens = np.where(panel.has[rows], panel.open[rows], panel.price0[rows])
+        return panel.price0[rows, cols]
+    opens = np.where(panel.has[rows, cols], panel.open[rows, cols], panel.price0[rows, cols])
     return np.nan_to_num(opens, nan=0.0)
 
 
@@ -116,9 +116,8 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
     picks = pick(ok, score, p.topn, p.strategy)
     trading = picks.any(axis=1)  # nobody eligible: the rebalance is skipped and the holdings kept, as live
     picks, trades = picks[trading], signals[trading] + offset
-    px_rows = _trade_prices(panel, trades, at_open)
     if p.mode == "full" and len(trades):
-        return _full_path(panel, config, first, last, trades, px_rows, picks)
+        return _full_path(panel, config, first, last, trades, at_open, picks)
     pr, pc = np.nonzero(picks)
     bounds = np.searchsorted(pr, np.arange(len(trades) + 1))
     costs = _Fills.at(config.costs)
@@ -133,7 +132,7 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
         if row > done:
             equity[done - first:row - first] = cash + price0[done:row] @ q
             held[done - first:row - first] = np.count_nonzero(q)
-        cash = _delta(q, cash, px_rows[k], cols, float(p.invest_fraction), costs)
+        cash = _delta(q, cash, _fill_prices(panel, row, slice(None), at_open), cols, float(p.invest_fraction), costs)
         equity[row - first] = cash + float(price0[row] @ q)
         held[row - first] = np.count_nonzero(q)
         done = row + 1
@@ -146,33 +145,45 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
                costs.fills, names, panel.per_day)
 
 
-def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trades: np.ndarray,
-               px_rows: np.ndarray, picks: np.ndarray) -> Run:
+def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trades: np.ndarray, at_open: bool,
+               picks: np.ndarray) -> Run:
     """Full mode without a loop: everything is sold at each trade, so cash compounds by one factor a period.
 
     With a share v of the cash invested, cash after the sells of trade k is C[k] = C[k-1] × ((1-v) + v ×
     (1-f)²(1-s)/(1+s) × the mean price relative of period k-1's picks): the step-by-step arithmetic of the
-    spec, in closed form (a test checks it against a plain day-by-day loop).
+    spec, in closed form (a test checks it against a plain day-by-day loop). Prices and units are held per
+    (trade, pick) pair, not per (trade, symbol): an hourly run has tens of thousands of trades.
     """
     costs = _Fills.at(config.costs)
     f, s, v = costs.fee, costs.slip, float(config.params.invest_fraction)
     count = picks.sum(axis=1).astype(np.float64)
     pr, pc = np.nonzero(picks)
     following = np.minimum(pr + 1, len(trades) - 1)  # the last period's relative is never used
-    relative = np.bincount(pr, weights=px_rows[following, pc] / px_rows[pr, pc], minlength=len(trades)) / count
+    bought = _fill_prices(panel, trades[pr], pc, at_open)
+    sold_at = _fill_prices(panel, trades[following], pc, at_open)
+    relative = np.bincount(pr, weights=sold_at / bought, minlength=len(trades)) / count
     growth = (1 - v) + v * (1 - f) ** 2 * (1 - s) / (1 + s) * relative[:-1]
     cash = config.capital * np.concatenate([[1.0], np.cumprod(growth)])
     kept = cash * (1 - v)  # the share not invested, held as cash through each period
     sold = (cash[1:] - kept[:-1]) / (1 - f)  # gross quote value of the sells that produced each later cash
-    units = np.zeros((len(trades), len(panel.symbols)))
-    units[pr, pc] = (cash * v / count)[pr] * (1 - f) / ((1 + s) * px_rows[pr, pc])
+    units = (cash * v / count)[pr] * (1 - f) / ((1 + s) * bought)
     days = np.arange(first, last + 1)
     period = np.searchsorted(trades, days, side="right") - 1
     live = period >= 0
     equity = np.full(len(days), config.capital)
-    equity[live] = np.einsum("ij,ij->i", panel.price0[days[live]], units[period[live]]) + kept[period[live]]
+    equity[live] = _held_value(panel, days[live], period[live], pc, units, count) + kept[period[live]]
     held = np.where(live, count[np.maximum(period, 0)], 0).astype(np.int64)
     traded = float(sold.sum() + cash.sum() * v)
     names = tuple(panel.symbols[c] for c in np.flatnonzero(picks[-1]))
     return Run(config, first, equity, held, trades, f * traded, traded, int(count.sum() + count[:-1].sum()), names,
                panel.per_day)
+
+
+def _held_value(panel: Panel, days: np.ndarray, period: np.ndarray, pc: np.ndarray, units: np.ndarray,
+                count: np.ndarray) -> np.ndarray:
+    """Σ units × price on each day of the holdings of its period, over the (day, pick) pairs only."""
+    starts = np.concatenate([[0], np.cumsum(count).astype(np.int64)])  # each period's first pair
+    per_day = count[period].astype(np.int64)
+    owner = np.repeat(np.arange(len(days)), per_day)
+    pair = np.arange(int(per_day.sum())) - np.repeat(np.cumsum(per_day) - per_day - starts[period], per_day)
+    return np.bincount(owner, weights=panel.price0[days[owner], pc[pair]] * units[pair], minlength=len(days))
