@@ -11,7 +11,7 @@ import numpy as np
 
 from ..costs import Costs
 from ..errors import UserError
-from ..params import StrategyParams, format_duration, parse_duration
+from ..params import StrategyParams, excerpt, format_duration, parse_duration
 from ..schedule import HOUR, slot_instants
 from .panel import INTERVALS_MS, Panel
 
@@ -25,7 +25,7 @@ def delay_duration(text: str) -> timedelta:
     """A delay as typed with its unit: 5m, 1h, 4h, 1d (minutes allowed, to be refused on coarser candles)."""
     match = _DELAY.fullmatch(text.strip())
     if not match or int(match[1]) == 0:
-        raise UserError(f"delay must be 0, 1 or a duration like 1h, 4h or 1d (got '{text[:20]}')")
+        raise UserError(f"delay must be 0, 1 or a duration like 1h, 4h or 1d (got '{excerpt(text)}')")
     return timedelta(minutes=int(match[1]) * _MINUTES[match[2].lower()])
 
 
