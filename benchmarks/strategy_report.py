@@ -30,6 +30,7 @@ from tradingbot.adapters.candle_cache import CachedCandles  # noqa: E402
 from tradingbot.app.backtester import Backtester, SweepRow  # noqa: E402
 from tradingbot.core.exclusions import LISTS  # noqa: E402
 from tradingbot.core.params import StrategyParams  # noqa: E402
+from benchmarks.strategy_frequency import sections as frequency_sections  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "binance_spot_usdt_1d.csv.gz"
 DOCS = ROOT / "docs"
@@ -40,7 +41,7 @@ BASE = StrategyParams(lookback=timedelta(days=7), topn=10, every="1d", fee_rate=
 
 
 def cfg(**kw: object) -> BacktestConfig:
-    run = {k: kw.pop(k) for k in ("delay", "start", "end") if k in kw}
+    run = {k: kw.pop(k) for k in ("delay", "start", "end", "at") if k in kw}
     return BacktestConfig(replace(BASE, **kw), **{"start": START, "end": END, **run})  # type: ignore[arg-type]
 
 
@@ -110,16 +111,18 @@ def data_limits(path: Path, panel) -> str:
             f"LUNA (two assets in one series) and COCOS and DREP (unadjusted redenominations, jumps of ~1,294× and "
             f"~106× across a gap) are excluded from every run below unless said otherwise; leveraged, wrapped and "
             f"pegged tokens are excluded by the built-in lists.\n"
-            f"- **Daily candles only**: the backtests rebalance every whole number of days or weeks (`--every 3d`, "
-            f"`2w`) at 00:00 UTC and fill at the signal close or the next day's open. Periods below a day (1h, 4h), "
-            f"another time of day and delays in hours need hourly candles, which the backtester does not read yet "
-            f"(an hourly file is refused rather than read as daily).\n")
+            f"- **Daily candles**: on them the backtests rebalance every whole number of days or weeks at 00:00 "
+            f"UTC and fill at the signal close or a next open. Periods below a day, another time of day and "
+            f"delays in hours run on hourly candles (the sections below say whether the cache had them).\n")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=str(DATA))
-    path = Path(parser.parse_args().data)
+    parser.add_argument("--hourly-cache", default="data/klines.sqlite",
+                        help="candle cache read for the hourly sections (default: KLINE_DB_PATH's default)")
+    args = parser.parse_args()
+    path = Path(args.data)
     if not path.exists():
         print(f"no data at {path}", file=sys.stderr)
         return 1
@@ -153,6 +156,7 @@ def main() -> int:
                                for s in strategies] + [
                            (f"{s} 1w, no exclusion at all", cfg(strategy=s, every="1w", exclude=frozenset()))
                            for s in strategies])
+    by_frequency = frequency_sections(panel, table, cfg, Path(args.hourly_cache), START, END)
     saved = {k: mode_m[f"{k}, full"]["fees_paid"] - mode_m[f"{k}, delta"]["fees_paid"]
              for k in (f"{s} {e}" for s in strategies for e in ("1d", "1w"))}
     m1d, r1d = base_m["momentum, every 1d"], base_m["reversal, every 1d"]
@@ -223,6 +227,7 @@ Net CAGR for every lookback (1, 3, 7, 14, 30 days) and N (3, 5, 10, 20), daily a
 
 {' '.join(f'![{n}]({n})' for n in maps_d + maps_w)}
 
+{by_frequency}
 ## Fee level
 
 {fees}
@@ -239,7 +244,7 @@ Binance trades around the clock, so a daily candle opens where the previous one 
 median gap between a close and the next open is {gap['gap'] * 100:.2f} %, against a median daily move of
 {gap['move'] * 100:.1f} %. Filling at the next open is then, to a rounding, filling at the signal close: the fills
 differ (fees and turnover above), the returns hardly. The delay that matters live is minutes to hours after
-00:00 UTC; measuring it needs hourly candles.
+the slot: the latency section (hourly candles) measures it.
 
 ## Full against delta rebalancing
 

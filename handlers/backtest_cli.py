@@ -47,7 +47,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     """The backtest and data subcommands, on bot.py's parser (for --help) and on this module's own."""
     backtest = sub.add_parser("backtest", help="run the strategy over history (see README: Backtesting)")
     backtest_flags.add_arguments(backtest)
-    data = sub.add_parser("data", help="fill the candle cache: data import FILE..., data fetch")
+    data = sub.add_parser("data", help="fill the candle cache: data import FILE..., data fetch, data synth")
     verbs = data.add_subparsers(dest="verb", required=True)
     imp = verbs.add_parser("import", help="load Binance public-data dumps or long CSV files")
     imp.add_argument("files", nargs="+", metavar="FILE")
@@ -59,7 +59,12 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     fetch.add_argument("--since", default="2017-01-01", help="first day for a symbol not cached yet")
     fetch.add_argument("--api-url", help="REST base, e.g. a mirror (default Binance's)")
     fetch.add_argument("--weight-per-minute", type=int, default=600, help="request weight budget (Binance allows 6000)")
-    for p in (imp, fetch):
+    synth = verbs.add_parser("synth", help="write the synthetic market's candles (offline backtests)")
+    synth.add_argument("--days", type=int, default=365, help="days from 2024-01-01 (default 365)")
+    synth.add_argument("--symbols", type=int, default=240, help="symbols in the market (default 240)")
+    synth.add_argument("--interval", default="1h", choices=("1h", "4h", "1d", "1w"))
+    synth.add_argument("--seed", type=int, default=7, help="the market's seed (SYNTHETIC_SEED of the demo: 7)")
+    for p in (imp, fetch, synth):
         p.add_argument("--cache", metavar="PATH", help="the candle cache (default: KLINE_DB_PATH)")
 
 
@@ -225,7 +230,22 @@ def write_heatmaps(out: Path, keys: Sequence[str], rows: Sequence[SweepRow], met
 def data(args: argparse.Namespace, cache: CandleCache) -> int:
     if args.verb == "import":
         return _import(cache, args)
+    if args.verb == "synth":
+        return _synth(cache, args)
     return _fetch(cache, args)
+
+
+def _synth(cache: CandleCache, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from tqdm import tqdm
+
+    if not 1 <= args.days <= 2500 or not 50 <= args.symbols <= 2000:
+        raise UserError("--days must be 1 to 2500 and --symbols 50 to 2000")
+    symbols, candles = asyncio.run(cache.synth(args.days, args.symbols, args.interval, args.seed,
+                                               lambda xs: tqdm(xs, unit="symbol", file=sys.stderr)))
+    print(f"wrote {candles:,} synthetic {args.interval} candles of {symbols} symbols into {cache.path}")
+    return 0
 
 
 def _import(cache: CandleCache, args: argparse.Namespace) -> int:

@@ -13,12 +13,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--strategy", choices=spec_of("strategy").choices)  # the words /set accepts, from the one table
     add("--lookback", help="duration, e.g. 7d")
     add("--topn", help="how many coins to hold")
-    add("--every", help="rebalance period: any whole number of days or weeks, e.g. 1d, 3d, 2w")
+    add("--every", help="rebalance period: any whole multiple of the candles, e.g. 4h, 12h, 1d, 3d, 2w")
+    add("--at", help="slot time of day HH:MM in --timezone, as the live schedule reads it (default: each UTC "
+                     "day's close)")
+    add("--timezone", help="IANA timezone of --at and --weekday (default UTC)")
+    add("--weekday", choices=spec_of("weekday").choices, help="slot day of weekly periods, with --at")
+    add("--interval", choices=("1h", "4h", "1d"), help="candles to run on (default: the finest the cache holds)")
     add("--mode", choices=spec_of("mode").choices)
     add("--invest-fraction", help=spec_of("invest_fraction").help)
     add("--fee", help="fee rate per fill, e.g. 0.001")
     add("--slippage-bps", help="price moved against each fill, in basis points")
-    add("--delay", choices=("0", "1"), help="0: fill at the signal close; 1: at the next day's open")
+    add("--delay", help="0: fill at the signal candle's close; 1: at the next candle's open; a duration (1h, 4h, "
+                        "1d): at the open of the first candle at or after signal + it")
     add("--min-age-days")
     add("--min-quote-volume")
     add("--exclude", metavar="SYMBOLS", help="coins or symbols kept out, comma-separated (added to the lists)")
@@ -41,8 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--chart", metavar="PNG", help="save the equity chart to this file")
 
 
-_FLAG_KEYS = ("strategy", "lookback", "topn", "every", "mode", "invest_fraction", "fee", "slippage_bps", "delay",
-              "min_age_days", "min_quote_volume", "start", "end", "capital", "cost_model", "impact_k")
+_FLAG_KEYS = ("strategy", "lookback", "topn", "every", "at", "timezone", "weekday", "interval", "mode",
+              "invest_fraction", "fee", "slippage_bps", "delay", "min_age_days", "min_quote_volume", "start", "end",
+              "capital", "cost_model", "impact_k")
 
 
 def pairs_from_args(args: argparse.Namespace) -> list[str]:

@@ -31,7 +31,8 @@ def describe(c: BacktestConfig) -> str:
     p = c.params
     return ", ".join([f"{p.strategy} {format_duration(p.lookback)} top {p.topn}", f"every {c.every_text}", p.mode,
                       *_invested(p).values(), f"fee {float(p.fee_rate) * 100:g} %",
-                      f"slippage {p.slippage_bps} bps", f"delay {c.delay}", *_cost_model(c)])
+                      f"slippage {p.slippage_bps} bps", f"delay {c.delay}",
+                      *([f"at {c.at:%H:%M} {p.timezone}"] if c.at else []), *_cost_model(c)])
 
 
 def _cost_model(c: BacktestConfig) -> list[str]:
@@ -87,7 +88,8 @@ def report_text(r: BacktestReport) -> str:
         for label, key in CURVE_ROWS]
     return "\n".join([
         f"Backtest: {describe(r.config)}",
-        f"{r.first_day} → {r.last_day} ({len(r.equity):,} days), {r.symbols} symbols, capital {r.config.capital:,.0f}",
+        f"{r.first_day} → {r.last_day} ({len(r.equity):,} days) on {r.interval} candles, {r.symbols} symbols, "
+        f"capital {r.config.capital:,.0f}",
         "", *lines, "",
         cost_split(m),
         f"fills {show('fills', m['fills'])} · "
@@ -112,6 +114,7 @@ def report_json_params(c: BacktestConfig) -> dict[str, Any]:
 def report_json(r: BacktestReport) -> dict[str, Any]:
     return {
         **metrics_json(r.metrics), "start": r.first_day.isoformat(), "end": r.last_day.isoformat(),
+        "interval": r.interval,
         "params": report_json_params(r.config),
         "benchmarks": {name: metrics_json(m) for name, m in r.benchmark_metrics.items()}, "symbols": r.symbols,
         "last_picks": list(r.last_picks),

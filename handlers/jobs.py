@@ -5,14 +5,14 @@ time into one, and both front ends install the same jobs."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Awaitable, Callable, Optional
 
 from tradingbot.app.dust import settle_interrupted
 from tradingbot.core.domain import Change, RebalanceSummary
 from tradingbot.core.errors import UserError
 from tradingbot.core.params import StrategyParams
-from tradingbot.core.schedule import cron_fields, last_slot, slot_key
+from tradingbot.core.schedule import CRON_PERIODS, cron_fields, last_slot, next_slot, slot_key
 from tradingbot.app.services import Services
 from tradingbot.app.reports import SlotRefusal
 
@@ -33,10 +33,29 @@ Alert = Callable[[str], Awaitable[None]]
 Explain = Callable[[BaseException], Optional[str]]
 
 
-def rebalance_trigger(p: StrategyParams) -> CronTrigger:
+def rebalance_trigger(p: StrategyParams) -> BaseTrigger:
+    """A cron for 1h, 4h, 1d and 1w; the schedule's own next_slot for periods cron cannot state (12h, 3d, 2w)."""
     from apscheduler.triggers.cron import CronTrigger
 
-    return CronTrigger(timezone=p.zone, **cron_fields(p.every, p.at, p.weekday))
+    if p.every in CRON_PERIODS:
+        return CronTrigger(timezone=p.zone, **cron_fields(p.every, p.at, p.weekday))
+    return _slot_trigger(p)
+
+
+def _slot_trigger(p: StrategyParams) -> BaseTrigger:
+    from apscheduler.triggers.base import BaseTrigger
+
+    class SlotTrigger(BaseTrigger):
+        """Fires at core/schedule's slots: the first after the previous firing, or at or after now."""
+
+        def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
+            after = previous_fire_time or now - timedelta(microseconds=1)
+            return next_slot(after, p.every, p.at, p.weekday, p.zone)
+
+        def __str__(self) -> str:
+            return f"slots every {p.every} at {p.at:%H:%M} {p.timezone}"
+
+    return SlotTrigger()
 
 
 async def _guarded(what: str, work: Work, alert: Alert | None, explain: Explain | None = None) -> None:

@@ -46,7 +46,7 @@ def status(r: StatusReport) -> str:
     return "\n".join([
         f"Venue: {r.venue} (market data: {r.market})",
         f"Strategy: {p.strategy}, lookback {format_duration(p.lookback)}, top {p.topn}, {p.mode} mode",
-        f"Schedule: every {p.every} at {p.at:%H:%M} {p.timezone}" + (f" ({p.weekday})" if p.every == "1w" else ""),
+        f"Schedule: every {p.every} at {p.at:%H:%M} {p.timezone}" + (f" ({p.weekday})" if p.every[-1] == "w" else ""),
         f"Equity: {money(r.equity, p.quote)}" + (
             f" (last mark, {local(r.equity_marked_at, tz)}: prices unreachable)" if r.equity_marked_at else ""),
         f"Cash: {money(r.cash, p.quote)}",
@@ -57,6 +57,11 @@ def status(r: StatusReport) -> str:
         f"Now: {local(r.now, tz)}",
         *(health_line(h) for h in r.health),
     ])
+
+
+def next_slot(p: StrategyParams, when: datetime | None) -> str:
+    """The next scheduled rebalance, as /plan ends with it."""
+    return f"Next scheduled rebalance: {'paused' if when is None else local(when, p.zone)} (every {p.every})"
 
 
 def health_line(h: VenueHealth) -> str:

@@ -282,3 +282,23 @@ def test_bot_py_backtest_calibrate_k_fits_k_from_a_csv_of_orders(tmp_path, capsy
     err = capsys.readouterr().err
     assert err == "⚠ orders.csv lacks the column(s) volume, sigma (wanted: side, mid, avg_price, quote, volume, sigma, " \
                   "half_spread optional)\n"
+
+
+@pytest.mark.parametrize("mode", ["delta", "full"])
+def test_on_hourly_candles_the_volume_model_reads_daily_ranges_and_gives_the_daily_result(mode):
+    """Spread and σ are daily quantities: hourly candles that only move at midnight (each hour carrying the
+    day's high and low) must cost what the daily candles cost, not 30 hours' worth of estimates."""
+    rows = [(s, d, b) for s, bars in make_candles(seed=3).items() for d, b in bars.items()]
+    o, c, qv = (np.array([getattr(r[2], k) for r in rows]) for k in ("open", "close", "quote_volume"))
+    hi, lo = np.maximum(o, c) * 1.002, np.minimum(o, c) * 0.998
+    names, days = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
+    daily = build_panel(names, days, o, c, qv, high=hi, low=lo)
+    hour = np.tile(np.arange(24), len(rows))
+    hourly = build_panel(np.repeat(names, 24), np.repeat(days, 24) * 24 + hour,
+                         np.where(hour == 0, np.repeat(o, 24), np.repeat(c, 24)), np.repeat(c, 24),
+                         np.repeat(qv, 24) / 24, step_ms=3_600_000, high=np.repeat(hi, 24), low=np.repeat(lo, 24))
+    cfg = synthetic_config(mode, 1e6, cost_model="volume")
+    want, got = simulate(daily, cfg), simulate(hourly, cfg)
+    assert want.spread > 0 and want.impact > 0
+    np.testing.assert_allclose(got.daily_equity, want.equity, rtol=1e-9)
+    assert (got.spread, got.impact) == (pytest.approx(want.spread, rel=1e-9), pytest.approx(want.impact, rel=1e-9))

@@ -1,4 +1,4 @@
-"""A backtest's period is any whole number of days or weeks; /set every= keeps the live schedule's choices."""
+"""A backtest's period is any whole number of days or weeks, or hours dividing a day, as /set every= takes."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -22,8 +22,8 @@ def test_without_every_the_live_period_is_used():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("12h", "every must be a whole number of days or weeks with daily candles, up to 365d, like 1d, 3d or 2w "
-            "(got 12h)"),
+    ("5h", "every must be a whole number of days or weeks up to 365d, or of hours dividing a day, like 4h, 12h, "
+           "1d, 3d or 2w (got 5h)"),
     ("0d", "every must be a whole number of days or weeks"),
     ("53w", "every must be a whole number of days or weeks"),
     ("3x", "every must be a duration like 1d, 3d or 2w (got '3x')"),
@@ -33,6 +33,6 @@ def test_every_that_is_no_whole_number_of_days_is_refused_in_one_line(text, mess
         config_from_pairs([f"every={text}"], StrategyParams())
 
 
-def test_set_every_keeps_its_live_meaning():
-    with pytest.raises(UserError, match="every must be one of 1h, 4h, 1d, 1w"):
-        parse_assignments("every=3d", StrategyParams())
+def test_set_every_refuses_a_period_no_schedule_keeps():
+    with pytest.raises(UserError, match="every must be 1h, 4h, 1d, 1w, or hours dividing a day"):
+        parse_assignments("every=5h", StrategyParams())

@@ -42,7 +42,8 @@ async def daily_panel(market: SyntheticMarket, until: datetime):
     return build_panel(*(np.array(col) for col in zip(*rows)))
 
 
-async def live_path(tmp_path, params: StrategyParams) -> list[float]:
+async def live_path(tmp_path, params: StrategyParams, slots: int = DAYS, step: timedelta = timedelta(days=1)
+                    ) -> list[float]:
     clock = ManualClock(FIRST - timedelta(hours=1))
     market = SyntheticMarket(clock, seed=7, n_symbols=SYMBOLS)
     db = open_database(tmp_path / "live.sqlite")
@@ -55,8 +56,8 @@ async def live_path(tmp_path, params: StrategyParams) -> list[float]:
         paper.deposit("USDT", Decimal(10000))
         store.deposit(Decimal(10000), clock.now())
     equity = []
-    for day in range(DAYS):
-        clock.set(FIRST + timedelta(days=day))
+    for slot in range(slots):
+        clock.set(FIRST + slot * step)
         summary = await services.rebalance_slot()
         assert summary.state == "done" and not summary.errors
         ledger = store.load_ledger()
@@ -79,3 +80,36 @@ def test_backtest_follows_the_live_engine_day_by_day(tmp_path, mode, invest_frac
     gaps = np.abs(run.equity / np.array(live) - 1)
     assert gaps.max() < 0.001, f"largest gap {gaps.max():.5f} on day {int(gaps.argmax())}"
     assert abs(live[-1] / 10000 - 1) > 0.01  # the path really moves, so agreeing means something
+
+
+async def hourly_panel(market: SyntheticMarket, until: datetime):
+    """Every symbol's closed hourly candles from the synthetic market, as the backtester's arrays."""
+    rows = []
+    for r in await market.symbols():
+        for c in await market.candles(r.symbol, "1h", datetime(2024, 2, 1, tzinfo=timezone.utc), until):
+            if c.close_time < until:
+                rows.append((r.symbol, int(c.open_time.timestamp()) // 3600, float(c.open), float(c.close),
+                             float(c.quote_volume)))
+    listed = {r.symbol: int((await market.first_candle_time(r.symbol)).timestamp()) // 3600
+              for r in await market.symbols()}
+    return build_panel(*(np.array(col) for col in zip(*rows)), listed=listed, step_ms=3_600_000)
+
+
+@pytest.mark.parametrize("mode", ["full", "delta"])
+def test_backtest_follows_the_live_engine_every_four_hours_on_hourly_candles(tmp_path, mode):
+    """The same agreement on hourly candles: the live bot every 4h (slots at 00:00, 04:00 … UTC), the backtest
+    on the synthetic market's hourly candles with every=4h from the close of the day before the first slot."""
+    params = StrategyParams(strategy="momentum", lookback=timedelta(hours=24), topn=5, every="4h", at=time(0, 0),
+                            min_age_days=3, min_quote_volume=Decimal(2_000_000), mode=mode,
+                            fee_rate=Decimal("0.001"), slippage_bps=Decimal(0), latency_ms=0)
+    slots = 6 * 8
+    live = asyncio.run(live_path(tmp_path, params, slots, timedelta(hours=4)))
+    market = SyntheticMarket(ManualClock(FIRST + timedelta(days=9)), seed=7, n_symbols=SYMBOLS)
+    panel = asyncio.run(hourly_panel(market, FIRST + timedelta(days=9)))
+    first = (FIRST - timedelta(days=1)).date()
+    run = simulate(panel, BacktestConfig(params, first, first + timedelta(days=8), capital=10000.0))
+    marks = run.equity[23::4][:slots]  # after each 4-hourly trade, at the close it traded on
+    assert (run.trade_rows[:slots] - run.first_row == np.arange(23, 23 + 4 * slots, 4)).all()
+    gaps = np.abs(marks / np.array(live) - 1)
+    assert gaps.max() < 0.001, f"largest gap {gaps.max():.5f} at slot {int(gaps.argmax())}"
+    assert abs(live[-1] / 10000 - 1) > 0.01

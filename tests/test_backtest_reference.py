@@ -10,7 +10,7 @@ import pytest
 
 from tests.backtest_data import FIRST_DAY, Bar, make_candles, panel_of
 from tests.builders import rules
-from tradingbot.core.backtest.config import BacktestConfig
+from tradingbot.core.backtest.config import BacktestConfig, delay_duration
 from tradingbot.core.backtest.metrics import run_metrics
 from tradingbot.core.backtest.panel import day_date
 from tradingbot.core.backtest.signals import eligible
@@ -20,12 +20,17 @@ from tradingbot.core.ranking import ineligibility
 from tradingbot.core.params import PERIODS, StrategyParams
 
 
-def reference(candles: dict[str, dict[int, Bar]], cfg: BacktestConfig) -> tuple[list[float], float, int]:
-    """Equity per day, fees, fills: one day at a time, plain floats and dicts, nothing shared with the fast path."""
+def reference(candles: dict[str, dict[int, Bar]], cfg: BacktestConfig, step: timedelta = timedelta(days=1)
+              ) -> tuple[list[float], float, int]:
+    """Equity per candle, fees, fills: one candle at a time (of `step`; the keys of `candles` count them since
+    the epoch), plain floats and dicts, nothing shared with the fast path."""
     p = cfg.params
-    k, every, delay = p.lookback.days, cfg.period.days, cfg.delay
+    per_day = timedelta(days=1) // step
+    k, every = p.lookback // step, cfg.period // step
+    delay = cfg.delay if cfg.delay in (0, 1) else 1 + delay_duration(str(cfg.delay)) // step  # rows to the fill
     fee, slip, invest = float(p.fee_rate), float(p.slippage_bps) / 10000, float(p.invest_fraction)
-    start, end = cfg.start.toordinal() - 719163, cfg.end.toordinal() - 719163  # to days since 1970-01-01
+    start = (cfg.start.toordinal() - 719163) * per_day  # to candles since 1970-01-01
+    end = (cfg.end.toordinal() - 719163 + 1) * per_day - 1
     first_seen = {s: min(bars) for s, bars in candles.items() if bars}
     bases = {s[:-4] for s in candles}
 
@@ -42,9 +47,12 @@ def reference(candles: dict[str, dict[int, Bar]], cfg: BacktestConfig) -> tuple[
         bars = candles[s]
         if t not in bars or t - k not in bars or p.skip_reason(s[:-4], s, bases):
             return False
-        if s not in first_seen or t + 1 - first_seen[s] < p.min_age_days:  # age at t's close, as live
+        if s not in first_seen or t + 1 - first_seen[s] < p.min_age_days * per_day:  # age at t's close, as live
             return False
-        week = [bars[d].quote_volume for d in range(t - 6, t + 1) if d in bars]
+        closed = (t + 1) // per_day - 1  # the last UTC day closed at t's close, as the live filter reads days
+        week = [[bars[h].quote_volume for h in range(d * per_day, (d + 1) * per_day) if h in bars]
+                for d in range(closed - 6, closed + 1)]
+        week = [sum(day) for day in week if day]
         return sum(week) / len(week) >= float(p.min_quote_volume)
 
     def picks(t: int) -> list[str]:
@@ -55,7 +63,7 @@ def reference(candles: dict[str, dict[int, Bar]], cfg: BacktestConfig) -> tuple[
         return [s for _, s in scored[:p.topn]]
 
     cash, held, fees, fills, equity = cfg.capital, {}, 0.0, 0, []
-    trade_days = {t + delay: t for t in range(start, end + 1, every) if t + delay <= end}
+    trade_days = {t + delay: t for t in range(start + per_day - 1, end + 1, every) if t + delay <= end}
     for d in range(start, end + 1):
         chosen = picks(trade_days[d]) if d in trade_days else []
         if chosen:

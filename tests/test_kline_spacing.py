@@ -1,6 +1,8 @@
-"""A candle file's interval comes from the spacing of its open times: an hourly file is never read as daily."""
+"""A candle file's interval comes from the spacing of its open times: an hourly file is never read as daily, and the
+backtester runs on the interval it holds."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import date
@@ -10,7 +12,7 @@ import pytest
 import sqlite_utils
 
 from tests.builders import NO_ENV_FILE
-from tradingbot.adapters.candle_cache import FileCandles
+from tradingbot.adapters.candle_cache import CachedCandles, FileCandles
 from tradingbot.adapters.kline_files import read_candles
 from tradingbot.adapters.kline_import import import_files, load_panel
 from tradingbot.adapters.kline_store import KlineStore
@@ -83,25 +85,40 @@ def test_a_spacing_that_is_no_stored_interval_is_refused(tmp_path):
         read_candles(long_csv(tmp_path, [("AAAUSDT", t) for t in hours(5, 2 * HOUR)]))
 
 
-def test_the_backtester_refuses_an_hourly_file_in_one_line(tmp_path):
+def test_the_backtester_reads_an_hourly_file_as_hourly(tmp_path):
     path = dump(tmp_path, "BTCUSDT-1h-2024-01.csv", hours(24 * 20))
-    with pytest.raises(UserError, match=r"^BTCUSDT-1h-2024-01.csv holds 1h candles; backtests run on 1d candles "
-                                        r"today: import daily candles or run `bot.py data fetch --interval 1d`$"):
-        FileCandles(path).load(None, None, 7, "USDT", opens=False)
+    panel, bad = FileCandles(path).load(None, None, 7, "USDT", opens=False)
+    assert (panel.interval, panel.days, panel.row(date(2024, 1, 2)), bad) == ("1h", 480, 24, 0)
+    with pytest.raises(UserError, match=r"^BTCUSDT-1h-2024-01.csv holds 1h candles, not 1d$"):
+        FileCandles(path).load(None, None, 7, "USDT", opens=False, interval="1d")
 
 
-def test_the_backtester_says_the_cache_holds_only_hourly_candles(tmp_path):
+def test_the_cache_hands_out_the_finest_interval_it_holds_unless_told(tmp_path):
     db = sqlite_utils.Database(tmp_path / "k.sqlite")
     import_files(KlineStore(db), [dump(tmp_path, "BTCUSDT-1h-2024-01.csv", hours(24 * 20))])
-    with pytest.raises(LookupError, match="the cache holds 1h candles for that window but no 1d; backtests run on"):
+    with pytest.raises(LookupError, match=r"the cache holds 1h candles for that window but no 1d: run with "
+                                          r"--interval 1h, or import daily candles"):
         load_panel(db, date(2024, 1, 10), date(2024, 1, 15), 3)
+    import_files(KlineStore(db), [dump(tmp_path, "BTCUSDT-1d-2024-01.csv", hours(20, DAY))])
+    cache = CachedCandles(tmp_path / "k.sqlite")
+    assert cache.load(date(2024, 1, 10), date(2024, 1, 15), 3, "USDT", opens=False)[0].interval == "1h"
+    assert cache.load(date(2024, 1, 10), date(2024, 1, 15), 3, "USDT", False, "1d")[0].interval == "1d"
 
 
-def test_bot_py_backtest_on_an_hourly_file_exits_with_one_line(tmp_path):
+def test_bot_py_backtest_runs_an_hourly_file_every_4h_at_nine_and_says_so(tmp_path):
     path = long_csv(tmp_path, [(s, t) for s in ("AAAUSDT", "BBBUSDT") for t in hours(24 * 20)])
     done = subprocess.run([sys.executable, "bot.py", "--env-file", NO_ENV_FILE, "backtest", "--data", str(path),
-                           "--cache", str(tmp_path / "k.sqlite")], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.strip().splitlines()[-1] == ("⚠ long.csv holds 1h candles; backtests run on 1d candles today:"
-                                                    " import daily candles or run `bot.py data fetch --interval 1d`")
+                           "--cache", str(tmp_path / "k.sqlite"), "--every", "4h", "--lookback", "24h", "--at",
+                           "09:00", "--min-quote-volume", "0", "--min-age-days", "0", "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["interval"] == "1h" and out["params"]["every"] == "4h" and out["rebalances"] > 6 * 15
+
+
+def test_weekly_candles_open_on_mondays_as_binance_writes_them(tmp_path):
+    mondays = hours(6, 7 * DAY, start=T0)  # 2024-01-01 was a Monday
+    weekly = read_candles(dump(tmp_path, "BTCUSDT-1w-2024-01.csv", mondays))
+    assert weekly.interval == "1w" and not weekly.bad and len(weekly.open_time) == 6
+    thursdays = read_candles(dump(tmp_path, "ETHUSDT-1w-2024-01.csv", hours(6, 7 * DAY, start=T0 + 3 * DAY)))
+    assert len(thursdays.bad) == 6 and "not on the 1w grid" in str(thursdays.bad[0])

@@ -112,7 +112,7 @@ def test_every_key_parses(text: str, key: str, value: object) -> None:
     ("timezone=Mars/Base", "timezone must be an IANA name like Europe/Paris (got 'Mars/Base')"),
     ("timezone=../../etc/passwd", "timezone must be an IANA name like Europe/Paris (got '../../etc/passwd')"),
     ("strategy=trend", "strategy must be momentum or reversal (got 'trend')"),
-    ("every=2h", "every must be one of 1h, 4h, 1d, 1w (got '2h')"),
+    ("every=5h", "every must be 1h, 4h, 1d, 1w, or hours dividing a day (2h, 12h), days (3d) or weeks (2w), up to 52w (got '5h')"),
     ("at=24:00", "at must be a time of day HH:MM, 24-hour (got '24:00')"),
     ("at=9", "at must be a time of day HH:MM, 24-hour (got '9')"),
     ("weekday=someday", "weekday must be one of mon, tue, wed, thu, fri, sat, sun (got 'someday')"),

@@ -14,7 +14,7 @@ import sqlite_utils
 from ..app.ports import Clock, Progress
 from ..core.backtest.panel import Panel
 from ..core.errors import UserError
-from .kline_import import ImportReport, import_files, load_panel, panel_from_file
+from .kline_import import ImportReport, held_intervals, import_files, load_panel, panel_from_file, window_ms
 from .kline_store import KlineStore
 
 if TYPE_CHECKING:
@@ -23,16 +23,20 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CachedCandles:
-    """Daily candles from the SQLite candle cache."""
+    """Candles from the SQLite candle cache: of the interval asked for, else the finest it holds for the window."""
 
     path: Path
 
     def load(self, start: date | None, end: date | None, history_days: int, quote: str,
-             opens: bool, ranges: bool = False) -> tuple[Panel, int]:
+             opens: bool, interval: str | None = None, ranges: bool = False) -> tuple[Panel, int]:
         if not self.path.exists():
             raise UserError(f"no candle cache at {self.path}: run `bot.py data import FILE` or `data fetch`")
+        db = sqlite_utils.Database(self.path)
+        if interval is None:
+            held = held_intervals(db, quote, *window_ms(start, end, history_days))
+            interval = held[0] if held else "1d"
         try:
-            return load_panel(sqlite_utils.Database(self.path), start, end, history_days, quote, opens=opens,
+            return load_panel(db, start, end, history_days, quote, opens=opens, interval=interval,
                               ranges=ranges), 0
         except LookupError as e:
             raise UserError(str(e)) from None
@@ -40,18 +44,21 @@ class CachedCandles:
 
 @dataclass(frozen=True)
 class FileCandles:
-    """Daily candles straight from one file (no cache); the whole file is read, whatever the window."""
+    """Candles straight from one file (no cache), of the interval its open times show; the whole file is read,
+    whatever the window."""
 
     path: Path
 
     def load(self, start: date | None, end: date | None, history_days: int, quote: str,
-             opens: bool, ranges: bool = False) -> tuple[Panel, int]:
+             opens: bool, interval: str | None = None, ranges: bool = False) -> tuple[Panel, int]:
         if not self.path.exists():
             raise UserError(f"no such data file: {self.path}")
         try:
             panel, bad = panel_from_file(self.path, quote, ranges)
-        except (LookupError, ValueError) as e:  # quote=BTC over USDT pairs; an hourly or mixed file
+        except (LookupError, ValueError) as e:  # quote=BTC over USDT pairs; a weekly or mixed file
             raise UserError(str(e)) from None
+        if interval and interval != panel.interval:
+            raise UserError(f"{self.path.name} holds {panel.interval} candles, not {interval}")
         return panel, len(bad)
 
 
@@ -77,3 +84,10 @@ class SqliteCandleCache:
 
         return await fetch_all(self._store(), symbols, interval, since_ms, api_url, weight_per_minute, self.clock,
                                progress=progress)
+
+    async def synth(self, days: int, n_symbols: int, interval: str, seed: int,
+                    progress: Callable[[Iterable[str]], Iterable[str]]) -> tuple[int, int]:
+        """The synthetic market's candles into the cache (adapters/synthetic_klines.py): (symbols, candles)."""
+        from .synthetic_klines import write_synthetic
+
+        return await write_synthetic(self._store(), days, n_symbols, interval, seed, progress)

@@ -18,7 +18,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from .kline_spacing import Claim, candle_spacing
+from .kline_spacing import Claim, candle_spacing, off_grid
 from .kline_store import INTERVAL_MS
 
 # data.binance.vision kline columns (no header): open_time, open, high, low, close, volume, close_time,
@@ -155,7 +155,7 @@ def _times(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def _problems(interval: str, open_time: np.ndarray, values: dict[str, np.ndarray]) -> list[tuple[np.ndarray, str]]:
     """(mask, reason) for every check a usable candle must pass."""
-    out = [(open_time % INTERVAL_MS[interval] != 0, f"open time is not on the {interval} grid")]
+    out = [(off_grid(open_time, interval), f"open time is not on the {interval} grid")]
     with np.errstate(invalid="ignore"):
         for k in PRICES:
             if k in values:

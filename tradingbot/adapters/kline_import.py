@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 import sqlite_utils
 
-from ..core.backtest.panel import DAY_MS, Panel, build_panel, day_number
+from ..core.backtest.panel import DAY_MS, INTERVALS_MS, Panel, build_panel, day_number
 from .kline_files import BadRow, CandleColumns, iter_rows, read_candles
 from .kline_store import INTERVAL_MS, KlineStore
 
@@ -73,39 +73,41 @@ def _joined(parts: list[str]) -> np.ndarray:
 
 
 def load_panel(db: sqlite_utils.Database, start: date | None, end: date | None, history_days: int,
-               quote: str = "USDT", opens: bool = True, ranges: bool = False) -> Panel:
-    """Daily candles of the quote's symbols from the cache, from history_days before start to a day after end.
+               quote: str = "USDT", opens: bool = True, interval: str = "1d", ranges: bool = False) -> Panel:
+    """Candles of one interval of the quote's symbols from the cache, from history_days before start to a day
+    after end.
 
     Quote volume is the stored quote-asset volume, else close × volume. SQLite joins each symbol's
     values into one string (group_concat) that NumPy parses: far faster than a Python tuple per candle.
     Without `opens` the open column is left NaN (only a delayed fill reads it); highs and lows are read only
     with `ranges` (only the volume cost model reads them).
     """
-    lo = (day_number(start) - history_days - 7) * DAY_MS if start else 0
-    hi = (day_number(end) + 1) * DAY_MS if end else 2**62
-    where = "WHERE interval = '1d' AND symbol LIKE ? AND open_time BETWEEN ? AND ?"
+    step = INTERVAL_MS[interval]
+    lo, hi = window_ms(start, end, history_days)
+    where = f"WHERE interval = '{interval}' AND symbol LIKE ? AND open_time BETWEEN ? AND ?"
     args = [f"%{quote}", lo, hi]
     rows = db.execute(
-        f"SELECT symbol, count(*), group_concat(open_time / {DAY_MS}), group_concat(close), group_concat(volume)"
+        f"SELECT symbol, count(*), group_concat(open_time / {step}), group_concat(close), group_concat(volume)"
         f"{', group_concat(open)' if opens else ''}{', group_concat(high), group_concat(low)' if ranges else ''}"
         f" FROM klines {where} GROUP BY symbol", args).fetchall()
     if not rows:
-        raise LookupError(_no_daily(db, args))
+        raise LookupError(_no_daily(db, args) if interval == "1d" else f"no {interval} candles in the cache "
+                          f"for that window: run `bot.py data fetch --interval {interval}` or `data synth`")
     symbols = np.repeat([r[0] for r in rows], [r[1] for r in rows])
     day, close, volume = (_joined([r[k] for r in rows]) for k in (2, 3, 4))
     day = day.astype(np.int64)
     open_ = _joined([r[5] for r in rows]) if opens else np.full(len(day), np.nan)
     high, low = (_joined([r[k] for r in rows]) for k in (-2, -1)) if ranges else (None, None)
-    panel = build_panel(symbols, day, open_, close, close * volume, listed=_listings(db, quote), high=high, low=low)
+    panel = build_panel(symbols, day, open_, close, close * volume, _listings(db, quote, interval), step,
+                        high=high, low=low)
     for symbol, days, values in db.execute(  # where the source gave the quote-asset volume, it wins
-            f"SELECT symbol, group_concat(open_time / {DAY_MS}), group_concat(quote_volume) FROM klines "
+            f"SELECT symbol, group_concat(open_time / {step}), group_concat(quote_volume) FROM klines "
             f"{where} AND quote_volume IS NOT NULL GROUP BY symbol", args):
         col = panel.symbols.index(symbol)
         panel.quote_volume[_joined([days]).astype(np.int64) - panel.first_day, col] = _joined([values])
     return panel
 
 
-DAILY_ONLY = "backtests run on 1d candles today: import daily candles or run `bot.py data fetch --interval 1d`"
 
 
 def _no_daily(db: sqlite_utils.Database, args: list) -> str:
@@ -113,32 +115,50 @@ def _no_daily(db: sqlite_utils.Database, args: list) -> str:
     held = [r[0] for r in db.execute("SELECT DISTINCT interval FROM klines WHERE symbol LIKE ? "
                                      "AND open_time BETWEEN ? AND ? ORDER BY interval", args)]
     if held:
-        return f"the cache holds {', '.join(held)} candles for that window but no 1d; {DAILY_ONLY}"
+        return (f"the cache holds {', '.join(held)} candles for that window but no 1d: run with --interval "
+                f"{held[0]}, or import daily candles (`bot.py data fetch --interval 1d`)")
     return "no daily candles in the cache for that window: run `bot.py data import` or `data fetch`"
 
 
-def _listings(db: sqlite_utils.Database, quote: str) -> dict[str, int]:
-    """First known day per symbol: the cache's coverage start, or the listing the live adapter recorded."""
+def window_ms(start: date | None, end: date | None, history_days: int) -> tuple[int, int]:
+    """Open times a backtest from start to end reads: its history and the volume window before, a day after."""
+    lo = (day_number(start) - history_days - 7) * DAY_MS if start else 0
+    return lo, (day_number(end) + 1) * DAY_MS if end else 2**62
+
+
+def held_intervals(db: sqlite_utils.Database, quote: str, lo: int, hi: int) -> list[str]:
+    """The intervals whose recorded coverage of the quote's symbols meets [lo, hi], finest first."""
+    held = {r[0] for r in db.execute("SELECT DISTINCT interval FROM kline_coverage WHERE symbol LIKE ? AND "
+                                     "last >= ? AND first <= ?", [f"%{quote}", lo, hi])}
+    return sorted(held & set(INTERVALS_MS), key=INTERVALS_MS.__getitem__)
+
+
+def _listings(db: sqlite_utils.Database, quote: str, interval: str = "1d") -> dict[str, int]:
+    """First known candle (a day number on 1d) per symbol: the cache's coverage start of that interval, or the
+    listing the live adapter recorded."""
+    step = INTERVAL_MS[interval]
     rows = db.execute(
-        "SELECT symbol, MIN(day) FROM (SELECT symbol, first / ? AS day FROM kline_coverage WHERE interval = '1d' "
+        "SELECT symbol, MIN(n) FROM (SELECT symbol, first / ? AS n FROM kline_coverage WHERE interval = ? "
         "UNION ALL SELECT symbol, first_open / ? FROM listings WHERE first_open IS NOT NULL) "
-        "WHERE symbol LIKE ? GROUP BY symbol", [DAY_MS, DAY_MS, f"%{quote}"]).fetchall()
+        "WHERE symbol LIKE ? GROUP BY symbol", [step, interval, step, f"%{quote}"]).fetchall()
     return {s: int(d) for s, d in rows}
 
 
 def panel_from_file(path: Path, quote: str = "USDT", ranges: bool = False) -> tuple[Panel, list[BadRow]]:
-    """A Panel straight from one daily candle file (no cache), and the rows it could not use.
+    """A Panel straight from one candle file (no cache), and the rows it could not use.
 
     The file's own interval is read, not assumed: an hourly file read as daily would give a wrong result.
     """
     c = read_candles(path, fields=("open", "close", "volume", "quote_volume", *(("high", "low") if ranges else ())))
-    if c.interval != "1d":
-        raise LookupError(f"{path.name} holds {c.interval} candles; {DAILY_ONLY}")
+    if c.interval not in INTERVALS_MS:
+        raise LookupError(f"{path.name} holds {c.interval} candles; backtests run on "
+                          f"{', '.join(INTERVALS_MS)} candles")
     mine = np.char.endswith(c.symbol.astype(str), quote)
     if not mine.any():
         raise LookupError(f"no {quote} pairs in {path.name}")
     close = c.values["close"][mine]
     qv = c.values["quote_volume"][mine] if "quote_volume" in c.values else close * c.values["volume"][mine]
     high, low = (c.values["high"][mine], c.values["low"][mine]) if ranges else (None, None)
-    return build_panel(c.symbol[mine], c.open_time[mine] // DAY_MS, c.values["open"][mine], close, qv,
-                       high=high, low=low), c.bad
+    step = INTERVALS_MS[c.interval]
+    return build_panel(c.symbol[mine], c.open_time[mine] // step, c.values["open"][mine], close, qv,
+                       step_ms=step, high=high, low=low), c.bad

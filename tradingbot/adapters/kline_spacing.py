@@ -17,6 +17,15 @@ HOUR_MS = INTERVAL_MS["1h"]
 NAMES = {ms: name for name, ms in INTERVAL_MS.items()}
 
 
+# Binance's weekly candles open on Mondays 00:00 UTC; the epoch was a Thursday, so their grid is shifted 4 days.
+GRID_OFFSET_MS = {"1w": 4 * INTERVAL_MS["1d"]}
+
+
+def off_grid(open_time: np.ndarray, interval: str) -> np.ndarray:
+    """True where an open time is not where Binance opens a candle of the interval."""
+    return (open_time - GRID_OFFSET_MS.get(interval, 0)) % INTERVAL_MS[interval] != 0
+
+
 def duration_text(ms: int) -> str:
     """A step between open times as a person writes it: 1h, 4h, 1d, 3d, 36h."""
     if ms in NAMES:

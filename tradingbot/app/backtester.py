@@ -35,20 +35,20 @@ class Backtester:
         start = None if None in starts else min(s for s in starts if s)
         end = None if None in ends else max(e for e in ends if e)
         return self.candles.load(start, end, max(c.history_days() for c in configs), configs[0].params.quote,
-                                 opens=any(c.delay for c in configs),
+                                 opens=any(c.delay for c in configs), interval=configs[0].interval,
                                  ranges=any(c.execution.volume for c in configs))
 
     def run(self, config: BacktestConfig, progress: Progress = lambda _: None,
             panel: Panel | None = None) -> BacktestReport:
         progress("loading candles")
         panel, bad = (panel, 0) if panel is not None else self.load([config])
-        progress(f"simulating {len(panel.symbols)} symbols")
+        progress(f"simulating {len(panel.symbols)} symbols on {panel.interval} candles")
         run = simulate(panel, config)
-        paths = benchmark_paths(panel, run)
+        paths = {name: path[run.day_ends] for name, path in benchmark_paths(panel, run).items()}
         return BacktestReport(
-            config, panel.date_of(run.first_row), run.equity, run_metrics(run), paths,
+            config, panel.date_of(run.first_row), run.daily_equity, run_metrics(run), paths,
             {name: curve_metrics(path, config.capital) for name, path in paths.items()},
-            len(panel.symbols), bad, run.last_picks)
+            len(panel.symbols), bad, run.last_picks, panel.interval)
 
     def capacity(self, config: BacktestConfig, capitals: tuple[float, ...],
                  progress: Progress = lambda _: None) -> Capacity:

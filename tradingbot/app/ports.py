@@ -187,12 +187,13 @@ class Outbox(Protocol):
 
 
 class CandleSource(Protocol):
-    """Daily candles for the backtester: the candle cache, or one file."""
+    """Candles for the backtester: the candle cache, or one file."""
 
     def load(self, start: date | None, end: date | None, history_days: int, quote: str,
-             opens: bool, ranges: bool = False) -> tuple[Panel, int]:
-        """One panel covering [start - history_days, end] (None: all there is), and how many rows were unusable;
-        with `ranges`, the highs and lows too (the volume cost model's spread estimate)."""
+             opens: bool, interval: str | None = None, ranges: bool = False) -> tuple[Panel, int]:
+        """One panel covering [start - history_days, end] (None: all there is) of the interval asked for (None: the
+        finest the source holds; the panel says which), and how many rows were unusable; with `ranges`, the highs
+        and lows too (the volume cost model's spread estimate)."""
         ...
 
 
@@ -238,6 +239,8 @@ class CandleCache(Protocol):
     def import_files(self, files: Iterable[Path], interval: str | None, progress: Progress) -> ImportSummary: ...
     async def fetch(self, symbols: Sequence[str] | None, interval: str, since_ms: int, api_url: str | None,
                     weight_per_minute: int, progress: Callable[[Iterable[str]], Iterable[str]]) -> FetchSummary: ...
+    async def synth(self, days: int, n_symbols: int, interval: str, seed: int,
+                    progress: Callable[[Iterable[str]], Iterable[str]]) -> tuple[int, int]: ...
 
 
 class MarketCaps(Protocol):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 import zoneinfo
 from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
@@ -17,42 +16,17 @@ from typing import Any, Callable, Collection, Iterable, Iterator, Sequence
 from .domain import Change
 from .errors import UserError
 from .exclusions import LISTS, exclusion_reason
-from .schedule import WEEKDAYS
+from .reading import excerpt, format_duration, parse_duration
+from .schedule import WEEKDAYS, canonical_period
 
 STRATEGIES = ("momentum", "reversal")
 PERIODS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": timedelta(days=1), "1w": timedelta(weeks=1)}
 MODES = ("full", "delta")
 
-_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})  # control, format, unassigned, line breaks
 
 
 class _Bad(Exception):
     """A value a parser refuses; the caller turns it into the key's one-line UserError."""
-
-
-def excerpt(text: object, limit: int = 40) -> str:
-    """A short, printable, single-line piece of untrusted text, safe to put in an error message."""
-    # Control, format and line-separator characters could break the one-line reply or spoof its text;
-    # each becomes '?' so the person still sees where the odd character was.
-    clean = "".join("?" if unicodedata.category(c) in _HIDDEN else c for c in str(text)[: limit + 1])
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
-
-
-def parse_duration(text: str) -> timedelta:
-    """Parse a duration like 12h, 7d or 2w (whole hours, days or weeks)."""
-    match = _DURATION.fullmatch(text.strip())
-    if not match:
-        raise UserError(f"a duration must look like 12h, 7d or 2w (got '{excerpt(text)}')")
-    return int(match[1]) * _UNITS[match[2].lower()]
-
-
-def format_duration(td: timedelta) -> str:
-    """The shortest exact form: 7d, 12h, 90m or 45s (weeks show as days)."""
-    if td < timedelta(0):
-        return "-" + format_duration(-td)
-    seconds = td // timedelta(seconds=1)
-    unit, size = next(((u, s) for u, s in (("d", 86400), ("h", 3600), ("m", 60)) if seconds % s == 0), ("s", 1))
-    return f"{seconds // size}{unit}" if seconds else "0s"
 
 
 def canonical_timezone(name: str) -> str:
@@ -69,8 +43,6 @@ def _zone_names() -> dict[str, str]:
     return {name.lower(): name for name in zoneinfo.available_timezones()}
 
 
-_DURATION = re.compile(r"(\d{1,6})([hdw])", re.ASCII | re.IGNORECASE)
-_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 _WHOLE = re.compile(r"\d{1,12}", re.ASCII)
 _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d{1,4})?", re.ASCII | re.IGNORECASE)
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII)
@@ -89,6 +61,13 @@ def _lookback(text: str, current: Any) -> timedelta:
     if not timedelta(hours=1) <= value <= timedelta(days=365):
         raise _Bad
     return value
+
+
+def _period(text: str, current: Any) -> str:
+    try:
+        return canonical_period(text)
+    except ValueError:
+        raise _Bad from None
 
 
 @dataclass(frozen=True)
@@ -214,7 +193,8 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("lookback", "how far back returns are measured", "a duration like 12h, 7d or 2w, from 1h to 365d",
               _lookback, format_duration),
     ParamSpec("topn", "how many coins to hold", "a whole number from 1 to 50", _whole(1, 50)),
-    ParamSpec("every", "how often to rebalance", "one of 1h, 4h, 1d, 1w", _choice(PERIODS)),
+    ParamSpec("every", "how often to rebalance",
+              "1h, 4h, 1d, 1w, or hours dividing a day (2h, 12h), days (3d) or weeks (2w), up to 52w", _period),
     ParamSpec("at", "rebalance time of day (1h: only the minute counts; 4h: hours equal to it mod 4)",
               "a time of day HH:MM, 24-hour", _at, lambda t: t.strftime("%H:%M")),
     ParamSpec("weekday", "rebalance day when every=1w", "one of mon, tue, wed, thu, fri, sat, sun",
@@ -324,7 +304,7 @@ class StrategyParams:
     @property
     def period(self) -> timedelta:
         """The rebalance period as a timedelta."""
-        return PERIODS[self.every]
+        return parse_duration(self.every)
 
     @property
     def weekday_index(self) -> int:

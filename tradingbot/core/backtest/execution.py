@@ -132,17 +132,37 @@ def _windows(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, days: int) 
     return out
 
 
+def _days(panel: Panel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Daily closes, highs and lows, and each row's last UTC day closed at its close: both estimates are of
+    daily quantities whatever the candles, so shorter candles are grouped into their UTC days first."""
+    assert panel.high is not None and panel.low is not None
+    n = panel.per_day
+    if n == 1:
+        return panel.close, panel.high, panel.low, rows
+    pad = panel.first_day % n
+    days = -(-(pad + panel.days) // n)
+
+    def grouped(a: np.ndarray) -> np.ndarray:
+        g = np.full((days * n, a.shape[1]), np.nan)
+        g[pad:pad + panel.days] = a
+        return g.reshape(days, n, a.shape[1])
+    traded = ~np.isnan(grouped(panel.close)).all(axis=1)
+    close = np.where(traded, grouped(panel.price)[:, -1], np.nan)  # the day's last close, carried within it
+    high, low = np.fmax.reduce(grouped(panel.high), axis=1), np.fmin.reduce(grouped(panel.low), axis=1)
+    return close, high, low, (pad + rows + 1) // n - 1
+
+
 def model_inputs(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Half-spread and σ_daily for each (row, column) pair, from the SPREAD_DAYS and SIGMA_DAYS days up to it.
 
     Only the windows asked for are read: a run needs a few symbols a trade, not the whole panel."""
     if panel.high is None or panel.low is None:
         raise UserError("the volume cost model needs the candles' highs and lows, which this panel lacks")
-    close = _windows(panel.close, rows, cols, SPREAD_DAYS)
-    spread = half_spread(close, _windows(panel.high, rows, cols, SPREAD_DAYS),
-                         _windows(panel.low, rows, cols, SPREAD_DAYS))
+    closes, highs, lows, days = _days(panel, rows)
+    close = _windows(closes, days, cols, SPREAD_DAYS)
+    spread = half_spread(close, _windows(highs, days, cols, SPREAD_DAYS), _windows(lows, days, cols, SPREAD_DAYS))
     return spread, daily_sigma(close[-SIGMA_DAYS - 1:] if SIGMA_DAYS <= SPREAD_DAYS
-                               else _windows(panel.close, rows, cols, SIGMA_DAYS))
+                               else _windows(closes, days, cols, SIGMA_DAYS))
 
 
 @dataclass(frozen=True)

@@ -88,12 +88,13 @@ def hit_rate(run: Run) -> float:
 
 def run_metrics(run: Run) -> dict[str, float]:
     """Every figure of one run: the curve's, plus fees, fills, turnover, holdings and hit rate."""
-    out = curve_metrics(run.equity, run.config.capital)
+    daily = run.daily_equity  # figures over calendar days, whatever the candles' interval
+    out = curve_metrics(daily, run.config.capital)
     out.update({
         "fees_paid": run.fees,
         "fills": float(run.fills),
-        "turnover": run.traded / float(run.equity.mean()),  # times the average book was traded
-        "avg_holdings": float(run.holdings.mean()),
+        "turnover": run.traded / float(daily.mean()),  # times the average book was traded
+        "avg_holdings": float(run.holdings[run.day_ends].mean()),
         "hit_rate": hit_rate(run),
         "rebalances": float(len(run.trade_rows)),
         "slippage_paid": run.slippage,
@@ -105,7 +106,8 @@ def run_metrics(run: Run) -> dict[str, float]:
 
 
 def benchmark_paths(panel: Panel, run: Run, btc: str = "BTCUSDT") -> dict[str, np.ndarray]:
-    """BTC bought at the first day's close and held, and the equal-weight universe chained day by day."""
+    """BTC bought at the first row's close and held, and the equal-weight universe chained candle by candle,
+    both marked at every row as the run is."""
     first, n = run.first_row, len(run.equity)
     capital = run.config.capital
     out: dict[str, np.ndarray] = {}

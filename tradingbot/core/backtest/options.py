@@ -2,7 +2,8 @@
 
 The strategy keys go through the live parameter parser (parse_assignments), so a backtest accepts
 and refuses exactly what /set does; only the window, capital, delay and the period are read here (a backtest
-rebalances every 3d or 2w too, which the live schedule does not offer).
+rebalances every 3d or 2w too, which the live schedule does not offer). `at` is read by /set's parser, and
+given, it also places the backtest's slots (without it they fall at the close of each UTC day).
 """
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from typing import Any, Sequence
 
 from ..errors import UserError
 from ..params import StrategyParams, assign, excerpt, key_name, parse_duration, split_assignment, split_assignments
-from .config import BacktestConfig
+from .config import BacktestConfig, delay_duration
 from .execution import parse_execution
+from .panel import INTERVALS_MS
 
 ALIASES = {"fee": "fee_rate", "slippage": "slippage_bps", "min_age": "min_age_days", "min_volume": "min_quote_volume"}
-RUN_KEYS = ("start", "end", "delay", "capital", "every")  # every: any whole days or weeks here, unlike /set
+RUN_KEYS = ("start", "end", "delay", "capital", "every", "interval")  # every: any multiple of the candles here
 EXECUTION_KEYS = ("cost_model", "impact_k")  # the backtest's cost model (execution.py), not a live parameter
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _NUMBER = re.compile(r"\d{1,12}(?:\.\d{1,8})?", re.ASCII)
@@ -44,10 +46,15 @@ def _run_value(key: str, text: str) -> Any:
         return text.strip().lower()
     if key in EXECUTION_KEYS:
         return parse_execution(key, text)
+    if key == "interval":
+        if text.strip().lower() not in INTERVALS_MS:
+            raise UserError(f"interval must be one of {', '.join(INTERVALS_MS)} (got '{excerpt(text)}')")
+        return text.strip().lower()
     if key == "delay":
-        if text not in ("0", "1"):
-            raise UserError(f"delay must be 0 (fill at the signal close) or 1 (next open) (got '{excerpt(text)}')")
-        return int(text)
+        if text in ("0", "1"):
+            return int(text)
+        delay_duration(text)  # 5m, 1h, 1d: checked against the candles once they are loaded
+        return text.strip().lower()
     if not _NUMBER.fullmatch(text) or float(text) <= 0:
         raise UserError(f"capital must be a number above 0, like 10000 (got '{excerpt(text)}')")
     return float(text)
@@ -72,6 +79,8 @@ def config_from_pairs(tokens: Sequence[str], base: StrategyParams, defaults: Bac
         else:
             strategy.append((key, value))
     params = assign(strategy, base)[0] if strategy else base
+    if any(key == "at" for key, _ in strategy):
+        run["at"] = params.at
     defaults = defaults or BacktestConfig()
     if cost := {k: run.pop(k) for k in EXECUTION_KEYS if k in run}:
         run["execution"] = replace(defaults.execution, **cost)

@@ -1,4 +1,4 @@
-"""Daily candles as aligned arrays: one row per calendar day, one column per symbol (pure)."""
+"""Candles as aligned arrays: one row per candle interval (an hour, four hours, a day), one column per symbol (pure)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,7 +9,12 @@ import numpy as np
 
 EPOCH_DAY = date(1970, 1, 1)
 DAY_MS = 86_400_000
-VOLUME_DAYS = 7  # the volume filter's window: t-6 ... t, as the live engine's 7 closed days
+VOLUME_DAYS = 7  # the volume filter's window: the 7 UTC days closed at the signal, as the live engine's 7 closed days
+INTERVALS_MS = {"1h": 3_600_000, "4h": 14_400_000, "1d": DAY_MS}  # candle intervals a backtest runs on
+
+
+def interval_name(step_ms: int) -> str:
+    return next(name for name, ms in INTERVALS_MS.items() if ms == step_ms)
 
 
 def day_number(d: date) -> int:
@@ -23,31 +28,50 @@ def day_date(n: int) -> date:
 
 @dataclass(frozen=True, eq=False)
 class Panel:
-    """Closes, opens and quote volumes by (day, symbol); NaN where the symbol has no candle that day.
+    """Closes, opens and quote volumes by (candle, symbol); NaN where the symbol has no candle then.
 
-    `listed` is each symbol's first candle as a day number, which may lie before the panel's first
-    row (the listing age counts from it even when older rows were not loaded).
+    Row r is the candle opening at (first_day + r) × step_ms since the epoch: on daily candles first_day is
+    the day number of row 0, on hourly ones its hour number. `listed` is each symbol's first candle in the
+    same units, which may lie before the panel's first row (the listing age counts from it even when older
+    rows were not loaded).
     """
 
-    first_day: int  # day number of row 0
+    first_day: int  # row 0's candle number since the epoch, in candles of step_ms (the day number on 1d)
     symbols: tuple[str, ...]  # sorted, so column order is name order (ranking ties go by name)
     close: np.ndarray
     open: np.ndarray
     quote_volume: np.ndarray
     listed: np.ndarray = field(repr=False)
-    # Daily highs and lows, loaded only for the volume cost model's spread estimate (execution.py).
+    step_ms: int = DAY_MS  # the candle interval
+    # Highs and lows, loaded only for the volume cost model's spread estimate (execution.py).
     high: np.ndarray | None = field(default=None, repr=False)
     low: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def days(self) -> int:
+        """Rows: candles of step_ms (days on a daily panel)."""
         return self.close.shape[0]
 
+    @property
+    def per_day(self) -> int:
+        """Candles in a day (1 on daily candles, 24 on hourly ones)."""
+        return DAY_MS // self.step_ms
+
+    @property
+    def interval(self) -> str:
+        return interval_name(self.step_ms)
+
     def row(self, d: date) -> int:
-        return day_number(d) - self.first_day
+        """Row of the first candle of day d (UTC)."""
+        return day_number(d) * self.per_day - self.first_day
 
     def date_of(self, row: int) -> date:
-        return day_date(self.first_day + row)
+        """The UTC day the row's candle opens on."""
+        return day_date((self.first_day + row) // self.per_day)
+
+    def open_ms(self, row: int | np.ndarray) -> int | np.ndarray:
+        """Open time of a row's candle, in ms since the epoch."""
+        return (self.first_day + row) * self.step_ms
 
     @cached_property
     def has(self) -> np.ndarray:
@@ -69,22 +93,41 @@ class Panel:
 
     @cached_property
     def volume_mean(self) -> np.ndarray:
-        """Mean quote volume over the real candles among the last VOLUME_DAYS days (0 if none)."""
-        qv = np.where(self.has, self.quote_volume, 0.0)
-        sums = _rolling_sum(qv, VOLUME_DAYS)
-        counts = _rolling_sum(self.has.astype(np.float64), VOLUME_DAYS)
-        return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+        """Mean daily quote volume at each row's close, as the live filter reads it: over the days with candles
+        among the last VOLUME_DAYS UTC days closed by then (0 if none). On daily candles: t-6 ... t."""
+        has = self.has
+        qv = np.where(has, self.quote_volume, 0.0)
+        if self.per_day == 1:
+            return _mean_over_days(qv, has)
+        # Hours grouped into their UTC days (padded to whole days), then each row reads the days closed at its close.
+        pad = self.first_day % self.per_day
+        days = -(-(pad + self.days) // self.per_day)
+        grouped = np.zeros((days * self.per_day, qv.shape[1]))
+        grouped[pad:pad + self.days] = qv
+        seen = np.zeros(grouped.shape, dtype=bool)
+        seen[pad:pad + self.days] = has
+        shape = (days, self.per_day, qv.shape[1])
+        daily = _mean_over_days(grouped.reshape(shape).sum(axis=1), np.asarray(seen.reshape(shape).any(axis=1)))
+        closed = (pad + np.arange(self.days) + 1) // self.per_day - 1  # the last UTC day closed at each row's close
+        return np.where((closed >= 0)[:, None], daily[np.maximum(closed, 0)], 0.0)
 
     @cached_property
     def age(self) -> np.ndarray:
-        """Days since each symbol's first candle, per row (negative before it)."""
+        """Candles since each symbol's first candle, per row (negative before it): days on a daily panel."""
         return (self.first_day + np.arange(self.days))[:, None] - self.listed[None, :]
 
     def warm(self) -> Panel:
         """Compute the derived arrays now (before forking workers, so they share them)."""
-        for name in ("has", "price", "price0", "volume_mean", "age"):
+        for name in ("has", "price", "price0", "volume_mean"):
             getattr(self, name)
         return self
+
+
+def _mean_over_days(volume: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """Per day row, the mean of the volumes of the days with candles among the last VOLUME_DAYS (0 if none)."""
+    sums = _rolling_sum(volume, VOLUME_DAYS)
+    counts = _rolling_sum(has.astype(np.float64), VOLUME_DAYS)
+    return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
 
 
 def _rolling_sum(a: np.ndarray, window: int) -> np.ndarray:
@@ -95,10 +138,12 @@ def _rolling_sum(a: np.ndarray, window: int) -> np.ndarray:
 
 
 def build_panel(symbols: np.ndarray, day: np.ndarray, open_: np.ndarray, close: np.ndarray,
-                quote_volume: np.ndarray, listed: dict[str, int] | None = None,
+                quote_volume: np.ndarray, listed: dict[str, int] | None = None, step_ms: int = DAY_MS,
                 high: np.ndarray | None = None, low: np.ndarray | None = None) -> Panel:
-    """A Panel from one row per candle (symbol, day number, open, close, quote volume, and optionally high and
-    low); later rows win."""
+    """A Panel from one row per candle (symbol, candle number, open, close, quote volume, and optionally high
+    and low); later rows win.
+
+    A candle's number is its open time / step_ms (the day number on daily candles), as is `listed`."""
     names, col = np.unique(np.asarray(symbols).astype(str), return_inverse=True)
     if len(day) == 0:
         raise ValueError("no candles")
@@ -114,4 +159,4 @@ def build_panel(symbols: np.ndarray, day: np.ndarray, open_: np.ndarray, close: 
     np.minimum.at(seen, col, day.astype(np.int64))
     if listed:
         seen = np.minimum(seen, [listed.get(n, s) for n, s in zip(names.tolist(), seen.tolist())])
-    return Panel(first, tuple(names.tolist()), arrays[0], arrays[1], arrays[2], seen, *arrays[3:])
+    return Panel(first, tuple(names.tolist()), arrays[0], arrays[1], arrays[2], seen, step_ms, *arrays[3:])

@@ -22,6 +22,7 @@ class BacktestReport:
     symbols: int  # columns in the data
     bad_rows: int  # rows of the file that could not be used (reported when read)
     last_picks: tuple[str, ...]
+    interval: str = "1d"  # the candles it ran on
 
     @property
     def last_day(self) -> date:

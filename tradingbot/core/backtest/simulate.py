@@ -1,4 +1,4 @@
-"""The portfolio over the backtest window, marked every day (pure, NumPy).
+"""The portfolio over the backtest window, marked at every candle's close (pure, NumPy).
 
 The arithmetic is the live engine's planning without lot sizes, each pick's target being equity ×
 invest_fraction / n (the rest stays cash): full mode sells every holding and spends cash × invest_fraction
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..costs import Costs
-from .config import BacktestConfig, allowed_columns, window
+from .config import BacktestConfig, allowed_columns, signal_rows, window
 from .execution import VolumeCosts
 from .panel import Panel
 from .signals import eligible, pick
@@ -105,12 +105,12 @@ def _full(q: np.ndarray, cash: float, px: np.ndarray, cols: np.ndarray, invest: 
 
 @dataclass(frozen=True)
 class Run:
-    """One backtest's daily path from the first to the last row of its window."""
+    """One backtest's path from the first to the last row of its window (a mark per candle)."""
 
     config: BacktestConfig
     first_row: int
-    equity: np.ndarray  # after the day's trades, at its closes
-    holdings: np.ndarray  # symbols held at each day's end
+    equity: np.ndarray  # after the row's trades, at its closes
+    holdings: np.ndarray  # symbols held at each row's end
     trade_rows: np.ndarray  # rows (panel rows) on which the portfolio traded
     fees: float
     traded: float
@@ -119,35 +119,47 @@ class Run:
     slippage: float = 0.0  # slippage_bps's part of the costs, in quote
     spread: float = 0.0  # the volume model's half-spreads, in quote
     impact: float = 0.0  # the volume model's market impact, in quote
+    per_day: int = 1  # candles in a day
+
+    @property
+    def day_ends(self) -> np.ndarray:
+        """Indices into equity of the marks at each UTC day's close (every one on daily candles)."""
+        return np.arange(self.per_day - 1, len(self.equity), self.per_day)
+
+    @property
+    def daily_equity(self) -> np.ndarray:
+        return self.equity if self.per_day == 1 else self.equity[self.day_ends]
 
 
-def _trade_prices(panel: Panel, rows: np.ndarray, delay: int) -> np.ndarray:
-    """Fill prices per trade row: the close (delay 0), or the open, else the carried close (delay 1)."""
-    if delay == 0:
-        return panel.price0[rows]
-    opens = np.where(panel.has[rows], panel.open[rows], panel.price0[rows])
+def _fill_prices(panel: Panel, rows: np.ndarray | int, cols: np.ndarray | slice, at_open: bool) -> np.ndarray:
+    """Fill prices at (rows, cols): the close (delay 0), or the open, else the carried close (a later fill)."""
+    if not at_open:
+        return panel.price0[rows, cols]
+    opens = np.where(panel.has[rows, cols], panel.open[rows, cols], panel.price0[rows, cols])
     return np.nan_to_num(opens, nan=0.0)
 
 
 def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = None) -> Run:
-    """Rebalance on the window's first day and every `every` after it; mark equity every day."""
+    """Rebalance at the signal rows' closes (config.signal_rows); mark equity at every candle's close."""
     p = config.params
     first, last = window(panel, config)
-    signals = np.arange(first, last + 1, config.every_days)
-    signals = signals[signals + config.delay <= last]
+    lookback = config.lookback_rows(panel)
+    offset, at_open = config.fill_offset(panel)
+    signals = signal_rows(panel, config, first, last)
+    signals = signals[(signals >= first) & (signals + offset <= last)]
     allowed = allowed_columns(panel, p) if allowed is None else allowed
-    ok, score = eligible(panel, signals, config.lookback_days, p.min_age_days, float(p.min_quote_volume), allowed)
+    ok, score = eligible(panel, signals, lookback, p.min_age_days, float(p.min_quote_volume), allowed)
     picks = pick(ok, score, p.topn, p.strategy)
     trading = picks.any(axis=1)  # nobody eligible: the rebalance is skipped and the holdings kept, as live
-    picks, trades = picks[trading], signals[trading] + config.delay
-    px_rows = _trade_prices(panel, trades, config.delay)
+    fired = signals[trading]
+    picks, trades = picks[trading], fired + offset
     pr, pc = np.nonzero(picks)
     model = None
     if config.execution.volume:  # a trade sells only the last trade's picks and buys only its own
         traded = picks | np.vstack([np.zeros_like(picks[:1]), picks[:-1]])
-        model = VolumeCosts.at(panel, trades - config.delay, traded, config.execution.impact_k)
+        model = VolumeCosts.at(panel, fired, traded, config.execution.impact_k)
     if p.mode == "full" and len(trades) and model is None:
-        return _full_path(panel, config, first, last, trades, px_rows, picks)
+        return _full_path(panel, config, first, last, trades, at_open, picks)
     step = _full if p.mode == "full" else _delta  # full mode steps one trade at a time when costs vary per order
     bounds = np.searchsorted(pr, np.arange(len(trades) + 1))
     costs = _Fills.at(config.costs, model)
@@ -163,7 +175,7 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
             equity[done - first:row - first] = cash + price0[done:row] @ q
             held[done - first:row - first] = np.count_nonzero(q)
         costs.trade = k
-        cash = step(q, cash, px_rows[k], cols, float(p.invest_fraction), costs)
+        cash = step(q, cash, _fill_prices(panel, row, slice(None), at_open), cols, float(p.invest_fraction), costs)
         equity[row - first] = cash + float(price0[row] @ q)
         held[row - first] = np.count_nonzero(q)
         done = row + 1
@@ -173,37 +185,49 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
         held[done - first:] = np.count_nonzero(q)
     names = tuple(panel.symbols[c] for c in np.flatnonzero(q))
     return Run(config, first, equity, held, np.array(traded_rows, dtype=np.int64), costs.fees, costs.traded,
-               costs.fills, names, costs.slippage, costs.spread, costs.impact)
+               costs.fills, names, costs.slippage, costs.spread, costs.impact, panel.per_day)
 
 
-def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trades: np.ndarray,
-               px_rows: np.ndarray, picks: np.ndarray) -> Run:
+def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trades: np.ndarray, at_open: bool,
+               picks: np.ndarray) -> Run:
     """Full mode without a loop: everything is sold at each trade, so cash compounds by one factor a period.
 
     With a share v of the cash invested, cash after the sells of trade k is C[k] = C[k-1] × ((1-v) + v ×
     (1-f)²(1-s)/(1+s) × the mean price relative of period k-1's picks): the step-by-step arithmetic of the
-    spec, in closed form (a test checks it against a plain day-by-day loop).
+    spec, in closed form (a test checks it against a plain day-by-day loop). Prices and units are held per
+    (trade, pick) pair, not per (trade, symbol): an hourly run has tens of thousands of trades.
     """
     costs = _Fills.at(config.costs)
     f, s, v = costs.fee, costs.slip, float(config.params.invest_fraction)
     count = picks.sum(axis=1).astype(np.float64)
     pr, pc = np.nonzero(picks)
     following = np.minimum(pr + 1, len(trades) - 1)  # the last period's relative is never used
-    relative = np.bincount(pr, weights=px_rows[following, pc] / px_rows[pr, pc], minlength=len(trades)) / count
+    bought = _fill_prices(panel, trades[pr], pc, at_open)
+    sold_at = _fill_prices(panel, trades[following], pc, at_open)
+    relative = np.bincount(pr, weights=sold_at / bought, minlength=len(trades)) / count
     growth = (1 - v) + v * (1 - f) ** 2 * (1 - s) / (1 + s) * relative[:-1]
     cash = config.capital * np.concatenate([[1.0], np.cumprod(growth)])
     kept = cash * (1 - v)  # the share not invested, held as cash through each period
     sold = (cash[1:] - kept[:-1]) / (1 - f)  # gross quote value of the sells that produced each later cash
-    units = np.zeros((len(trades), len(panel.symbols)))
-    units[pr, pc] = (cash * v / count)[pr] * (1 - f) / ((1 + s) * px_rows[pr, pc])
+    units = (cash * v / count)[pr] * (1 - f) / ((1 + s) * bought)
     days = np.arange(first, last + 1)
     period = np.searchsorted(trades, days, side="right") - 1
     live = period >= 0
     equity = np.full(len(days), config.capital)
-    equity[live] = np.einsum("ij,ij->i", panel.price0[days[live]], units[period[live]]) + kept[period[live]]
+    equity[live] = _held_value(panel, days[live], period[live], pc, units, count) + kept[period[live]]
     held = np.where(live, count[np.maximum(period, 0)], 0).astype(np.int64)
     traded = float(sold.sum() + cash.sum() * v)
     slipped = float(sold.sum()) * s / (1 - s) + float(cash.sum()) * v * s / (1 + s)  # sells at mid, buys' spend
     names = tuple(panel.symbols[c] for c in np.flatnonzero(picks[-1]))
     return Run(config, first, equity, held, trades, f * traded, traded, int(count.sum() + count[:-1].sum()), names,
-               slipped)
+               slipped, per_day=panel.per_day)
+
+
+def _held_value(panel: Panel, days: np.ndarray, period: np.ndarray, pc: np.ndarray, units: np.ndarray,
+                count: np.ndarray) -> np.ndarray:
+    """Σ units × price on each day of the holdings of its period, over the (day, pick) pairs only."""
+    starts = np.concatenate([[0], np.cumsum(count).astype(np.int64)])  # each period's first pair
+    per_day = count[period].astype(np.int64)
+    owner = np.repeat(np.arange(len(days)), per_day)
+    pair = np.arange(int(per_day.sum())) - np.repeat(np.cumsum(per_day) - per_day - starts[period], per_day)
+    return np.bincount(owner, weights=panel.price0[days[owner], pc[pair]] * units[pair], minlength=len(days))
