@@ -190,7 +190,7 @@ class Reports:
 def performance_report(store: ReportReader, held: PositionsReport, zone: ZoneInfo,
                        window: timedelta | None) -> Performance:
     """Returns per day, week and month, and per-coin P/L since the last rebalance before the window (or start)."""
-    marks = store.marks()
+    marks = store.closing_marks(zone)  # the last of each day: every period's end, exact
     now = marks[-1].time if marks else None
     since, start = store.inventory_at(now - window) if window and now else (None, {})
     fills = store.fills(since=since)

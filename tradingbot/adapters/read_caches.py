@@ -1,0 +1,94 @@
+"""What the dashboard's read-only store keeps of the bot's append-only history, as floats: the equity marks and
+the inventory snapshots. A later read fetches only the rows added since (by id), so the first page after a
+write costs the new rows, not a year; anything but a plain append (a mark older than the newest kept, another
+database) reads everything again. Callers hold the store's lock."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.timefmt import parse_iso
+
+COINS = "*coins"  # an inventory snapshot's key for the sum of its coins (no asset is named with a '*')
+
+
+class _Appended:
+    """Rows of one table taken in id order. The bot only appends to these tables; the newest row kept is
+    looked up again (one index seek) so a database that is not the one read before starts over."""
+
+    table = ""
+
+    def __init__(self) -> None:
+        self.top, self.top_time = 0, ""  # the newest id read, and its time
+
+    def _new_rows(self, db: Any, sql: str) -> tuple[bool, list[tuple]]:
+        """(whether to start again, the rows after the newest kept, or every row when starting again)."""
+        row = db.execute(f"SELECT time FROM {self.table} WHERE id = ?", [self.top]).fetchone()
+        same = (row[0] if row else "") == self.top_time
+        return not same, self._after(db, sql, self.top if same else 0)
+
+    @staticmethod
+    def _after(db: Any, sql: str, top: int) -> list[tuple]:
+        # By id in SQL (a seek past the newest kept), then by time here: an ORDER BY time would walk every row
+        return sorted(db.execute(sql, [top]).fetchall(), key=lambda r: (r[1], r[0]))
+
+    def _kept(self, rid: int, time: str) -> None:
+        if rid > self.top:
+            self.top, self.top_time = rid, time
+
+
+class MarkSeries(_Appended):
+    """(id, epoch seconds, equity) of every equity mark, ordered by time then id."""
+
+    table = "equity_marks"
+    SQL = "SELECT id, time, CAST(equity AS REAL) FROM equity_marks WHERE id > ? ORDER BY id"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[int] = []
+        self.times: list[float] = []
+        self.values: list[float] = []
+
+    def read(self, db: Any) -> "MarkSeries":
+        again, rows = self._new_rows(db, self.SQL)
+        times = [parse_iso(t).timestamp() for _, t, _ in rows]
+        if not again and times and self.times and times[0] < self.times[-1]:  # marked out of order
+            again, rows = True, self._after(db, self.SQL, 0)
+            times = [parse_iso(t).timestamp() for _, t, _ in rows]
+        if again:
+            self.ids, self.times, self.values = [], [], []
+            self.top, self.top_time = 0, ""
+        for rid, t, _ in rows:
+            self._kept(rid, t)
+        self.ids += [i for i, _, _ in rows]
+        self.times += times
+        self.values += [e for _, _, e in rows]
+        return self
+
+
+class InventorySnapshots(_Appended):
+    """(time, {asset: value, COINS: every coin's value summed}) of each inventory snapshot (one per rebalance,
+    written in one transaction)."""
+
+    table = "inventory"
+    SQL = "SELECT id, time, asset, CAST(value AS REAL) FROM inventory WHERE id > ? ORDER BY id"
+
+    def __init__(self, quote: str) -> None:
+        super().__init__()
+        self.quote = quote
+        self.snapshots: list[tuple[str, dict[str, float]]] = []
+
+    def read(self, db: Any) -> list[tuple[str, dict[str, float]]]:
+        again, rows = self._new_rows(db, self.SQL)
+        if not again and rows and self.snapshots and rows[0][1] < self.snapshots[-1][0]:
+            again, rows = True, self._after(db, self.SQL, 0)
+        if again:
+            self.snapshots, self.top, self.top_time = [], 0, ""
+        for rid, t, asset, value in rows:
+            if not self.snapshots or self.snapshots[-1][0] != t:
+                self.snapshots.append((t, {}))
+            held = self.snapshots[-1][1]
+            held[asset] = held.get(asset, 0.0) + value
+            if asset != self.quote:
+                held[COINS] = held.get(COINS, 0.0) + value
+            self._kept(rid, t)
+        return self.snapshots
