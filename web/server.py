@@ -9,6 +9,7 @@ import asyncio
 import errno
 import logging
 import signal
+import sqlite3
 import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,10 +18,10 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from tradingbot.adapters.dashboard_links import MemoryLinkStore, SqliteLinkStore
+from tradingbot.adapters.dashboard_links import MemoryLinkStore, SqliteLinkStore, open_sessions, sessions_file
 from tradingbot.adapters.readonly_store import DatabaseNotReady, ReadOnlyStore
 from tradingbot.adapters.sqlite_store import open_database
-from tradingbot.app.dashboard_auth import DashboardAuth
+from tradingbot.app.dashboard_auth import DashboardAuth, LinkStore
 from tradingbot.core.params import StrategyParams
 from tradingbot.app.ports import Clock
 from tradingbot.app.dashboard_reports import Reports
@@ -66,7 +67,7 @@ async def serve_standalone(db_path: str | Path, clock: Clock, defaults: Strategy
     """`bot.py dashboard`: read a database file (read-only) and serve it until stopped; print a sign-in link."""
     store = ReadOnlyStore(db_path)
     reports = Reports(store, clock, defaults)
-    auth = DashboardAuth(MemoryLinkStore(), clock, public_url or "")
+    auth = DashboardAuth(standalone_links(db_path), clock, public_url or "")
     dashboard = await start_dashboard(reports, auth, host, port)
     if dashboard is None:
         print(f"stopped: cannot listen on {host}:{port} (in use?)", flush=True)
@@ -78,6 +79,27 @@ async def serve_standalone(db_path: str | Path, clock: Clock, defaults: Strategy
         await stop.wait()
     finally:
         await dashboard.stop()
+    return 0
+
+
+def standalone_links(db_path: str | Path) -> LinkStore:
+    """Sign-in state kept beside the database (a restart keeps sessions), else in memory, said in one line."""
+    path = sessions_file(db_path)
+    try:
+        return open_sessions(path)
+    except (OSError, sqlite3.Error) as e:
+        print(f"Sessions kept in memory (a restart signs everyone out): cannot write {path} ({e})", flush=True)
+        return MemoryLinkStore()
+
+
+def revoke_standalone(db_path: str | Path) -> int:
+    """`bot.py dashboard --revoke`: end every session of the dashboard served alone over this database."""
+    path = sessions_file(db_path)
+    if not path.is_file():
+        print(f"No dashboard sessions kept for {db_path}: nothing to end.", flush=True)
+        return 0
+    open_sessions(path).next_generation()
+    print(f"Every dashboard session of {db_path} has ended; a running `bot.py dashboard` refuses them now.", flush=True)
     return 0
 
 
