@@ -14,7 +14,7 @@ import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -29,7 +29,7 @@ from tradingbot.app.services import Services
 from tradingbot.settings import Settings
 
 from .app import make_app
-from .live import LiveFeed
+from .live import BACKSTOP_POLL_S, POLL_S, LiveFeed
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,10 @@ class Dashboard:
         await self.runner.cleanup()
 
 
-async def start_dashboard(reports: Reports, auth: DashboardAuth, host: str, port: int) -> Dashboard | None:
+async def start_dashboard(reports: Reports, auth: DashboardAuth, host: str, port: int,
+                          poll_s: float = POLL_S) -> Dashboard | None:
     """Serve on host:port; a port in use (or a host that cannot be bound) is one log line and None."""
-    feed = LiveFeed(lambda: reports.store.run(reports.store.newest))
+    feed = LiveFeed(lambda: reports.store.run(reports.store.newest), poll_s)
     runner = web.AppRunner(make_app(reports, auth, feed), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -113,6 +114,18 @@ def for_bot(services: Services, settings: Settings, db_path: str | Path) -> tupl
     return reports, DashboardAuth(links, services.clock, settings.dashboard_public_url)
 
 
+def attach(services: Services, dashboard: Dashboard, auth: DashboardAuth) -> Callable[[], None]:
+    """The bot's side of the dashboard it serves: /dashboard issues its links, and each commit the services
+    report wakes the live feed on this loop (open pages hear it without a poll). Returns the undoing."""
+    services.dashboard = auth
+    stop_telling = services.on_change(dashboard.feed.wake)
+
+    def detach() -> None:
+        services.dashboard = None
+        stop_telling()
+    return detach
+
+
 @asynccontextmanager
 async def beside_bot(services: Services, settings: Settings, db_path: str, console: bool) -> AsyncIterator[None]:
     """Serve the dashboard on the bot's loop while it runs (unless disabled); the console prints a link."""
@@ -120,17 +133,18 @@ async def beside_bot(services: Services, settings: Settings, db_path: str, conso
         yield
         return
     reports, auth = for_bot(services, settings, db_path)
-    dashboard = await start_dashboard(reports, auth, settings.dashboard_host, settings.dashboard_port)
+    dashboard = await start_dashboard(reports, auth, settings.dashboard_host, settings.dashboard_port,
+                                      BACKSTOP_POLL_S)
     if dashboard is None:
         yield
         return
-    services.dashboard = auth
+    detach = attach(services, dashboard, auth)
     if console:
         print(f"Dashboard: {auth.issue_link('console')}  (one use, 5 minutes; /dashboard for another)", flush=True)
     try:
         yield
     finally:
-        services.dashboard = None
+        detach()
         await dashboard.stop()
 
 

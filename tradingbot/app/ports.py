@@ -264,6 +264,11 @@ class KeptBacktests(Protocol):
     def get(self, run_id: int) -> dict[str, Any] | None: ...
 
 
+# Told, after a commit, what the bot wrote that a page shows ("mark", "rebalance", "parameters", "paused"):
+# the dashboard served by the bot hears it at once instead of polling the database.
+ChangeListener = Callable[[str], None]
+
+
 class ReportReader(Protocol):
     """The reads the dashboard's reports make: the bot's store over a read-only connection."""
 

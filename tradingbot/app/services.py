@@ -25,7 +25,7 @@ from ..core.costs import Costs
 from ..core.planning import flag_dust, picks_unchanged, plan_preview
 from ..core import reconcile
 from ..core.reconcile import Difference, ledger_balances
-from .ports import BacktestRuns, Clock, Exchange, MarketData, Store
+from .ports import BacktestRuns, ChangeListener, Clock, Exchange, MarketData, Store
 from .reports import (
     EquityHistory, PnlReport, PnlWindow, PositionsReport, Preview, RankingReport, SlotRefusal, StatusReport,
 )
@@ -51,6 +51,16 @@ class Services:
         self.backtests = backtests  # where backtest results are kept for the dashboard (None: not kept)
         # The web front end's sign-in while it serves: set by web/server.py when it starts, cleared when it stops.
         self.dashboard: DashboardAuth | None = None
+        self._changes: list[ChangeListener] = []
+
+    def on_change(self, listener: ChangeListener) -> Callable[[], None]:
+        """Call `listener` after each commit a dashboard shows; returns what ends the subscription."""
+        self._changes.append(listener)
+        return lambda: self._changes.remove(listener)
+
+    def _changed(self, what: str) -> None:
+        for listener in list(self._changes):
+            listener(what)
 
     def subscribe(self, listener: ParamsListener) -> Callable[[], None]:
         """Call `listener` after every parameter change; returns what ends the subscription.
@@ -215,6 +225,7 @@ class Services:
         if summary.state == "done" and not summary.already_done:
             _, prices = await self._valued()
             await self._mark_benchmarks(prices)
+        self._changed("rebalance")
         return await self.with_dust(summary)
 
     async def with_dust(self, summary: RebalanceSummary) -> RebalanceSummary:
@@ -237,6 +248,7 @@ class Services:
             log.info("parameters changed by %s: %s", who, ", ".join(f"{c.key} {c.old} -> {c.new}" for c in changes))
             for listener in list(self._listeners):
                 listener(new, changes)
+            self._changed("parameters")
         return changes
 
     @property
@@ -248,12 +260,14 @@ class Services:
         was = self.paused
         self.store.set_state("paused", "1")
         log.info("paused by %s", who)
+        self._changed("paused")
         return not was
 
     def resume(self, who: str) -> bool:
         was = self.paused
         self.store.set_state("paused", "0")
         log.info("resumed by %s", who)
+        self._changed("paused")
         return was
 
     async def reconcile(self) -> tuple[list[Difference], bool]:
@@ -282,6 +296,7 @@ class Services:
         mark = EquityMark(self.clock.now(), equity, ledger.cash, equity - ledger.cash, source)
         self.store.add_mark(mark)
         await self._mark_benchmarks(prices)
+        self._changed("mark")
         return mark
 
     async def _mark_benchmarks(self, prices: dict[str, Decimal]) -> None:
