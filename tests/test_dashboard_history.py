@@ -79,16 +79,21 @@ def test_after_a_write_the_store_reads_only_the_new_rows_and_answers_as_a_fresh_
     store = ReadOnlyStore(path)
     read_all = (lambda: store.equity_series(), lambda: store.value_layers(8))
     first = [_vm_steps(store, read) for read in read_all]
+    paris = ZoneInfo("Europe/Paris")
+    assert store.closing_ids(paris) == world.store.closing_ids(paris)  # the writer's, found over every mark
     world.clock.advance(timedelta(hours=1))
     asyncio.run(world.services.mark())  # one new mark
     asyncio.run(world.services.rebalance_slot())  # one new inventory snapshot
     again = [_vm_steps(store, read) for read in read_all]
     assert all(a * 3 < f for a, f in zip(again, first)), (first, again)
     fresh = ReadOnlyStore(path)
-    assert store.equity_series() == fresh.equity_series() and store.mark_times() == fresh.mark_times()
+    assert store.equity_series() == fresh.equity_series()
+    assert store.closing_ids(paris) == fresh.closing_ids(paris) == world.store.closing_ids(paris)
+    assert store.closing_marks(ZoneInfo("UTC")) == world.store.closing_marks(ZoneInfo("UTC"))  # another zone
     assert store.value_layers(8) == fresh.value_layers(8)
     world.store.add_mark(EquityMark(world.clock.now() - timedelta(days=3), Decimal(1), Decimal(1), Decimal(0)))
     assert store.equity_series() == ReadOnlyStore(path).equity_series()  # out of order: read all again
+    assert store.closing_ids(paris) == world.store.closing_ids(paris)
 
 
 def test_value_layers_stack_to_each_snapshots_value(world, tmp_path):

@@ -10,6 +10,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, TypeVar
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
@@ -17,7 +18,7 @@ from ..app.ports import no_checkpoint
 from .backtest_runs import SqliteBacktestRuns
 from ..core.timefmt import parse_iso
 from .schema import MIGRATIONS
-from .read_caches import COINS, InventorySnapshots, MarkSeries
+from .read_caches import COINS, DayEnds, InventorySnapshots, MarkSeries
 from .sqlite_store import SqliteStore
 
 T = TypeVar("T")
@@ -55,7 +56,7 @@ class ReadOnlyStore(SqliteStore):
         self.quote = quote
         self.backtests = SqliteBacktestRuns(self.db)  # reads only, on this connection
         # What a year of history costs to read is paid once: later calls read only the rows added since
-        self._marks, self._inventory = MarkSeries(), InventorySnapshots(quote)
+        self._marks, self._inventory, self._day_ends = MarkSeries(), InventorySnapshots(quote), DayEnds()
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """One query at a time on this connection (the web server calls from a thread pool)."""
@@ -67,9 +68,8 @@ class ReadOnlyStore(SqliteStore):
         marks = self._marks.read(self.db)
         return list(marks.times), list(marks.values)
 
-    def mark_times(self) -> tuple[list[int], list[float]]:
-        marks = self._marks.read(self.db)
-        return list(marks.ids), list(marks.times)
+    def closing_ids(self, zone: ZoneInfo) -> list[int]:
+        return self._day_ends.ids(self._marks.read(self.db), zone)
 
     def value_layers(self, top: int) -> tuple[list[datetime], dict[str, list[float]]]:
         """Value after each rebalance of the `top` coins held now (largest first), of all others summed, and of

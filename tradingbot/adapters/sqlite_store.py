@@ -245,16 +245,15 @@ class SqliteStore(SqliteJournal):
     def closing_marks(self, zone: ZoneInfo) -> list[EquityMark]:
         """The first mark and the last of each local day, exact: all that period returns read. Found by
         searching the marks' times, so a year of hourly marks builds ~366 rows of Decimals, not 8,760."""
-        ids, times = self.mark_times()
-        wanted = json.dumps([ids[i] for i in closing_indices(times, zone)])
+        wanted = json.dumps(self.closing_ids(zone))
         return [_mark(r) for r in self.db.execute(
             "SELECT time, equity, cash, positions_value, source FROM equity_marks"
             " WHERE id IN (SELECT value FROM json_each(?)) ORDER BY time, id", [wanted])]
 
-    def mark_times(self) -> tuple[list[int], list[float]]:
-        """(id, epoch seconds) of every mark, oldest first."""
+    def closing_ids(self, zone: ZoneInfo) -> list[int]:
+        """Ids of the first mark and the last of each local day (what closing_marks reads)."""
         rows = self.db.execute("SELECT id, time FROM equity_marks ORDER BY time, id").fetchall()
-        return [i for i, _ in rows], [parse_iso(t).timestamp() for _, t in rows]
+        return [rows[i][0] for i in closing_indices([parse_iso(t).timestamp() for _, t in rows], zone)]
 
 
     # --- benchmarks and inventory history (for charts) -----------------------------------
