@@ -114,3 +114,18 @@ def test_dashboard_enabled_false_serves_nothing_and_issues_no_links(world, tmp_p
 
     auth, connected = asyncio.run(main())
     assert auth is None and connected != 0  # nothing listens
+
+
+def test_the_pages_draw_with_the_charts_colour_blind_safe_palette():
+    import re
+
+    from charts import style
+    from web.app import STATIC
+
+    css = (STATIC / "style.css").read_text()
+    named = dict(re.findall(r"--(gain|loss|accent|btc|universe|grey):\s*(#[0-9A-Fa-f]{6})", css))
+    assert set(named) == {"gain", "loss", "accent", "btc", "universe", "grey"}
+    assert named["gain"] == style.GAIN and named["loss"] == style.LOSS
+    okabe_ito = {c.upper() for c in (*style.SERIES, style.GREY)}
+    assert {c.upper() for c in re.findall(r"--(?:gain|loss|accent|btc|universe|grey):\s*(#[0-9A-Fa-f]{6})", css)} \
+        <= okabe_ito  # light and dark alike
