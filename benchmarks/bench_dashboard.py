@@ -1,4 +1,5 @@
-"""Web dashboard figures over a year of data (365 daily rebalances, hourly marks), beside the chat's own.
+"""Web dashboard figures over a year of data (365 daily rebalances, hourly marks and benchmark marks), beside
+the chat's own.
 
 - overview fully drawn in headless Chromium (navigation start to both charts drawn), target ≤ 1 s;
 - each JSON endpoint's p95 over HTTP, target ≤ 100 ms, as pages ask (answered from the page cache until the
@@ -52,13 +53,19 @@ def p95(samples: list[float]) -> float:
 
 
 async def year_of_data(path: Path, symbols: int, days: int):
-    """Daily rebalances at 09:00 and 23 hourly marks between them (equity wiggling around the rebalance's)."""
+    """Daily rebalances at 09:00 and 23 hourly marks between them (equity wiggling around the rebalance's),
+    each with its benchmark mark beside it, as the bot's hourly mark job writes them."""
     clock, market, store, services = build(path, symbols)
     for day in range(days):
         summary = await services.rebalance_slot()
         base = summary.equity_after
-        store.add_marks([EquityMark(clock.now() + timedelta(hours=h), base * Decimal(1 + 0.01 * math.sin(h / 4 + day)),
-                                    Decimal(1), base) for h in range(1, 24)])
+        hours = [(clock.now() + timedelta(hours=h), Decimal(1 + 0.01 * math.sin(h / 4 + day))) for h in range(1, 24)]
+        store.add_marks([EquityMark(t, base * w, Decimal(1), base) for t, w in hours])
+        btc, universe = store.db.execute(
+            "SELECT btc_price, universe_index FROM benchmark_marks ORDER BY id DESC LIMIT 1").fetchone()
+        with store.transaction():
+            for t, w in hours:
+                store.add_benchmark(t, Decimal(btc) * w if btc else None, Decimal(universe) * w, symbols)
         clock.advance(timedelta(days=1))
     return clock, services
 

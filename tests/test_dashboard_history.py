@@ -104,3 +104,20 @@ def test_value_layers_stack_to_each_snapshots_value(world, tmp_path):
     for i, (_, held) in enumerate(snapshots):
         total = sum(float(p.quantity * p.price) for p in held)
         assert abs(sum(values[i] for values in layers.values()) - total) < 1e-6 * total
+
+
+def test_benchmark_lines_in_floats_match_the_exact_scaling_the_chat_charts_use(world, tmp_path):
+    from tradingbot.core.yardsticks import scaled
+
+    asyncio.run(build_history(world, days=3))
+    reports = Reports(ReadOnlyStore(tmp_path / "bot.sqlite"), world.clock, StrategyParams())
+    for _ in range(2):  # and again after new marks: read from the series kept
+        lines = reports.overview().benchmarks
+        rows = world.store.benchmarks()
+        start = world.store.mark_at_or_before(rows[0][0])
+        exact = scaled([(t, u) for t, _, u in rows], [start], world.store.load_ledger().deposits)
+        assert lines["Equal-weight universe"].times == [t.timestamp() for t, _ in exact]
+        assert all(abs(v - float(e)) <= 1e-9 * float(e) for v, (_, e) in
+                   zip(lines["Equal-weight universe"].values, exact, strict=True))
+        world.clock.advance(timedelta(hours=1))
+        asyncio.run(world.services.mark())

@@ -38,34 +38,37 @@ class _Appended:
             self.top, self.top_time = rid, time
 
 
-class MarkSeries(_Appended):
-    """(id, epoch seconds, equity) of every equity mark, ordered by time then id."""
+class TimeSeries(_Appended):
+    """(id, epoch seconds, value columns as floats) of every row of a table of marks, ordered by time then id;
+    `first` is the oldest row's time as stored (exact, for finding what was marked beside it)."""
 
-    table = "equity_marks"
-    SQL = "SELECT id, time, CAST(equity AS REAL) FROM equity_marks WHERE id > ? ORDER BY id"
-
-    def __init__(self) -> None:
+    def __init__(self, table: str, *values: str) -> None:
         super().__init__()
+        self.table = table
+        self.sql = f"SELECT id, time, {', '.join(values)} FROM {table} WHERE id > ? ORDER BY id"
         self.ids: list[int] = []
         self.times: list[float] = []
-        self.values: list[float] = []
+        self.columns: list[list[Any]] = [[] for _ in values]
+        self.first = ""
         self.reloads = 0  # read all again this many times (what was derived from the series is void)
 
-    def read(self, db: Any) -> "MarkSeries":
-        again, rows = self._new_rows(db, self.SQL)
-        times = [parse_iso(t).timestamp() for _, t, _ in rows]
+    def read(self, db: Any) -> "TimeSeries":
+        again, rows = self._new_rows(db, self.sql)
+        times = [parse_iso(r[1]).timestamp() for r in rows]
         if not again and times and self.times and times[0] < self.times[-1]:  # marked out of order
-            again, rows = True, self._after(db, self.SQL, 0)
-            times = [parse_iso(t).timestamp() for _, t, _ in rows]
+            again, rows = True, self._after(db, self.sql, 0)
+            times = [parse_iso(r[1]).timestamp() for r in rows]
         if again:
-            self.ids, self.times, self.values = [], [], []
-            self.top, self.top_time = 0, ""
+            self.ids, self.times, self.columns = [], [], [[] for _ in self.columns]
+            self.top, self.top_time, self.first = 0, "", ""
             self.reloads += 1
-        for rid, t, _ in rows:
-            self._kept(rid, t)
-        self.ids += [i for i, _, _ in rows]
+        for r in rows:
+            self._kept(r[0], r[1])
+        self.first = self.first or (rows[0][1] if rows else "")
+        self.ids += [r[0] for r in rows]
         self.times += times
-        self.values += [e for _, _, e in rows]
+        for i, column in enumerate(self.columns):
+            column += [r[2 + i] for r in rows]
         return self
 
 
@@ -99,7 +102,7 @@ class InventorySnapshots(_Appended):
 
 
 class DayEnds:
-    """Where each local day's last mark sits in a MarkSeries, for one zone: as marks are appended only the
+    """Where each local day's last mark sits in the marks' TimeSeries, for one zone: as marks are appended only the
     last day is searched again, so a new mark costs a few time-zone conversions, not a year's ~1,100."""
 
     def __init__(self) -> None:
@@ -107,7 +110,7 @@ class DayEnds:
         self.ends: list[int] = []
         self.seen = 0  # marks the ends were found among
 
-    def ids(self, marks: MarkSeries, zone: ZoneInfo) -> list[int]:
+    def ids(self, marks: TimeSeries, zone: ZoneInfo) -> list[int]:
         """Ids of the first mark and the last of each local day."""
         if (zone.key, marks.reloads) != self.key:
             self.key, self.ends, self.seen = (zone.key, marks.reloads), [], 0

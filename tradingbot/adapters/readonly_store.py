@@ -18,7 +18,7 @@ from ..app.ports import no_checkpoint
 from .backtest_runs import SqliteBacktestRuns
 from ..core.timefmt import parse_iso
 from .schema import MIGRATIONS
-from .read_caches import COINS, DayEnds, InventorySnapshots, MarkSeries
+from .read_caches import COINS, DayEnds, InventorySnapshots, TimeSeries
 from .sqlite_store import SqliteStore
 
 T = TypeVar("T")
@@ -56,7 +56,9 @@ class ReadOnlyStore(SqliteStore):
         self.quote = quote
         self.backtests = SqliteBacktestRuns(self.db)  # reads only, on this connection
         # What a year of history costs to read is paid once: later calls read only the rows added since
-        self._marks, self._inventory, self._day_ends = MarkSeries(), InventorySnapshots(quote), DayEnds()
+        self._marks = TimeSeries("equity_marks", "CAST(equity AS REAL)")
+        self._benchmarks = TimeSeries("benchmark_marks", "CAST(btc_price AS REAL)", "CAST(universe_index AS REAL)")
+        self._inventory, self._day_ends = InventorySnapshots(quote), DayEnds()
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """One query at a time on this connection (the web server calls from a thread pool)."""
@@ -66,7 +68,14 @@ class ReadOnlyStore(SqliteStore):
     def equity_series(self) -> tuple[list[float], list[float]]:
         """(epoch seconds, equity) of every mark, oldest first, as floats: what charts and risk figures read."""
         marks = self._marks.read(self.db)
-        return list(marks.times), list(marks.values)
+        return list(marks.times), list(marks.columns[0])
+
+    def benchmark_series(self) -> tuple[datetime | None, list[float], list[float | None], list[float]]:
+        """(first mark's time, epoch seconds, BTC price or None, universe index) of every benchmark mark, as
+        floats for the overview's chart; oldest first."""
+        marks = self._benchmarks.read(self.db)
+        first = parse_iso(marks.first) if marks.first else None
+        return first, list(marks.times), list(marks.columns[0]), list(marks.columns[1])
 
     def closing_ids(self, zone: ZoneInfo) -> list[int]:
         return self._day_ends.ids(self._marks.read(self.db), zone)

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
-from ..core.yardsticks import scaled
 from ..core.domain import ZERO, Fill, OrderRecord, RankRow, RebalanceRow, VenueHealth
 from ..core.params import StrategyParams
 from ..core.performance import (
@@ -130,16 +129,17 @@ class Reports:
         return [dict(c, time=parse_iso(c["time"]).timestamp()) for c in reversed(self.store.param_changes(10_000))]
 
     def _benchmarks(self, deposits: Decimal) -> dict[str, Series]:
-        rows = self.store.benchmarks()
-        start = self.store.mark_at_or_before(rows[0][0]) if rows else None
-        marks = [start] if start else []  # scaled() values a benchmark from the mark it starts beside
-        raw = {"BTC buy & hold": [(t, b) for t, b, _ in rows if b is not None],
-               "Equal-weight universe": [(t, u) for t, _, u in rows]}
+        """BTC buy-and-hold and the equal-weight universe, each worth what the account was worth beside its
+        first mark (as scaled() values them for the chat's charts), in floats: lines to draw, not figures."""
+        first, times, btc, universe = self.store.benchmark_series()
+        start = self.store.mark_at_or_before(first) if first else None
+        base = float(start.equity if start else deposits)
         out = {}
-        for name, series in raw.items():
-            points = scaled(series, marks, deposits)
-            if points:
-                out[name] = Series([t.timestamp() for t, _ in points], [float(v) for _, v in points])
+        for name, values in (("BTC buy & hold", btc), ("Equal-weight universe", universe)):
+            kept = [(t, v) for t, v in zip(times, values) if v is not None]
+            if kept and kept[0][1] > 0:
+                factor = base / kept[0][1]
+                out[name] = Series([t for t, _ in kept], [v * factor for _, v in kept])
         return out
 
     def backtests(self) -> list[dict[str, Any]]:
