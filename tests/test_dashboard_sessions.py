@@ -77,3 +77,25 @@ def test_where_no_file_can_be_written_sessions_are_kept_in_memory_said_in_one_li
     out = capsys.readouterr().out.strip()
     assert len(out.splitlines()) == 1 and out.startswith("Sessions kept in memory")
     assert revoke_standalone(tmp_path / "none.sqlite") == 0 and "nothing to end" in capsys.readouterr().out
+
+
+def test_only_a_links_hash_is_stored_in_the_bots_database_and_beside_a_copy(world, tmp_path):
+    import hashlib
+
+    from handlers.commands import Context, dispatch
+    from web.server import for_bot
+
+    from tests.dashboard_world import settings
+
+    _, auth = for_bot(world.services, settings(), tmp_path / "bot.sqlite")
+    world.services.dashboard = auth
+    reply = asyncio.run(dispatch(Context(world.services, "telegram:1002"), "/dashboard"))
+    beside = DashboardAuth(standalone_links(tmp_path / "bot.sqlite"), world.clock, "http://x")
+    tokens = [word.split("t=", 1)[1] for word in reply.text.split() if "t=" in word] + \
+             [beside.issue_link("cli").split("t=", 1)[1]]
+    assert len(tokens) == 2
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("bot.")]  # the databases, their WAL and journal
+    stored = b"".join(p.read_bytes() for p in files)
+    for token in tokens:
+        assert token.encode() not in stored
+        assert hashlib.sha256(token.encode()).hexdigest().encode() in stored
