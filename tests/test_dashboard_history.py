@@ -17,7 +17,7 @@ from tradingbot.adapters.readonly_store import ReadOnlyStore
 from tradingbot.app.dashboard_reports import Reports
 from tradingbot.core.domain import EquityMark
 from tradingbot.core.params import StrategyParams
-from tradingbot.core.performance import closing_indices, day_ends, period_returns
+from tradingbot.core.performance import closing_indices, daily_closes, day_ends, period_returns
 from handlers import period_text
 from web import api, tables
 
@@ -89,6 +89,7 @@ def test_after_a_write_the_store_reads_only_the_new_rows_and_answers_as_a_fresh_
     fresh = ReadOnlyStore(path)
     assert store.equity_series() == fresh.equity_series()
     assert store.closing_ids(paris) == fresh.closing_ids(paris) == world.store.closing_ids(paris)
+    assert store.daily_closes(paris) == daily_closes(*fresh.equity_series(), paris)  # searched over every mark
     assert store.closing_marks(ZoneInfo("UTC")) == world.store.closing_marks(ZoneInfo("UTC"))  # another zone
     assert store.value_layers(8) == fresh.value_layers(8)
     world.store.add_mark(EquityMark(world.clock.now() - timedelta(days=3), Decimal(1), Decimal(1), Decimal(0)))

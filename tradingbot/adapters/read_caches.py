@@ -112,6 +112,11 @@ class DayEnds:
 
     def ids(self, marks: TimeSeries, zone: ZoneInfo) -> list[int]:
         """Ids of the first mark and the last of each local day."""
+        ends = self.indices(marks, zone)
+        return [marks.ids[i] for i in sorted({0, *ends})] if marks.ids else []
+
+    def indices(self, marks: TimeSeries, zone: ZoneInfo) -> list[int]:
+        """Positions of the last mark of each local day in the series."""
         if (zone.key, marks.reloads) != self.key:
             self.key, self.ends, self.seen = (zone.key, marks.reloads), [], 0
         if len(marks.times) != self.seen:
@@ -119,4 +124,4 @@ class DayEnds:
             kept = self.ends[:-1] if len(self.ends) > 1 else []
             self.ends = kept + [start + i for i in day_ends(marks.times[start:], zone)]
             self.seen = len(marks.times)
-        return [marks.ids[i] for i in sorted({0, *self.ends})] if marks.ids else []
+        return self.ends

@@ -80,6 +80,11 @@ class ReadOnlyStore(SqliteStore):
     def closing_ids(self, zone: ZoneInfo) -> list[int]:
         return self._day_ends.ids(self._marks.read(self.db), zone)
 
+    def daily_closes(self, zone: ZoneInfo) -> list[float]:
+        """Equity at the last mark of each local day that has one, as floats (the risk figures' daily path)."""
+        marks = self._marks.read(self.db)
+        return [marks.columns[0][i] for i in self._day_ends.indices(marks, zone)]
+
     def value_layers(self, top: int) -> tuple[list[datetime], dict[str, list[float]]]:
         """Value after each rebalance of the `top` coins held now (largest first), of all others summed, and of
         cash: what the holdings chart stacks (from the snapshots kept in memory: a year is ~50,000 rows)."""

@@ -12,10 +12,12 @@ from decimal import Decimal
 from typing import Any, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from ..core.domain import ZERO, Fill, OrderRecord, RankRow, RebalanceRow, VenueHealth
 from ..core.params import StrategyParams
 from ..core.performance import (
-    CoinPnl, PeriodReturn, RiskFigures, coin_pnl, daily_closes, period_returns, risk_figures, underwater,
+    CoinPnl, PeriodReturn, RiskFigures, coin_pnl, period_returns, risk_figures, underwater,
 )
 from .ports import Clock, ReportReader
 from ..core.schedule import next_slot
@@ -109,7 +111,7 @@ class Reports:
         times, values = store.equity_series()  # floats for the charts and the risk figures; exact text stays
         equity = last.equity if last else ledger.cash
         capital = values[0] if values else float(ledger.deposits)
-        daily = daily_closes(times, values, p.zone)
+        daily = store.daily_closes(p.zone)
         return Overview(
             quote=store.quote, timezone=p.timezone, equity=equity, marked_at=last.time if last else None,
             deposits=ledger.deposits, net=equity - ledger.deposits, realized=ledger.realized,
@@ -134,12 +136,12 @@ class Reports:
         first, times, btc, universe = self.store.benchmark_series()
         start = self.store.mark_at_or_before(first) if first else None
         base = float(start.equity if start else deposits)
-        out = {}
+        at, out = np.asarray(times, dtype=float), {}
         for name, values in (("BTC buy & hold", btc), ("Equal-weight universe", universe)):
-            kept = [(t, v) for t, v in zip(times, values) if v is not None]
-            if kept and kept[0][1] > 0:
-                factor = base / kept[0][1]
-                out[name] = Series([t for t, _ in kept], [v * factor for _, v in kept])
+            path = np.asarray(values, dtype=float)  # a BTC price not marked (None) is NaN, left out
+            kept = ~np.isnan(path)
+            if kept.any() and path[kept][0] > 0:
+                out[name] = Series(at[kept].tolist(), (path[kept] * (base / path[kept][0])).tolist())
         return out
 
     def backtests(self) -> list[dict[str, Any]]:
