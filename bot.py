@@ -7,6 +7,7 @@ build every object from them, and hands the result to a front end (console or Te
     python bot.py [...] rebalance --now [--slot KEY] [--json]   a manual rebalance now (its own journal key)
     python bot.py whoami                                        Telegram setup: learn your user id
     python bot.py [--demo] [--db PATH] dashboard [--host H] [--port P]   the web dashboard alone, read-only
+    python bot.py [--demo] [--db PATH] dashboard --revoke       end every session of the dashboard served alone
     python bot.py backtest [options] | data import FILE... | data fetch    offline: see README, Backtesting
 
 Test-only environment (tests/test_crash.py; never set in production):
@@ -100,6 +101,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                              "print a one-time sign-in link")
     dash.add_argument("--host", help="listen address (default DASHBOARD_HOST)")
     dash.add_argument("--port", type=int, help="port (default DASHBOARD_PORT)")
+    dash.add_argument("--revoke", action="store_true", help="end every session of the dashboard served alone")
     backtest_cli.add_subcommands(sub)
     return parser.parse_args(argv)
 
@@ -296,6 +298,8 @@ def _dashboard_alone(settings: Settings, run: RunOptions, args: argparse.Namespa
     """`bot.py dashboard`: the web dashboard over a database file, read-only, beside (or without) the bot."""
     from web import server as web_server
 
+    if args.revoke:
+        return web_server.revoke_standalone(run.database(settings))
     return web_server.run_standalone(run.database(settings), clock_of(run), StrategyParams(timezone=settings.timezone),
                                      settings, args.host, args.port)
 

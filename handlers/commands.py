@@ -227,7 +227,7 @@ async def _backtest(ctx: Context, args: list[str]) -> Reply:
 async def _period(ctx: Context, args: list[str], period: str, default: int) -> Reply:
     s = ctx.services
     n = _count(args, default, f"/{PERIOD_COMMANDS[period]} [n]")
-    return Reply(period_text.periods(period_returns(s.store.marks(), s.params.zone, period), period, n, s.quote,
+    return Reply(period_text.periods(period_returns(s.store.closing_marks(s.params.zone), s.params.zone, period), period, n, s.quote,
                                      s.params.zone), monospace=True)
 
 

@@ -11,7 +11,8 @@ from tests.conftest import World
 from tradingbot.app.dashboard_auth import DashboardAuth
 from tradingbot.core.domain import Change, RankRow, Ranking
 from tradingbot.settings import Settings, load_settings
-from web.server import Dashboard, for_bot, start_dashboard
+from web.live import POLL_S
+from web.server import Dashboard, attach, for_bot, start_dashboard
 
 MARKUP = "<script>alert(1)</script>"
 EVIL_SYMBOL = "<img src=x onerror=alert(2)>USDT"
@@ -61,16 +62,18 @@ def settings(**overrides: object) -> Settings:
 
 
 @asynccontextmanager
-async def serving(world: World, path: Path, config: Settings | None = None) -> AsyncIterator[tuple[Dashboard, DashboardAuth]]:
-    """The bot's dashboard over `path` (the world's database) on a free port; the chat's /dashboard uses it."""
+async def serving(world: World, path: Path, config: Settings | None = None,
+                  poll_s: float = POLL_S) -> AsyncIterator[tuple[Dashboard, DashboardAuth]]:
+    """The bot's dashboard over `path` (the world's database) on a free port, attached to the bot as
+    beside_bot attaches it: the chat's /dashboard uses it, and the services' commits wake its live feed."""
     config = config or settings()
     reports, auth = for_bot(world.services, config, path)
-    dashboard = await start_dashboard(reports, auth, "127.0.0.1", 0)
+    dashboard = await start_dashboard(reports, auth, "127.0.0.1", 0, poll_s)
     assert dashboard is not None
     auth.public_url = dashboard.url
-    world.services.dashboard = auth
+    detach = attach(world.services, dashboard, auth)
     try:
         yield dashboard, auth
     finally:
-        world.services.dashboard = None
+        detach()
         await dashboard.stop()

@@ -63,7 +63,7 @@ class BotThread:
             await keep_backtests(self.world, self.path.parent)
             self.stop = asyncio.Event()
             self.loop = asyncio.get_running_loop()
-            async with serving(self.world, self.path) as (dashboard, _):
+            async with serving(self.world, self.path, poll_s=3600) as (dashboard, _):  # updates only as the bot says
                 self.url, self.feed = dashboard.url, dashboard.feed
                 bot = asyncio.create_task(serve_telegram(self.world.services, SqliteOutbox(self.world.db),
                                                          config(self.fake), self.stop))
@@ -139,6 +139,14 @@ def wait_until(page, expression: str, timeout_s: float = 20) -> float:
 def visit(page, hash_: str, ready: str):
     page.evaluate(f"location.hash = '{hash_}'")
     page.wait_for_selector(f"body[data-page={hash_.strip('#').split('/')[0]}] {ready}")
+    fits(page)
+
+
+def fits(page) -> None:
+    """Readable at this width: nothing wider than the screen (wide tables scroll inside their own box), and
+    every table block offers its CSV."""
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), page.url
+    assert page.locator(".table-block").count() == page.locator(".table-block a.csv").count()
 
 
 def shot(page, name: str) -> Path:
@@ -159,6 +167,7 @@ def test_every_page_renders_with_the_portfolio_and_no_console_error(browser, dev
     equity = page.locator("#kpis .kpi").first.inner_text()
     assert "equity" in equity.lower() and re.search(r"\d{1,3}(,\d{3})*\.\d{2} USDT", equity)
     page.wait_for_selector("#equity-chart canvas")
+    fits(page)
     assert not_blank(shot(page, f"{device_name}-overview"))
     visit(page, "#holdings", "[data-table=holdings] tbody tr")
     held = page.locator("[data-table=holdings] tbody tr td:first-child").all_inner_texts()
@@ -171,6 +180,7 @@ def test_every_page_renders_with_the_portfolio_and_no_console_error(browser, dev
     shot(page, f"{device_name}-rebalances")
     page.locator("[data-table=rebalances] tbody tr", has_text="done").first.click()
     page.wait_for_selector("[data-table=ranking] tbody tr")
+    fits(page)
     assert page.locator("[data-table=ranking] tbody tr", has_text="yes").count() >= 4
     assert page.locator("[data-table=fills] tbody tr").count() >= 4
     shot(page, f"{device_name}-rebalance")
@@ -205,6 +215,40 @@ def test_markup_from_the_database_renders_as_text(browser):
     assert f"who {MARKUP}" in page.locator("[data-table=changes]").inner_text()
     assert page.locator("main script, main img").count() == 0 and page.dialogs == [] and page.errors == []
     page.context.close()
+
+
+def test_light_and_dark_follow_the_system_setting(browser):
+    chromium, bot, fake = browser
+    colours = {}
+    for scheme in ("light", "dark"):
+        page = signed_in_page(chromium, bot, fake, {**DESKTOP, "color_scheme": scheme})
+        colours[scheme] = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert page.errors == []
+        page.context.close()
+    assert colours == {"light": "rgb(246, 247, 249)", "dark": "rgb(16, 19, 23)"}
+
+
+def test_times_show_in_the_managers_timezone(browser):
+    from zoneinfo import ZoneInfo
+
+    chromium, bot, fake = browser
+
+    async def set_zone(zone: str) -> None:  # on the bot's own loop and thread, as /set would
+        bot.world.services.set_params(f"timezone={zone}", "test")
+
+    last = ReadOnlyStore(bot.path).last_rebalance(("done", "skipped", "selling", "buying")).started_at
+    shown = {}
+    try:
+        for zone in ("Asia/Tokyo", "UTC"):
+            asyncio.run_coroutine_threadsafe(set_zone(zone), bot.loop).result(20)
+            page = signed_in_page(chromium, bot, fake, PHONE)
+            shown[zone] = page.locator(".status-list li", has_text="Last rebalance").inner_text()
+            page.context.close()
+    finally:
+        asyncio.run_coroutine_threadsafe(set_zone("UTC"), bot.loop).result(20)
+    for zone, text in shown.items():
+        assert last.astimezone(ZoneInfo(zone)).strftime("%H:%M") in text, (zone, text)
+    assert shown["Asia/Tokyo"] != shown["UTC"]
 
 
 def test_an_open_page_updates_itself_after_a_rebalance(browser):

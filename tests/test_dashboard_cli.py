@@ -81,6 +81,9 @@ def test_bot_py_dashboard_serves_a_database_file_alone_and_read_only(tmp_path):
         process.communicate(timeout=30)
     assert process.returncode == 0
     assert db.read_bytes() == before  # read-only: not a byte written
+    revoked = bot("--demo", "dashboard", "--revoke", db=db)  # its sign-ins are kept beside the database
+    assert revoked.returncode == 0 and "has ended" in revoked.stdout
+    assert (tmp_path / "copy.dashboard-sessions.sqlite").is_file() and db.read_bytes() == before
     missing = bot("dashboard", db=tmp_path / "nothing.sqlite")
     assert missing.returncode == 2 and missing.stderr.strip().startswith("stopped:")
     assert len(missing.stderr.strip().splitlines()) == 1

@@ -252,6 +252,33 @@ def test_an_open_event_stream_hears_a_new_mark(history):
     assert event.startswith(b"event: change\n") and seconds < 10
 
 
+def test_inside_the_bot_a_commit_reaches_open_pages_without_a_poll(history):
+    from web.app import FEED
+
+    world, path = history
+
+    async def main():
+        async with serving(world, path, poll_s=3600) as (dashboard, auth):  # a poll would come in an hour
+            feed = dashboard.runner.app[FEED]
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+                assert await sign_in(dashboard.url, http, await link_from_chat(world)) == 303
+                async with http.get(f"{dashboard.url}/api/events") as stream:
+                    assert await stream.content.readuntil(b"\n\n") == b"retry: 1000\n\n"  # watching from here
+                    heard = []
+                    world.clock.advance(timedelta(hours=1))
+                    await world.services.mark()
+                    heard.append(await asyncio.wait_for(stream.content.readuntil(b"\n\n"), 10))
+                    world.services.set_params("topn=3", "test")
+                    heard.append(await asyncio.wait_for(stream.content.readuntil(b"\n\n"), 10))
+                    world.services.pause("test")
+                    heard.append(await asyncio.wait_for(stream.content.readuntil(b"\n\n"), 10))
+                    return heard, feed.checks
+
+    heard, checks = asyncio.run(main())
+    assert all(event.startswith(b"event: change\n") for event in heard)
+    assert checks == 1 + 3  # the first look, then one per commit: no poll tick in between
+
+
 def test_answers_are_computed_once_per_write_and_never_stale(history):
     from web.app import CACHE
 

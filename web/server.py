@@ -9,18 +9,19 @@ import asyncio
 import errno
 import logging
 import signal
+import sqlite3
 import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 from aiohttp import web
 
-from tradingbot.adapters.dashboard_links import MemoryLinkStore, SqliteLinkStore
+from tradingbot.adapters.dashboard_links import MemoryLinkStore, SqliteLinkStore, open_sessions, sessions_file
 from tradingbot.adapters.readonly_store import DatabaseNotReady, ReadOnlyStore
 from tradingbot.adapters.sqlite_store import open_database
-from tradingbot.app.dashboard_auth import DashboardAuth
+from tradingbot.app.dashboard_auth import DashboardAuth, LinkStore
 from tradingbot.core.params import StrategyParams
 from tradingbot.app.ports import Clock
 from tradingbot.app.dashboard_reports import Reports
@@ -28,7 +29,7 @@ from tradingbot.app.services import Services
 from tradingbot.settings import Settings
 
 from .app import make_app
-from .live import LiveFeed
+from .live import BACKSTOP_POLL_S, POLL_S, LiveFeed
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,10 @@ class Dashboard:
         await self.runner.cleanup()
 
 
-async def start_dashboard(reports: Reports, auth: DashboardAuth, host: str, port: int) -> Dashboard | None:
+async def start_dashboard(reports: Reports, auth: DashboardAuth, host: str, port: int,
+                          poll_s: float = POLL_S) -> Dashboard | None:
     """Serve on host:port; a port in use (or a host that cannot be bound) is one log line and None."""
-    feed = LiveFeed(lambda: reports.store.run(reports.store.newest))
+    feed = LiveFeed(lambda: reports.store.run(reports.store.newest), poll_s)
     runner = web.AppRunner(make_app(reports, auth, feed), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -66,7 +68,7 @@ async def serve_standalone(db_path: str | Path, clock: Clock, defaults: Strategy
     """`bot.py dashboard`: read a database file (read-only) and serve it until stopped; print a sign-in link."""
     store = ReadOnlyStore(db_path)
     reports = Reports(store, clock, defaults)
-    auth = DashboardAuth(MemoryLinkStore(), clock, public_url or "")
+    auth = DashboardAuth(standalone_links(db_path), clock, public_url or "")
     dashboard = await start_dashboard(reports, auth, host, port)
     if dashboard is None:
         print(f"stopped: cannot listen on {host}:{port} (in use?)", flush=True)
@@ -81,6 +83,27 @@ async def serve_standalone(db_path: str | Path, clock: Clock, defaults: Strategy
     return 0
 
 
+def standalone_links(db_path: str | Path) -> LinkStore:
+    """Sign-in state kept beside the database (a restart keeps sessions), else in memory, said in one line."""
+    path = sessions_file(db_path)
+    try:
+        return open_sessions(path)
+    except (OSError, sqlite3.Error) as e:
+        print(f"Sessions kept in memory (a restart signs everyone out): cannot write {path} ({e})", flush=True)
+        return MemoryLinkStore()
+
+
+def revoke_standalone(db_path: str | Path) -> int:
+    """`bot.py dashboard --revoke`: end every session of the dashboard served alone over this database."""
+    path = sessions_file(db_path)
+    if not path.is_file():
+        print(f"No dashboard sessions kept for {db_path}: nothing to end.", flush=True)
+        return 0
+    open_sessions(path).next_generation()
+    print(f"Every dashboard session of {db_path} has ended; a running `bot.py dashboard` refuses them now.", flush=True)
+    return 0
+
+
 def for_bot(services: Services, settings: Settings, db_path: str | Path) -> tuple[Reports, DashboardAuth]:
     """The bot's reports (read-only connection, live valuation as /positions) and sign-in (links in its database)."""
     reports = Reports(ReadOnlyStore(db_path), services.clock, StrategyParams(timezone=settings.timezone),
@@ -91,6 +114,18 @@ def for_bot(services: Services, settings: Settings, db_path: str | Path) -> tupl
     return reports, DashboardAuth(links, services.clock, settings.dashboard_public_url)
 
 
+def attach(services: Services, dashboard: Dashboard, auth: DashboardAuth) -> Callable[[], None]:
+    """The bot's side of the dashboard it serves: /dashboard issues its links, and each commit the services
+    report wakes the live feed on this loop (open pages hear it without a poll). Returns the undoing."""
+    services.dashboard = auth
+    stop_telling = services.on_change(dashboard.feed.wake)
+
+    def detach() -> None:
+        services.dashboard = None
+        stop_telling()
+    return detach
+
+
 @asynccontextmanager
 async def beside_bot(services: Services, settings: Settings, db_path: str, console: bool) -> AsyncIterator[None]:
     """Serve the dashboard on the bot's loop while it runs (unless disabled); the console prints a link."""
@@ -98,17 +133,18 @@ async def beside_bot(services: Services, settings: Settings, db_path: str, conso
         yield
         return
     reports, auth = for_bot(services, settings, db_path)
-    dashboard = await start_dashboard(reports, auth, settings.dashboard_host, settings.dashboard_port)
+    dashboard = await start_dashboard(reports, auth, settings.dashboard_host, settings.dashboard_port,
+                                      BACKSTOP_POLL_S)
     if dashboard is None:
         yield
         return
-    services.dashboard = auth
+    detach = attach(services, dashboard, auth)
     if console:
         print(f"Dashboard: {auth.issue_link('console')}  (one use, 5 minutes; /dashboard for another)", flush=True)
     try:
         yield
     finally:
-        services.dashboard = None
+        detach()
         await dashboard.stop()
 
 

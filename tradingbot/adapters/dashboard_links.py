@@ -1,17 +1,23 @@
 """Link stores for the dashboard's sign-in (see dashboard_auth): in the bot's database, or in memory.
 
 The bot keeps links in SQLite (`dashboard_links`, `dashboard_keys`), so a link made by the chat is honoured by
-the web server of the same process and survives a restart. `bot.py dashboard` serves a database read-only:
-its links, key and generation live in the process (a restart signs everyone out).
+the web server of the same process and survives a restart. `bot.py dashboard` serves a database read-only, so
+it keeps the same two tables in a small file of its own beside it (`NAME.dashboard-sessions.sqlite`, mode
+0600: only link hashes, the signing key and the generation), and a restart keeps everyone signed in; where
+that file cannot be written, in memory (a restart signs everyone out).
 """
 from __future__ import annotations
 
+import os
 import secrets
+import sqlite3
 from datetime import datetime
+from pathlib import Path
 
 import sqlite_utils
 
 from ..core.timefmt import iso
+from .schema import V8 as SIGN_IN_TABLES
 
 
 class SqliteLinkStore:
@@ -77,3 +83,22 @@ class MemoryLinkStore:
             return False
         self._links[digest] = (expires, True)
         return True
+
+
+def sessions_file(db_path: str | Path) -> Path:
+    """Where `bot.py dashboard` keeps its sign-in state for a database: a file beside it."""
+    path = Path(db_path)
+    return path.with_name(f"{path.stem}.dashboard-sessions.sqlite")
+
+
+def open_sessions(path: Path) -> SqliteLinkStore:
+    """The standalone dashboard's own sign-in file, created private (0600: it holds the cookie signing key)."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)  # a file left wider by hand is made private again
+    conn = sqlite3.connect(path, check_same_thread=False)  # the server's loop, and a `--revoke` beside it
+    conn.execute("PRAGMA busy_timeout = 5000")
+    db = sqlite_utils.Database(conn)
+    with db.atomic():
+        for sql in SIGN_IN_TABLES:
+            db.execute(sql.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+    return SqliteLinkStore(db)

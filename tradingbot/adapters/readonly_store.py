@@ -10,6 +10,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, TypeVar
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
@@ -17,6 +18,7 @@ from ..app.ports import no_checkpoint
 from .backtest_runs import SqliteBacktestRuns
 from ..core.timefmt import parse_iso
 from .schema import MIGRATIONS
+from .read_caches import COINS, DayEnds, InventorySnapshots, TimeSeries
 from .sqlite_store import SqliteStore
 
 T = TypeVar("T")
@@ -53,6 +55,10 @@ class ReadOnlyStore(SqliteStore):
                                    "(run the bot on it once)")
         self.quote = quote
         self.backtests = SqliteBacktestRuns(self.db)  # reads only, on this connection
+        # What a year of history costs to read is paid once: later calls read only the rows added since
+        self._marks = TimeSeries("equity_marks", "CAST(equity AS REAL)")
+        self._benchmarks = TimeSeries("benchmark_marks", "CAST(btc_price AS REAL)", "CAST(universe_index AS REAL)")
+        self._inventory, self._day_ends = InventorySnapshots(quote), DayEnds()
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """One query at a time on this connection (the web server calls from a thread pool)."""
@@ -61,28 +67,42 @@ class ReadOnlyStore(SqliteStore):
 
     def equity_series(self) -> tuple[list[float], list[float]]:
         """(epoch seconds, equity) of every mark, oldest first, as floats: what charts and risk figures read."""
-        rows = self.db.execute("SELECT time, CAST(equity AS REAL) FROM equity_marks ORDER BY time, id").fetchall()
-        return [parse_iso(t).timestamp() for t, _ in rows], [e for _, e in rows]
+        marks = self._marks.read(self.db)
+        return list(marks.times), list(marks.columns[0])
+
+    def benchmark_series(self) -> tuple[datetime | None, list[float], list[float | None], list[float]]:
+        """(first mark's time, epoch seconds, BTC price or None, universe index) of every benchmark mark, as
+        floats for the overview's chart; oldest first."""
+        marks = self._benchmarks.read(self.db)
+        first = parse_iso(marks.first) if marks.first else None
+        return first, list(marks.times), list(marks.columns[0]), list(marks.columns[1])
+
+    def closing_ids(self, zone: ZoneInfo) -> list[int]:
+        return self._day_ends.ids(self._marks.read(self.db), zone)
+
+    def daily_closes(self, zone: ZoneInfo) -> list[float]:
+        """Equity at the last mark of each local day that has one, as floats (the risk figures' daily path)."""
+        marks = self._marks.read(self.db)
+        return [marks.columns[0][i] for i in self._day_ends.indices(marks, zone)]
 
     def value_layers(self, top: int) -> tuple[list[datetime], dict[str, list[float]]]:
         """Value after each rebalance of the `top` coins held now (largest first), of all others summed, and of
-        cash: what the holdings chart stacks. Summed by SQLite (a year of dust leftovers is ~50,000 rows)."""
-        held = [a for a, in self.db.execute(
-            "SELECT asset FROM inventory WHERE time = (SELECT MAX(time) FROM inventory) AND asset != ?"
-            " AND CAST(value AS REAL) >= 1 ORDER BY CAST(value AS REAL) DESC LIMIT ?", [self.quote, top])]
-        named = ",".join("?" * len(held)) or "NULL"
-        rows = self.db.execute(
-            f"SELECT time, CASE WHEN asset = ? THEN asset WHEN asset IN ({named}) THEN asset ELSE '' END AS layer,"
-            " SUM(CAST(value AS REAL)) FROM inventory GROUP BY time, layer ORDER BY time", [self.quote, *held])
-        times: list[str] = []
+        cash: what the holdings chart stacks (from the snapshots kept in memory: a year is ~50,000 rows)."""
+        snapshots = self._inventory.read(self.db)
+        if not snapshots:
+            return [], {}
+        newest = snapshots[-1][1]
+        held = sorted((a for a, v in newest.items() if a not in (self.quote, COINS) and v >= 1),
+                      key=lambda a: -newest[a])[:top]
         layers: dict[str, list[float]] = {a: [] for a in [*held, "", self.quote]}
-        for t, layer, value in rows:
-            if not times or times[-1] != t:
-                times.append(t)
-                for values in layers.values():
-                    values.append(0.0)
-            layers[layer][-1] = value
-        return [parse_iso(t) for t in times], {k: v for k, v in layers.items() if any(v)}
+        for _, values in snapshots:
+            for a in held:
+                layers[a].append(values.get(a, 0.0))
+            layers[self.quote].append(values.get(self.quote, 0.0))
+            coins = values.get(COINS, 0.0)
+            rest = coins - sum(values.get(a, 0.0) for a in held)
+            layers[""].append(rest if rest > coins * 1e-9 else 0.0)  # not a rounding crumb
+        return [parse_iso(t) for t, _ in snapshots], {k: v for k, v in layers.items() if any(v)}
 
     def newest(self) -> tuple[Any, ...]:
         """What changes when the bot writes something a page shows: newest mark, rebalance state, parameters."""

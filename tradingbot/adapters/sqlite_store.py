@@ -6,6 +6,7 @@ Money is stored as exact decimal TEXT; the `bi_*` views cast it to REAL for char
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sqlite3
 
@@ -13,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ContextManager, Iterator
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
@@ -20,6 +22,7 @@ from ..app.ports import Checkpoint, no_checkpoint
 from ..core.domain import ZERO, Change, EquityMark, Fill, Position, Side
 from ..core.ledger import Ledger
 from ..core.money import fmt_decimal
+from ..core.performance import closing_indices
 from ..core.timefmt import iso, parse_iso
 from .schema import MIGRATIONS
 from .sqlite_journal import SqliteJournal, text
@@ -238,6 +241,19 @@ class SqliteStore(SqliteJournal):
         if since:
             sql, params = sql + " WHERE time >= ?", [iso(since)]
         return [_mark(r) for r in self.db.execute(sql + " ORDER BY time", params)]
+
+    def closing_marks(self, zone: ZoneInfo) -> list[EquityMark]:
+        """The first mark and the last of each local day, exact: all that period returns read. Found by
+        searching the marks' times, so a year of hourly marks builds ~366 rows of Decimals, not 8,760."""
+        wanted = json.dumps(self.closing_ids(zone))
+        return [_mark(r) for r in self.db.execute(
+            "SELECT time, equity, cash, positions_value, source FROM equity_marks"
+            " WHERE id IN (SELECT value FROM json_each(?)) ORDER BY time, id", [wanted])]
+
+    def closing_ids(self, zone: ZoneInfo) -> list[int]:
+        """Ids of the first mark and the last of each local day (what closing_marks reads)."""
+        rows = self.db.execute("SELECT id, time FROM equity_marks ORDER BY time, id").fetchall()
+        return [rows[i][0] for i in closing_indices([parse_iso(t).timestamp() for _, t in rows], zone)]
 
 
     # --- benchmarks and inventory history (for charts) -----------------------------------

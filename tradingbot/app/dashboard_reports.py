@@ -12,11 +12,12 @@ from decimal import Decimal
 from typing import Any, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
-from ..core.yardsticks import scaled
+import numpy as np
+
 from ..core.domain import ZERO, Fill, OrderRecord, RankRow, RebalanceRow, VenueHealth
 from ..core.params import StrategyParams
 from ..core.performance import (
-    CoinPnl, PeriodReturn, RiskFigures, coin_pnl, daily_closes, period_returns, risk_figures, underwater,
+    CoinPnl, PeriodReturn, RiskFigures, coin_pnl, period_returns, risk_figures, underwater,
 )
 from .ports import Clock, ReportReader
 from ..core.schedule import next_slot
@@ -110,7 +111,7 @@ class Reports:
         times, values = store.equity_series()  # floats for the charts and the risk figures; exact text stays
         equity = last.equity if last else ledger.cash
         capital = values[0] if values else float(ledger.deposits)
-        daily = daily_closes(times, values, p.zone)
+        daily = store.daily_closes(p.zone)
         return Overview(
             quote=store.quote, timezone=p.timezone, equity=equity, marked_at=last.time if last else None,
             deposits=ledger.deposits, net=equity - ledger.deposits, realized=ledger.realized,
@@ -130,16 +131,17 @@ class Reports:
         return [dict(c, time=parse_iso(c["time"]).timestamp()) for c in reversed(self.store.param_changes(10_000))]
 
     def _benchmarks(self, deposits: Decimal) -> dict[str, Series]:
-        rows = self.store.benchmarks()
-        start = self.store.mark_at_or_before(rows[0][0]) if rows else None
-        marks = [start] if start else []  # scaled() values a benchmark from the mark it starts beside
-        raw = {"BTC buy & hold": [(t, b) for t, b, _ in rows if b is not None],
-               "Equal-weight universe": [(t, u) for t, _, u in rows]}
-        out = {}
-        for name, series in raw.items():
-            points = scaled(series, marks, deposits)
-            if points:
-                out[name] = Series([t.timestamp() for t, _ in points], [float(v) for _, v in points])
+        """BTC buy-and-hold and the equal-weight universe, each worth what the account was worth beside its
+        first mark (as scaled() values them for the chat's charts), in floats: lines to draw, not figures."""
+        first, times, btc, universe = self.store.benchmark_series()
+        start = self.store.mark_at_or_before(first) if first else None
+        base = float(start.equity if start else deposits)
+        at, out = np.asarray(times, dtype=float), {}
+        for name, values in (("BTC buy & hold", btc), ("Equal-weight universe", universe)):
+            path = np.asarray(values, dtype=float)  # a BTC price not marked (None) is NaN, left out
+            kept = ~np.isnan(path)
+            if kept.any() and path[kept][0] > 0:
+                out[name] = Series(at[kept].tolist(), (path[kept] * (base / path[kept][0])).tolist())
         return out
 
     def backtests(self) -> list[dict[str, Any]]:
@@ -190,7 +192,7 @@ class Reports:
 def performance_report(store: ReportReader, held: PositionsReport, zone: ZoneInfo,
                        window: timedelta | None) -> Performance:
     """Returns per day, week and month, and per-coin P/L since the last rebalance before the window (or start)."""
-    marks = store.marks()
+    marks = store.closing_marks(zone)  # the last of each day: every period's end, exact
     now = marks[-1].time if marks else None
     since, start = store.inventory_at(now - window) if window and now else (None, {})
     fills = store.fills(since=since)

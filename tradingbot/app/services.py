@@ -27,7 +27,7 @@ from ..core.planning import flag_dust, picks_unchanged, plan_preview
 from ..core import reconcile
 from ..core.reconcile import Difference, ledger_balances
 from .cost_estimate import estimate_costs
-from .ports import BacktestRuns, Clock, Exchange, MarketData, OrderBooks, Store
+from .ports import BacktestRuns, ChangeListener, Clock, Exchange, MarketData, OrderBooks, Store
 from .reports import (
     EquityHistory, PnlReport, PnlWindow, PositionsReport, Preview, RankingReport, SlotRefusal, StatusReport,
 )
@@ -56,6 +56,16 @@ class Services:
         self.books = books  # the venue's order books, for /plan's cost estimate (None: no estimate)
         # The web front end's sign-in while it serves: set by web/server.py when it starts, cleared when it stops.
         self.dashboard: DashboardAuth | None = None
+        self._changes: list[ChangeListener] = []
+
+    def on_change(self, listener: ChangeListener) -> Callable[[], None]:
+        """Call `listener` after each commit a dashboard shows; returns what ends the subscription."""
+        self._changes.append(listener)
+        return lambda: self._changes.remove(listener)
+
+    def _changed(self, what: str) -> None:
+        for listener in list(self._changes):
+            listener(what)
 
     def subscribe(self, listener: ParamsListener) -> Callable[[], None]:
         """Call `listener` after every parameter change; returns what ends the subscription.
@@ -230,6 +240,7 @@ class Services:
         if summary.state == "done" and not summary.already_done:
             _, prices = await self._valued()
             await self._mark_benchmarks(prices)
+        self._changed("rebalance")
         return await self.with_dust(summary)
 
     async def with_dust(self, summary: RebalanceSummary) -> RebalanceSummary:
@@ -252,6 +263,7 @@ class Services:
             log.info("parameters changed by %s: %s", who, ", ".join(f"{c.key} {c.old} -> {c.new}" for c in changes))
             for listener in list(self._listeners):
                 listener(new, changes)
+            self._changed("parameters")
         return changes
 
     @property
@@ -263,12 +275,14 @@ class Services:
         was = self.paused
         self.store.set_state("paused", "1")
         log.info("paused by %s", who)
+        self._changed("paused")
         return not was
 
     def resume(self, who: str) -> bool:
         was = self.paused
         self.store.set_state("paused", "0")
         log.info("resumed by %s", who)
+        self._changed("paused")
         return was
 
     async def reconcile(self) -> tuple[list[Difference], bool]:
@@ -297,6 +311,7 @@ class Services:
         mark = EquityMark(self.clock.now(), equity, ledger.cash, equity - ledger.cash, source)
         self.store.add_mark(mark)
         await self._mark_benchmarks(prices)
+        self._changed("mark")
         return mark
 
     async def _mark_benchmarks(self, prices: dict[str, Decimal]) -> None:
