@@ -42,7 +42,7 @@ def offline(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     # backtest and data need neither Telegram nor the ledger: run them before importing the bot's front ends.
-    from handlers.backtest_cli import offline_command
+    from handlers.offline_argv import offline_command
 
     if offline_command(sys.argv[1:]):
         sys.exit(offline(sys.argv[1:]))
@@ -58,7 +58,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import AsyncIterator
 
-from handlers import backtest_cli
+from handlers import offline_argv
 from handlers import texts as fmt
 from handlers.commands import Context
 from handlers.console import run_once, serve_console
@@ -100,7 +100,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                              "print a one-time sign-in link")
     dash.add_argument("--host", help="listen address (default DASHBOARD_HOST)")
     dash.add_argument("--port", type=int, help="port (default DASHBOARD_PORT)")
-    backtest_cli.add_subcommands(sub)
+    offline_argv.list_in_help(sub)
     return parser.parse_args(argv)
 
 
@@ -227,7 +227,7 @@ async def rebalance_command(args: argparse.Namespace, services: Services) -> int
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if backtest_cli.offline_command(argv):
+    if offline_argv.offline_command(argv):
         return offline(argv)
     args = parse_args(argv)
     try:

@@ -5,15 +5,17 @@ Rendering takes tens of milliseconds of CPU; off the event loop, the bot keeps a
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 import charts
 from charts import NothingToChart  # noqa: F401  (re-exported for the commands)
-from tradingbot.app.backtester import BacktestReport
 from tradingbot.app.reports import PnlReport, PositionsReport, RankingReport
 from tradingbot.app.services import Services
 
 from .replies import Photo
+
+if TYPE_CHECKING:
+    from tradingbot.core.backtest.report import BacktestReport
 
 NAMES = ("equity", "allocation", "rebalances", "ranking", "inventory")
 MAX_REBALANCES = 365
