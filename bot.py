@@ -49,6 +49,7 @@ if __name__ == "__main__":
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import re
@@ -153,11 +154,19 @@ def summary_json(s: RebalanceSummary) -> str:
     })
 
 
+def keep_what_start_built() -> None:
+    """The modules and objects built at start live as long as the process: the collector need not scan them
+    again, so the collection after each chart (handlers/chart_replies.py) looks at that chart's objects only."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(app: App) -> int:
     """Telegram when a token is set, else the console."""
     s = app.settings
     timetable = Timetable(s.mark_every_minutes, s.daily_summary_at, MISFIRE_GRACE)
     if s.telegram_bot_token is None:
+        keep_what_start_built()
         return await serve_console(app.services, timetable, Path(s.chart_dir), progress_printer)
     from handlers.telegram_app import TelegramConfig, serve_telegram
     from handlers.telegram_guard import Limits
@@ -171,6 +180,7 @@ async def serve(app: App) -> int:
                 "daily": s.notify_daily},
         daily_at=timetable.daily_at, mark_minutes=timetable.mark_minutes, misfire_grace=timetable.misfire_grace,
     )
+    keep_what_start_built()
     code = await serve_telegram(app.services, app.outbox, config)
     if code:
         print("stopped: another instance is polling this bot token (Telegram 409 Conflict); "
