@@ -17,6 +17,9 @@ which runs on a thread of this process, and the bot, which runs as a subprocess 
 Finally the bot gets SIGTERM and must exit 0 within 15 s. Before the bot starts, the demo database is seeded with
 one paper rebalance (`bot.py --demo --db ... rebalance`), so /positions and /pnl have holdings to show.
 
+The sequential_* and load_* latencies are to the text reply; /pnl's and /positions' charts follow it, drawn in
+the bot's heavy lane, and load_charts_done_s is when the last of them arrived.
+
 Latency is measured in this process with time.perf_counter: from just before FakeTelegram.send_text to the moment a
 watcher thread, blocked in FakeTelegram.wait_for, is woken by the fake recording the reply: the text message that
 answers that command by its content (telegram_replies.Conversation), not whatever the chat received next. As a
