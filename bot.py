@@ -43,13 +43,14 @@ def offline(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     # backtest and data need neither Telegram nor the ledger: run them before importing the bot's front ends.
-    from handlers.backtest_cli import offline_command
+    from handlers.offline_argv import offline_command
 
     if offline_command(sys.argv[1:]):
         sys.exit(offline(sys.argv[1:]))
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import re
@@ -59,7 +60,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import AsyncIterator
 
-from handlers import backtest_cli
+from handlers import offline_argv
 from handlers import texts as fmt
 from handlers.commands import Context
 from handlers.console import run_once, serve_console
@@ -102,7 +103,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     dash.add_argument("--host", help="listen address (default DASHBOARD_HOST)")
     dash.add_argument("--port", type=int, help="port (default DASHBOARD_PORT)")
     dash.add_argument("--revoke", action="store_true", help="end every session of the dashboard served alone")
-    backtest_cli.add_subcommands(sub)
+    offline_argv.list_in_help(sub)
     return parser.parse_args(argv)
 
 
@@ -155,11 +156,19 @@ def summary_json(s: RebalanceSummary) -> str:
     })
 
 
+def keep_what_start_built() -> None:
+    """The modules and objects built at start live as long as the process: the collector need not scan them
+    again, so the collection after each chart (handlers/chart_replies.py) looks at that chart's objects only."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(app: App) -> int:
     """Telegram when a token is set, else the console."""
     s = app.settings
     timetable = Timetable(s.mark_every_minutes, s.daily_summary_at, MISFIRE_GRACE)
     if s.telegram_bot_token is None:
+        keep_what_start_built()
         return await serve_console(app.services, timetable, Path(s.chart_dir), progress_printer)
     from handlers.telegram_app import TelegramConfig, serve_telegram
     from handlers.telegram_guard import Limits
@@ -173,6 +182,7 @@ async def serve(app: App) -> int:
                 "daily": s.notify_daily},
         daily_at=timetable.daily_at, mark_minutes=timetable.mark_minutes, misfire_grace=timetable.misfire_grace,
     )
+    keep_what_start_built()
     code = await serve_telegram(app.services, app.outbox, config)
     if code:
         print("stopped: another instance is polling this bot token (Telegram 409 Conflict); "
@@ -229,7 +239,7 @@ async def rebalance_command(args: argparse.Namespace, services: Services) -> int
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if backtest_cli.offline_command(argv):
+    if offline_argv.offline_command(argv):
         return offline(argv)
     args = parse_args(argv)
     try:

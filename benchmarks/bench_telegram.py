@@ -7,6 +7,7 @@ which runs on a thread of this process, and the bot, which runs as a subprocess 
 2. 20 users sending 500 commands concurrently (/status, /pnl, /positions, /params, /help): every command must get
    exactly one reply, of the right kind, in the right chat, plus its chart after /pnl and /positions (lost and
    duplicated replies and missing charts are counted; a message that answers no command stops the run);
+   latency and timeouts (no answer within 5 s) per command, and the time until the last chart is delivered;
 3. the bot's memory after the load (VmRSS and peak VmHWM from /proc/<pid>/status);
 4. baseline, measured in the same run: the same round trip through a trivial python-telegram-bot echo bot (one
    CommandHandler that answers "ok", same Application options as the real bot) in its own process, against the
@@ -15,6 +16,9 @@ which runs on a thread of this process, and the bot, which runs as a subprocess 
 
 Finally the bot gets SIGTERM and must exit 0 within 15 s. Before the bot starts, the demo database is seeded with
 one paper rebalance (`bot.py --demo --db ... rebalance`), so /positions and /pnl have holdings to show.
+
+The sequential_* and load_* latencies are to the text reply; /pnl's and /positions' charts follow it, drawn in
+the bot's heavy lane, and load_charts_done_s is when the last of them arrived.
 
 Latency is measured in this process with time.perf_counter: from just before FakeTelegram.send_text to the moment a
 watcher thread, blocked in FakeTelegram.wait_for, is woken by the fake recording the reply: the text message that
@@ -255,6 +259,7 @@ def load(fake, watcher: Watcher, proc: subprocess.Popen, users: list[int], total
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
+    charts_s = charts_delivered(fake, before, sent, charts, limit=60) - t0
     bot_cpu, own_cpu = cpu_seconds(proc.pid) - bot_cpu0, time.process_time() - own_cpu0
     watcher.settle(quiet=1.5, limit=20)  # late and duplicate replies get their chance to show up
     for chat in chats.values():
@@ -268,9 +273,23 @@ def load(fake, watcher: Watcher, proc: subprocess.Popen, users: list[int], total
                               f"were unexpected:\n" + "\n".join(mismatches[:5] + counts["unexpected_samples"]))
     every = [x for xs in latencies.values() for x in xs]
     return {"sent": sum(sum(c.values()) for c in sent.values()), **counts, "timeouts": len(timeouts),
-            "wall_s": wall, "bot_cpu_s": bot_cpu, "bench_cpu_s": own_cpu,
+            "timeouts_by_command": dict(Counter(text for _, text in timeouts)),
+            "wall_s": wall, "charts_done_s": charts_s, "bot_cpu_s": bot_cpu, "bench_cpu_s": own_cpu,
             "rtt": summary(every) if every else None,
             "rtt_by_command": {c: summary(xs) for c, xs in latencies.items() if xs}}
+
+
+def charts_delivered(fake, before: dict[int, int], sent: dict[int, Counter[str]], charts: frozenset,
+                     limit: float) -> float:
+    """The perf_counter time by which every chat has as many photos as it asked charts for (or `limit` passed):
+    the words may all be answered while charts are still being drawn, so the load is done only then."""
+    due = {u: sum(asked[c] for c in charts) for u, asked in sent.items()}
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        if all(sum(m.kind != "text" for m in fake.messages_to(u)[before[u]:]) >= n for u, n in due.items()):
+            break
+        time.sleep(0.25)
+    return time.perf_counter()
 
 
 def count_replies(fake, before: dict[int, int], sent: dict[int, Counter[str]], commands: tuple[str, ...],
@@ -386,11 +405,15 @@ def main() -> int:
         "load_users": args.users, "load_commands": ld["sent"], "load_lost": ld["lost"],
         "load_duplicated": ld["duplicated"], "load_charts_missing": ld["charts_missing"],
         "load_timeouts": ld["timeouts"],
+        **{f"load_{c[1:]}_timeouts": ld["timeouts_by_command"].get(c, 0) for c in LOAD_COMMANDS},
         "load_wall_s": ld["wall_s"], "load_throughput_cmd_per_s": ld["sent"] / ld["wall_s"],
+        # until the last chart is delivered too: commands per second with every chart drawn and sent
+        "load_charts_done_s": ld["charts_done_s"],
+        "load_throughput_with_charts_cmd_per_s": ld["sent"] / ld["charts_done_s"],
         "load_rtt_ms_p50": ld["rtt"]["p50"] if ld["rtt"] else None,
         "load_rtt_ms_p95": ld["rtt"]["p95"] if ld["rtt"] else None,
         "load_rtt_ms_max": ld["rtt"]["max"] if ld["rtt"] else None,
-        **{f"load_{c[1:]}_ms_p95": s["p95"] for c, s in ld["rtt_by_command"].items()},
+        **{f"load_{c[1:]}_ms_{k}": s[k] for c, s in ld["rtt_by_command"].items() for k in ("p50", "p95")},
         "load_bot_cpu_ms_per_command": ld["bot_cpu_s"] * 1000 / ld["sent"],
         "load_harness_cpu_ms_per_command": ld["bench_cpu_s"] * 1000 / ld["sent"],
         "baseline_echo_load_wall_s": el["wall_s"], "baseline_echo_load_throughput_cmd_per_s": el["sent"] / el["wall_s"],

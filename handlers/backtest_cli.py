@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from handlers import backtest_flags
+from handlers.offline_argv import COMMANDS, GLOBAL_WITH_VALUE, HELP, offline_command  # noqa: F401  (re-exported)
 from tradingbot.core.backtest import options
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.metrics import METRICS
@@ -25,29 +26,12 @@ from tradingbot.app.ports import BacktestRuns, CandleCache
 from tradingbot.core.errors import UserError
 from tradingbot.core.params import StrategyParams
 
-COMMANDS = ("backtest", "data")
-GLOBAL_WITH_VALUE = ("--db", "--clock", "--env-file")
-
-
-def offline_command(argv: Sequence[str]) -> str | None:
-    """'backtest' or 'data' when that is the subcommand (after any global options), else None."""
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg in GLOBAL_WITH_VALUE:
-            i += 2
-        elif arg.startswith("-"):
-            i += 1
-        else:
-            return arg if arg in COMMANDS else None
-    return None
-
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
     """The backtest and data subcommands, on bot.py's parser (for --help) and on this module's own."""
-    backtest = sub.add_parser("backtest", help="run the strategy over history (see README: Backtesting)")
+    backtest = sub.add_parser("backtest", help=HELP["backtest"])
     backtest_flags.add_arguments(backtest)
-    data = sub.add_parser("data", help="fill the candle cache: data import FILE..., data fetch, data synth")
+    data = sub.add_parser("data", help=HELP["data"])
     verbs = data.add_subparsers(dest="verb", required=True)
     imp = verbs.add_parser("import", help="load Binance public-data dumps or long CSV files")
     imp.add_argument("files", nargs="+", metavar="FILE")

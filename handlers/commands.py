@@ -10,7 +10,6 @@ from datetime import datetime
 from enum import Enum
 from typing import Awaitable, Callable
 
-from tradingbot.core.backtest import options
 from tradingbot.core.domain import DustTotal
 from tradingbot.app.dust import convert_dust, dust_now
 from tradingbot.core.errors import UserError, VenueUnavailable
@@ -21,7 +20,6 @@ from tradingbot.app.dashboard_reports import performance_report
 from tradingbot.app.services import Services
 from tradingbot.core.performance import parse_window, period_returns
 
-from .backtest_text import describe, report_text
 from .cap_text import cap_lines
 
 from . import chart_replies as chart
@@ -205,6 +203,10 @@ async def _dust(ctx: Context, args: list[str]) -> Reply:
 
 
 async def _backtest(ctx: Context, args: list[str]) -> Reply:
+    from tradingbot.core.backtest import options  # the backtester's modules load when a backtest runs
+
+    from .backtest_text import describe, report_text
+
     tester = ctx.services.backtester
     if tester is None:
         raise UserError("backtesting is not set up in this bot (no candle cache)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Awaitable, Callable
 
 from telegram import Bot, BotCommand, Message, Update
@@ -31,14 +31,20 @@ PROGRESS_EVERY_S = 3.0  # a long command (/backtest) reports how far it is, with
 REFUSE_EVERY_S = 600.0  # a stranger hears "not authorised" once in this long; silence otherwise
 HEAVY_SLOTS = 2  # CPU-heavy commands at once (the machine may have two cores)
 # Commands that rank hundreds of symbols, draw charts or backtest: they wait for a slot in the heavy lane.
-HEAVY = frozenset({"pnl", "positions", "ranking", "plan", "history", "chart", "rebalance_now", "liquidate",
-                   "backtest"})
+# /pnl and /positions are not among them: their text takes milliseconds; only the chart that follows it is
+# heavy, and that chart alone waits for a slot (a burst of chart requests never holds up their words).
+HEAVY = frozenset({"ranking", "plan", "history", "chart", "rebalance_now", "liquidate", "backtest"})
 REFUSAL = "Not authorised. Send /whoami and ask an admin to add your id."
 SLOW_DOWN = "Slow down, please: commands sent too fast are ignored for a little while."
 BUSY = "⏳ Still working on your previous requests; this one is skipped."
 NOT_HERE = "Not in this chat: portfolio data goes only to the chats in TELEGRAM_ALLOWED_CHAT_IDS."
 Announce = Callable[[RebalanceSummary], Awaitable[None]]
 Alert = Callable[[str], Awaitable[None]]
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("telegram handler failed", exc_info=task.exception())
 
 
 @dataclass(frozen=True)
@@ -118,20 +124,36 @@ class TelegramFrontEnd:
         ctx = Context(self.services, f"telegram:{user_id}", role or Role.ANYONE, user_id=user_id, chat_id=chat_id,
                       progress=self._progress_to(chat_id))
         if name not in HEAVY:
-            await self.run(ctx, message.text or "")
+            await self.run(ctx, message.text or "", charts_in_lane=True)
         elif self.heavy.full(user_id):
             self.replier.chatter(chat_id, BUSY)
         else:
             async with self.heavy.slot(user_id, urgent=role is Role.ADMIN):
                 await self.run(ctx, message.text or "")
 
-    async def run(self, ctx: Context, text: str) -> None:
-        """Answer one command: confirmable ones ask first (with buttons), the rest run."""
+    async def run(self, ctx: Context, text: str, charts_in_lane: bool = False) -> None:
+        """Answer one command: confirmable ones ask first (with buttons), the rest run.
+
+        With `charts_in_lane`, the words go out at once and the charts that follow them are drawn in the
+        background, in the heavy lane: the update's handler is done with the words, so a backlog of charts
+        never holds python-telegram-bot's concurrent updates.
+        """
         command = BY_NAME.get(parse(text)[0])
         if command is not None and command.preview is not None and ctx.role is Role.ADMIN:
             await self.confirmations.ask(ctx, command, text)
             return
-        await self.replier.send(ctx.chat_id or 0, await dispatch(ctx, text))
+        reply = await dispatch(ctx, text)
+        if not charts_in_lane or reply.later is None:
+            await self.replier.send(ctx.chat_id or 0, reply)
+        elif await self.replier.send(ctx.chat_id or 0, replace(reply, photos=(), later=None)) is not None:
+            self._in_background(self._charts_in_lane(ctx, reply))
+
+    async def _charts_in_lane(self, ctx: Context, reply: Reply) -> None:
+        """A reply's charts drawn in a heavy slot: one at a time per person, admins first. The per-person queue
+        bound does not apply: the words were answered already, and the rate limit bounds how many charts wait."""
+        async with self.heavy.slot(ctx.user_id, urgent=ctx.role is Role.ADMIN):
+            photos = await reply.charts()
+        await self.replier.send_charts(ctx.chat_id or 0, Reply("", photos=photos))
 
     def _refuse(self, user_id: int, chat_id: int, name: str) -> None:
         """A stranger: one short refusal per person per REFUSE_EVERY_S, never waited on; logged sparingly."""
@@ -141,10 +163,17 @@ class TelegramFrontEnd:
 
     async def _tracked(self, work: Awaitable[None]) -> None:
         """Run a handler's work as a task the shut-down can wait for, for a while, and then cancel."""
+        await self._track(work)
+
+    def _in_background(self, work: Awaitable[None]) -> None:
+        """The same for work nobody awaits (a reply's charts): its failure is logged here."""
+        self._track(work).add_done_callback(_log_failure)
+
+    def _track(self, work: Awaitable[None]) -> asyncio.Future[None]:
         task = asyncio.ensure_future(work)
         self._work.add(task)
         task.add_done_callback(self._work.discard)
-        await task
+        return task
 
     def _progress_to(self, chat_id: int) -> Callable[[str], None]:
         """A long command's progress as short messages, at most one every PROGRESS_EVERY_S seconds."""

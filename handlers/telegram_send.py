@@ -38,13 +38,17 @@ class Replier:
             if not await self.attempt(chat_id, lambda c=chunk, m=keyboard if i == len(chunks) - 1 else None: part(c, m)):
                 log.warning("reply to chat %s not delivered (%d of %d parts sent)", chat_id, i, len(chunks))
                 return None
+        await self.send_charts(chat_id, reply)
+        return shown[-1]
+
+    async def send_charts(self, chat_id: int, reply: Reply) -> None:
+        """The reply's charts (drawn now if they come later), as one photo or an album."""
         photos = await reply.charts()
         if photos:
             album = [(p.name, p.png) for p in photos]
             title = caption(" · ".join(p.caption for p in photos if p.caption))
             if not await self.attempt(chat_id, lambda: send_text_or_album(self.bot, chat_id, title, album)):
                 log.warning("charts for chat %s not delivered", chat_id)
-        return shown[-1]
 
     async def attempt(self, chat_id: int, send: Callable[[], Awaitable[object]]) -> bool:
         """Try one send: flood control is a wait, not a failure; a refusal is final; network errors retry."""

@@ -22,11 +22,19 @@ class Listing:
 
     async def rules(self) -> dict[str, SymbolRules]:
         """Every listed symbol by name, with any status override applied."""
-        out = {}
-        for r in await self.market.symbols():
-            if self.listed is None or r.symbol in self.listed:
-                out[r.symbol] = replace(r, status=self.status[r.symbol]) if r.symbol in self.status else r
-        return out
+        return {r.symbol: self._overridden(r) for r in await self.market.symbols()
+                if self.listed is None or r.symbol in self.listed}
+
+    async def rule(self, symbol: str) -> SymbolRules | None:
+        """One listed symbol, as rules() has it (None if not listed): a request about one symbol (klines,
+        an order) costs the same whether the server lists a hundred symbols or Binance's few thousand."""
+        if self.listed is not None and symbol not in self.listed:
+            return None
+        r = await self.market.symbol(symbol)
+        return None if r is None else self._overridden(r)
+
+    def _overridden(self, r: SymbolRules) -> SymbolRules:
+        return replace(r, status=self.status[r.symbol]) if r.symbol in self.status else r
 
     async def prices(self) -> dict[str, Decimal]:
         """Current price of every listed symbol the synthetic market still trades."""

@@ -177,8 +177,12 @@ class SpotApi:
         return [rules[s] for s in wanted]
 
     async def _one_symbol(self, params: Params) -> SymbolRules:
-        mandatory(params, "symbol")
-        return (await self._symbols({"symbol": params["symbol"]}))[0]
+        symbol = mandatory(params, "symbol")
+        symbol_list({"symbol": symbol})  # its spelling checked (-1100) as for any symbol parameter
+        rules = await self.listing.rule(symbol)
+        if rules is None:
+            raise INVALID_SYMBOL
+        return rules
 
     # ----- account and orders -----
     async def account(self, call: Call) -> Json:

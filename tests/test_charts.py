@@ -5,6 +5,7 @@ Regenerate the baselines after an intended look change, then review the PNGs bef
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import math
@@ -413,3 +414,22 @@ def test_a_single_inventory_snapshot_is_a_moment_not_a_period():
     ax = fig.add_axes((0, 0, 1, 1))
     inventory_stack(ax, date_num([T0]), [("BTC", np.array([900.0]), s.BLUE)], TZ, T0)
     assert ax.get_xlim() == (-1, 1) and [t.get_text() for t in ax.get_xticklabels()] == ["2 Mar 2026 09:00 CET"]
+
+
+def test_a_chart_reply_leaves_no_figure_behind_for_the_collector(world):
+    """A figure is a web of cycles: left to the collector's own pace, a burst of charts kept ~100 MB of dead
+    figures in the bot. Each chart reply collects its figure as it is drawn: nothing is left to collect."""
+    import gc
+
+    from handlers import chart_replies
+
+    asyncio.run(world.services.rebalance_now())
+    gc.collect()
+    gc.disable()  # only the chart's own collection may run
+    try:
+        photo = asyncio.run(chart_replies.allocation(world.services))
+        left = gc.collect()
+    finally:
+        gc.enable()
+    assert photo.png.startswith(b"\x89PNG")
+    assert left == 0

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from telegram import Update
 
-from handlers.telegram_front import NOT_HERE, REFUSAL, SLOW_DOWN, TelegramFrontEnd
+from handlers.telegram_front import HEAVY_SLOTS, NOT_HERE, REFUSAL, SLOW_DOWN, TelegramFrontEnd
 from handlers.telegram_app import build_application
 from tests.test_telegram_bot import ADMIN, GROUP, STRANGER, TOKEN, VIEWER, config, run_with_bot, text_to, wait
 from tests.test_telegram_bot import fake, world  # noqa: F401  (fixtures: the fake Bot API; a bot after 09:30)
@@ -200,3 +200,37 @@ def test_a_stranger_gets_one_refusal_and_the_log_one_line(world, fake, caplog):
         run_with_bot(world, fake, scenario)
     assert [m.text for m in fake.messages_to(STRANGER)] == [REFUSAL]
     assert len([r for r in caplog.records if "not authorised" in r.getMessage()]) == 1
+
+
+def test_chart_requests_filling_the_heavy_lane_do_not_hold_up_pnl_words(world, fake):
+    """The heavy lane bounds the CPU spent on charts; /pnl's words take milliseconds and go out at once, its
+    chart waits for a slot (before, the whole command waited, and a burst of charts timed text replies out)."""
+    asyncio.run(world.services.rebalance_now())  # holdings, so /pnl has a chart to draw
+    message = {"message_id": 7, "date": int(time.time()), "chat": {"id": VIEWER, "type": "private"},
+               "from": {"id": VIEWER, "is_bot": False, "first_name": "Viewer"}, "text": "/pnl",
+               "entities": [{"type": "bot_command", "offset": 0, "length": 4}]}
+
+    async def main():
+        app = build_application(TOKEN, fake.base_url, updater=False)
+        front = TelegramFrontEnd(app.bot, world.services, config(fake).access(), world.clock, _nothing, _nothing)
+        front.register(app)
+        release = asyncio.Event()
+
+        async def busy(owner: str) -> None:  # someone else's chart, drawing until released
+            async with front.heavy.slot(owner, urgent=True):
+                await release.wait()
+        async with app:
+            holders = [asyncio.create_task(busy(f"drawer {i}")) for i in range(HEAVY_SLOTS)]
+            await asyncio.sleep(0)
+            asking = asyncio.create_task(app.process_update(Update.de_json({"update_id": 1, "message": message},
+                                                                          app.bot)))
+            await wait(fake, text_to(VIEWER, "Net P/L"), timeout=10)  # answered while every slot is taken
+            await asyncio.wait_for(asking, 10)  # and the update's handler is done: the chart is drawn apart
+            await asyncio.sleep(0.3)
+            assert [m.kind for m in fake.messages_to(VIEWER)] == ["text"]  # the chart waits for its slot
+            release.set()
+            await asyncio.wait_for(asyncio.gather(*holders), 10)
+            await wait(fake, lambda m: m.chat_id == VIEWER and m.kind == "photo", timeout=20)
+        assert [m.kind for m in fake.messages_to(VIEWER)] == ["text", "photo"]
+
+    asyncio.run(main())

@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import sqlite_utils
 
-from ..core.backtest.report import BacktestReport, SweepRow
 from ..core.timefmt import iso
+
+if TYPE_CHECKING:
+    from ..core.backtest.report import BacktestReport, SweepRow
 
 
 def _finite(value: Any) -> Any:

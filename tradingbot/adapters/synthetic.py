@@ -323,11 +323,18 @@ class SyntheticMarket:
     async def symbols(self) -> list[SymbolRules]:
         """Every symbol listed by now; delisted ones stay, with status BREAK."""
         now = self._now()
-        return [
-            rules[1] if self._delist[i] <= now else rules[0]
-            for i, rules in enumerate(self._rules)
-            if self._listing[i] <= now
-        ]
+        return [r for r in (self._rules_at(i, now) for i in range(len(self._rules))) if r is not None]
+
+    async def symbol(self, symbol: str) -> SymbolRules | None:
+        """One symbol's rules as symbols() has them (None when not listed by now), without a pass over all."""
+        i = self._index.get(symbol)
+        return None if i is None else self._rules_at(i, self._now())
+
+    def _rules_at(self, i: int, now: int) -> SymbolRules | None:
+        if self._listing[i] > now:
+            return None
+        trading, broken = self._rules[i]
+        return broken if self._delist[i] <= now else trading
 
     async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
         """Candles with open_time in [start, end], oldest first; the last one may still be open."""

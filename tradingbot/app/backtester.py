@@ -6,18 +6,23 @@ through the CandleSource port (adapters/candle_cache.py reads the cache or a fil
 from __future__ import annotations
 
 import threading
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-import numpy as np
-
-from ..core.backtest.capacity import Capacity, CapacityPoint, at_capitals, without_costs
-from ..core.backtest.config import BacktestConfig
-from ..core.backtest.metrics import benchmark_paths, curve_metrics, run_metrics
-from ..core.backtest.panel import Panel
-from ..core.backtest.report import BacktestReport, SweepRow
-from ..core.backtest.simulate import simulate
 from .ports import CandleSource, Progress
-from .sweep import run_sweep
+
+if TYPE_CHECKING:  # the engine loads when a backtest runs: a bot answering text never needs it
+    from ..core.backtest.capacity import Capacity
+    from ..core.backtest.config import BacktestConfig
+    from ..core.backtest.panel import Panel
+    from ..core.backtest.report import BacktestReport, SweepRow
+
+
+def __getattr__(name: str) -> object:
+    """BacktestReport and SweepRow, long importable from here, loaded on first use like the engine."""
+    if name in ("BacktestReport", "SweepRow"):
+        from ..core.backtest import report
+        return getattr(report, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Backtester:
@@ -40,6 +45,10 @@ class Backtester:
 
     def run(self, config: BacktestConfig, progress: Progress = lambda _: None,
             panel: Panel | None = None) -> BacktestReport:
+        from ..core.backtest.metrics import benchmark_paths, curve_metrics, run_metrics
+        from ..core.backtest.report import BacktestReport
+        from ..core.backtest.simulate import simulate
+
         progress("loading candles")
         panel, bad = (panel, 0) if panel is not None else self.load([config])
         progress(f"simulating {len(panel.symbols)} symbols on {panel.interval} candles")
@@ -53,6 +62,10 @@ class Backtester:
     def capacity(self, config: BacktestConfig, capitals: tuple[float, ...],
                  progress: Progress = lambda _: None) -> Capacity:
         """The configuration at each capital under the volume cost model, and once without any costs."""
+        from ..core.backtest.capacity import Capacity, CapacityPoint, at_capitals, without_costs
+        from ..core.backtest.metrics import run_metrics
+        from ..core.backtest.simulate import simulate
+
         configs = at_capitals(config, capitals)
         progress("loading candles")
         panel, _ = self.load(configs)
@@ -65,6 +78,9 @@ class Backtester:
     def sweep(self, base: BacktestConfig, combos: Sequence[Sequence[str]], build: Callable[[Sequence[str]], BacktestConfig],
               progress: Progress = lambda _: None, workers: int | None = None) -> list[SweepRow]:
         """Every combination of key=value tokens applied over `base`, run on all cores."""
+        from ..core.backtest.report import SweepRow
+        from .sweep import run_sweep
+
         configs = [build(c) for c in combos]
         progress(f"loading candles for {len(configs)} runs")
         panel, _ = self.load([base, *configs])

@@ -11,7 +11,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
-from ..core.backtest.panel import Panel
 from ..core.book_walk import OrderBook
 from ..core.domain import (
     Candle, Change, EquityMark, Fill, OrderRecord, OrderRequest, OrderResult, OrderStatus, Position, RankRow, Ranking,
@@ -20,7 +19,9 @@ from ..core.domain import (
 from ..core.ledger import Ledger
 from ..core.market_caps import CoinCap
 
-from ..core.backtest.report import BacktestReport, SweepRow
+if TYPE_CHECKING:  # the backtester's types: a bot that answers text never loads its modules
+    from ..core.backtest.panel import Panel
+    from ..core.backtest.report import BacktestReport, SweepRow
 
 Checkpoint = Callable[[str], None]  # a named step of a rebalance (see adapters/crashpoints.py)
 Progress = Callable[[str], None]

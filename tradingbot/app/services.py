@@ -6,9 +6,8 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-from .backtester import Backtester
 from .dashboard_auth import DashboardAuth
 from ..core.yardsticks import scaled, universe_step
 from ..core.domain import (
@@ -32,6 +31,9 @@ from .reports import (
     EquityHistory, PnlReport, PnlWindow, PositionsReport, Preview, RankingReport, SlotRefusal, StatusReport,
 )
 from ..core.schedule import behind_the_journal, last_slot, next_slot, slot_key
+
+if TYPE_CHECKING:  # built by the composition root; the engine loads only when a backtest runs
+    from .backtester import Backtester
 
 log = logging.getLogger(__name__)
 ParamsListener = Callable[[StrategyParams, list[Change]], None]

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from .backtest.metrics import YEAR_DAYS, curve_metrics
 from .domain import ZERO, EquityMark, Fill, Side
 from .errors import UserError
 from .params import excerpt, parse_duration
@@ -127,6 +126,9 @@ def closing_indices(times: Sequence[float], zone: ZoneInfo) -> list[int]:
 def risk_figures(times: Sequence[float], equity: Sequence[float], daily: Sequence[float],
                  capital: float) -> RiskFigures:
     """Drawdowns from every mark (epoch seconds, equity); Sharpe, Sortino and volatility from daily closes."""
+    # The backtester's metrics, loaded here rather than at import: /status and /pnl never need the engine.
+    from .backtest.metrics import YEAR_DAYS, curve_metrics
+
     if not equity:
         return RiskFigures(0.0, timedelta(0), 0.0, 0.0, 0.0, 0.0, 0)
     path = np.asarray(equity, dtype=float)
