@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
+from ..core.backtest.calibrate import FilledOrder
 from ..core.backtest.panel import Panel
 from ..core.book_walk import OrderBook
 from ..core.domain import (
@@ -256,6 +257,12 @@ class CapCache(Protocol):
     def save(self, coins: list[CoinCap], read_at: datetime) -> None: ...
     def stale_alerted(self) -> datetime | None: ...
     def mark_stale_alerted(self, read_at: datetime) -> None: ...
+
+
+class FilledOrders(Protocol):
+    """The bot's own market orders that filled, as `bot.py costs calibrate` reads them (oldest first)."""
+
+    def filled_market_orders(self) -> list[FilledOrder]: ...
 
 
 class BacktestRuns(Protocol):
