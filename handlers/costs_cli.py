@@ -32,7 +32,8 @@ def calibrate(args: argparse.Namespace, open_orders: OpenOrders, cache: CandleCa
     from tradingbot.app.cost_calibration import calibrate_from_fills
 
     result = calibrate_from_fills(open_orders(), cache.source(), StrategyParams().quote)
-    print(fit_json(result.fit, result.left_out) if args.json else fit_text(result.fit, result.left_out))
+    show = fit_json if args.json else fit_text
+    print(show(result.fit, result.left_out, result.at_signal))
     return 0
 
 
@@ -59,13 +60,17 @@ def calibrate_csv(path: Path, as_json: bool) -> int:
     return 0
 
 
-def fit_text(fit: KFit, left_out: dict[str, int]) -> str:
+def fit_text(fit: KFit, left_out: dict[str, int], at_signal: int = 0) -> str:
     lines = [f"k = {fit.k:.3f} from {fit.fills} orders ({sum(left_out.values())} left out); error rmse "
              f"{fit.rmse_bps:.1f} bps, median {fit.median_abs_error_bps:.1f} bps, R² {fit.r_squared:.2f}"]
+    if at_signal:  # a Binance venue reports fills, not the book they met
+        lines.append(f"{at_signal} of them against the price at the signal and the candles' half-spread (the "
+                     "venue did not report the book it met)")
     lines += [f"left out: {n} {reason}" for reason, n in left_out.items()]
     lines.append(f"use it: bot.py backtest --cost-model volume --impact-k {fit.k:.3g}")
     return "\n".join(lines)
 
 
-def fit_json(fit: KFit, left_out: dict[str, int]) -> str:
-    return json.dumps({**vars(fit), "left_out": sum(left_out.values()), "left_out_by_reason": left_out})
+def fit_json(fit: KFit, left_out: dict[str, int], at_signal: int = 0) -> str:
+    return json.dumps({**vars(fit), "left_out": sum(left_out.values()), "left_out_by_reason": left_out,
+                       "at_signal_price": at_signal})

@@ -74,6 +74,7 @@ def test_paper_rebalances_walking_books_fit_a_finite_positive_k_and_count_the_fl
     fit = json.loads(out)
     assert code == 0 and math.isfinite(fit["k"]) and fit["k"] > 0 and math.isfinite(fit["rmse_bps"])
     assert fit["fills"] == len(walked) and fit["left_out_by_reason"] == {calibrate.FLAT: len(flat)}
+    assert fit["at_signal_price"] == 0  # the paper venue records the book each order met
     code, out, _ = calibrate_cli(tmp_path, capsys)
     assert code == 0 and out.startswith(f"k = {fit['k']:.3f} from {len(walked)} orders ({len(flat)} left out)")
     assert f"left out: {len(flat)} {calibrate.FLAT}\n" in out and f"--impact-k {fit['k']:.3g}" in out
@@ -97,16 +98,21 @@ def planted_closes(i: int) -> list[float]:
     return [(10 + i) * math.exp(0.01 * i * d + 0.03 * math.sin(d * (1.3 + i))) for d in range(40)]
 
 
+def planted_range(c: float, d: int) -> tuple[float, float]:
+    """The day's high and low around its close."""
+    return c * (1 + 0.01 * (1 + d % 3)), c * (1 - 0.01 * (1 + d % 2))
+
+
 def plant(tmp_path, orders: list[tuple]) -> None:
-    """The orders (coid, symbol, side, send_mid, send_touch, avg_price, fills [(qty, quote)], priced_by, ranked
-    volume) in a bot database, and AAAUSDT's and BBBUSDT's candles in a cache."""
+    """The orders (coid, symbol, side, signal_mid, send_mid, send_touch, avg_price, fills [(qty, quote)],
+    priced_by, ranked volume) in a bot database, and AAAUSDT's and BBBUSDT's candles in a cache."""
     db = open_database(tmp_path / "bot.sqlite")
     SqliteStore(db, "USDT")
     db["rebalances"].insert({"id": 1, "slot": "S1", "kind": "manual", "state": "done", "started_at": T,
                              "targets": "[]", "equity_before": "1000", "turnover": "0", "fees": "0"})
-    for coid, symbol, side, mid, touch, avg, fills, priced_by, ranked in orders:
+    for coid, symbol, side, signal, mid, touch, avg, fills, priced_by, ranked in orders:
         db["orders"].insert({"client_order_id": coid, "rebalance_id": 1, "slot": "S1", "leg": side[0], "symbol": symbol,
-                             "side": side, "status": "filled", "created_at": T, "updated_at": T, "send_mid": mid,
+                             "side": side, "status": "filled", "created_at": T, "updated_at": T, "signal_mid": signal, "send_mid": mid,
                              "send_touch": touch, "avg_price": avg})
         for n, (qty, quote) in enumerate(fills):
             db["fills"].insert({"client_order_id": coid, "rebalance_id": 1, "symbol": symbol, "side": side,
@@ -120,22 +126,24 @@ def plant(tmp_path, orders: list[tuple]) -> None:
     for i, symbol in enumerate(("AAAUSDT", "BBBUSDT")):
         first = datetime(DAY.year, DAY.month, DAY.day, tzinfo=timezone.utc) - timedelta(days=40)
         cache.put(symbol, "1d", [Candle(first + timedelta(days=d), first + timedelta(days=d + 1, milliseconds=-1),
-                                        Decimal(repr(c)), Decimal(repr(c)), Decimal(repr(c)), Decimal(repr(c)),
-                                        Decimal(1000 + d), Decimal(repr((1000 + d) * c * (1 + i))))
+                                        Decimal(repr(c)), *(Decimal(repr(v)) for v in planted_range(c, d)),
+                                        Decimal(repr(c)), Decimal(1000 + d), Decimal(repr((1000 + d) * c * (1 + i))))
                                  for d, c in enumerate(planted_closes(i))])
 
 
 def test_planted_orders_fit_what_the_pure_fit_gives_with_sigma_and_volume_read_by_hand(tmp_path, capsys):
     plant(tmp_path, [
-        ("b1", "AAAUSDT", "BUY", "10", "10.01", "10.03", [("10", "100.3")], "book", "2000000"),
-        ("b2", "AAAUSDT", "BUY", "10", "10.01", "10.06", [("50", "502.5"), ("50", "503.5")], "book", "2000000"),
-        ("s1", "AAAUSDT", "SELL", "10", "9.99", "9.95", [("20", "199")], "book", "2000000"),
-        ("b3", "BBBUSDT", "BUY", "11", "11.02", "11.2", [("100", "1120")], "book", None),  # volume from the cache
-        ("s2", "BBBUSDT", "SELL", "11", "10.99", "10.9", [("30", "327")], None, None),  # a real venue's fill
-        ("s3", "BBBUSDT", "SELL", "11", None, "10.98", [("10", "109.8")], "book", None),  # no touch: spread 0
-        ("old", "AAAUSDT", "BUY", None, None, None, [("1", "10")], None, None),  # before V10: no mid
-        ("flat", "AAAUSDT", "BUY", "10", "10.01", "10.01", [("1", "10.01")], "flat", None),
-        ("nocandles", "CCCUSDT", "BUY", "5", "5.01", "5.02", [("1", "5.02")], "book", "1000000"),
+        ("b1", "AAAUSDT", "BUY", "9.9", "10", "10.01", "10.03", [("10", "100.3")], "book", "2000000"),
+        ("b2", "AAAUSDT", "BUY", "9.9", "10", "10.01", "10.06", [("50", "502.5"), ("50", "503.5")], "book", "2000000"),
+        ("s1", "AAAUSDT", "SELL", "9.9", "10", "9.99", "9.95", [("20", "199")], "book", "2000000"),
+        ("b3", "BBBUSDT", "BUY", "12", "11", "11.02", "11.2", [("100", "1120")], "book", None),  # volume: the cache's
+        ("s2", "BBBUSDT", "SELL", "12", "11", "10.99", "10.9", [("30", "327")], None, None),
+        ("s3", "BBBUSDT", "SELL", "12", "11", None, "10.98", [("10", "109.8")], "book", None),  # no touch: spread 0
+        # a Binance fill: no book recorded, so the signal price is the mid and the candles give the half-spread
+        ("live", "BBBUSDT", "BUY", "11.05", None, None, "11.3", [("10", "113")], None, None),
+        ("old", "AAAUSDT", "BUY", None, None, None, None, [("1", "10")], None, None),  # before V10: no mid
+        ("flat", "AAAUSDT", "BUY", "9.9", "10", "10.01", "10.01", [("1", "10.01")], "flat", None),
+        ("nocandles", "CCCUSDT", "BUY", "5", "5", "5.01", "5.02", [("1", "5.02")], "book", "1000000"),
     ])
     code, out, err = calibrate_cli(tmp_path, capsys, "--json")
     assert code == 0, err
@@ -147,14 +155,20 @@ def test_planted_orders_fit_what_the_pure_fit_gives_with_sigma_and_volume_read_b
 
     def volume(i: int) -> float:  # the mean daily quote volume of the 7 days to the 9th
         return float(np.mean([(1000 + d) * c * (1 + i) for d, c in enumerate(planted_closes(i))][-7:]))
+    def half_spread(i: int) -> float:  # Abdi–Ranaldo over the 30 days to the 9th: √ mean (c₋₁ − η₋₁)(c₋₁ − η)
+        c = np.log(planted_closes(i)[-31:])
+        eta = np.array([sum(map(math.log, planted_range(v, d))) / 2 for d, v in enumerate(planted_closes(i))][-31:])
+        return math.sqrt(max(float(np.mean((c[:-1] - eta[:-1]) * (c[:-1] - eta[1:]))), 0.0))
     a, b = sigma(0), sigma(1)
+    assert half_spread(1) > 0.001
     # the same σ the backtester's model reads
     assert daily_sigma(np.array(planted_closes(0)[-31:])[:, None])[0] == pytest.approx(a, rel=1e-12)
     expected = fit_impact_k([
         FillCost("BUY", 10, 10.03, 100.3, 2e6, a, 0.001), FillCost("BUY", 10, 10.06, 1006, 2e6, a, 0.001),
         FillCost("SELL", 10, 9.95, 199, 2e6, a, 0.001), FillCost("BUY", 11, 11.2, 1120, volume(1), b, 0.02 / 11),
-        FillCost("SELL", 11, 10.9, 327, volume(1), b, 0.01 / 11), FillCost("SELL", 11, 10.98, 109.8, volume(1), b, 0)])
-    assert got["fills"] == 6 and got["k"] > 0
+        FillCost("SELL", 11, 10.9, 327, volume(1), b, 0.01 / 11), FillCost("SELL", 11, 10.98, 109.8, volume(1), b, 0),
+        FillCost("BUY", 11.05, 11.3, 113, volume(1), b, half_spread(1))])
+    assert got["fills"] == 7 and got["at_signal_price"] == 1 and got["k"] > 0
     for key in ("k", "rmse_bps", "median_abs_error_bps", "r_squared"):
         assert got[key] == pytest.approx(getattr(expected, key), rel=1e-9), key
     assert got["left_out"] == 3 and got["left_out_by_reason"] == {

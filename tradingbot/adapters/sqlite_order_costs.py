@@ -14,7 +14,7 @@ from ..core.timefmt import parse_iso
 
 # Each order with fills, beside the 24h quote volume its rebalance's ranking recorded for the symbol (if any).
 _ORDERS = """
-    SELECT o.client_order_id, o.symbol, o.side, o.created_at, o.send_mid, o.send_touch, o.avg_price,
+    SELECT o.client_order_id, o.symbol, o.side, o.created_at, o.signal_mid, o.send_mid, o.send_touch, o.avg_price,
         (SELECT k.quote_volume FROM rankings k WHERE k.rebalance_id = o.rebalance_id AND k.symbol = o.symbol
          ORDER BY k.id LIMIT 1) AS ranked_volume
     FROM orders o WHERE EXISTS (SELECT 1 FROM fills f WHERE f.client_order_id = o.client_order_id)
@@ -46,7 +46,8 @@ class SqliteFilledOrders:
             coid = o["client_order_id"]
             if not qty[coid]:
                 continue
-            out.append(FilledOrder(o["symbol"], o["side"], parse_iso(o["created_at"]).date(), _amount(o["send_mid"]),
+            out.append(FilledOrder(o["symbol"], o["side"], parse_iso(o["created_at"]).date(),
+                                   _amount(o["signal_mid"]), _amount(o["send_mid"]),
                                    _amount(o["send_touch"]), _amount(o["avg_price"]) or quote[coid] / qty[coid],
                                    quote[coid], frozenset(models[coid]), _amount(o["ranked_volume"])))
         return out

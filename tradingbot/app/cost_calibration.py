@@ -23,6 +23,7 @@ class Calibration:
     fit: KFit
     orders: int  # filled market orders in the database
     left_out: dict[str, int] = field(default_factory=dict)  # reason -> orders
+    at_signal: int = 0  # of those fitted, orders whose venue did not report the book (mid: the signal price)
 
 
 def calibrate_from_fills(orders: FilledOrders, candles: CandleSource, quote: str) -> Calibration:
@@ -33,17 +34,19 @@ def calibrate_from_fills(orders: FilledOrders, candles: CandleSource, quote: str
     left_out = Counter(reason for o in found if (reason := unpriced(o)))
     priced = [o for o in found if not unpriced(o)]
     fills: list[FillCost] = []
+    at_signal = 0
     if priced:  # the candles are read only when some order can use them
         first, last = min(o.day for o in priced), max(o.day for o in priced)
-        panel = candles.load(first - timedelta(days=1), last, SIGMA_DAYS + 1, quote, opens=False)[0]
+        panel = candles.load(first - timedelta(days=1), last, SIGMA_DAYS + 1, quote, opens=False, ranges=True)[0]
         for order in priced:
             cost = order_cost(order, panel)
             if isinstance(cost, str):
                 left_out[cost] += 1
             else:
                 fills.append(cost)
+                at_signal += not order.send_mid
     if len(fills) < MIN_FILLS:
         why = "; ".join(f"{n} {reason}" for reason, n in left_out.most_common())
         raise UserError(f"calibrating k needs at least {MIN_FILLS} filled market orders with a mid price, a daily "
                         f"volume and a σ (found {len(fills)} of {len(found)}; left out: {why})")
-    return Calibration(fit_impact_k(fills), len(found), dict(left_out.most_common()))
+    return Calibration(fit_impact_k(fills), len(found), dict(left_out.most_common()), at_signal)
