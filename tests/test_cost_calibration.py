@@ -13,16 +13,12 @@ import pytest
 import sqlite_utils
 
 from handlers.backtest_cli import main, parse
+from tests.builders import paper_bot
 from tradingbot.adapters.clock import ManualClock
 from tradingbot.adapters.kline_store import KlineStore
-from tradingbot.adapters.lockfile import NoLock
-from tradingbot.adapters.paper import PaperExchange
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.adapters.synthetic_books import SyntheticBooks
-from tradingbot.app.current_params import CurrentParams
-from tradingbot.app.rebalancer import Rebalancer
-from tradingbot.app.services import Services
 from tradingbot.bootstrap import open_candle_cache, open_filled_orders
 from tradingbot.core.backtest import calibrate
 from tradingbot.core.backtest.calibrate import FillCost, fit_impact_k
@@ -38,15 +34,8 @@ def paper_rebalances(tmp_path, flat_first: bool = True):
     synthetic market's daily candles of every traded symbol go into a candle cache."""
     clock = ManualClock(START)
     market = SyntheticMarket(clock, n_symbols=60)
-    db = open_database(tmp_path / "bot.sqlite")
-    store = SqliteStore(db, "USDT")
-    params = CurrentParams(store, StrategyParams(topn=4, min_age_days=1, latency_ms=0))
-    paper = PaperExchange(db, market, clock, params.costs)
-    services = Services(store, paper, market, clock, Rebalancer(store, paper, market, clock, NoLock()), params,
-                        "synthetic")
-    with db.atomic():
-        paper.deposit("USDT", Decimal(100_000))
-        store.deposit(Decimal(100_000), clock.now())
+    store, paper, services = paper_bot(tmp_path / "bot.sqlite", market, clock,
+                                       StrategyParams(topn=4, min_age_days=1, latency_ms=0), Decimal(100_000))
     for n in range(4):
         paper.books = SyntheticBooks(market, clock) if n or not flat_first else None
         asyncio.run(services.rebalance_now())
