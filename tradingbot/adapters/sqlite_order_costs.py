@@ -12,7 +12,7 @@ import sqlite_utils
 from ..core.backtest.calibrate import FilledOrder
 from ..core.timefmt import parse_iso
 
-# Each order with fills, beside the 24h quote volume its rebalance's ranking recorded for the symbol (if any).
+# Each order with fills, beside the 7-day mean daily quote volume its rebalance's ranking recorded (if any).
 _ORDERS = """
     SELECT o.client_order_id, o.symbol, o.side, o.created_at, o.signal_mid, o.send_mid, o.send_touch, o.avg_price,
         (SELECT k.quote_volume FROM rankings k WHERE k.rebalance_id = o.rebalance_id AND k.symbol = o.symbol

@@ -97,7 +97,6 @@ def fit_impact_k(fills: Iterable[FillCost]) -> KFit:
                 1.0 - sum(e * e for e in errors) / syy if syy > 0 else 0.0)
 
 
-
 @dataclass(frozen=True)
 class FilledOrder:
     """One of the bot's market orders with fills, as its database records it."""
@@ -111,7 +110,7 @@ class FilledOrder:
     avg_price: Decimal
     quote: Decimal  # its fills' quote, summed
     priced_by: frozenset[str]  # the paper venue's model of its fills ('book', 'flat'); empty for a real venue's
-    ranked_volume: Decimal | None  # the 24h quote volume its rebalance's ranking recorded for the symbol
+    ranked_volume: Decimal | None  # the 7-day mean daily quote volume its rebalance's ranking recorded
 
 
 def unpriced(order: FilledOrder) -> str | None:
@@ -124,8 +123,8 @@ def unpriced(order: FilledOrder) -> str | None:
 def order_cost(order: FilledOrder, panel: Panel) -> FillCost | str:
     """The order as the fit reads it, or why it is left out. σ (and, without a recorded touch, the half-spread)
     comes from the SIGMA_DAYS + 1 daily closes up to the day before it (the last whole day when it was sent),
-    the volume from its ranking, else the 7-day mean daily quote volume to that day (the backtester's model's
-    reading). The panel needs the candles' highs and lows."""
+    the volume from its ranking, else the candles' 7-day mean daily quote volume to that day (the same reading,
+    which the backtester's model takes too). The panel needs the candles' highs and lows."""
     if reason := unpriced(order):
         return reason
     row = panel.row(order.day - timedelta(days=1))
@@ -139,7 +138,7 @@ def order_cost(order: FilledOrder, panel: Panel) -> FillCost | str:
     if not volume > 0:
         return NO_VOLUME
     mid = float(order.send_mid or order.signal_mid or 0)
-    if order.send_mid:  # the touch it met, or none: a book-walked order crossed no spread it did not record
+    if order.send_mid:  # the touch it met (a mid without one: the spread is unknown and counts as impact)
         half_spread = abs(float(order.send_touch) / mid - 1) if order.send_touch else 0.0
     else:
         half_spread = estimate
