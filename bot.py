@@ -9,6 +9,7 @@ build every object from them, and hands the result to a front end (console or Te
     python bot.py [--demo] [--db PATH] dashboard [--host H] [--port P]   the web dashboard alone, read-only
     python bot.py [--demo] [--db PATH] dashboard --revoke       end every session of the dashboard served alone
     python bot.py backtest [options] | data import FILE... | data fetch    offline: see README, Backtesting
+    python bot.py [--db PATH] costs calibrate [--json]         fit the cost model's k to the bot's own fills
 
 Test-only environment (tests/test_crash.py; never set in production):
     TRADINGBOT_CRASH_AT=<point>[#n]   SIGKILL this process the n-th time it reaches a crash point (crashpoints.py)
@@ -24,11 +25,11 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 def offline(argv: list[str]) -> int:
-    """`bot.py backtest` / `bot.py data`: the settings read once, as for the bot, then the offline command."""
+    """`bot.py backtest` / `data` / `costs`: the settings read once, as for the bot, then the offline command."""
     from pathlib import Path
 
     from handlers import backtest_cli
-    from tradingbot.bootstrap import open_backtest_runs, open_candle_cache
+    from tradingbot.bootstrap import open_backtest_runs, open_candle_cache, open_filled_orders
     from tradingbot.settings import SettingsError, load_settings
 
     args = backtest_cli.parse(argv)
@@ -38,7 +39,8 @@ def offline(argv: list[str]) -> int:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2
     bot_db = Path(args.db or (settings.demo_db_path if args.demo else settings.db_path))
-    return backtest_cli.main(args, open_candle_cache, settings.kline_db_path, lambda: open_backtest_runs(bot_db))
+    return backtest_cli.main(args, open_candle_cache, settings.kline_db_path, lambda: open_backtest_runs(bot_db),
+                             lambda: open_filled_orders(bot_db))
 
 
 if __name__ == "__main__":

@@ -3,10 +3,11 @@
 For every symbol trading on one day (the shared real data when present, else bench_backtest's synthetic file),
 the stand-in's book is built as its server would serve it (standins/binance_book.py: levels a basis point
 apart, each holding a share of the day's quote volume), and market orders of 1e2 … 1e6 quote are walked through
-it, buys through the asks and sells through the bids. Each order's cost against the mid is set beside the
-model's prediction (Abdi–Ranaldo half-spread + k·σ·√(order / volume), k = 1), the error printed per order size;
-then k is fitted to the walks with the same function a manager would run on real fills
-(tradingbot/core/backtest/calibrate.py) and the error printed again. Not a timing: it ends with one JSON line.
+it by the paper venue's own walk (tradingbot/core/book_walk.py), buys through the asks and sells through the
+bids. Each order's cost against the mid is set beside the model's prediction (Abdi–Ranaldo half-spread +
+k·σ·√(order / volume), k = 1), the error printed per order size; then k is fitted to the walks with the function
+`bot.py costs calibrate` runs on the bot's real fills (tradingbot/core/backtest/calibrate.py) and the error
+printed again. Not a timing: it ends with one JSON line.
 
     python benchmarks/calibrate_costs.py [--day 2024-06-30]
 """
@@ -30,11 +31,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_backtest import SHARED, synthetic_file  # noqa: E402
 
-from standins.binance_book import book_of, walk  # noqa: E402
+from standins.binance_book import LEVELS, book_of  # noqa: E402
 from tradingbot.adapters.kline_import import panel_from_file  # noqa: E402
 from tradingbot.core.backtest.calibrate import FillCost, fit_impact_k  # noqa: E402
 from tradingbot.core.backtest.execution import DEFAULT_IMPACT_K, model_inputs  # noqa: E402
-from tradingbot.core.domain import SymbolRules  # noqa: E402
+from tradingbot.core.book_walk import BookLevel, OrderBook, walk_book  # noqa: E402
+from tradingbot.core.domain import Side, SymbolRules  # noqa: E402
 
 SIZES = (1e2, 1e3, 1e4, 1e5, 1e6)
 
@@ -47,17 +49,17 @@ def rules_for(symbol: str, mid: float) -> SymbolRules:
 
 
 def walked(symbol: str, mid: float, volume: float, side: str, quote: float) -> tuple[float, float, bool]:
-    """(cost against the mid, touch's half-spread) of a market order of `quote` on the stand-in's book."""
+    """(cost against the mid, touch's half-spread, book too shallow) of a market order of `quote` walked by the
+    paper venue's walk through the stand-in's book."""
     rules = rules_for(symbol, mid)
-    book = book_of(rules, Decimal(repr(mid)), Decimal(repr(volume)))
-    levels = book.asks if side == "BUY" else book.bids
-    if side == "BUY":
-        w = walk(levels, rules.step_size, quote=Decimal(repr(quote)))
-    else:  # a sell of the base worth `quote` at the mid
-        w = walk(levels, rules.step_size, qty=Decimal(repr(quote / mid)))
-    avg = float(w.quote / w.qty)
-    touch = abs(float(levels[0].price) / mid - 1)
-    return (avg / mid - 1 if side == "BUY" else 1 - avg / mid), touch, w.ran_out
+    served = book_of(rules, Decimal(repr(mid)), Decimal(repr(volume)))
+    book = OrderBook(symbol, *(tuple(BookLevel(lv.price, lv.qty) for lv in levels)
+                               for levels in (served.bids, served.asks)), limit=LEVELS)
+    buy = side == "BUY"  # a buy of `quote` through the asks; a sell of the base worth `quote` at the mid
+    w = walk_book(book, Side.BUY if buy else Side.SELL, rules, Decimal(0), quote_amount=Decimal(repr(quote)) if buy
+                  else None, qty=None if buy else Decimal(repr(quote / mid)))
+    move = float(w.avg_price) / mid - 1
+    return (move if buy else -move), abs(float(book.touch(Side.BUY if buy else Side.SELL)) / mid - 1), w.short
 
 
 def orders(day: date) -> tuple[list[dict], str]:

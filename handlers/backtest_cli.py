@@ -1,4 +1,4 @@
-"""`bot.py backtest` and `bot.py data`: offline commands that need neither Telegram nor the ledger.
+"""`bot.py backtest`, `bot.py data` and `bot.py costs`: offline commands that need neither Telegram nor the ledger.
 
 They are dispatched before bot.py imports the bot's front ends, so a backtest starts in a fraction
 of a second; matplotlib is imported only when a chart is asked for. bot.py loads the settings (the same
@@ -16,19 +16,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
-from handlers import backtest_flags
+from handlers import backtest_flags, costs_cli
 from handlers.offline_argv import COMMANDS, GLOBAL_WITH_VALUE, HELP, offline_command  # noqa: F401  (re-exported)
 from tradingbot.core.backtest import options
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.metrics import METRICS
 from tradingbot.app.backtester import Backtester, SweepRow
-from tradingbot.app.ports import BacktestRuns, CandleCache
+from tradingbot.app.ports import BacktestRuns, CandleCache, FilledOrders
 from tradingbot.core.errors import UserError
 from tradingbot.core.params import StrategyParams
 
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
-    """The backtest and data subcommands, on bot.py's parser (for --help) and on this module's own."""
+    """The backtest, data and costs subcommands, on bot.py's parser (for --help) and on this module's own."""
     backtest = sub.add_parser("backtest", help=HELP["backtest"])
     backtest_flags.add_arguments(backtest)
     data = sub.add_parser("data", help=HELP["data"])
@@ -50,6 +50,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     synth.add_argument("--seed", type=int, default=7, help="the market's seed (SYNTHETIC_SEED of the demo: 7)")
     for p in (imp, fetch, synth):
         p.add_argument("--cache", metavar="PATH", help="the candle cache (default: KLINE_DB_PATH)")
+    costs_cli.add_subcommand(sub)
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -65,14 +66,21 @@ OpenCache = Callable[[Path], CandleCache]
 OpenRuns = Callable[[], BacktestRuns | None]
 
 
+def _no_orders() -> FilledOrders:
+    raise UserError("no bot database given")
+
+
 def main(args: argparse.Namespace, open_cache: OpenCache, kline_db_path: Path,
-         open_runs: OpenRuns = lambda: None) -> int:
+         open_runs: OpenRuns = lambda: None, open_orders: costs_cli.OpenOrders = _no_orders) -> int:
     """Run a parsed offline command on the candle cache: --cache, else KLINE_DB_PATH from the settings; a
-    backtest's result is kept for the dashboard where `open_runs` gives a place (the bot's database)."""
+    backtest's result is kept for the dashboard where `open_runs` gives a place (the bot's database), and
+    `costs calibrate` reads the filled orders `open_orders` gives (the same database)."""
     try:
         cache = open_cache(Path(args.cache) if args.cache else kline_db_path)
         if args.command == "backtest":
             return backtest(args, cache, open_runs)
+        if args.command == "costs":
+            return costs_cli.calibrate(args, open_orders, cache)
         return data(args, cache)
     except UserError as e:
         print(f"⚠ {e}", file=sys.stderr)
@@ -85,7 +93,7 @@ def _progress(text: str) -> None:
 
 def backtest(args: argparse.Namespace, cache: CandleCache, open_runs: OpenRuns = lambda: None) -> int:
     if args.calibrate_k:
-        return calibrate_k(Path(args.calibrate_k), args.json)
+        return costs_cli.calibrate_csv(Path(args.calibrate_k), args.json)
     base = BacktestConfig(StrategyParams())
     config = options.config_from_pairs(backtest_flags.pairs_from_args(args), base.params, base)
     tester = Backtester(cache.source(Path(args.data) if args.data else None))
@@ -121,36 +129,6 @@ def _capacity(args: argparse.Namespace, tester: Backtester, config: BacktestConf
 
         Path(args.chart).write_bytes(capacity_chart(result, describe(result.config)))
         _progress(f"capacity chart saved to {args.chart}")
-    return 0
-
-
-CALIBRATION_COLUMNS = ("side", "mid", "avg_price", "quote", "volume", "sigma")
-
-
-def calibrate_k(path: Path, as_json: bool) -> int:
-    """Fit k to the market orders listed in a CSV (one per line) and print it, with the fit's error."""
-    from tradingbot.core.backtest.calibrate import FillCost, fit_impact_k
-
-    if not path.is_file():
-        raise UserError(f"no such file: {path}")
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in CALIBRATION_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise UserError(f"{path.name} lacks the column(s) {', '.join(missing)} (wanted: "
-                            f"{', '.join(CALIBRATION_COLUMNS)}, half_spread optional)")
-        try:
-            fills = [FillCost(r["side"], *(float(r[c]) for c in CALIBRATION_COLUMNS[1:]),
-                              float(r.get("half_spread") or 0)) for r in reader]
-        except ValueError as e:
-            raise UserError(f"{path.name} line {reader.line_num}: {e}") from None
-    fit = fit_impact_k(fills)
-    if as_json:
-        print(json.dumps(vars(fit)))
-    else:
-        print(f"k = {fit.k:.3f} from {fit.fills} orders ({fit.left_out} without a mid, volume or σ left out); "
-              f"error rmse {fit.rmse_bps:.1f} bps, median {fit.median_abs_error_bps:.1f} bps, R² {fit.r_squared:.2f}\n"
-              f"use it: bot.py backtest --cost-model volume --impact-k {fit.k:.3g}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Which offline command (`bot.py backtest`, `bot.py data`) a command line asks for, without loading it.
+"""Which offline command (`bot.py backtest`, `bot.py data`, `bot.py costs`) a command line asks for, without loading it.
 
 Kept apart from backtest_cli.py, which imports the backtester: the bot's own start-up only needs to know that
 the command line is not one of these.
@@ -8,14 +8,15 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-COMMANDS = ("backtest", "data")
+COMMANDS = ("backtest", "data", "costs")
 GLOBAL_WITH_VALUE = ("--db", "--clock", "--env-file")
 HELP = {"backtest": "run the strategy over history (see README: Backtesting)",
-        "data": "fill the candle cache: data import FILE..., data fetch, data synth"}
+        "data": "fill the candle cache: data import FILE..., data fetch, data synth",
+        "costs": "costs calibrate: fit the volume cost model's k to the bot's own filled orders"}
 
 
 def offline_command(argv: Sequence[str]) -> str | None:
-    """'backtest' or 'data' when that is the subcommand (after any global options), else None."""
+    """'backtest', 'data' or 'costs' when that is the subcommand (after any global options), else None."""
     i = 0
     while i < len(argv):
         arg = argv[i]

@@ -31,3 +31,25 @@ def snapshot(symbol: str, now_close: str | None = "110", then_close: str | None 
 def candle(open_time: datetime, close: str, interval: timedelta = timedelta(hours=1), qv: str = "1000") -> Candle:
     c = D(close)
     return Candle(open_time, open_time + interval - timedelta(milliseconds=1), c, c, c, c, D(1), D(qv))
+
+
+def paper_bot(path: Path, market, clock, params, capital: Decimal, market_name: str = "synthetic"):
+    """A bot over `market` through the real paper venue and a database at `path`, `capital` deposited in both:
+    (store, paper venue, services). The adapters are imported here, so domain-only tests do not pay for them."""
+    from tradingbot.adapters.lockfile import NoLock
+    from tradingbot.adapters.paper import PaperExchange
+    from tradingbot.adapters.sqlite_store import SqliteStore, open_database
+    from tradingbot.app.current_params import CurrentParams
+    from tradingbot.app.rebalancer import Rebalancer
+    from tradingbot.app.services import Services
+
+    db = open_database(path)
+    store = SqliteStore(db, "USDT")
+    current = CurrentParams(store, params)  # the paper venue charges the parameters in force, as bot.py wires it
+    paper = PaperExchange(db, market, clock, current.costs)
+    services = Services(store, paper, market, clock, Rebalancer(store, paper, market, clock, NoLock()), current,
+                        market_name)
+    with db.atomic():
+        paper.deposit("USDT", capital)
+        store.deposit(capital, clock.now())
+    return store, paper, services

@@ -13,19 +13,14 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from tradingbot.adapters.lockfile import NoLock
-from tradingbot.adapters.paper import PaperExchange
-from tradingbot.adapters.sqlite_store import SqliteStore, open_database
+from tests.builders import paper_bot
 from tradingbot.adapters.synthetic import SyntheticMarket
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.panel import build_panel, day_number
 from tradingbot.core.backtest.simulate import simulate
 from tradingbot.adapters.clock import ManualClock
-from tradingbot.app.current_params import CurrentParams
-from tradingbot.app.rebalancer import Rebalancer
 from tradingbot.app.market_view import valuation_prices
 from tradingbot.core.params import StrategyParams
-from tradingbot.app.services import Services
 
 FIRST = datetime(2024, 3, 1, tzinfo=timezone.utc)  # the first live rebalance
 DAYS = 30
@@ -46,15 +41,7 @@ async def live_path(tmp_path, params: StrategyParams, slots: int = DAYS, step: t
                     ) -> list[float]:
     clock = ManualClock(FIRST - timedelta(hours=1))
     market = SyntheticMarket(clock, seed=7, n_symbols=SYMBOLS)
-    db = open_database(tmp_path / "live.sqlite")
-    store = SqliteStore(db, "USDT")
-    current = CurrentParams(store, params)
-    paper = PaperExchange(db, market, clock, current.costs)
-    services = Services(store, paper, market, clock, Rebalancer(store, paper, market, clock, NoLock()), current,
-                        "synthetic")
-    with db.atomic():
-        paper.deposit("USDT", Decimal(10000))
-        store.deposit(Decimal(10000), clock.now())
+    store, _, services = paper_bot(tmp_path / "live.sqlite", market, clock, params, Decimal(10000))
     equity = []
     for slot in range(slots):
         clock.set(FIRST + slot * step)

@@ -20,9 +20,10 @@ from .adapters.sqlite_store import SqliteStore, open_database
 from .adapters.synthetic import END as SYNTHETIC_UNTIL, EPOCH as SYNTHETIC_FROM
 from .app.backtester import Backtester
 from .app.current_params import CurrentParams
-from .app.ports import BacktestRuns, CandleCache, Clock, Outbox, ProcessLock, no_checkpoint
+from .app.ports import BacktestRuns, CandleCache, Clock, FilledOrders, Outbox, ProcessLock, no_checkpoint
 from .app.rebalancer import Rebalancer
 from .app.services import Services
+from .core.errors import UserError
 from .core.params import StrategyParams
 from .core.timefmt import parse_clock
 from .settings import Settings, SettingsError
@@ -76,6 +77,18 @@ def open_backtest_runs(path: Path) -> BacktestRuns | None:
     db = open_database(path)
     SqliteStore(db, "USDT")  # runs the migrations
     return SqliteBacktestRuns(db)
+
+
+def open_filled_orders(path: Path) -> FilledOrders:
+    """The bot's filled orders for `bot.py costs calibrate` (a database is never created for it; an older one's
+    schema is brought up to date, so orders from before V10 read as having no recorded mid)."""
+    from .adapters.sqlite_order_costs import SqliteFilledOrders  # numpy and the fit: for this command only
+
+    if not path.is_file():
+        raise UserError(f"no bot database at {path} (choose one with --db PATH, or set DB_PATH)")
+    db = open_database(path)
+    SqliteStore(db, "USDT")  # runs the migrations
+    return SqliteFilledOrders(db)
 
 
 def open_candle_cache(path: Path) -> CandleCache:

@@ -20,6 +20,7 @@ from ..core.ledger import Ledger
 from ..core.market_caps import CoinCap
 
 if TYPE_CHECKING:  # the backtester's types: a bot that answers text never loads its modules
+    from ..core.backtest.calibrate import FilledOrder
     from ..core.backtest.panel import Panel
     from ..core.backtest.report import BacktestReport, SweepRow
 
@@ -262,6 +263,12 @@ class CapCache(Protocol):
     def save(self, coins: list[CoinCap], read_at: datetime) -> None: ...
     def stale_alerted(self) -> datetime | None: ...
     def mark_stale_alerted(self, read_at: datetime) -> None: ...
+
+
+class FilledOrders(Protocol):
+    """The bot's own market orders that filled, as `bot.py costs calibrate` reads them (oldest first)."""
+
+    def filled_market_orders(self) -> list[FilledOrder]: ...
 
 
 class BacktestRuns(Protocol):
