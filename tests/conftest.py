@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 from datetime import timedelta
 from decimal import Decimal
 
@@ -20,6 +21,17 @@ from tradingbot.core.params import StrategyParams
 from tradingbot.app.services import Services
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as bot.py does: retry_after as a timedelta
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# A bot.py this process starts serves its dashboard on DASHBOARD_PORT, 8080 by default: a port of its own per
+# test process, so bots of two xdist workers (or a `make demo` beside the suite) never reach for the same one.
+os.environ["DASHBOARD_PORT"] = str(_free_port())
 
 SYMBOLS = [f"{name}USDT" for name in ("ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF", "HOTEL",
                                       "INDIA", "JULIET", "KILO", "LIMA")]
