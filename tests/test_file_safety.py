@@ -98,5 +98,5 @@ def test_the_start_up_log_warns_of_a_readable_settings_file(tmp_path: Path) -> N
     result = bot_processes({"open": ({}, ["--env-file", str(env), "--demo", "--db", str(tmp_path / "x.sqlite")])})
     out = result["open"]
     assert out.returncode == 0, out.stderr[-1500:]
-    assert "WARNING" in out.stderr and f"settings file {env} holds TELEGRAM_BOT_TOKEN" in out.stderr
+    assert "WARNING" in out.stderr and f"settings file {excerpt(str(env), 80)} holds TELEGRAM_BOT_TOKEN" in out.stderr
     assert "Zq7" not in out.stderr
