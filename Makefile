@@ -16,8 +16,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/python bot.py --demo
 
+# Two workers: the suite waits on processes, servers and sleeps as much as it computes. Tests of one
+# xdist_group (tests/conftest.py) share a worker; `python -m pytest` alone still runs everything serially.
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # Every benchmark, its output kept in benchmarks/results/ (each ends in one JSON line), then today's figures
 # against the committed benchmarks/baseline.json as ratios. `--no-naive` skips bench_binance's 70 s naive run.

@@ -5,6 +5,7 @@ Binance-compatible servers (python -m standins.binance_api) whose clocks stand s
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -110,7 +111,8 @@ class BinanceVenue:
 
     def __init__(self, work: Path, servers: int):
         self.work = work
-        self.servers = [Server.stopped_at(PREVIOUS) for _ in range(servers)]
+        with ThreadPoolExecutor(servers) as pool:  # each start is a second of imports: all at once
+            self.servers = list(pool.map(lambda _: Server.stopped_at(PREVIOUS), range(servers)))
         self.prepared = work / "prepared.sqlite"
         self.kline_cache = str(work / "klines.sqlite")  # market data cache, shared like a real one (not the bot's DB)
         self.balances: dict[str, str] = {}

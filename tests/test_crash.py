@@ -33,7 +33,7 @@ import pytest
 
 from tests.crash_harness import CAPITAL, ROOT, SLOT, SLOT_TIME, Outcome, run_bot
 from tests.crash_venues import BinanceVenue, PaperVenue
-from tests.figures import count
+from tests.figures import count, note
 from tradingbot.adapters.clock import FrozenClock
 from tradingbot.adapters.crashpoints import POINTS, parse
 
@@ -148,7 +148,7 @@ def workers(override: str | None) -> tuple[int, int]:
     return paper, 2 * paper
 
 
-def test_a_rebalance_killed_at_any_step_finishes_on_restart_with_every_order_sent_once(tmp_path, capsys):
+def test_a_rebalance_killed_at_any_step_finishes_on_restart_with_every_order_sent_once(tmp_path):
     # Both venues at once: the testnet restarts mostly sleep (recvWindow) while paper runs use the cores.
     paper_workers, testnet_workers = workers(os.environ.get("CRASH_WORKERS"))
     (tmp_path / "paper").mkdir()
@@ -162,9 +162,8 @@ def test_a_rebalance_killed_at_any_step_finishes_on_restart_with_every_order_sen
     finally:
         for m in matrices:
             m.venue.close()
-    with capsys.disabled():
-        print("", *(m.report() for m in matrices), sep="\n")
     for m in matrices:
+        note(m.report())
         count(f"crash kill points survived ({m.name})", sum(1 for s in m.survived if len(s.kills) == 1))
         count("crash duplicate orders", sum(x.duplicates for x in m.survived))
         count("crash records lost", sum(x.lost for x in m.survived))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from tests.builders import NO_ENV_FILE
 from tests.test_bad_settings import KEY, TOKEN, bot_processes, clean_env  # noqa: F401  (clean_env is a fixture)
 from tradingbot.adapters.sqlite_store import SqliteStore, open_database
+from tradingbot.core.params import excerpt
 from tradingbot.settings import SettingsError, check_databases, env_file_warning, load_settings
 
 
@@ -39,12 +41,13 @@ def test_an_existing_database_keeps_the_mode_its_owner_chose(tmp_path: Path) -> 
 
 def test_an_explicit_database_path_in_a_missing_folder_is_refused(clean_env, tmp_path: Path) -> None:
     missing = tmp_path / "missing" / "folder"
+    shown = re.escape(excerpt(str(missing), 80))  # a long path is cut (an xdist worker's tmp_path is longer)
     settings = load_settings(env_file=None)
-    with pytest.raises(SettingsError, match=f"^--db: the folder {missing} does not exist"):
+    with pytest.raises(SettingsError, match=f"^--db: the folder {shown} does not exist"):
         check_databases(settings, str(missing / "x.sqlite"), demo=False)
     for variable, demo in (("DB_PATH", False), ("DEMO_DB_PATH", True), ("KLINE_DB_PATH", False)):
         settings = load_settings(env_file=None, **{variable: str(missing / "x.sqlite")})
-        with pytest.raises(SettingsError, match=f"^{variable}: the folder {missing} does not exist"):
+        with pytest.raises(SettingsError, match=f"^{variable}: the folder {shown} does not exist"):
             check_databases(settings, None, demo)
     assert not (tmp_path / "missing").exists()
 
@@ -95,5 +98,5 @@ def test_the_start_up_log_warns_of_a_readable_settings_file(tmp_path: Path) -> N
     result = bot_processes({"open": ({}, ["--env-file", str(env), "--demo", "--db", str(tmp_path / "x.sqlite")])})
     out = result["open"]
     assert out.returncode == 0, out.stderr[-1500:]
-    assert "WARNING" in out.stderr and f"settings file {env} holds TELEGRAM_BOT_TOKEN" in out.stderr
+    assert "WARNING" in out.stderr and f"settings file {excerpt(str(env), 80)} holds TELEGRAM_BOT_TOKEN" in out.stderr
     assert "Zq7" not in out.stderr

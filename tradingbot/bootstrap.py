@@ -107,8 +107,9 @@ def build(settings: Settings, run: RunOptions, lock: ProcessLock) -> App:
     params = CurrentParams(store, defaults)  # the paper venue reads its costs from it at every order
     venue = build_venue(settings, db, clock, params.costs, demo=run.demo)
     if venue.market_name == "synthetic" and not SYNTHETIC_FROM <= clock.now() < SYNTHETIC_UNTIL:
+        got = parse_clock(run.clock) if run.clock else clock.now()  # as given: --clock has ticked on since
         raise SettingsError(f"{'--clock' if run.clock else 'the clock'}: the synthetic market covers "
-                            f"{SYNTHETIC_FROM:%Y-%m-%d} to {SYNTHETIC_UNTIL:%Y-%m-%d} only (got {clock.now():%Y-%m-%dT%H:%M:%SZ})")
+                            f"{SYNTHETIC_FROM:%Y-%m-%d} to {SYNTHETIC_UNTIL:%Y-%m-%d} only (got {got:%Y-%m-%dT%H:%M:%SZ})")
     rebalancer = Rebalancer(store, venue.exchange, venue.market, clock, lock, checkpoint=checkpoint, caps=venue.caps)
     paper = venue.paper
     services = Services(store, venue.exchange, venue.market, clock, rebalancer, params,
