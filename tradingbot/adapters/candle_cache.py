@@ -14,8 +14,9 @@ import sqlite_utils
 from ..app.ports import Clock, Progress
 from ..core.backtest.panel import Panel
 from ..core.errors import UserError
-from .kline_import import ImportReport, import_files, load_panel, panel_from_file
+from .kline_import import ImportReport, import_files, panel_from_file
 from .kline_store import KlineStore
+from .panel_copy import cached_panel
 
 if TYPE_CHECKING:
     from .binance_klines import FetchReport
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CachedCandles:
-    """Daily candles from the SQLite candle cache."""
+    """Daily candles from the SQLite candle cache, through its binary copy (panel_copy.py)."""
 
     path: Path
 
@@ -32,7 +33,7 @@ class CachedCandles:
         if not self.path.exists():
             raise UserError(f"no candle cache at {self.path}: run `bot.py data import FILE` or `data fetch`")
         try:
-            return load_panel(sqlite_utils.Database(self.path), start, end, history_days, quote, opens=opens), 0
+            return cached_panel(sqlite_utils.Database(self.path), self.path, start, end, history_days, quote, opens), 0
         except LookupError as e:
             raise UserError(str(e)) from None
 

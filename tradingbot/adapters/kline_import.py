@@ -93,7 +93,7 @@ def load_panel(db: sqlite_utils.Database, start: date | None, end: date | None, 
     day, close, volume = (_joined([r[k] for r in rows]) for k in (2, 3, 4))
     day = day.astype(np.int64)
     open_ = _joined([r[5] for r in rows]) if opens else np.full(len(day), np.nan)
-    panel = build_panel(symbols, day, open_, close, close * volume, listed=_listings(db, quote))
+    panel = build_panel(symbols, day, open_, close, close * volume, listed=listing_days(db, quote))
     for symbol, days, values in db.execute(  # where the source gave the quote-asset volume, it wins
             f"SELECT symbol, group_concat(open_time / {DAY_MS}), group_concat(quote_volume) FROM klines "
             f"{where} AND quote_volume IS NOT NULL GROUP BY symbol", args):
@@ -114,7 +114,7 @@ def _no_daily(db: sqlite_utils.Database, args: list) -> str:
     return "no daily candles in the cache for that window: run `bot.py data import` or `data fetch`"
 
 
-def _listings(db: sqlite_utils.Database, quote: str) -> dict[str, int]:
+def listing_days(db: sqlite_utils.Database, quote: str) -> dict[str, int]:
     """First known day per symbol: the cache's coverage start, or the listing the live adapter recorded."""
     rows = db.execute(
         "SELECT symbol, MIN(day) FROM (SELECT symbol, first / ? AS day FROM kline_coverage WHERE interval = '1d' "
