@@ -6,7 +6,7 @@ Writes go straight to the KlineStore's tables with executemany in one transactio
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -42,7 +42,7 @@ def import_files(store: KlineStore, paths: list[Path], interval: str | None = No
         _store(store, columns)
         report.files += 1
         report.rows += len(columns)
-        report.symbols.update(np.unique(columns.symbol).tolist())
+        report.symbols.update(columns.names[np.unique(columns.code)].tolist())
         report.bad += columns.bad
         report.skipped += columns.skipped
         report.flagged += columns.flagged
@@ -59,12 +59,12 @@ def _store(store: KlineStore, c: CandleColumns) -> None:
 def _ranges(c: CandleColumns) -> list[tuple[str, int, int]]:
     if not len(c):
         return []
-    names, inv = np.unique(c.symbol, return_inverse=True)
-    first = np.full(len(names), np.iinfo(np.int64).max)
-    last = np.full(len(names), np.iinfo(np.int64).min)
-    np.minimum.at(first, inv, c.open_time)
-    np.maximum.at(last, inv, c.open_time)
-    return list(zip(names.tolist(), first.tolist(), last.tolist()))
+    first = np.full(len(c.names), np.iinfo(np.int64).max)
+    last = np.full(len(c.names), np.iinfo(np.int64).min)
+    np.minimum.at(first, c.code, c.open_time)
+    np.maximum.at(last, c.code, c.open_time)
+    held = np.unique(c.code)  # a symbol whose every row was refused has no range
+    return list(zip(c.names[held].tolist(), first[held].tolist(), last[held].tolist()))
 
 
 def _joined(parts: list[str]) -> np.ndarray:
@@ -131,9 +131,24 @@ def panel_from_file(path: Path, quote: str = "USDT") -> tuple[Panel, list[BadRow
     c = read_candles(path, fields=("open", "close", "volume", "quote_volume"))
     if c.interval != "1d":
         raise LookupError(f"{path.name} holds {c.interval} candles; {DAILY_ONLY}")
-    mine = np.char.endswith(c.symbol.astype(str), quote)
+    mine = np.char.endswith(c.names, quote)[c.code]
     if not mine.any():
         raise LookupError(f"no {quote} pairs in {path.name}")
-    close = c.values["close"][mine]
-    qv = c.values["quote_volume"][mine] if "quote_volume" in c.values else close * c.values["volume"][mine]
-    return build_panel(c.symbol[mine], c.open_time[mine] // DAY_MS, c.values["open"][mine], close, qv), c.bad
+
+    def pick(a: np.ndarray) -> np.ndarray:
+        return a if mine.all() else a[mine]  # the shared file is all USDT pairs: no copies then
+
+    close, values, bad = pick(c.values["close"]), c.values, c.bad
+    qv = pick(values["quote_volume"]) if "quote_volume" in values else close * pick(values["volume"])
+    names, code, day, open_ = c.names, pick(c.code), pick(c.open_time) // DAY_MS, pick(values["open"])
+    del c, values  # the file's other columns, before the panel's arrays are made
+    return _coded_panel(names, code, day, open_, close, qv), bad
+
+
+def _coded_panel(names: np.ndarray, code: np.ndarray, day: np.ndarray, open_: np.ndarray, close: np.ndarray,
+                 quote_volume: np.ndarray) -> Panel:
+    """build_panel over symbol codes: a name per row would cost ~60 bytes and build_panel sorts them, so one
+    character per row, ordered as the sorted names are, stands in for each name until the panel is made."""
+    stand_in = np.array([chr(0x100 + i) for i in range(len(names))])  # below the surrogates for 55,000 names
+    panel = build_panel(stand_in[code], day, open_, close, quote_volume)
+    return replace(panel, symbols=tuple(names[[ord(s) - 0x100 for s in panel.symbols]].tolist()))
