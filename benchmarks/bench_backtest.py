@@ -118,16 +118,18 @@ LAUNCHER = """import os, subprocess, sys, time
 t = time.perf_counter()
 p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
 _, status, usage = os.wait4(p.pid, 0)
-print(time.perf_counter() - t, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+print(time.perf_counter() - t, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status))
 """
+CPU: dict[str, list[float]] = {}  # CPU seconds (user + system) per command kind: steadier than wall on a loaded machine
 
 
-def child(*args: str, env: dict[str, str]) -> tuple[float, float]:
+def child(*args: str, env: dict[str, str], kind: str = "") -> tuple[float, float]:
     """Wall seconds and peak RSS in MiB of one child process (its own rusage, from wait4)."""
     done = subprocess.run([sys.executable, "-c", LAUNCHER, *args], cwd=ROOT, env=env, capture_output=True, text=True)
-    wall, peak_kb, code = done.stdout.split()
+    wall, peak_kb, cpu, code = done.stdout.split()
     if int(code) or done.returncode:
         raise SystemExit(f"{' '.join(args)} failed: {done.stderr}")
+    CPU.setdefault(kind, []).append(float(cpu))
     return float(wall), int(peak_kb) / 1024
 
 
@@ -162,20 +164,22 @@ def whole_processes(cache: Path, data: Path, folder: Path, runs: int) -> dict[st
         out.setdefault(key, []).append(value)
 
     for i in range(runs):
-        add("floor_s", child(sys.executable, "-c", "import numpy, sqlite3, asyncio", env=env)[0])
-        add("cli_cache_s", child(*bot, "backtest", "--cache", str(cache), *CLI, env=env)[0])
+        add("floor_s", child(sys.executable, "-c", "import numpy, sqlite3, asyncio", env=env, kind="floor")[0])
+        add("cli_cache_s", child(*bot, "backtest", "--cache", str(cache), *CLI, env=env, kind="cli_cache")[0])
         add("sweep_cli_s", child(*bot, "backtest", "--cache", str(cache), *SWEEP, "--out", str(folder / "sweep"),
-                                 env=env)[0])
+                                 env=env, kind="sweep_cli")[0])
         KlineStore(sqlite_utils.Database(cache)).set_listing("BENCHWRITEUSDT", None, i)  # a write: a stale copy
-        add("cli_cache_rebuild_s", child(*bot, "backtest", "--cache", str(cache), *CLI, env=env)[0])
-        wall, peak = child(*bot, "backtest", "--data", str(data), *CLI, env=env)
+        add("cli_cache_rebuild_s", child(*bot, "backtest", "--cache", str(cache), *CLI, env=env,
+                                         kind="cli_cache_rebuild")[0])
+        wall, peak = child(*bot, "backtest", "--data", str(data), *CLI, env=env, kind="cli_file")
         add("cli_file_s", wall), add("cli_file_peak_mib", peak)
         if have_pandas:
             wall, peak = child(sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
-                               f"import bench_backtest as b; b.pandas_reference({str(data)!r})", env=env)
+                               f"import bench_backtest as b; b.pandas_reference({str(data)!r})", env=env,
+                               kind="reference_file")
             add("reference_file_s", wall), add("reference_file_peak_mib", peak)
         fresh = folder / f"import{i}.sqlite"
-        wall, peak = child(*bot, "data", "import", "--cache", str(fresh), str(data), env=env)
+        wall, peak = child(*bot, "data", "import", "--cache", str(fresh), str(data), env=env, kind="import_cli")
         add("import_cli_s", wall), add("import_cli_peak_mb", peak * 1.048576)
         fresh.unlink()
     return out
@@ -229,32 +233,39 @@ def main() -> int:
         ("one daily run 2021-2024, full mode", f"{t_run * 1000:.1f} ms   (target <= 10 ms)"),
         ("one daily run 2017-08 - 2025-09", f"{t_full * 1000:.1f} ms   (target <= 25 ms)"),
         ("naive per-day pandas loop, same run", f"{t_naive * 1000:.0f} ms"),
-        ("40-config sweep, all cores (in process)", f"{t_sweep:.2f} s  ({os.cpu_count()} cores; one core {t_sweep1:.2f} s)"),
+        ("40-config sweep, all cores (in process)",
+         f"{t_sweep:.2f} s  ({os.cpu_count()} cores; one core {t_sweep1:.2f} s)"),
         (f"whole processes, median of {runs}, interleaved", f"load average {os.getloadavg()[0]:.1f}"),
         ("  floor: python -c 'import numpy, sqlite3, asyncio'", f"{floor:.2f} s"),
-        ("  bot.py backtest --json, cache (copy valid)", f"{t_cli:.2f} s = {t_cli / floor:.2f}x floor   (target <= 4x)"),
+        ("  bot.py backtest --json, cache (copy valid)",
+         f"{t_cli:.2f} s = {t_cli / floor:.2f}x floor   (target <= 4x)"),
         ("  the same right after a write (copy rebuilt)", f"{procs['cli_cache_rebuild_s']:.2f} s"),
         ("  bot.py backtest --json --data .csv.gz", f"{procs['cli_file_s']:.2f} s, {procs['cli_file_peak_mib']:.0f} MiB"
                                                      "   (target <= 1.5 s, <= 300 MiB)"),
         ("  reference: pandas read_csv + naive loop", f"{ref_s:.2f} s, {ref_mib:.0f} MiB"),
         ("  bot.py data import .csv.gz (fresh cache)", f"{procs['import_cli_s']:.2f} s, "
-                                                      f"{procs['import_cli_peak_mb']:.0f} MB   (target <= 4 s, <= 300 MB)"),
+                                                      f"{procs['import_cli_peak_mb']:.0f} MB"
+                                                      "   (target <= 4 s, <= 300 MB)"),
         ("  40-config sweep --json, cache", f"{procs['sweep_cli_s']:.2f} s = {procs['sweep_cli_s'] / t_cli:.2f}x one "
                                            "backtest   (target <= 1.5x)"),
         ("final equity fast / naive", f"{final:,.4f} / {naive_final:,.4f}"),
     ]
+    rows.append(("  CPU seconds (user + system), medians",
+                 ", ".join(f"{k} {median(v):.2f}" for k, v in CPU.items() if k)))
     for name, value in rows:
         print(f"{name:52} {value}")
     print(json.dumps({
         "data": "real" if data == SHARED else "synthetic", "symbols": len(panel.symbols),
-        "import_s": round(t_import, 3), "load_cache_ms": round(t_cache * 1000, 1), "load_file_ms": round(t_file * 1000, 1),
+        "import_s": round(t_import, 3), "load_cache_ms": round(t_cache * 1000, 1),
+        "load_file_ms": round(t_file * 1000, 1),
         "load_copy_ms": round(t_copy * 1000, 2),
         "naive_pandas_ms": round(t_naive * 1000, 1),
         "sweep_40_s": round(t_sweep, 3), "sweep_40_one_core_s": round(t_sweep1, 3),
         "cli_cache_s": round(t_cli, 3), "floor_s": round(floor, 3),
         "cli_cache_rebuild_s": round(procs["cli_cache_rebuild_s"], 3), "sweep_cli_s": round(procs["sweep_cli_s"], 3),
         "reference_file_s": round(ref_s, 3), "reference_file_peak_mib": round(ref_mib, 1),
-        **figures, "load_average": round(os.getloadavg()[0], 2), "runs": runs,
+        **figures, **{f"{k}_cpu_s": round(median(v), 3) for k, v in CPU.items() if k},
+        "load_average": round(os.getloadavg()[0], 2), "runs": runs,
         "final_equity": final, "naive_final_equity": naive_final, "targets": TARGETS,
     }))
     return 0
