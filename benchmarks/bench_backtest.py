@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -188,6 +189,13 @@ def whole_processes(cache: Path, data: Path, folder: Path, runs: int) -> dict[st
 def main() -> int:
     runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 3
     folder = Path(tempfile.mkdtemp(prefix="bench-bt-"))
+    try:
+        return measure(folder, runs)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # the cache, its panel copy and the children's bytecode
+
+
+def measure(folder: Path, runs: int) -> int:
     data = SHARED if SHARED.exists() else synthetic_file(folder)
     cache = folder / "klines.sqlite"
     t_import, _ = timed(lambda: import_files(KlineStore(sqlite_utils.Database(cache)), [data]))
