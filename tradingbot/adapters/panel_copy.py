@@ -8,7 +8,8 @@ quote and the cache's version stamp, which every write through KlineStore renews
 an hourly request, and a copy made before a write has another name and is never read again (the stamp and
 the candles are read in one transaction, so a copy cannot mix two versions). A copy that does not open as
 written (truncated, damaged) is rebuilt. Copies live in `<cache file>.panels/`, beside the cache (data/ by
-default, never the repository); deleting that folder only costs one rebuild.
+default, never the repository); deleting that folder only costs one rebuild. Hourly candles get their copy too:
+its rows are dense, yet 180 days of 190 hourly symbols take 31 MiB, a third of their SQLite file.
 
 NumPy's own format rather than Arrow/Parquet: the backtester's arrays are NumPy already, `.npy` maps without
 a new dependency, and nothing but this module reads the files.
