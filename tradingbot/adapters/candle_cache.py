@@ -14,8 +14,9 @@ import sqlite_utils
 from ..app.ports import Clock, Progress
 from ..core.backtest.panel import Panel
 from ..core.errors import UserError
-from .kline_import import ImportReport, held_intervals, import_files, load_panel, panel_from_file, window_ms
+from .kline_import import ImportReport, held_intervals, import_files, panel_from_file, window_ms
 from .kline_store import KlineStore
+from .panel_copy import cached_panel
 
 if TYPE_CHECKING:
     from .binance_klines import FetchReport
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CachedCandles:
-    """Candles from the SQLite candle cache: of the interval asked for, else the finest it holds for the window."""
+    """Candles from the SQLite candle cache, through its binary copy (panel_copy.py): of the interval asked for,
+    else the finest it holds for the window."""
 
     path: Path
 
@@ -36,8 +38,7 @@ class CachedCandles:
             held = held_intervals(db, quote, *window_ms(start, end, history_days))
             interval = held[0] if held else "1d"
         try:
-            return load_panel(db, start, end, history_days, quote, opens=opens, interval=interval,
-                              ranges=ranges), 0
+            return cached_panel(db, self.path, start, end, history_days, quote, opens, interval, ranges), 0
         except LookupError as e:
             raise UserError(str(e)) from None
 

@@ -1,8 +1,10 @@
 """Reading candle files: Binance public-data dumps (data.binance.vision) and long CSV files.
 
-A fast path splits the whole text at once and converts columns in C; a file whose rows do not all
-parse takes a slow path that finds the bad rows, so each is reported with its file and line
-instead of being dropped silently.
+A long CSV is read in blocks of about 50,000 rows, each converted to typed columns (int64 times, float64
+amounts, int32 symbol codes) before the next is read, so memory follows the candles, not the text; a block
+splits its whole text at once and converts columns in C. A block whose rows do not all parse takes a slow
+path that finds the bad rows, so each is reported with its file and line instead of being dropped silently.
+An import reads the file a second time, block by block, for the amounts as written (the cache stores text).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import IO, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -29,6 +31,9 @@ MICROS_FROM = 10**14  # ms timestamps are ~1.7e12; Binance's 2025+ dumps switche
 SKIPPED_FLAGS = {"partial_day": "an unfinished candle"}  # the shared data's flag for its last, partial day
 PRICES = ("open", "high", "low", "close")
 AMOUNTS = (*PRICES, "volume", "quote_volume")
+# Open times, which of them did not parse, the amounts as floats, and why rows fail (row -> reason).
+Converted = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict[int, str]]
+BLOCK_CHARS = 1 << 20  # text read at a time: ~13,000 rows of the shared daily file
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,11 @@ class CandleColumns:
     """The usable candles of a file as columns: floats for arithmetic, the file's own text for the cache."""
 
     interval: str
-    symbol: np.ndarray  # str
+    names: np.ndarray  # str: the symbols, sorted
+    code: np.ndarray  # int32 per candle: its symbol's place in names (a name per row would cost ~60 bytes)
     open_time: np.ndarray  # int64 ms
     values: dict[str, np.ndarray]  # float64 columns that were asked for
-    text: dict[str, list[str]]  # every amount column as written, over all rows read (see keep)
+    text: Callable[[], Iterator[dict[str, list[str]]]]  # the amount columns as written, part by part (see keep)
     keep: np.ndarray  # which of the rows read are usable
     bad: list[BadRow] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)  # flag -> rows left out on purpose
@@ -58,11 +64,21 @@ class CandleColumns:
     def __len__(self) -> int:
         return len(self.open_time)
 
-    def text_column(self, key: str) -> Iterable[str | None]:
-        """One amount column as written, usable rows only (None throughout when the file lacks it)."""
-        if key not in self.text:
-            return itertools.repeat(None, len(self))
-        return itertools.compress(self.text[key], self.keep.tolist())
+    @property
+    def symbol(self) -> np.ndarray:
+        """Each candle's symbol (a str array as long as the file: for small files and tests)."""
+        return self.names[self.code]
+
+    def amount_columns(self) -> Iterator[tuple[int, list[Iterable[str | None]]]]:
+        """Part by part: how many usable rows, and their amounts as written in AMOUNTS order (None throughout
+        where the file lacks a column)."""
+        done = 0
+        for part in self.text():
+            keep = self.keep[done:done + len(part["open"])]
+            done += len(keep)
+            mask = keep.tolist()
+            yield int(keep.sum()), [itertools.compress(part[k], mask) if k in part else itertools.repeat(None)
+                                    for k in AMOUNTS]
 
 
 def read_text(path: Path) -> tuple[str, str]:
@@ -79,31 +95,60 @@ def read_text(path: Path) -> tuple[str, str]:
     return raw.decode(), path.name
 
 
+def open_text(path: Path) -> tuple[IO[str], str]:
+    """The file as text (universal newlines) and a name for messages; gzip and single-CSV ZIP archives are opened."""
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.open(path, "rt", encoding="utf-8"), path.name
+    if magic == b"PK\x03\x04":  # a Binance dump: one month of one symbol, small enough to read whole
+        text, name = read_text(path)
+        return io.StringIO(text, newline=None), name
+    return path.open(encoding="utf-8"), path.name
+
+
+def blocks(f: IO[str]) -> Iterator[str]:
+    """The text in blocks of whole lines, each ending in a newline (the last one too)."""
+    rest = ""
+    while chunk := f.read(BLOCK_CHARS):
+        chunk = rest + chunk
+        cut = chunk.rfind("\n") + 1
+        if cut:
+            yield chunk[:cut]
+        rest = chunk[cut:]
+    if rest:
+        yield rest + "\n"
+
+
 def read_candles(path: Path, interval: str | None = None, fields: Iterable[str] = AMOUNTS) -> CandleColumns:
     """A data.binance.vision dump (12 unnamed columns, named like BTCUSDT-1d-2024-01.zip) or a long CSV.
 
     The interval is read from the spacing of the open times (see candle_spacing); `interval`, or else a dump's
     name, is a claim that spacing must match. Only a file where no symbol has two rows falls back to it (or 1d).
     """
-    text, name = read_text(path)
-    text = text.replace("\r\n", "\n")
-    text += "" if text.endswith("\n") else "\n"
-    first, _, body = text.partition("\n")
-    cells = first.split(",")
-    wanted = tuple(fields)
-    if len(cells) == 12:
+    f, name = open_text(path)
+    with f:
+        parts = blocks(f)
+        head = next(parts, "\n")
+        first, _, body = head.partition("\n")
+        cells = first.split(",")
+        wanted = tuple(fields)
+        if len(cells) != 12:
+            claim = (interval, "--interval") if interval else None
+            from .kline_long import read_long  # beside this module, which it builds on
+
+            return read_long(path, name, first, itertools.chain([body], parts), claim, wanted)
         vision = VISION_NAME.search(path.name)
         if not vision:
             raise ValueError(f"{name}: a Binance dump's name must give its symbol and interval, "
                              "like BTCUSDT-1d-2024-01.zip")
         headed = not cells[0].strip().isdigit()  # some newer dumps carry a header row
-        rows, line = (body, 2) if headed else (text, 1)
+        rows, line = (body + "".join(parts), 2) if headed else (head + "".join(parts), 1)
         claim = (interval, "--interval") if interval else (vision.group(2), "its name")
         return _vision(name, rows, line, vision.group(1), claim, wanted)
-    return _long(name, first, body, (interval, "--interval") if interval else None, wanted)
 
 
-def _table(name: str, body: str, width: int, first_line: int) -> tuple[list[list[str]], np.ndarray, list[BadRow]]:
+def split_table(name: str, body: str, width: int, first_line: int) -> tuple[list[list[str]], np.ndarray, list[BadRow]]:
     """Columns of the rows with `width` fields and their line numbers; rows of another width are reported."""
     count = body.count("\n")
     cells = body.replace("\n", ",").split(",")[:-1]
@@ -168,74 +213,79 @@ def _problems(interval: str, open_time: np.ndarray, values: dict[str, np.ndarray
     return out
 
 
-def _columns(name: str, claim: Claim | None, symbol: list[str], times: list[str], text: dict[str, list[str]],
-             wanted: tuple[str, ...], lines: np.ndarray, bad: list[BadRow], usable: np.ndarray) -> CandleColumns:
-    """Convert and check the columns; rows that fail are reported with their line and left out."""
+def check_claim(name: str, claim: Claim | None) -> None:
     if claim and claim[0] not in INTERVAL_MS:
         raise ValueError(f"{name}: interval {claim[0]!r} is not one of {', '.join(INTERVAL_MS)}")
+
+
+def convert_columns(times: list[str], text: dict[str, list[str]], wanted: tuple[str, ...],
+                    usable: np.ndarray) -> Converted:
+    """Open times, which of them do not parse, the wanted amounts as floats, and why usable rows fail to parse."""
     open_time, unparsed = _times(times)
-    names = np.array(symbol)
-    if not all(s == s.strip().upper() for s in set(symbol)):
-        names = np.char.upper(np.char.strip(names))
-    interval = candle_spacing(name, names, open_time, lines, usable & ~unparsed, claim)
     reasons = {int(i): "open time does not parse" for i in np.flatnonzero(unparsed & usable)}
     values = {}
     for key in (k for k in wanted if k in text):
-        values[key], unparsed = _numbers(text[key], float)
+        values[key], bad = _numbers(text[key], float)
         reasons.update({int(i): f"{key} is not a number: {text[key][i][:30]!r}"
-                        for i in np.flatnonzero(unparsed & usable) if int(i) not in reasons})
+                        for i in np.flatnonzero(bad & usable) if int(i) not in reasons})
+    return open_time, unparsed, values, reasons
+
+
+def checked_columns(name: str, claim: Claim | None, symbols: tuple[np.ndarray, np.ndarray], converted: Converted,
+                    lines: np.ndarray, bad: list[BadRow], usable: np.ndarray,
+                    text: Callable[[], Iterator[dict[str, list[str]]]]) -> CandleColumns:
+    """Check the converted columns as a whole; rows that fail are reported with their line and left out."""
+    open_time, unparsed, values, reasons = converted
+    names, code = symbols
+    interval = candle_spacing(name, names, code, open_time, lines, usable & ~unparsed, claim)
     for mask, reason in _problems(interval, open_time, values):
         reasons.update({int(i): reason for i in np.flatnonzero(mask & usable) if int(i) not in reasons})
     keep = usable.copy()
     keep[list(reasons)] = False
     bad = bad + [BadRow(name, int(lines[i]), r) for i, r in sorted(reasons.items())]
-    return CandleColumns(interval, names[keep], open_time[keep], {k: v[keep] for k, v in values.items()},
+    return CandleColumns(interval, names, code[keep], open_time[keep], {k: v[keep] for k, v in values.items()},
                          text, keep, sorted(bad, key=lambda b: b.line))
 
 
 def _vision(name: str, body: str, first_line: int, symbol: str, claim: Claim,
             wanted: tuple[str, ...]) -> CandleColumns:
-    columns, lines, bad = _table(name, body, 12, first_line)
+    check_claim(name, claim)
+    columns, lines, bad = split_table(name, body, 12, first_line)
     col = dict(zip(VISION_COLUMNS, columns))
     text = {k: col[k] for k in AMOUNTS}
     usable = np.ones(len(lines), dtype=bool)
-    return _columns(name, claim, [symbol] * len(lines), col["open_time"], text, wanted, lines, bad, usable)
+    symbols = (np.array([symbol.strip().upper()]), np.zeros(len(lines), dtype=np.int32))
+    converted = convert_columns(col["open_time"], text, wanted, usable)
+    return checked_columns(name, claim, symbols, converted, lines, bad, usable, lambda: iter([text]))
 
 
-def _long(name: str, first: str, body: str, claim: Claim | None, wanted: tuple[str, ...]) -> CandleColumns:
-    """A CSV with a header naming symbol, open_time (or open_time_ms), open, high, low, close, volume."""
-    header = [h.strip().lower() for h in first.split(",")]
-    time_key = "open_time_ms" if "open_time_ms" in header else "open_time"
-    missing = [k for k in ("symbol", time_key, *PRICES, "volume") if k not in header]
-    if missing:
-        raise ValueError(f"{name}: not a candle file: no column {', '.join(missing)} in line 1")
-    columns, lines, bad = _table(name, body, len(header), 2)
-    col = dict(zip(header, columns))
-    usable, skipped, flagged = _flags(col.get("flags"), len(lines))
-    text = {k: col[k] for k in AMOUNTS if k in col}
-    result = _columns(name, claim, col["symbol"], col[time_key], text, wanted, lines, bad, usable)
-    result.skipped, result.flagged = skipped, flagged
-    return result
-
-
-def _flags(flags: list[str] | None, n: int) -> tuple[np.ndarray, Counter[str], Counter[str]]:
+def row_flags(flags: list[str] | np.ndarray | None, n: int) -> tuple[np.ndarray, Counter[str], Counter[str]]:
     """Rows usable, flags of rows left out on purpose, flags of rows kept unchanged."""
-    usable = np.ones(n, dtype=bool)
-    raw = Counter(flags or ())
+    if flags is None:
+        return np.ones(n, dtype=bool), Counter(), Counter()
+    flags = np.asarray(flags, dtype=str)
+    some = np.flatnonzero(flags != "")  # most rows carry no flag: only the others are sorted
+    kinds, inverse, raw = np.unique(flags[some], return_inverse=True, return_counts=True)
     counts: Counter[str] = Counter()
-    for k, v in raw.items():
+    for k, v in zip(kinds.tolist(), raw.tolist()):
         if k.strip():
             counts[k.strip()] += v
-    left_out = {k for k in raw if k.strip() in SKIPPED_FLAGS}
-    if left_out and flags:
-        usable[[i for i, f in enumerate(flags) if f in left_out]] = False
+    left_out = [i for i, k in enumerate(kinds.tolist()) if k.strip() in SKIPPED_FLAGS]
+    usable = np.ones(n, dtype=bool)
+    usable[some[np.isin(inverse.reshape(-1), left_out)]] = False
     skipped = Counter({k: v for k, v in counts.items() if k in SKIPPED_FLAGS})
     return usable, skipped, Counter({k: v for k, v in counts.items() if k not in SKIPPED_FLAGS})
 
 
 def iter_rows(c: CandleColumns, size: int) -> Iterator[tuple]:
-    """Rows for the klines table, in its column order."""
-    opens = c.open_time.tolist()
-    closes = (c.open_time + size - 1).tolist()
-    return zip(c.symbol.tolist(), itertools.repeat(c.interval), opens, closes,
-               *(c.text_column(k) for k in ("open", "high", "low", "close", "volume", "quote_volume")))
+    """Rows for the klines table, in its column order, made a block at a time (and joined in C, not per row)."""
+    return itertools.chain.from_iterable(_row_blocks(c, size))
+
+
+def _row_blocks(c: CandleColumns, size: int) -> Iterator[Iterator[tuple]]:
+    at = 0
+    for n, amounts in c.amount_columns():
+        t = c.open_time[at:at + n]
+        yield zip(c.names[c.code[at:at + n]].tolist(), itertools.repeat(c.interval), t.tolist(),
+                  (t + size - 1).tolist(), *amounts)
+        at += n

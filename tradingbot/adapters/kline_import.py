@@ -6,7 +6,7 @@ Writes go straight to the KlineStore's tables with executemany in one transactio
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -42,7 +42,7 @@ def import_files(store: KlineStore, paths: list[Path], interval: str | None = No
         _store(store, columns)
         report.files += 1
         report.rows += len(columns)
-        report.symbols.update(np.unique(columns.symbol).tolist())
+        report.symbols.update(columns.names[np.unique(columns.code)].tolist())
         report.bad += columns.bad
         report.skipped += columns.skipped
         report.flagged += columns.flagged
@@ -59,12 +59,12 @@ def _store(store: KlineStore, c: CandleColumns) -> None:
 def _ranges(c: CandleColumns) -> list[tuple[str, int, int]]:
     if not len(c):
         return []
-    names, inv = np.unique(c.symbol, return_inverse=True)
-    first = np.full(len(names), np.iinfo(np.int64).max)
-    last = np.full(len(names), np.iinfo(np.int64).min)
-    np.minimum.at(first, inv, c.open_time)
-    np.maximum.at(last, inv, c.open_time)
-    return list(zip(names.tolist(), first.tolist(), last.tolist()))
+    first = np.full(len(c.names), np.iinfo(np.int64).max)
+    last = np.full(len(c.names), np.iinfo(np.int64).min)
+    np.minimum.at(first, c.code, c.open_time)
+    np.maximum.at(last, c.code, c.open_time)
+    held = np.unique(c.code)  # a symbol whose every row was refused has no range
+    return list(zip(c.names[held].tolist(), first[held].tolist(), last[held].tolist()))
 
 
 def _joined(parts: list[str]) -> np.ndarray:
@@ -98,7 +98,7 @@ def load_panel(db: sqlite_utils.Database, start: date | None, end: date | None, 
     day = day.astype(np.int64)
     open_ = _joined([r[5] for r in rows]) if opens else np.full(len(day), np.nan)
     high, low = (_joined([r[k] for r in rows]) for k in (-2, -1)) if ranges else (None, None)
-    panel = build_panel(symbols, day, open_, close, close * volume, _listings(db, quote, interval), step,
+    panel = build_panel(symbols, day, open_, close, close * volume, first_candles(db, quote, interval), step,
                         high=high, low=low)
     for symbol, days, values in db.execute(  # where the source gave the quote-asset volume, it wins
             f"SELECT symbol, group_concat(open_time / {step}), group_concat(quote_volume) FROM klines "
@@ -133,7 +133,7 @@ def held_intervals(db: sqlite_utils.Database, quote: str, lo: int, hi: int) -> l
     return sorted(held & set(INTERVALS_MS), key=INTERVALS_MS.__getitem__)
 
 
-def _listings(db: sqlite_utils.Database, quote: str, interval: str = "1d") -> dict[str, int]:
+def first_candles(db: sqlite_utils.Database, quote: str, interval: str = "1d") -> dict[str, int]:
     """First known candle (a day number on 1d) per symbol: the cache's coverage start of that interval, or the
     listing the live adapter recorded."""
     step = INTERVAL_MS[interval]
@@ -149,16 +149,33 @@ def panel_from_file(path: Path, quote: str = "USDT", ranges: bool = False) -> tu
 
     The file's own interval is read, not assumed: an hourly file read as daily would give a wrong result.
     """
-    c = read_candles(path, fields=("open", "close", "volume", "quote_volume", *(("high", "low") if ranges else ())))
+    wanted = ("open", "close", "volume", "quote_volume", *(("high", "low") if ranges else ()))
+    c = read_candles(path, fields=wanted)
     if c.interval not in INTERVALS_MS:
         raise LookupError(f"{path.name} holds {c.interval} candles; backtests run on "
                           f"{', '.join(INTERVALS_MS)} candles")
-    mine = np.char.endswith(c.symbol.astype(str), quote)
+    mine = np.char.endswith(c.names, quote)[c.code]
     if not mine.any():
         raise LookupError(f"no {quote} pairs in {path.name}")
-    close = c.values["close"][mine]
-    qv = c.values["quote_volume"][mine] if "quote_volume" in c.values else close * c.values["volume"][mine]
-    high, low = (c.values["high"][mine], c.values["low"][mine]) if ranges else (None, None)
-    step = INTERVALS_MS[c.interval]
-    return build_panel(c.symbol[mine], c.open_time[mine] // step, c.values["open"][mine], close, qv,
-                       step_ms=step, high=high, low=low), c.bad
+
+    def pick(a: np.ndarray) -> np.ndarray:
+        return a if mine.all() else a[mine]  # the shared file is all USDT pairs: no copies then
+
+    close, values, bad, step = pick(c.values["close"]), c.values, c.bad, INTERVALS_MS[c.interval]
+    qv = pick(values["quote_volume"]) if "quote_volume" in values else close * pick(values["volume"])
+    names, code, number, open_ = c.names, pick(c.code), pick(c.open_time) // step, pick(values["open"])
+    high, low = (pick(values["high"]), pick(values["low"])) if ranges else (None, None)
+    del c, values  # the file's other columns, before the panel's arrays are made
+    return _coded_panel(names, code, number, (open_, close, qv, high, low), step), bad
+
+
+def _coded_panel(names: np.ndarray, code: np.ndarray, number: np.ndarray,
+                 columns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None],
+                 step: int) -> Panel:
+    """build_panel over symbol codes: a name per row would cost ~60 bytes and build_panel sorts them, so one
+    character per row, ordered as the sorted names are, stands in for each name until the panel is made.
+    `columns` are open, close, quote volume, high and low (None unless asked for)."""
+    open_, close, quote_volume, high, low = columns
+    stand_in = np.array([chr(0x100 + i) for i in range(len(names))])  # below the surrogates for 55,000 names
+    panel = build_panel(stand_in[code], number, open_, close, quote_volume, step_ms=step, high=high, low=low)
+    return replace(panel, symbols=tuple(names[[ord(s) - 0x100 for s in panel.symbols]].tolist()))

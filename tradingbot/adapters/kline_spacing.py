@@ -35,15 +35,15 @@ def duration_text(ms: int) -> str:
     return f"{ms // HOUR_MS}h" if ms % HOUR_MS == 0 else f"{ms / 60_000:g} minutes"
 
 
-def candle_spacing(name: str, symbols: np.ndarray, open_time: np.ndarray, lines: np.ndarray, usable: np.ndarray,
-                   claim: Claim | None) -> str:
+def candle_spacing(name: str, names: np.ndarray, code: np.ndarray, open_time: np.ndarray, lines: np.ndarray,
+                   usable: np.ndarray, claim: Claim | None) -> str:
     """The file's interval: its open times' spacing, which a claim must match; the claim (or 1d) when no
     symbol has two rows to measure. Raises ValueError naming the file and line of a refusal.
 
     Rows off the hourly grid are left to the grid check (one bad row each), not taken as a finer interval.
     """
     rows = np.flatnonzero(usable & (open_time % HOUR_MS == 0))
-    codes = np.unique(symbols[rows], return_inverse=True)[1].reshape(-1)
+    codes = code[rows]  # each row's symbol as its place in names
     order = np.lexsort((open_time[rows], codes))
     rows, codes = rows[order], codes[order]
     step = np.diff(open_time[rows])
@@ -60,7 +60,7 @@ def candle_spacing(name: str, symbols: np.ndarray, open_time: np.ndarray, lines:
                          f"stores ({', '.join(INTERVAL_MS)})")
     if claim and claim[0] != NAMES[spacing]:
         raise ValueError(f"{at}: open times {NAMES[spacing]} apart, but {claim[1]} says {claim[0]}: refused")
-    _refuse_mixed(name, symbols, lines, rows, codes, step, measured, finest, spacing)
+    _refuse_mixed(name, names[code], lines, rows, codes, step, measured, finest, spacing)
     return NAMES[spacing]
 
 

@@ -4,6 +4,9 @@ Kept apart from the bot's ledger database: it is large, rebuildable, and a backt
 never lock the ledger. Amounts are TEXT so Decimals round-trip exactly; SQL can CAST them to REAL
 for the vectorised backtester. Times are integer milliseconds since the epoch, as on Binance.
 
+Version: every write through this class gives the file a new random stamp (`kline_version`), so a copy
+derived from the candles (adapters/panel_copy.py) can tell it is stale without reading them.
+
 Coverage: per (symbol, interval) one range [first, last] of open times for which every closed
 candle that exists is stored. A missing candle inside it means the symbol did not trade (a halt),
 not that we did not ask — that distinction is what lets a warm rebalance skip the network.
@@ -34,7 +37,12 @@ CREATE TABLE IF NOT EXISTS kline_coverage (
     PRIMARY KEY (symbol, interval)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS listings (
     symbol TEXT PRIMARY KEY, first_open INTEGER, checked_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS kline_version (  -- one row: a fresh random stamp after every write
+    id INTEGER PRIMARY KEY CHECK (id = 1), stamp TEXT NOT NULL);
+INSERT OR IGNORE INTO kline_version VALUES (1, lower(hex(randomblob(8))));
 """
+# Random rather than a counter: a cache file deleted and imported again must not reach an old stamp.
+_BUMP = "UPDATE kline_version SET stamp = lower(hex(randomblob(8)))"
 
 
 def to_ms(t: datetime) -> int:
@@ -91,10 +99,12 @@ class KlineStore:
         Imports and fetches write hundreds of thousands of rows: one executemany, not a dict per row.
         """
         self.db.conn.executemany("INSERT OR REPLACE INTO klines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self.db.execute(_BUMP)
 
     def set_coverage(self, symbol: str, interval: str, covered: Coverage) -> None:
         self.db.execute("INSERT OR REPLACE INTO kline_coverage VALUES (?, ?, ?, ?)",
                         [symbol, interval, covered.first, covered.last])
+        self.db.execute(_BUMP)
 
     def join_coverage(self, symbol: str, interval: str, first: int, last: int) -> None:
         """Add a complete span [first, last] to the coverage when it touches or overlaps the known range.
@@ -117,6 +127,10 @@ class KlineStore:
             [symbol, interval, first, last]).fetchall()
         return [_candle(r) for r in rows]
 
+    def stamp(self) -> str:
+        """The cache's version: a new one after every write through this class."""
+        return self.db.execute("SELECT stamp FROM kline_version").fetchone()[0]
+
     def coverage(self, symbol: str, interval: str) -> Coverage | None:
         row = self.db.execute(
             "SELECT first, last FROM kline_coverage WHERE symbol = ? AND interval = ?", [symbol, interval]).fetchone()
@@ -130,3 +144,4 @@ class KlineStore:
     def set_listing(self, symbol: str, first_open: int | None, checked_at: int) -> None:
         with self.db.atomic():
             self.db.execute("INSERT OR REPLACE INTO listings VALUES (?, ?, ?)", [symbol, first_open, checked_at])
+            self.db.execute(_BUMP)
