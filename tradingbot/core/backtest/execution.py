@@ -124,11 +124,16 @@ def daily_sigma(close: np.ndarray) -> np.ndarray:
     return np.sqrt(np.divide(squares, n - 1, out=np.zeros_like(n), where=n > 1))
 
 
-def _windows(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, days: int) -> np.ndarray:
-    """values[r − days … r, c] for each (r, c) pair, as a (days + 1, pairs) array; NaN before row 0."""
+def _windows(arrays: tuple[np.ndarray, ...], rows: np.ndarray, cols: np.ndarray, days: int) -> list[np.ndarray]:
+    """a[r − days … r, c] for each (r, c) pair and each (equally shaped) array a, as (days + 1, pairs) arrays;
+    NaN before row 0. The indices are worked out once for all of them."""
     at = rows[None, :] + np.arange(-days, 1)[:, None]
-    out = np.take(values, np.maximum(at, 0) * values.shape[1] + cols[None, :])  # flat: faster than 2-D indexing
-    out[at < 0] = np.nan
+    flat = np.maximum(at, 0) * arrays[0].shape[1] + cols[None, :]  # flat: faster than 2-D indexing
+    before = at < 0
+    out = [np.take(a, flat) for a in arrays]
+    if before.any():
+        for o in out:
+            o[before] = np.nan
     return out
 
 
@@ -159,10 +164,10 @@ def model_inputs(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.n
     if panel.high is None or panel.low is None:
         raise UserError("the volume cost model needs the candles' highs and lows, which this panel lacks")
     closes, highs, lows, days = _days(panel, rows)
-    close = _windows(closes, days, cols, SPREAD_DAYS)
-    spread = half_spread(close, _windows(highs, days, cols, SPREAD_DAYS), _windows(lows, days, cols, SPREAD_DAYS))
+    close, high, low = _windows((closes, highs, lows), days, cols, SPREAD_DAYS)
+    spread = half_spread(close, high, low)
     return spread, daily_sigma(close[-SIGMA_DAYS - 1:] if SIGMA_DAYS <= SPREAD_DAYS
-                               else _windows(closes, days, cols, SIGMA_DAYS))
+                               else _windows((closes,), days, cols, SIGMA_DAYS)[0])
 
 
 @dataclass(frozen=True)
@@ -176,12 +181,14 @@ class VolumeCosts:
     @classmethod
     def at(cls, panel: Panel, signal_rows: np.ndarray, traded: np.ndarray, k: float) -> VolumeCosts:
         """The model for the symbols each trade may touch (`traded`, a (trades, symbols) mask); others stay 0."""
-        spread, sigma = np.zeros(traded.shape), np.zeros(traded.shape)
+        spread, scale = np.zeros(traded.shape), np.zeros(traded.shape)
         trade, cols = np.nonzero(traded)
-        spread[trade, cols], sigma[trade, cols] = model_inputs(panel, signal_rows[trade], cols)
-        volume = panel.volume_mean[signal_rows]
+        rows = signal_rows[trade]
+        spread[trade, cols], sigma = model_inputs(panel, rows, cols)
+        volume = panel.volume_mean[rows, cols]  # only the pairs asked for: the whole (trades, symbols) grid is 10x
         # No volume at all (a coin that stopped trading): the cap, unless k or σ makes impact nil anyway.
-        scale = np.divide(k * sigma, np.sqrt(volume), out=np.where(k * sigma > 0, np.inf, 0.0), where=volume > 0)
+        ks = k * sigma
+        scale[trade, cols] = np.divide(ks, np.sqrt(volume), out=np.where(ks > 0, np.inf, 0.0), where=volume > 0)
         return cls(spread, scale)
 
     def fractions(self, trade: int, cols: np.ndarray, notional: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
