@@ -192,6 +192,9 @@ class VolumeCosts:
         return cls(spread, scale)
 
     def fractions(self, trade: int, cols: np.ndarray, notional: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(half-spread, impact) as fractions of each order's value, for orders of `notional` quote."""
-        with np.errstate(invalid="ignore"):  # ∞ × 0 for an order of nothing: fmin takes the cap, times 0 quote
-            return self.half_spread[trade, cols], np.fmin(self.scale[trade, cols] * np.sqrt(notional), MAX_IMPACT)
+        """(half-spread, impact) as fractions of each order's value, for orders of `notional` quote.
+
+        ∞ × 0 for an order of nothing is NaN, and fmin takes the cap (times 0 quote): the caller runs its loop
+        under np.errstate(invalid="ignore"), as entering it per call would cost more than the arithmetic."""
+        # The row first, then the columns: [trade][cols] is a view and a gather, 3x faster than [trade, cols].
+        return self.half_spread[trade][cols], np.fmin(self.scale[trade][cols] * np.sqrt(notional), MAX_IMPACT)

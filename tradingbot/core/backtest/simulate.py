@@ -162,17 +162,19 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
     equity = np.empty(last - first + 1)
     held = np.zeros(last - first + 1, dtype=np.int64)
     done, traded_rows, cols = first, [], np.empty(0, dtype=np.int64)
-    for k, row in enumerate(trades.tolist()):
-        cols = pc[bounds[k]:bounds[k + 1]]
-        if row > done:
-            equity[done - first:row - first] = cash + price0[done:row] @ q
-            held[done - first:row - first] = np.count_nonzero(q)
-        costs.trade = k
-        cash = _delta(q, cash, _fill_prices(panel, row, slice(None), at_open), cols, float(p.invest_fraction), costs)
-        equity[row - first] = cash + float(price0[row] @ q)
-        held[row - first] = np.count_nonzero(q)
-        done = row + 1
-        traded_rows.append(row)
+    with np.errstate(invalid="ignore" if model else None):  # see VolumeCosts.fractions
+        for k, row in enumerate(trades.tolist()):
+            cols = pc[bounds[k]:bounds[k + 1]]
+            if row > done:
+                equity[done - first:row - first] = cash + price0[done:row] @ q
+                held[done - first:row - first] = np.count_nonzero(q)
+            costs.trade = k
+            px = _fill_prices(panel, row, slice(None), at_open)
+            cash = _delta(q, cash, px, cols, float(p.invest_fraction), costs)
+            equity[row - first] = cash + float(price0[row] @ q)
+            held[row - first] = np.count_nonzero(q)
+            done = row + 1
+            traded_rows.append(row)
     if done <= last:
         equity[done - first:] = cash + price0[done:last + 1] @ q
         held[done - first:] = np.count_nonzero(q)
@@ -281,11 +283,12 @@ def _stepped_fills(costs: _Fills, model: VolumeCosts, pairs: tuple[np.ndarray, n
         each = spend[pr]
         buy_spread, buy_impact = model.half_spread[pr, pc], np.fmin(model.scale[pr, pc] * np.sqrt(each), MAX_IMPACT)
     paid = 1.0 + s + buy_spread + buy_impact
-    gross = float(value @ (1.0 - s - spread - impact))
+    # Sums of products, not `@`: a dot this long starts BLAS threads, which cost more than they save here.
+    gross = float((value * (1.0 - s - spread - impact)).sum())
     total = float(each.sum())
     costs.fees, costs.traded = (gross + total) * f, gross + total
     costs.fills = int(np.count_nonzero(units[sold])) + len(pr)
-    costs.slippage = float(value.sum()) * s + float(each @ (s / paid))
-    costs.spread = float(value @ spread) + float(each @ (buy_spread / paid))
-    costs.impact = float(value @ impact) + float(each @ (buy_impact / paid))
+    costs.slippage = float(value.sum()) * s + float((each * (s / paid)).sum())
+    costs.spread = float((value * spread).sum()) + float((each * (buy_spread / paid)).sum())
+    costs.impact = float((value * impact).sum()) + float((each * (buy_impact / paid)).sum())
     return costs
