@@ -108,33 +108,49 @@ def _means(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.divide(total, count, out=np.zeros_like(total), where=count > 0), count
 
 
-def half_spread(close: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarray:
-    """Half the Abdi–Ranaldo spread at the last row of these (days + 1, n) windows: √max(mean product, 0)."""
-    mean, _ = _means(spread_products(close, high, low)[1:])
+def _spread_of(products: np.ndarray) -> np.ndarray:
+    mean, _ = _means(products)
     return np.minimum(np.sqrt(np.maximum(mean, 0.0)), MAX_HALF_SPREAD)
 
 
-def daily_sigma(close: np.ndarray) -> np.ndarray:
-    """Standard deviation (ddof 1) of the daily log returns in these (days + 1, n) windows; 0 below two."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.log(close[1:] / close[:-1])
+def _sigma_of(r: np.ndarray) -> np.ndarray:
     r[~np.isfinite(r)] = np.nan
     mean, n = _means(r)
     squares = np.where(np.isnan(r), 0.0, (r - mean) ** 2).sum(axis=0)
     return np.sqrt(np.divide(squares, n - 1, out=np.zeros_like(n), where=n > 1))
 
 
-def _windows(arrays: tuple[np.ndarray, ...], rows: np.ndarray, cols: np.ndarray, days: int) -> list[np.ndarray]:
-    """a[r − days … r, c] for each (r, c) pair and each (equally shaped) array a, as (days + 1, pairs) arrays;
-    NaN before row 0. The indices are worked out once for all of them."""
-    at = rows[None, :] + np.arange(-days, 1)[:, None]
-    flat = np.maximum(at, 0) * arrays[0].shape[1] + cols[None, :]  # flat: faster than 2-D indexing
-    before = at < 0
-    out = [np.take(a, flat) for a in arrays]
-    if before.any():
-        for o in out:
-            o[before] = np.nan
-    return out
+def half_spread(close: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """Half the Abdi–Ranaldo spread at the last row of these (days + 1, n) windows: √max(mean product, 0)."""
+    return _spread_of(spread_products(close, high, low)[1:])
+
+
+def daily_sigma(close: np.ndarray) -> np.ndarray:
+    """Standard deviation (ddof 1) of the daily log returns in these (days + 1, n) windows; 0 below two."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _sigma_of(np.log(close[1:] / close[:-1]))
+
+
+def _cells(days: np.ndarray, cols: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (day, column) cells the windows of `reach` days before each (day, column) pair cover, each once.
+
+    Pairs sorted by column then day: a pair adds the days after its column's last pair (at most reach + 1), so
+    each column's cells are runs of consecutive days and a pair's window is the reach + 1 cells ending at its
+    own (`ends`). Returns the cells' days and columns and each (sorted) pair's end; pairs overlap day after day,
+    so this is a few times fewer cells than the windows hold."""
+    first = np.r_[True, cols[1:] != cols[:-1]]
+    since = np.where(first, np.iinfo(np.int64).min // 2, np.r_[0, days[:-1]] + 1)
+    start = np.maximum(days - reach, since)
+    added = np.maximum(days - start + 1, 0)  # 0: the same day again (an intraday run trades a day many times)
+    ends = np.cumsum(added)
+    owner = np.repeat(np.arange(len(days)), added)
+    cell_days = np.arange(int(ends[-1]) if len(ends) else 0) - (ends - added)[owner] + start[owner]
+    return cell_days, cols[owner], ends - 1
+
+
+def _window_of(values: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:
+    """values[e − length + 1 … e] for each end e, as a (length, pairs) array."""
+    return np.take(values, ends[None, :] + np.arange(1 - length, 1)[:, None])
 
 
 def _days(panel: Panel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -164,10 +180,18 @@ def model_inputs(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.n
     if panel.high is None or panel.low is None:
         raise UserError("the volume cost model needs the candles' highs and lows, which this panel lacks")
     closes, highs, lows, days = _days(panel, rows)
-    close, high, low = _windows((closes, highs, lows), days, cols, SPREAD_DAYS)
-    spread = half_spread(close, high, low)
-    return spread, daily_sigma(close[-SIGMA_DAYS - 1:] if SIGMA_DAYS <= SPREAD_DAYS
-                               else _windows((closes,), days, cols, SIGMA_DAYS)[0])
+    order = np.lexsort((days, cols))
+    cell_days, cell_cols, ends = _cells(days[order], cols[order], max(SPREAD_DAYS, SIGMA_DAYS))
+    at = np.maximum(cell_days, 0) * closes.shape[1] + cell_cols  # flat: faster than 2-D indexing
+    close, high, low = (np.where(cell_days >= 0, np.take(a, at), np.nan) for a in (closes, highs, lows))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c, eta = np.log(close), (np.log(high) + np.log(low)) / 2.0
+        products = np.r_[np.nan, (c[:-1] - eta[:-1]) * (c[:-1] - eta[1:])]  # a run's first cell: never read
+        returns = np.r_[np.nan, np.log(close[1:] / close[:-1])]
+    spread, sigma = np.empty(len(order)), np.empty(len(order))
+    spread[order] = _spread_of(_window_of(products, ends, SPREAD_DAYS))
+    sigma[order] = _sigma_of(_window_of(returns, ends, SIGMA_DAYS))
+    return spread, sigma
 
 
 @dataclass(frozen=True)
