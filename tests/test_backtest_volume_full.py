@@ -1,6 +1,7 @@
-"""Full mode under the volume model runs the cash recursion over each trade's picks only: it must give what
-selling every holding and buying the picks one fill at a time (_Fills.sell / _Fills.buy, as delta mode fills)
-gives, at a capital where impact is small and at one where its cap binds."""
+"""The volume model's fast paths against the plain arithmetic: full mode runs the cash recursion over each
+trade's picks only and must give what selling every holding and buying the picks one fill at a time
+(_Fills.sell / _Fills.buy, as delta mode fills) gives; the model's inputs, read cell by cell once, must be
+those of each pair's own 31-day window."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -11,7 +12,7 @@ import pytest
 
 from tests.test_backtest_costs import ranged_panel, synthetic_config
 from tradingbot.core.backtest.config import allowed_columns, signal_rows, window
-from tradingbot.core.backtest.execution import VolumeCosts
+from tradingbot.core.backtest.execution import SPREAD_DAYS, VolumeCosts, daily_sigma, half_spread, model_inputs
 from tradingbot.core.backtest.signals import eligible, pick
 from tradingbot.core.backtest.simulate import _Fills, simulate
 
@@ -52,3 +53,17 @@ def test_full_mode_under_the_volume_model_is_the_fill_by_fill_arithmetic(capital
     assert run.fills == fills.fills and run.impact > 0
     for name in ("fees", "traded", "slippage", "spread", "impact"):
         assert getattr(run, name) == pytest.approx(getattr(fills, name), rel=1e-12), name
+
+
+def test_the_model_inputs_are_those_of_each_pairs_own_window():
+    panel = ranged_panel(0.002)
+    rng = np.random.default_rng(0)
+    rows, cols = rng.integers(0, len(panel.close), 300), rng.integers(0, len(panel.symbols), 300)
+    rows[:5] = 0  # windows reaching before the first row
+    rows[5:10], cols[5:10] = rows[10:15], cols[10:15]  # the same pair twice (an intraday run's day)
+    spread, sigma = model_inputs(panel, rows, cols)
+    at = rows[None, :] + np.arange(-SPREAD_DAYS, 1)[:, None]
+    close, high, low = (np.where(at >= 0, a[np.maximum(at, 0), cols[None, :]], np.nan)
+                        for a in (panel.close, panel.high, panel.low))
+    assert np.array_equal(spread, half_spread(close, high, low)) and np.count_nonzero(spread) > 100
+    assert np.array_equal(sigma, daily_sigma(close))
