@@ -14,7 +14,7 @@ import numpy as np
 
 from ..costs import Costs
 from .config import BacktestConfig, allowed_columns, signal_rows, window
-from .execution import VolumeCosts
+from .execution import MAX_IMPACT, VolumeCosts
 from .panel import Panel
 from .signals import eligible, pick
 
@@ -95,14 +95,6 @@ def _delta(q: np.ndarray, cash: float, px: np.ndarray, cols: np.ndarray, invest:
     return cash - costs.buy(q, cols[short], need[short] * min(1.0, cash / total), px)
 
 
-def _full(q: np.ndarray, cash: float, px: np.ndarray, cols: np.ndarray, invest: float, costs: _Fills) -> float:
-    """Full mode one trade at a time: sell every holding, then spend cash × invest / n on each pick."""
-    held = np.flatnonzero(q)
-    if held.size:
-        cash += costs.sell(q, q.copy(), held, px)
-    return cash - costs.buy(q, cols, np.full(len(cols), cash * invest / len(cols)), px)
-
-
 @dataclass(frozen=True)
 class Run:
     """One backtest's path from the first to the last row of its window (a mark per candle)."""
@@ -158,9 +150,10 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
     if config.execution.volume:  # a trade sells only the last trade's picks and buys only its own
         traded = picks | np.vstack([np.zeros_like(picks[:1]), picks[:-1]])
         model = VolumeCosts.at(panel, fired, traded, config.execution.impact_k)
-    if p.mode == "full" and len(trades) and model is None:
-        return _full_path(panel, config, first, last, trades, at_open, picks)
-    step = _full if p.mode == "full" else _delta  # full mode steps one trade at a time when costs vary per order
+    if p.mode == "full" and len(trades):
+        if model is None:
+            return _full_path(panel, config, first, last, trades, at_open, picks)
+        return _full_stepped(panel, config, first, last, trades, at_open, picks, model)
     bounds = np.searchsorted(pr, np.arange(len(trades) + 1))
     costs = _Fills.at(config.costs, model)
     price0 = panel.price0
@@ -169,17 +162,19 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
     equity = np.empty(last - first + 1)
     held = np.zeros(last - first + 1, dtype=np.int64)
     done, traded_rows, cols = first, [], np.empty(0, dtype=np.int64)
-    for k, row in enumerate(trades.tolist()):
-        cols = pc[bounds[k]:bounds[k + 1]]
-        if row > done:
-            equity[done - first:row - first] = cash + price0[done:row] @ q
-            held[done - first:row - first] = np.count_nonzero(q)
-        costs.trade = k
-        cash = step(q, cash, _fill_prices(panel, row, slice(None), at_open), cols, float(p.invest_fraction), costs)
-        equity[row - first] = cash + float(price0[row] @ q)
-        held[row - first] = np.count_nonzero(q)
-        done = row + 1
-        traded_rows.append(row)
+    with np.errstate(invalid="ignore" if model else None):  # see VolumeCosts.fractions
+        for k, row in enumerate(trades.tolist()):
+            cols = pc[bounds[k]:bounds[k + 1]]
+            if row > done:
+                equity[done - first:row - first] = cash + price0[done:row] @ q
+                held[done - first:row - first] = np.count_nonzero(q)
+            costs.trade = k
+            px = _fill_prices(panel, row, slice(None), at_open)
+            cash = _delta(q, cash, px, cols, float(p.invest_fraction), costs)
+            equity[row - first] = cash + float(price0[row] @ q)
+            held[row - first] = np.count_nonzero(q)
+            done = row + 1
+            traded_rows.append(row)
     if done <= last:
         equity[done - first:] = cash + price0[done:last + 1] @ q
         held[done - first:] = np.count_nonzero(q)
@@ -231,3 +226,69 @@ def _held_value(panel: Panel, days: np.ndarray, period: np.ndarray, pc: np.ndarr
     owner = np.repeat(np.arange(len(days)), per_day)
     pair = np.arange(int(per_day.sum())) - np.repeat(np.cumsum(per_day) - per_day - starts[period], per_day)
     return np.bincount(owner, weights=panel.price0[days[owner], pc[pair]] * units[pair], minlength=len(days))
+
+
+def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int, trades: np.ndarray, at_open: bool,
+                  picks: np.ndarray, model: VolumeCosts) -> Run:
+    """Full mode under the volume model: an order's impact depends on its size, so cash goes one trade at a time,
+    but only through each trade's picks (every holding is the last trade's picks, all sold): prices and costs are
+    read per (trade, pick) pair up front, the loop is the cash recursion alone, and the totals and the marks are
+    worked out from its units afterwards, as in _full_path."""
+    costs = _Fills.at(config.costs)
+    f, s, v = costs.fee, costs.slip, float(config.params.invest_fraction)
+    pr, pc = np.nonzero(picks)
+    count = picks.sum(axis=1)
+    starts = np.concatenate([[0], np.cumsum(count)]).tolist()
+    nxt = np.minimum(pr + 1, len(trades) - 1)  # where each pick is sold (the last trade's never are)
+    bought, sold_at = (_fill_prices(panel, trades[t], pc, at_open) for t in (pr, nxt))
+    buy_scale, sell_scale = model.scale[pr, pc], model.scale[nxt, pc]
+    buy_base, sell_keep = 1.0 + s + model.half_spread[pr, pc], 1.0 - s - model.half_spread[nxt, pc]
+    units, spend, kept = np.empty(len(pr)), np.empty(len(trades)), np.empty(len(trades))
+    cash = config.capital
+    with np.errstate(invalid="ignore"):  # ∞ × 0 for an order of nothing: fmin takes the cap, times 0 quote
+        for k, n in enumerate(count.tolist()):
+            a, b = starts[k], starts[k + 1]
+            if k:  # sell the last trade's picks at this trade's prices
+                value = units[starts[k - 1]:a] * sold_at[starts[k - 1]:a]
+                impact = np.fmin(sell_scale[starts[k - 1]:a] * np.sqrt(value), MAX_IMPACT)
+                gross = float(value @ (sell_keep[starts[k - 1]:a] - impact))
+                cash += gross - gross * f
+            spend[k] = each = cash * v / n
+            paid = buy_base[a:b] + np.fmin(buy_scale[a:b] * np.sqrt(each), MAX_IMPACT)
+            units[a:b] = each / (bought[a:b] * paid) * (1.0 - f)
+            kept[k] = cash = cash - each * n
+    fills = _stepped_fills(costs, model, (pr, pc, nxt), units, spend, bought, sold_at)
+    days = np.arange(first, last + 1)
+    period = np.searchsorted(trades, days, side="right") - 1
+    live = period >= 0
+    equity = np.full(len(days), config.capital)
+    equity[live] = _held_value(panel, days[live], period[live], pc, units, count) + kept[period[live]]
+    holding = np.bincount(pr, weights=units != 0, minlength=len(trades))  # an order of nothing holds nothing
+    held = np.where(live, holding[np.maximum(period, 0)], 0).astype(np.int64)
+    names = tuple(panel.symbols[c] for c in pc[(pr == len(trades) - 1) & (units != 0)])
+    return Run(config, first, equity, held, trades, fills.fees, fills.traded, fills.fills, names, fills.slippage,
+               fills.spread, fills.impact, panel.per_day)
+
+
+def _stepped_fills(costs: _Fills, model: VolumeCosts, pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+                   units: np.ndarray, spend: np.ndarray, bought: np.ndarray, sold_at: np.ndarray) -> _Fills:
+    """_full_stepped's costs added up from its units, pair by pair as _Fills.sell and _Fills.buy count them."""
+    pr, pc, nxt = pairs
+    f, s = costs.fee, costs.slip
+    sold = pr < len(spend) - 1
+    value = (units * sold_at)[sold]
+    spread, scale = model.half_spread[nxt, pc][sold], model.scale[nxt, pc][sold]
+    with np.errstate(invalid="ignore"):
+        impact = np.fmin(scale * np.sqrt(value), MAX_IMPACT)
+        each = spend[pr]
+        buy_spread, buy_impact = model.half_spread[pr, pc], np.fmin(model.scale[pr, pc] * np.sqrt(each), MAX_IMPACT)
+    paid = 1.0 + s + buy_spread + buy_impact
+    # Sums of products, not `@`: a dot this long starts BLAS threads, which cost more than they save here.
+    gross = float((value * (1.0 - s - spread - impact)).sum())
+    total = float(each.sum())
+    costs.fees, costs.traded = (gross + total) * f, gross + total
+    costs.fills = int(np.count_nonzero(units[sold])) + len(pr)
+    costs.slippage = float(value.sum()) * s + float((each * (s / paid)).sum())
+    costs.spread = float((value * spread).sum()) + float((each * (buy_spread / paid)).sum())
+    costs.impact = float((value * impact).sum()) + float((each * (buy_impact / paid)).sum())
+    return costs
