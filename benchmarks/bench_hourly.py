@@ -1,19 +1,28 @@
 """Hourly backtests: an hourly panel of 450 symbols × 4 years (≈15.8 M candles), one every=1h run, a
 40-configuration sweep on every core, and the daily run beside the same daily run of main's code.
 
-The hourly panel is built in memory (random walks, listings spread over the years): reading 15.8 M rows
-through the SQLite cache takes minutes today (the binary panel copy is separate work), so this measures the
-engine. The daily baseline runs main's tradingbot package (git archive of `main`) and this tree's in
-separate processes on the same seeded daily panel, interleaved, median of each. Prints a table and, last,
+The hourly panel is built in memory (random walks, listings spread over the years), so the run and the sweep
+measure the engine. The daily baseline runs main's tradingbot package (git archive of `main`) and this tree's
+in separate processes on the same seeded daily panel, interleaved, median of each. Prints a table and, last,
 one JSON line.
 
-    python benchmarks/bench_hourly.py
+With `--cache`, also the load from the candle cache as a backtest does it (CachedCandles.load, the 4 years at
+1h): the synthetic market's hourly candles of 450 symbols (≈13.6 M: listings spread over the years) are
+written into a cache first (minutes: every candle goes through SQLite; the time is printed), then each load
+runs in its own process for its own peak RSS: the first after the write (builds the binary panel copy), then
+the next ones (map the copy). `--cache PATH` keeps the cache there and reuses it when the file exists (its
+copies are dropped first).
+
+    python benchmarks/bench_hourly.py [--cache [PATH]]
 """
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,7 +30,7 @@ import tempfile
 import time
 import tracemalloc
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -44,7 +53,7 @@ DAILY_RUN = """
 import sys, time, statistics
 import numpy as np
 sys.path.insert(0, sys.argv[1])
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.panel import build_panel
@@ -113,6 +122,68 @@ def main_tree(folder: Path) -> Path | None:
     return folder
 
 
+CACHE_DAYS, CACHE_SEED = YEARS * 365 + 1, 7  # the synthetic market's first 4 years (from 2024-01-01)
+CACHE_LOAD = """
+import resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from datetime import date, timedelta
+from pathlib import Path
+from tradingbot.adapters.candle_cache import CachedCandles
+from tradingbot.app.backtester import Backtester
+from tradingbot.core.backtest.config import BacktestConfig
+from tradingbot.core.params import StrategyParams
+params = StrategyParams(lookback=timedelta(hours=24), topn=10, every="1h")
+config = BacktestConfig(params, start=date.fromisoformat(sys.argv[2]), end=date.fromisoformat(sys.argv[3]))
+t = time.perf_counter()
+panel, _ = Backtester(CachedCandles(Path(sys.argv[4]))).load([config])
+took = time.perf_counter() - t
+print(took, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, int(panel.has.sum()), len(panel.symbols))
+"""
+
+
+def write_cache(path: Path) -> float | None:
+    """The synthetic hourly candles written into the cache at path; seconds taken (None: already there)."""
+    from tradingbot.adapters.candle_cache import SqliteCandleCache
+    from tradingbot.adapters.clock import SystemClock
+
+    if path.exists():
+        return None
+    t = time.perf_counter()
+    asyncio.run(SqliteCandleCache(path, SystemClock()).synth(CACHE_DAYS, SYMBOLS, "1h", CACHE_SEED, lambda xs: xs))
+    return time.perf_counter() - t
+
+
+def cache_load(path: Path) -> tuple[float, int, int, int]:
+    """One backtest's load of the whole 4 years at 1h in a fresh process: seconds, peak RSS, candles, symbols."""
+    start, end = date(2024, 1, 1), date(2024, 1, 1) + timedelta(days=CACHE_DAYS - 1)
+    out = subprocess.run([sys.executable, "-c", CACHE_LOAD, str(ROOT), str(start), str(end), str(path)],
+                         check=True, capture_output=True, text=True, cwd=tempfile.gettempdir()).stdout.split()
+    return float(out[0]), int(out[1]), int(out[2]), int(out[3])
+
+
+def cache_figures(path: Path) -> dict:
+    """Write (unless kept from before), the first load (builds the copy), then three loads from the copy."""
+    from tradingbot.adapters.panel_copy import copies_folder
+
+    load = os.getloadavg()
+    wrote = write_cache(path)
+    if wrote is None:  # a kept cache: drop its copies so the first load builds one again
+        shutil.rmtree(copies_folder(path), ignore_errors=True)
+    first = cache_load(path)
+    again = [cache_load(path) for _ in range(3)]
+    median = statistics.median(a[0] for a in again)
+    print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} before the cache part")
+    print("cache write (synthetic 1h, 450 symbols × 4 years): " + (f"{wrote:.0f} s" if wrote is not None else
+          "kept from an earlier run") + f"; file {path.stat().st_size / 2**30:.2f} GiB")
+    print(f"load from the cache, {first[2] / 1e6:.1f} M candles of {first[3]} symbols: first after the write "
+          f"(builds the copy) {first[0]:.2f} s, peak RSS {first[1] / 2**30:.2f} GiB; from the copy median "
+          f"{median:.2f} s of {', '.join(f'{a[0]:.2f}' for a in again)}, peak RSS "
+          f"{max(a[1] for a in again) / 2**30:.2f} GiB  (target ≤ 2 s)")
+    return {"cache_write_s": wrote, "cache_candles": first[2], "cache_first_load_s": first[0],
+            "cache_first_load_rss_gib": first[1] / 2**30, "cache_load_s": median,
+            "cache_load_rss_gib": max(a[1] for a in again) / 2**30, "cache_load_average": load[0]}
+
+
 def sweep_configs(start) -> list[BacktestConfig]:
     out = []
     for every in ("1h", "4h", "12h", "1d", "1w"):
@@ -124,6 +195,14 @@ def sweep_configs(start) -> list[BacktestConfig]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cache", nargs="?", const="", metavar="PATH",
+                        help="also time the load from a candle cache (written first; kept at PATH if given)")
+    args = parser.parse_args()
+    cached = {}
+    if args.cache is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            cached = cache_figures(Path(args.cache) if args.cache else Path(tmp) / "klines.sqlite")
     load = os.getloadavg()
     t = time.perf_counter()
     panel = hourly_panel()
@@ -173,7 +252,7 @@ def main() -> None:
     print(json.dumps({"bench": "hourly", "load_average": load[0], "candles": candles,
                       "hourly_run_s": statistics.median(runs), "hourly_run_peak_gib": run_peak / 2**30,
                       "process_peak_rss_gib": rss / 2**30, "sweep_40_s": sweep, "daily_run_ms": daily * 1000,
-                      "daily_run_main_ms": daily_main * 1000, "daily_same_result": same}))
+                      "daily_run_main_ms": daily_main * 1000, "daily_same_result": same, **cached}))
 
 
 if __name__ == "__main__":

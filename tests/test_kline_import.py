@@ -82,3 +82,20 @@ def test_a_file_of_another_shape_is_refused_in_one_line(tmp_path):
     path.write_text("a,b,c\n1,2,3\n")
     with pytest.raises(ValueError, match="x.csv: not a candle file: no column symbol"):
         read_candles(path)
+
+
+def test_quote_volume_stored_or_close_times_volume_read_in_one_pass_over_the_candles(tmp_path):
+    """A symbol with the quote-asset volume and one without, in one query over klines: a second pass would
+    read every candle of an hourly panel again."""
+    db = sqlite_utils.Database(tmp_path / "k.sqlite")
+    store = KlineStore(db)
+    with db.atomic():
+        store.add_rows((s, "1d", T0 + d * DAY, T0 + (d + 1) * DAY - 1, "1", "3", "0.5", f"{2 + d}", "10", qv)
+                       for s, qv in (("AAAUSDT", "7.25"), ("BBBUSDT", None)) for d in range(3))
+    reads: list[str] = []
+    db.conn.set_trace_callback(reads.append)
+    panel = load_panel(db, None, None, 0)
+    db.conn.set_trace_callback(None)
+    assert panel.symbols == ("AAAUSDT", "BBBUSDT")
+    assert panel.quote_volume.tolist() == [[7.25, 20.0], [7.25, 30.0], [7.25, 40.0]]
+    assert sum("FROM klines" in sql for sql in reads) == 1

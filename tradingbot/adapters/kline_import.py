@@ -78,7 +78,10 @@ def load_panel(db: sqlite_utils.Database, start: date | None, end: date | None, 
     after end.
 
     Quote volume is the stored quote-asset volume, else close × volume. SQLite joins each symbol's
-    values into one string (group_concat) that NumPy parses: far faster than a Python tuple per candle.
+    values into one string (group_concat) that NumPy parses: far faster than a Python tuple per candle. One
+    pass over the rows: a missing quote volume comes as 'nan' (group_concat skips NULLs, which would shift the
+    rest), and the joined strings are let go before the dense arrays are built, so an hourly panel of millions
+    of candles does not hold both.
     Without `opens` the open column is left NaN (only a delayed fill reads it); highs and lows are read only
     with `ranges` (only the volume cost model reads them).
     """
@@ -87,27 +90,24 @@ def load_panel(db: sqlite_utils.Database, start: date | None, end: date | None, 
     where = f"WHERE interval = '{interval}' AND symbol LIKE ? AND open_time BETWEEN ? AND ?"
     args = [f"%{quote}", lo, hi]
     rows = db.execute(
-        f"SELECT symbol, count(*), group_concat(open_time / {step}), group_concat(close), group_concat(volume)"
-        f"{', group_concat(open)' if opens else ''}{', group_concat(high), group_concat(low)' if ranges else ''}"
-        f" FROM klines {where} GROUP BY symbol", args).fetchall()
+        f"SELECT symbol, count(*), group_concat(open_time / {step}), group_concat(close), group_concat(volume), "
+        f"group_concat(ifnull(quote_volume, 'nan')){', group_concat(open)' if opens else ''}"
+        f"{', group_concat(high), group_concat(low)' if ranges else ''} FROM klines {where} GROUP BY symbol",
+        args).fetchall()
     if not rows:
         raise LookupError(_no_daily(db, args) if interval == "1d" else f"no {interval} candles in the cache "
                           f"for that window: run `bot.py data fetch --interval {interval}` or `data synth`")
     symbols = np.repeat([r[0] for r in rows], [r[1] for r in rows])
-    day, close, volume = (_joined([r[k] for r in rows]) for k in (2, 3, 4))
+    day, close, volume, quote_volume = (_joined([r[k] for r in rows]) for k in (2, 3, 4, 5))
     day = day.astype(np.int64)
-    open_ = _joined([r[5] for r in rows]) if opens else np.full(len(day), np.nan)
+    open_ = _joined([r[6] for r in rows]) if opens else np.full(len(day), np.nan)
     high, low = (_joined([r[k] for r in rows]) for k in (-2, -1)) if ranges else (None, None)
-    panel = build_panel(symbols, day, open_, close, close * volume, first_candles(db, quote, interval), step,
-                        high=high, low=low)
-    for symbol, days, values in db.execute(  # where the source gave the quote-asset volume, it wins
-            f"SELECT symbol, group_concat(open_time / {step}), group_concat(quote_volume) FROM klines "
-            f"{where} AND quote_volume IS NOT NULL GROUP BY symbol", args):
-        col = panel.symbols.index(symbol)
-        panel.quote_volume[_joined([days]).astype(np.int64) - panel.first_day, col] = _joined([values])
-    return panel
-
-
+    del rows
+    missing = np.isnan(quote_volume)  # where the source gave the quote-asset volume, it wins
+    quote_volume[missing] = close[missing] * volume[missing]
+    del volume, missing
+    return build_panel(symbols, day, open_, close, quote_volume, first_candles(db, quote, interval), step,
+                       high=high, low=low)
 
 
 def _no_daily(db: sqlite_utils.Database, args: list) -> str:
