@@ -29,6 +29,7 @@ class ImportReport:
     bad: list[BadRow] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     flagged: Counter[str] = field(default_factory=Counter)
+    intervals: set[str] = field(default_factory=set)  # of the candles stored
 
 
 def import_files(store: KlineStore, paths: list[Path], interval: str | None = None,
@@ -42,6 +43,7 @@ def import_files(store: KlineStore, paths: list[Path], interval: str | None = No
         _store(store, columns)
         report.files += 1
         report.rows += len(columns)
+        report.intervals.add(columns.interval)
         report.symbols.update(columns.names[np.unique(columns.code)].tolist())
         report.bad += columns.bad
         report.skipped += columns.skipped
