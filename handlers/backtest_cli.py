@@ -207,6 +207,18 @@ def _synth(cache: CandleCache, args: argparse.Namespace) -> int:
     symbols, candles = asyncio.run(cache.synth(args.days, args.symbols, args.interval, args.seed,
                                                lambda xs: tqdm(xs, unit="symbol", file=sys.stderr)))
     print(f"wrote {candles:,} synthetic {args.interval} candles of {symbols} symbols into {cache.path}")
+    return _prepare(cache, {args.interval})
+
+
+def _prepare(cache: CandleCache, intervals: set[str]) -> int:
+    """Build the panel copies of the intervals written, so the next backtest maps them at once. The data is
+    written by now: a copy that cannot be built is one line, and the first backtest builds it instead."""
+    for interval in sorted(intervals):
+        try:
+            cache.prepare(interval)
+        except Exception as e:  # noqa: BLE001 - whatever goes wrong here, the data command has done its work
+            print(f"could not prepare the {interval} candles for backtests ({type(e).__name__}: {e}); "
+                  f"the first backtest will", file=sys.stderr)
     return 0
 
 
@@ -231,7 +243,7 @@ def _import(cache: CandleCache, args: argparse.Namespace) -> int:
         print(f"kept unchanged {n:,} rows flagged {flag}")
     if report.bad:
         print(f"{len(report.bad):,} bad row(s) not imported (listed on stderr)")
-    return 0
+    return _prepare(cache, report.intervals)
 
 
 def _fetch(cache: CandleCache, args: argparse.Namespace) -> int:
@@ -247,4 +259,4 @@ def _fetch(cache: CandleCache, args: argparse.Namespace) -> int:
                                      progress=lambda xs: tqdm(xs, unit="symbol", file=sys.stderr)))
     print(f"fetched {report.candles:,} candles of {report.symbols} symbols in {report.requests} requests into "
           f"{cache.path}")
-    return 0
+    return _prepare(cache, {args.interval})

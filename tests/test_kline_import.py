@@ -13,6 +13,7 @@ import sqlite_utils
 from tradingbot.adapters.kline_files import read_candles
 from tradingbot.adapters.kline_import import import_files, load_panel, panel_from_file
 from tradingbot.adapters.kline_store import KlineStore
+from tradingbot.core.backtest.panel import build_panel
 
 DAY = 86_400_000
 T0 = 1_704_067_200_000  # 2024-01-01
@@ -99,3 +100,21 @@ def test_quote_volume_stored_or_close_times_volume_read_in_one_pass_over_the_can
     assert panel.symbols == ("AAAUSDT", "BBBUSDT")
     assert panel.quote_volume.tolist() == [[7.25, 20.0], [7.25, 30.0], [7.25, 40.0]]
     assert sum("FROM klines" in sql for sql in reads) == 1
+
+
+@pytest.mark.parametrize("ranges", [False, True])
+def test_symbol_codes_build_the_same_panel_as_a_name_per_candle(ranges):
+    """Unsorted, interleaved names, one unused name, a repeated candle (the later row wins) and a listing."""
+    rng = np.random.default_rng(7)
+    names = np.array(["XUSDT", "BUSDT", "UNUSEDUSDT", "AUSDT", "MUSDT"])
+    codes = rng.choice([0, 1, 3, 4], size=60)
+    day = 19_000 + rng.integers(0, 12, size=60)
+    open_, close, qv, high, low = (rng.random(60) for _ in range(5))
+    extra = dict(high=high, low=low) if ranges else {}
+    listed = {"BUSDT": 18_990}
+    by_name = build_panel(names[codes], day, open_, close, qv, listed, **extra)
+    by_code = build_panel(codes, day, open_, close, qv, listed, names=names.tolist(), **extra)
+    assert by_code.symbols == by_name.symbols == ("AUSDT", "BUSDT", "MUSDT", "XUSDT")
+    assert by_code.first_day == by_name.first_day and by_code.listed.tolist() == by_name.listed.tolist()
+    for column in ("close", "open", "quote_volume", *(("high", "low") if ranges else ())):
+        np.testing.assert_array_equal(getattr(by_code, column), getattr(by_name, column))

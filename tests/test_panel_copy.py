@@ -12,6 +12,7 @@ import pytest
 import sqlite_utils
 
 from tests.backtest_data import FIRST_DAY, make_candles
+from handlers.backtest_cli import main, parse
 from tradingbot.adapters.candle_cache import CachedCandles, SqliteCandleCache
 from tradingbot.adapters.clock import ManualClock
 from tradingbot.adapters.kline_import import import_files, load_panel
@@ -200,3 +201,34 @@ def test_data_synth_after_a_load_is_seen_by_the_next_one(two_intervals):
     asyncio.run(SqliteCandleCache(two_intervals, ManualClock(EPOCH)).synth(30, 20, "1d", 7, lambda xs: xs))
     after = load(two_intervals, None, None, 0, interval="1d")
     assert after.days == before.days + 10 and same(after, sqlite_panel(two_intervals, None, None, 0))
+
+
+def data_synth(tmp_path: Path, open_cache) -> int:
+    args = parse(["data", "synth", "--days", "10", "--symbols", "50", "--interval", "1h"])
+    return main(args, open_cache, tmp_path / "k.sqlite")
+
+
+def test_data_synth_builds_the_copy_the_next_backtest_reads(tmp_path):
+    assert data_synth(tmp_path, lambda p: SqliteCandleCache(p, ManualClock(EPOCH))) == 0
+    (copy,) = copies_folder(tmp_path / "k.sqlite").iterdir()
+    stamp = KlineStore(sqlite_utils.Database(tmp_path / "k.sqlite")).stamp()
+    assert copy.name == f"1h-USDT-{stamp}"
+    np.save(copy / "close.npy", np.load(copy / "close.npy") * 2)  # seen only if the load reads this copy
+    expected = sqlite_panel(tmp_path / "k.sqlite", None, None, 0, interval="1h").close * 2
+    assert np.array_equal(load(tmp_path / "k.sqlite", None, None, 0).close, expected, equal_nan=True)
+
+
+class UnpreparedCache(SqliteCandleCache):
+    """A cache whose copy cannot be built (as when memory runs out): the write itself succeeded."""
+
+    def prepare(self, interval: str, quote: str = "USDT") -> None:
+        raise MemoryError("out of memory")
+
+
+def test_a_copy_that_cannot_be_built_is_one_line_and_the_data_command_succeeds(tmp_path, capsys):
+    assert data_synth(tmp_path, lambda p: UnpreparedCache(p, ManualClock(EPOCH))) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "prepare" in line] == [
+        "could not prepare the 1h candles for backtests (MemoryError: out of memory); the first backtest will"]
+    assert not copies_folder(tmp_path / "k.sqlite").exists()
+    assert load(tmp_path / "k.sqlite", None, None, 0).interval == "1h"  # the first backtest builds it instead

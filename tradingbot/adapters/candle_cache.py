@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 import sqlite_utils
 
 from ..app.ports import Clock, Progress
-from ..core.backtest.panel import Panel
+from ..core.backtest.panel import INTERVALS_MS, Panel
 from ..core.errors import UserError
 from .kline_import import ImportReport, held_intervals, import_files, panel_from_file, window_ms
 from .kline_store import KlineStore
-from .panel_copy import cached_panel
+from .panel_copy import cached_panel, current_copy
 
 if TYPE_CHECKING:
     from .binance_klines import FetchReport
@@ -92,3 +92,8 @@ class SqliteCandleCache:
         from .synthetic_klines import write_synthetic
 
         return await write_synthetic(self._store(), days, n_symbols, interval, seed, progress)
+
+    def prepare(self, interval: str, quote: str = "USDT") -> None:
+        """Build the binary panel copy of the interval's candles now (after a write), not in the next backtest."""
+        if interval in INTERVALS_MS:
+            current_copy(sqlite_utils.Database(self.path), self.path, quote, interval)

@@ -6,7 +6,7 @@ Writes go straight to the KlineStore's tables with executemany in one transactio
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -29,6 +29,7 @@ class ImportReport:
     bad: list[BadRow] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     flagged: Counter[str] = field(default_factory=Counter)
+    intervals: set[str] = field(default_factory=set)  # of the candles stored
 
 
 def import_files(store: KlineStore, paths: list[Path], interval: str | None = None,
@@ -42,6 +43,7 @@ def import_files(store: KlineStore, paths: list[Path], interval: str | None = No
         _store(store, columns)
         report.files += 1
         report.rows += len(columns)
+        report.intervals.add(columns.interval)
         report.symbols.update(columns.names[np.unique(columns.code)].tolist())
         report.bad += columns.bad
         report.skipped += columns.skipped
@@ -97,7 +99,7 @@ def load_panel(db: sqlite_utils.Database, start: date | None, end: date | None, 
     if not rows:
         raise LookupError(_no_daily(db, args) if interval == "1d" else f"no {interval} candles in the cache "
                           f"for that window: run `bot.py data fetch --interval {interval}` or `data synth`")
-    symbols = np.repeat([r[0] for r in rows], [r[1] for r in rows])
+    names, codes = [r[0] for r in rows], np.repeat(np.arange(len(rows)), [r[1] for r in rows])
     day, close, volume, quote_volume = (_joined([r[k] for r in rows]) for k in (2, 3, 4, 5))
     day = day.astype(np.int64)
     open_ = _joined([r[6] for r in rows]) if opens else np.full(len(day), np.nan)
@@ -106,8 +108,8 @@ def load_panel(db: sqlite_utils.Database, start: date | None, end: date | None, 
     missing = np.isnan(quote_volume)  # where the source gave the quote-asset volume, it wins
     quote_volume[missing] = close[missing] * volume[missing]
     del volume, missing
-    return build_panel(symbols, day, open_, close, quote_volume, first_candles(db, quote, interval), step,
-                       high=high, low=low)
+    return build_panel(codes, day, open_, close, quote_volume, first_candles(db, quote, interval), step,
+                       high=high, low=low, names=names)
 
 
 def _no_daily(db: sqlite_utils.Database, args: list) -> str:
@@ -166,16 +168,4 @@ def panel_from_file(path: Path, quote: str = "USDT", ranges: bool = False) -> tu
     names, code, number, open_ = c.names, pick(c.code), pick(c.open_time) // step, pick(values["open"])
     high, low = (pick(values["high"]), pick(values["low"])) if ranges else (None, None)
     del c, values  # the file's other columns, before the panel's arrays are made
-    return _coded_panel(names, code, number, (open_, close, qv, high, low), step), bad
-
-
-def _coded_panel(names: np.ndarray, code: np.ndarray, number: np.ndarray,
-                 columns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None],
-                 step: int) -> Panel:
-    """build_panel over symbol codes: a name per row would cost ~60 bytes and build_panel sorts them, so one
-    character per row, ordered as the sorted names are, stands in for each name until the panel is made.
-    `columns` are open, close, quote volume, high and low (None unless asked for)."""
-    open_, close, quote_volume, high, low = columns
-    stand_in = np.array([chr(0x100 + i) for i in range(len(names))])  # below the surrogates for 55,000 names
-    panel = build_panel(stand_in[code], number, open_, close, quote_volume, step_ms=step, high=high, low=low)
-    return replace(panel, symbols=tuple(names[[ord(s) - 0x100 for s in panel.symbols]].tolist()))
+    return build_panel(code, number, open_, close, qv, step_ms=step, high=high, low=low, names=names), bad

@@ -61,8 +61,17 @@ def cached_panel(db: sqlite_utils.Database, cache: Path, start: date | None, end
     def query() -> Panel:
         return load_panel(db, start, end, history_days, quote, opens, interval, ranges)
 
-    if interval not in INTERVALS_MS or not _has_stamp(db):
+    full = current_copy(db, cache, quote, interval) if interval in INTERVALS_MS else None
+    if full is None:  # a read-only cache, or no candles of the interval: the window's own query says why
         return query()
+    return window(full, *window_ms(start, end, history_days), opens, ranges) or query()
+
+
+def current_copy(db: sqlite_utils.Database, cache: Path, quote: str, interval: str) -> PanelCopy | None:
+    """The copy matching the cache's stamp, built first when there is none; None without candles of the
+    interval. The data commands call it right after their write, so the next backtest maps the copy at once."""
+    if not _has_stamp(db):
+        return None
     db.conn.execute("BEGIN")  # the stamp and the candles from one snapshot of the file
     try:
         stamp = db.execute("SELECT stamp FROM kline_version").fetchone()[0]
@@ -71,12 +80,12 @@ def cached_panel(db: sqlite_utils.Database, cache: Path, start: date | None, end
         if full is None:
             try:
                 full = _full_panel(db, quote, interval)
-            except LookupError:  # no candles of the interval at all: the window's own query says why in one line
-                return query()
+            except LookupError:
+                return None
             write_copy(folder, full)
     finally:
         db.conn.rollback()
-    return window(full, *window_ms(start, end, history_days), opens, ranges) or query()
+    return full
 
 
 def _has_stamp(db: sqlite_utils.Database) -> bool:

@@ -219,6 +219,9 @@ class ImportSummary(Protocol):
     @property
     def flagged(self) -> Mapping[str, int]:  # rows kept unchanged, by flag
         ...
+    @property
+    def intervals(self) -> set[str]:  # of the candles stored
+        ...
 
 
 class FetchSummary(Protocol):
@@ -245,6 +248,8 @@ class CandleCache(Protocol):
                     weight_per_minute: int, progress: Callable[[Iterable[str]], Iterable[str]]) -> FetchSummary: ...
     async def synth(self, days: int, n_symbols: int, interval: str, seed: int,
                     progress: Callable[[Iterable[str]], Iterable[str]]) -> tuple[int, int]: ...
+    def prepare(self, interval: str) -> None:
+        """Ready the interval's candles for the next backtest (after a data command wrote them)."""
 
 
 class MarketCaps(Protocol):

@@ -139,12 +139,18 @@ def _rolling_sum(a: np.ndarray, window: int) -> np.ndarray:
 
 def build_panel(symbols: np.ndarray, day: np.ndarray, open_: np.ndarray, close: np.ndarray,
                 quote_volume: np.ndarray, listed: dict[str, int] | None = None, step_ms: int = DAY_MS,
-                high: np.ndarray | None = None, low: np.ndarray | None = None) -> Panel:
+                high: np.ndarray | None = None, low: np.ndarray | None = None,
+                names: np.ndarray | list[str] | None = None) -> Panel:
     """A Panel from one row per candle (symbol, candle number, open, close, quote volume, and optionally high
     and low); later rows win.
 
-    A candle's number is its open time / step_ms (the day number on daily candles), as is `listed`."""
-    names, col = np.unique(np.asarray(symbols).astype(str), return_inverse=True)
+    A candle's number is its open time / step_ms (the day number on daily candles), as is `listed`.
+    With `names` (distinct), `symbols` holds each row's index into them instead of a name: sorting a name
+    per candle is most of the build's time and memory on millions of candles."""
+    if names is None:
+        names, col = np.unique(np.asarray(symbols).astype(str), return_inverse=True)
+    else:
+        names, col = _coded_columns(np.asarray(names).astype(str), np.asarray(symbols))
     if len(day) == 0:
         raise ValueError("no candles")
     first, last = int(day.min()), int(day.max())
@@ -160,3 +166,12 @@ def build_panel(symbols: np.ndarray, day: np.ndarray, open_: np.ndarray, close: 
     if listed:
         seen = np.minimum(seen, [listed.get(n, s) for n, s in zip(names.tolist(), seen.tolist())])
     return Panel(first, tuple(names.tolist()), arrays[0], arrays[1], arrays[2], seen, step_ms, *arrays[3:])
+
+
+def _coded_columns(names: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The names some row uses, sorted, and each row's column among them: as np.unique over the rows' names."""
+    used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+    order = used[np.argsort(names[used], kind="stable")]
+    column = np.empty(len(names), dtype=np.int64)
+    column[order] = np.arange(len(order))
+    return names[order], column[codes]
