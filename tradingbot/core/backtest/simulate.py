@@ -9,6 +9,7 @@ down if it is short), one rebalance at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import sqrt
 
 import numpy as np
 
@@ -238,25 +239,12 @@ def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int, t
     f, s, v = costs.fee, costs.slip, float(config.params.invest_fraction)
     pr, pc = np.nonzero(picks)
     count = picks.sum(axis=1)
-    starts = np.concatenate([[0], np.cumsum(count)]).tolist()
     nxt = np.minimum(pr + 1, len(trades) - 1)  # where each pick is sold (the last trade's never are)
     bought, sold_at = (_fill_prices(panel, trades[t], pc, at_open) for t in (pr, nxt))
     buy_scale, sell_scale = model.scale[pr, pc], model.scale[nxt, pc]
     buy_base, sell_keep = 1.0 + s + model.half_spread[pr, pc], 1.0 - s - model.half_spread[nxt, pc]
-    units, spend, kept = np.empty(len(pr)), np.empty(len(trades)), np.empty(len(trades))
-    cash = config.capital
-    with np.errstate(invalid="ignore"):  # ∞ × 0 for an order of nothing: fmin takes the cap, times 0 quote
-        for k, n in enumerate(count.tolist()):
-            a, b = starts[k], starts[k + 1]
-            if k:  # sell the last trade's picks at this trade's prices
-                value = units[starts[k - 1]:a] * sold_at[starts[k - 1]:a]
-                impact = np.fmin(sell_scale[starts[k - 1]:a] * np.sqrt(value), MAX_IMPACT)
-                gross = float(value @ (sell_keep[starts[k - 1]:a] - impact))
-                cash += gross - gross * f
-            spend[k] = each = cash * v / n
-            paid = buy_base[a:b] + np.fmin(buy_scale[a:b] * np.sqrt(each), MAX_IMPACT)
-            units[a:b] = each / (bought[a:b] * paid) * (1.0 - f)
-            kept[k] = cash = cash - each * n
+    units, spend, kept = _cash_steps(config.capital, (f, v), count.tolist(),
+                                     (bought, sold_at, buy_base, buy_scale, sell_keep, sell_scale))
     fills = _stepped_fills(costs, model, (pr, pc, nxt), units, spend, bought, sold_at)
     days = np.arange(first, last + 1)
     period = np.searchsorted(trades, days, side="right") - 1
@@ -268,6 +256,37 @@ def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int, t
     names = tuple(panel.symbols[c] for c in pc[(pr == len(trades) - 1) & (units != 0)])
     return Run(config, first, equity, held, trades, fills.fees, fills.traded, fills.fills, names, fills.slippage,
                fills.spread, fills.impact, panel.per_day)
+
+
+def _cash_steps(capital: float, fv: tuple[float, float], count: list[int],
+                columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_full_stepped's cash recursion: each pick's units, each trade's spend per pick and the cash it kept.
+
+    Plain floats and lists: a trade has about ten picks, where each NumPy call costs more than its arithmetic.
+    An impact of ∞ × 0 (an order of nothing in a symbol without volume) is NaN, and takes the cap as np.fmin
+    would; it is paid on 0 quote."""
+    f, v = fv
+    bought, sold_at, buy_base, buy_scale, sell_keep, sell_scale = (a.tolist() for a in columns)
+    units: list[float] = []
+    spend, kept = [0.0] * len(count), [0.0] * len(count)
+    cash, a = capital, 0
+    for k, n in enumerate(count):
+        if k:  # sell the last trade's picks at this trade's prices
+            gross = 0.0
+            for i in range(a - count[k - 1], a):
+                value = units[i] * sold_at[i]
+                impact = sell_scale[i] * sqrt(value)
+                gross += value * (sell_keep[i] - (impact if impact < MAX_IMPACT else MAX_IMPACT))
+            cash += gross - gross * f
+        spend[k] = each = cash * v / n
+        root = sqrt(each)
+        for i in range(a, a + n):
+            impact = buy_scale[i] * root
+            paid = buy_base[i] + (impact if impact < MAX_IMPACT else MAX_IMPACT)
+            units.append(each / (bought[i] * paid) * (1.0 - f))
+        kept[k] = cash = cash - each * n
+        a += n
+    return np.array(units), np.array(spend), np.array(kept)
 
 
 def _stepped_fills(costs: _Fills, model: VolumeCosts, pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
