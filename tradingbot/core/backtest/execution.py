@@ -217,6 +217,15 @@ def model_inputs(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.n
     return spread, sigma
 
 
+def pair_costs(panel: Panel, rows: np.ndarray, cols: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray]:
+    """The half-spread and the impact's scale k·σ/√volume for each (signal row, column) pair."""
+    spread, sigma = model_inputs(panel, rows, cols)
+    volume = panel.volume_mean[rows, cols]  # only the pairs asked for: the whole (trades, symbols) grid is 10x
+    # No volume at all (a coin that stopped trading): the cap, unless k or σ makes impact nil anyway.
+    ks = k * sigma
+    return spread, np.divide(ks, np.sqrt(volume), out=np.where(ks > 0, np.inf, 0.0), where=volume > 0)
+
+
 @dataclass(frozen=True)
 class VolumeCosts:
     """The volume model at each trade's signal row, shape (trades, symbols): the half-spread, and the impact's
@@ -230,12 +239,7 @@ class VolumeCosts:
         """The model for the symbols each trade may touch (`traded`, a (trades, symbols) mask); others stay 0."""
         spread, scale = np.zeros(traded.shape), np.zeros(traded.shape)
         trade, cols = np.nonzero(traded)
-        rows = signal_rows[trade]
-        spread[trade, cols], sigma = model_inputs(panel, rows, cols)
-        volume = panel.volume_mean[rows, cols]  # only the pairs asked for: the whole (trades, symbols) grid is 10x
-        # No volume at all (a coin that stopped trading): the cap, unless k or σ makes impact nil anyway.
-        ks = k * sigma
-        scale[trade, cols] = np.divide(ks, np.sqrt(volume), out=np.where(ks > 0, np.inf, 0.0), where=volume > 0)
+        spread[trade, cols], scale[trade, cols] = pair_costs(panel, signal_rows[trade], cols, k)
         return cls(spread, scale)
 
     def fractions(self, trade: int, cols: np.ndarray, notional: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..costs import Costs
 from .config import BacktestConfig, allowed_columns, signal_rows, window
-from .execution import MAX_IMPACT, VolumeCosts
+from .execution import MAX_IMPACT, VolumeCosts, pair_costs
 from .panel import Panel
 from .signals import eligible, pick
 
@@ -147,14 +147,14 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
     fired = signals[trading]
     picks, trades = picks[trading], fired + offset
     pr, pc = np.nonzero(picks)
+    if p.mode == "full" and len(trades):
+        if not config.execution.volume:
+            return _full_path(panel, config, first, last, trades, at_open, picks)
+        return _full_stepped(panel, config, first, last, (fired, trades), at_open, picks)
     model = None
     if config.execution.volume:  # a trade sells only the last trade's picks and buys only its own
         traded = picks | np.vstack([np.zeros_like(picks[:1]), picks[:-1]])
         model = VolumeCosts.at(panel, fired, traded, config.execution.impact_k)
-    if p.mode == "full" and len(trades):
-        if model is None:
-            return _full_path(panel, config, first, last, trades, at_open, picks)
-        return _full_stepped(panel, config, first, last, trades, at_open, picks, model)
     bounds = np.searchsorted(pr, np.arange(len(trades) + 1))
     costs = _Fills.at(config.costs, model)
     price0 = panel.price0
@@ -229,23 +229,25 @@ def _held_value(panel: Panel, days: np.ndarray, period: np.ndarray, pc: np.ndarr
     return np.bincount(owner, weights=panel.price0[days[owner], pc[pair]] * units[pair], minlength=len(days))
 
 
-def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int, trades: np.ndarray, at_open: bool,
-                  picks: np.ndarray, model: VolumeCosts) -> Run:
+def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int,
+                  fired_trades: tuple[np.ndarray, np.ndarray], at_open: bool, picks: np.ndarray) -> Run:
     """Full mode under the volume model: an order's impact depends on its size, so cash goes one trade at a time,
     but only through each trade's picks (every holding is the last trade's picks, all sold): prices and costs are
     read per (trade, pick) pair up front, the loop is the cash recursion alone, and the totals and the marks are
-    worked out from its units afterwards, as in _full_path."""
+    worked out from its units afterwards, as in _full_path. The model is read for those pairs alone."""
+    fired, trades = fired_trades
     costs = _Fills.at(config.costs)
     f, s, v = costs.fee, costs.slip, float(config.params.invest_fraction)
     pr, pc = np.nonzero(picks)
     count = picks.sum(axis=1)
     nxt = np.minimum(pr + 1, len(trades) - 1)  # where each pick is sold (the last trade's never are)
     bought, sold_at = (_fill_prices(panel, trades[t], pc, at_open) for t in (pr, nxt))
-    buy_scale, sell_scale = model.scale[pr, pc], model.scale[nxt, pc]
-    buy_base, sell_keep = 1.0 + s + model.half_spread[pr, pc], 1.0 - s - model.half_spread[nxt, pc]
+    spread, scale = pair_costs(panel, fired[np.r_[pr, nxt]], np.r_[pc, pc], config.execution.impact_k)
+    model = (spread[:len(pr)], scale[:len(pr)], spread[len(pr):], scale[len(pr):])  # buys', then sells'
+    buy_base, buy_scale, sell_keep, sell_scale = 1.0 + s + model[0], model[1], 1.0 - s - model[2], model[3]
     units, spend, kept = _cash_steps(config.capital, (f, v), count.tolist(),
                                      (bought, sold_at, buy_base, buy_scale, sell_keep, sell_scale))
-    fills = _stepped_fills(costs, model, (pr, pc, nxt), units, spend, bought, sold_at)
+    fills = _stepped_fills(costs, model, pr, units, spend, bought, sold_at)
     days = np.arange(first, last + 1)
     period = np.searchsorted(trades, days, side="right") - 1
     live = period >= 0
@@ -289,18 +291,18 @@ def _cash_steps(capital: float, fv: tuple[float, float], count: list[int],
     return np.array(units), np.array(spend), np.array(kept)
 
 
-def _stepped_fills(costs: _Fills, model: VolumeCosts, pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
-                   units: np.ndarray, spend: np.ndarray, bought: np.ndarray, sold_at: np.ndarray) -> _Fills:
+def _stepped_fills(costs: _Fills, model: tuple[np.ndarray, ...], pr: np.ndarray, units: np.ndarray,
+                   spend: np.ndarray, bought: np.ndarray, sold_at: np.ndarray) -> _Fills:
     """_full_stepped's costs added up from its units, pair by pair as _Fills.sell and _Fills.buy count them."""
-    pr, pc, nxt = pairs
     f, s = costs.fee, costs.slip
     sold = pr < len(spend) - 1
     value = (units * sold_at)[sold]
-    spread, scale = model.half_spread[nxt, pc][sold], model.scale[nxt, pc][sold]
+    buy_spread, buy_scale, spread, scale = model
+    spread, scale = spread[sold], scale[sold]
     with np.errstate(invalid="ignore"):
         impact = np.fmin(scale * np.sqrt(value), MAX_IMPACT)
         each = spend[pr]
-        buy_spread, buy_impact = model.half_spread[pr, pc], np.fmin(model.scale[pr, pc] * np.sqrt(each), MAX_IMPACT)
+        buy_impact = np.fmin(buy_scale * np.sqrt(each), MAX_IMPACT)
     paid = 1.0 + s + buy_spread + buy_impact
     # Sums of products, not `@`: a dot this long starts BLAS threads, which cost more than they save here.
     gross = float((value * (1.0 - s - spread - impact)).sum())
