@@ -148,9 +148,24 @@ def _cells(days: np.ndarray, cols: np.ndarray, reach: int) -> tuple[np.ndarray, 
     return cell_days, cols[owner], ends - 1
 
 
-def _window_of(values: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:
-    """values[e − length + 1 … e] for each end e, as a (length, pairs) array."""
-    return np.take(values, ends[None, :] + np.arange(1 - length, 1)[:, None])
+def _window_sums(values: np.ndarray, ends: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sum and count of the non-NaN values[e − length + 1 … e] for each end e.
+
+    Each window is cut into blocks of the powers of two in `length` (30 = 16 + 8 + 4 + 2), the blocks' sums
+    made once for all cells by doubling: O(cells × log length), and a window's sum is of its own terms only
+    (a running sum's difference would lose the small spreads to the large totals before them)."""
+    seen = ~np.isnan(values)
+    block, count = np.where(seen, values, 0.0), seen.astype(np.float64)
+    total, n = np.zeros(len(ends)), np.zeros(len(ends))
+    at, size = ends + 1, 1
+    while size <= length:
+        if length & size:
+            at = at - size
+            total += block[at]
+            n += count[at]
+        block, count = block[:-size] + block[size:], count[:-size] + count[size:]
+        size *= 2
+    return total, n
 
 
 def _days(panel: Panel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -189,9 +204,26 @@ def model_inputs(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.n
         products = np.r_[np.nan, (c[:-1] - eta[:-1]) * (c[:-1] - eta[1:])]  # a run's first cell: never read
         returns = np.r_[np.nan, np.log(close[1:] / close[:-1])]
     spread, sigma = np.empty(len(order)), np.empty(len(order))
-    spread[order] = _spread_of(_window_of(products, ends, SPREAD_DAYS))
-    sigma[order] = _sigma_of(_window_of(returns, ends, SIGMA_DAYS))
+    total, n = _window_sums(products, ends, SPREAD_DAYS)
+    mean = np.divide(total, n, out=np.zeros_like(total), where=n > 0)
+    spread[order] = np.minimum(np.sqrt(np.maximum(mean, 0.0)), MAX_HALF_SPREAD)
+    returns[~np.isfinite(returns)] = np.nan
+    total, n = _window_sums(returns, ends, SIGMA_DAYS)
+    squares, _ = _window_sums(returns * returns, ends, SIGMA_DAYS)
+    mean = np.divide(total, n, out=np.zeros_like(total), where=n > 0)
+    # Σ(r − mean)² as Σr² − n·mean²: daily returns' mean is small beside their spread, so little cancels
+    deviation = np.maximum(squares - n * mean * mean, 0.0)
+    sigma[order] = np.sqrt(np.divide(deviation, n - 1, out=np.zeros_like(n), where=n > 1))
     return spread, sigma
+
+
+def pair_costs(panel: Panel, rows: np.ndarray, cols: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray]:
+    """The half-spread and the impact's scale k·σ/√volume for each (signal row, column) pair."""
+    spread, sigma = model_inputs(panel, rows, cols)
+    volume = panel.volume_mean[rows, cols]  # only the pairs asked for: the whole (trades, symbols) grid is 10x
+    # No volume at all (a coin that stopped trading): the cap, unless k or σ makes impact nil anyway.
+    ks = k * sigma
+    return spread, np.divide(ks, np.sqrt(volume), out=np.where(ks > 0, np.inf, 0.0), where=volume > 0)
 
 
 @dataclass(frozen=True)
@@ -207,12 +239,7 @@ class VolumeCosts:
         """The model for the symbols each trade may touch (`traded`, a (trades, symbols) mask); others stay 0."""
         spread, scale = np.zeros(traded.shape), np.zeros(traded.shape)
         trade, cols = np.nonzero(traded)
-        rows = signal_rows[trade]
-        spread[trade, cols], sigma = model_inputs(panel, rows, cols)
-        volume = panel.volume_mean[rows, cols]  # only the pairs asked for: the whole (trades, symbols) grid is 10x
-        # No volume at all (a coin that stopped trading): the cap, unless k or σ makes impact nil anyway.
-        ks = k * sigma
-        scale[trade, cols] = np.divide(ks, np.sqrt(volume), out=np.where(ks > 0, np.inf, 0.0), where=volume > 0)
+        spread[trade, cols], scale[trade, cols] = pair_costs(panel, signal_rows[trade], cols, k)
         return cls(spread, scale)
 
     def fractions(self, trade: int, cols: np.ndarray, notional: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,12 +9,13 @@ down if it is short), one rebalance at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import sqrt
 
 import numpy as np
 
 from ..costs import Costs
 from .config import BacktestConfig, allowed_columns, signal_rows, window
-from .execution import MAX_IMPACT, VolumeCosts
+from .execution import MAX_IMPACT, VolumeCosts, pair_costs
 from .panel import Panel
 from .signals import eligible, pick
 
@@ -146,14 +147,14 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
     fired = signals[trading]
     picks, trades = picks[trading], fired + offset
     pr, pc = np.nonzero(picks)
+    if p.mode == "full" and len(trades):
+        if not config.execution.volume:
+            return _full_path(panel, config, first, last, trades, at_open, picks)
+        return _full_stepped(panel, config, first, last, (fired, trades), at_open, picks)
     model = None
     if config.execution.volume:  # a trade sells only the last trade's picks and buys only its own
         traded = picks | np.vstack([np.zeros_like(picks[:1]), picks[:-1]])
         model = VolumeCosts.at(panel, fired, traded, config.execution.impact_k)
-    if p.mode == "full" and len(trades):
-        if model is None:
-            return _full_path(panel, config, first, last, trades, at_open, picks)
-        return _full_stepped(panel, config, first, last, trades, at_open, picks, model)
     bounds = np.searchsorted(pr, np.arange(len(trades) + 1))
     costs = _Fills.at(config.costs, model)
     price0 = panel.price0
@@ -228,36 +229,25 @@ def _held_value(panel: Panel, days: np.ndarray, period: np.ndarray, pc: np.ndarr
     return np.bincount(owner, weights=panel.price0[days[owner], pc[pair]] * units[pair], minlength=len(days))
 
 
-def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int, trades: np.ndarray, at_open: bool,
-                  picks: np.ndarray, model: VolumeCosts) -> Run:
+def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int,
+                  fired_trades: tuple[np.ndarray, np.ndarray], at_open: bool, picks: np.ndarray) -> Run:
     """Full mode under the volume model: an order's impact depends on its size, so cash goes one trade at a time,
     but only through each trade's picks (every holding is the last trade's picks, all sold): prices and costs are
     read per (trade, pick) pair up front, the loop is the cash recursion alone, and the totals and the marks are
-    worked out from its units afterwards, as in _full_path."""
+    worked out from its units afterwards, as in _full_path. The model is read for those pairs alone."""
+    fired, trades = fired_trades
     costs = _Fills.at(config.costs)
     f, s, v = costs.fee, costs.slip, float(config.params.invest_fraction)
     pr, pc = np.nonzero(picks)
     count = picks.sum(axis=1)
-    starts = np.concatenate([[0], np.cumsum(count)]).tolist()
     nxt = np.minimum(pr + 1, len(trades) - 1)  # where each pick is sold (the last trade's never are)
     bought, sold_at = (_fill_prices(panel, trades[t], pc, at_open) for t in (pr, nxt))
-    buy_scale, sell_scale = model.scale[pr, pc], model.scale[nxt, pc]
-    buy_base, sell_keep = 1.0 + s + model.half_spread[pr, pc], 1.0 - s - model.half_spread[nxt, pc]
-    units, spend, kept = np.empty(len(pr)), np.empty(len(trades)), np.empty(len(trades))
-    cash = config.capital
-    with np.errstate(invalid="ignore"):  # ∞ × 0 for an order of nothing: fmin takes the cap, times 0 quote
-        for k, n in enumerate(count.tolist()):
-            a, b = starts[k], starts[k + 1]
-            if k:  # sell the last trade's picks at this trade's prices
-                value = units[starts[k - 1]:a] * sold_at[starts[k - 1]:a]
-                impact = np.fmin(sell_scale[starts[k - 1]:a] * np.sqrt(value), MAX_IMPACT)
-                gross = float(value @ (sell_keep[starts[k - 1]:a] - impact))
-                cash += gross - gross * f
-            spend[k] = each = cash * v / n
-            paid = buy_base[a:b] + np.fmin(buy_scale[a:b] * np.sqrt(each), MAX_IMPACT)
-            units[a:b] = each / (bought[a:b] * paid) * (1.0 - f)
-            kept[k] = cash = cash - each * n
-    fills = _stepped_fills(costs, model, (pr, pc, nxt), units, spend, bought, sold_at)
+    spread, scale = pair_costs(panel, fired[np.r_[pr, nxt]], np.r_[pc, pc], config.execution.impact_k)
+    model = (spread[:len(pr)], scale[:len(pr)], spread[len(pr):], scale[len(pr):])  # buys', then sells'
+    buy_base, buy_scale, sell_keep, sell_scale = 1.0 + s + model[0], model[1], 1.0 - s - model[2], model[3]
+    units, spend, kept = _cash_steps(config.capital, (f, v), count.tolist(),
+                                     (bought, sold_at, buy_base, buy_scale, sell_keep, sell_scale))
+    fills = _stepped_fills(costs, model, pr, units, spend, bought, sold_at)
     days = np.arange(first, last + 1)
     period = np.searchsorted(trades, days, side="right") - 1
     live = period >= 0
@@ -270,18 +260,49 @@ def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int, t
                fills.spread, fills.impact, panel.per_day)
 
 
-def _stepped_fills(costs: _Fills, model: VolumeCosts, pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
-                   units: np.ndarray, spend: np.ndarray, bought: np.ndarray, sold_at: np.ndarray) -> _Fills:
+def _cash_steps(capital: float, fv: tuple[float, float], count: list[int],
+                columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_full_stepped's cash recursion: each pick's units, each trade's spend per pick and the cash it kept.
+
+    Plain floats and lists: a trade has about ten picks, where each NumPy call costs more than its arithmetic.
+    An impact of ∞ × 0 (an order of nothing in a symbol without volume) is NaN, and takes the cap as np.fmin
+    would; it is paid on 0 quote."""
+    f, v = fv
+    bought, sold_at, buy_base, buy_scale, sell_keep, sell_scale = (a.tolist() for a in columns)
+    units: list[float] = []
+    spend, kept = [0.0] * len(count), [0.0] * len(count)
+    cash, a = capital, 0
+    for k, n in enumerate(count):
+        if k:  # sell the last trade's picks at this trade's prices
+            gross = 0.0
+            for i in range(a - count[k - 1], a):
+                value = units[i] * sold_at[i]
+                impact = sell_scale[i] * sqrt(value)
+                gross += value * (sell_keep[i] - (impact if impact < MAX_IMPACT else MAX_IMPACT))
+            cash += gross - gross * f
+        spend[k] = each = cash * v / n
+        root = sqrt(each)
+        for i in range(a, a + n):
+            impact = buy_scale[i] * root
+            paid = buy_base[i] + (impact if impact < MAX_IMPACT else MAX_IMPACT)
+            units.append(each / (bought[i] * paid) * (1.0 - f))
+        kept[k] = cash = cash - each * n
+        a += n
+    return np.array(units), np.array(spend), np.array(kept)
+
+
+def _stepped_fills(costs: _Fills, model: tuple[np.ndarray, ...], pr: np.ndarray, units: np.ndarray,
+                   spend: np.ndarray, bought: np.ndarray, sold_at: np.ndarray) -> _Fills:
     """_full_stepped's costs added up from its units, pair by pair as _Fills.sell and _Fills.buy count them."""
-    pr, pc, nxt = pairs
     f, s = costs.fee, costs.slip
     sold = pr < len(spend) - 1
     value = (units * sold_at)[sold]
-    spread, scale = model.half_spread[nxt, pc][sold], model.scale[nxt, pc][sold]
+    buy_spread, buy_scale, spread, scale = model
+    spread, scale = spread[sold], scale[sold]
     with np.errstate(invalid="ignore"):
         impact = np.fmin(scale * np.sqrt(value), MAX_IMPACT)
         each = spend[pr]
-        buy_spread, buy_impact = model.half_spread[pr, pc], np.fmin(model.scale[pr, pc] * np.sqrt(each), MAX_IMPACT)
+        buy_impact = np.fmin(buy_scale * np.sqrt(each), MAX_IMPACT)
     paid = 1.0 + s + buy_spread + buy_impact
     # Sums of products, not `@`: a dot this long starts BLAS threads, which cost more than they save here.
     gross = float((value * (1.0 - s - spread - impact)).sum())
