@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from charts.backtest import backtest_equity_chart, sweep_heatmap  # noqa: E402
 from handlers.backtest_text import fixed_settings  # noqa: E402
-from tradingbot.adapters.kline_files import read_candles  # noqa: E402
+from tradingbot.adapters.kline_read import read_candles  # noqa: E402
 from tradingbot.adapters.kline_import import panel_from_file  # noqa: E402
 from tradingbot.core.backtest.config import BacktestConfig  # noqa: E402
 from tradingbot.core.backtest.metrics import run_metrics  # noqa: E402

@@ -10,7 +10,7 @@ import pytest
 import sqlite_utils
 
 from tradingbot.adapters import kline_files
-from tradingbot.adapters.kline_files import read_candles
+from tradingbot.adapters.kline_read import read_candles
 from tradingbot.adapters.kline_import import import_files, load_panel, panel_from_file
 from tradingbot.adapters.kline_store import KlineStore
 

@@ -13,7 +13,7 @@ import sqlite_utils
 
 from tests.builders import NO_ENV_FILE
 from tradingbot.adapters.candle_cache import CachedCandles, FileCandles
-from tradingbot.adapters.kline_files import read_candles
+from tradingbot.adapters.kline_read import read_candles
 from tradingbot.adapters.kline_import import import_files, load_panel
 from tradingbot.adapters.kline_store import KlineStore
 from tradingbot.core.errors import UserError

@@ -1,6 +1,7 @@
-"""Reading candle files: Binance public-data dumps (data.binance.vision) and long CSV files.
+"""Reading candle files: Binance public-data dumps (data.binance.vision) here, and the pieces the long CSV reader
+(kline_long.py) shares; kline_read.py chooses between the two.
 
-A long CSV is read in blocks of about 50,000 rows, each converted to typed columns (int64 times, float64
+A long CSV is read in blocks of about 13,000 rows, each converted to typed columns (int64 times, float64
 amounts, int32 symbol codes) before the next is read, so memory follows the candles, not the text; a block
 splits its whole text at once and converts columns in C. A block whose rows do not all parse takes a slow
 path that finds the bad rows, so each is reported with its file and line instead of being dropped silently.
@@ -120,34 +121,6 @@ def blocks(f: IO[str]) -> Iterator[str]:
         yield rest + "\n"
 
 
-def read_candles(path: Path, interval: str | None = None, fields: Iterable[str] = AMOUNTS) -> CandleColumns:
-    """A data.binance.vision dump (12 unnamed columns, named like BTCUSDT-1d-2024-01.zip) or a long CSV.
-
-    The interval is read from the spacing of the open times (see candle_spacing); `interval`, or else a dump's
-    name, is a claim that spacing must match. Only a file where no symbol has two rows falls back to it (or 1d).
-    """
-    f, name = open_text(path)
-    with f:
-        parts = blocks(f)
-        head = next(parts, "\n")
-        first, _, body = head.partition("\n")
-        cells = first.split(",")
-        wanted = tuple(fields)
-        if len(cells) != 12:
-            claim = (interval, "--interval") if interval else None
-            from .kline_long import read_long  # beside this module, which it builds on
-
-            return read_long(path, name, first, itertools.chain([body], parts), claim, wanted)
-        vision = VISION_NAME.search(path.name)
-        if not vision:
-            raise ValueError(f"{name}: a Binance dump's name must give its symbol and interval, "
-                             "like BTCUSDT-1d-2024-01.zip")
-        headed = not cells[0].strip().isdigit()  # some newer dumps carry a header row
-        rows, line = (body + "".join(parts), 2) if headed else (head + "".join(parts), 1)
-        claim = (interval, "--interval") if interval else (vision.group(2), "its name")
-        return _vision(name, rows, line, vision.group(1), claim, wanted)
-
-
 def split_table(name: str, body: str, width: int, first_line: int) -> tuple[list[list[str]], np.ndarray, list[BadRow]]:
     """Columns of the rows with `width` fields and their line numbers; rows of another width are reported."""
     count = body.count("\n")
@@ -247,8 +220,9 @@ def checked_columns(name: str, claim: Claim | None, symbols: tuple[np.ndarray, n
                          text, keep, sorted(bad, key=lambda b: b.line))
 
 
-def _vision(name: str, body: str, first_line: int, symbol: str, claim: Claim,
-            wanted: tuple[str, ...]) -> CandleColumns:
+def read_vision(name: str, body: str, first_line: int, symbol: str, claim: Claim,
+               wanted: tuple[str, ...]) -> CandleColumns:
+    """One Binance dump's rows (12 unnamed columns, one symbol, named in the file's name)."""
     check_claim(name, claim)
     columns, lines, bad = split_table(name, body, 12, first_line)
     col = dict(zip(VISION_COLUMNS, columns))

@@ -15,7 +15,8 @@ import numpy as np
 import sqlite_utils
 
 from ..core.backtest.panel import DAY_MS, INTERVALS_MS, Panel, build_panel, day_number
-from .kline_files import BadRow, CandleColumns, iter_rows, read_candles
+from .kline_files import BadRow, CandleColumns, iter_rows
+from .kline_read import read_candles
 from .kline_store import INTERVAL_MS, KlineStore
 
 Progress = Callable[[str], None]
