@@ -9,7 +9,6 @@ section when it rewrites the rest of the report. Exits 1 (and writes nothing) wh
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 from dataclasses import replace
@@ -21,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from strategy_report import DATA, DOCS, END, START, cfg, pct  # noqa: E402
+from strategy_report import BEGIN, DATA, DOCS, END, FINISH, START, cfg, pct, write_section  # noqa: E402
 
 from charts.capacity import capacity_chart  # noqa: E402
 from handlers.backtest_text import describe, edge_verdict  # noqa: E402
@@ -33,7 +32,6 @@ from tradingbot.core.backtest.execution import (DEFAULT_IMPACT_K, SIGMA_DAYS, SP
 from tradingbot.core.backtest.metrics import run_metrics  # noqa: E402
 from tradingbot.core.backtest.simulate import simulate  # noqa: E402
 
-BEGIN, FINISH = "<!-- cost-model -->", "<!-- /cost-model -->"
 CAPITALS = (1e3, 1e4, 1e5, 1e6, 1e7, 1e8)
 VOLUME = Execution("volume", DEFAULT_IMPACT_K)
 
@@ -166,22 +164,6 @@ of capital (the square root), and passes the spread between 1,000,000 and 10,000
   signal price plus costs: no splitting over the day, no partial fills, no delisting exits below the close.
 {FINISH}
 """
-
-
-SECTION = re.compile(re.escape(BEGIN) + ".*?" + re.escape(FINISH) + "\n?", re.S)
-
-
-def kept_section(doc: Path) -> str:
-    """The section as last written, to append when strategy_report.py rewrites the rest ('' if none)."""
-    found = SECTION.search(doc.read_text()) if doc.exists() else None
-    return "\n" + found.group(0) if found else ""
-
-
-def write_section(doc: Path, text: str) -> None:
-    """Replace the section between its markers, or append it."""
-    old = doc.read_text() if doc.exists() else ""
-    new = SECTION.sub(lambda _: text, old) if SECTION.search(old) else old.rstrip("\n") + "\n\n" + text
-    doc.write_text(new)
 
 
 def main() -> int:

@@ -7,6 +7,7 @@ Every figure in the report is computed here; re-running rewrites the report and 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import replace
 from datetime import date, timedelta
@@ -114,6 +115,25 @@ def data_limits(path: Path, panel) -> str:
             f"- **Daily candles**: on them the backtests rebalance every whole number of days or weeks at 00:00 "
             f"UTC and fill at the signal close or a next open. Periods below a day, another time of day and "
             f"delays in hours run on hourly candles (the sections below say whether the cache had them).\n")
+
+
+# The section benchmarks/cost_report.py writes into the same document, between these markers; kept here, with the
+# document this script writes, so that a rewrite of the rest keeps it.
+BEGIN, FINISH = "<!-- cost-model -->", "<!-- /cost-model -->"
+SECTION = re.compile(re.escape(BEGIN) + ".*?" + re.escape(FINISH) + "\n?", re.S)
+
+
+def kept_section(doc: Path) -> str:
+    """The section as last written, to append when this script rewrites the rest ('' if none)."""
+    found = SECTION.search(doc.read_text()) if doc.exists() else None
+    return "\n" + found.group(0) if found else ""
+
+
+def write_section(doc: Path, text: str) -> None:
+    """Replace the section between its markers, or append it."""
+    old = doc.read_text() if doc.exists() else ""
+    new = SECTION.sub(lambda _: text, old) if SECTION.search(old) else old.rstrip("\n") + "\n\n" + text
+    doc.write_text(new)
 
 
 def main() -> int:
@@ -262,8 +282,7 @@ redenominations show as returns no holder ever earned. Dropping the built-in lis
 leveraged tokens in, whose consolidations appear as jumps of up to 10^5×; reversal buys them after their
 crashes and books those jumps, hence a result that is a data artefact, not a strategy.
 """
-    from cost_report import kept_section  # the execution-cost section cost_report.py writes survives a rewrite
-
+    # the execution-cost section benchmarks/cost_report.py writes between its markers survives a rewrite
     (DOCS / "strategy-analysis.md").write_text(text + kept_section(DOCS / "strategy-analysis.md"))
     print(text)
     return 0
