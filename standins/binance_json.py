@@ -30,8 +30,14 @@ class ApiError(Exception):
 
 def num(x: Decimal) -> str:
     """Binance's fixed 8-decimal text: Decimal('0.001') -> '0.00100000'."""
-    with localcontext(prec=60):
-        text = format(x.quantize(QUOTE_UNIT, rounding=ROUND_HALF_UP), "f")
+    text = format(x, "f")
+    point = text.find(".")
+    places = 0 if point < 0 else len(text) - point - 1
+    if places > 8:  # finer than Binance shows: round half up (amounts here are mostly whole 1e-8 units already)
+        with localcontext(prec=60):
+            text = format(x.quantize(QUOTE_UNIT, rounding=ROUND_HALF_UP), "f")
+    else:  # padding with zeros is exact, and a klines answer formats eight numbers per candle
+        text += ("" if places else ".") + "0" * (8 - places)
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text  # never "-0.00000000"
 
 
