@@ -5,7 +5,9 @@ stream (`ingest`) extend the cache as they close, so with the stream up a rebala
 Daily candles are assembled from 24 cached hourly ones when those are complete — the exchange
 builds its daily candle from the same trades, so the sums are exact. A symbol's first hourly read
 fetches its recent RECENT_DAYS of hours in the same request, so a cold ranking asks one klines
-request per symbol instead of one per candle range (now, now - lookback, the daily volumes).
+request per symbol instead of one per candle range (now, now - lookback, the daily volumes); that
+request reaches back to the age filter's horizon when it can, and its first candle then answers
+the listing question too (first_candle_time's listed_by), so no listing request is sent either.
 """
 from __future__ import annotations
 
@@ -36,14 +38,35 @@ class CachedMarketData:
     async def prices(self) -> dict[str, Decimal]:
         return await self.source.prices()
 
-    async def first_candle_time(self, symbol: str) -> datetime | None:
+    async def first_candle_time(self, symbol: str, listed_by: datetime | None = None) -> datetime | None:
         now = to_ms(self.clock.now())
         known = self.store.listing(symbol)
         if known is not None and (known[0] is not None or now - known[1] < UNLISTED_RECHECK_MS):
             return from_ms(known[0]) if known[0] is not None else None
+        if listed_by is not None:
+            early = await self._hour_by(symbol, to_ms(listed_by))
+            if early is not None:
+                return from_ms(early)
         first = await self.source.first_candle_time(symbol)
         self.store.set_listing(symbol, None if first is None else to_ms(first), now)
         return first
+
+    async def _hour_by(self, symbol: str, by: int) -> int | None:
+        """Open time of the first cached hourly candle when it opened at or before `by`, else None.
+
+        Without the symbol's hours cached, the recent hours a ranking reads are fetched first, widened back
+        to `by` when one request still brings it all: that request would be sent anyway, and its first
+        candle proves the listing old enough, so a cold ranking needs no listing request per symbol.
+        """
+        size = HOUR_MS
+        cov = self.store.coverage(symbol, "1h")
+        last_closed = to_ms(self.clock.now()) // size * size - size
+        if cov is None and (last_closed - by) // size < ONE_REQUEST_CANDLES:
+            await self._fill(symbol, "1h", size, min(by // size * size, last_closed), last_closed, None)
+            cov = self.store.coverage(symbol, "1h")
+        if cov is None or cov.first > by:
+            return None
+        return cov.first if self.store.get(symbol, "1h", cov.first, cov.first) else None  # else a gap or young
 
     async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
         """Closed candles from the cache (filled from the source as needed); a still-open one from the source."""

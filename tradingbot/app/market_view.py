@@ -37,7 +37,7 @@ async def snapshot_universe(market: MarketData, params: StrategyParams, now: dat
 async def _snapshot(market: MarketData, r: SymbolRules, params: StrategyParams, now: datetime) -> SymbolSnapshot:
     at_now, at_then = anchors(now, params.lookback)
     first_day, last_day = volume_window(now)
-    first = await market.first_candle_time(r.symbol)
+    first = await market.first_candle_time(r.symbol, now - timedelta(days=params.min_age_days))
     hourly_now = await market.candles(r.symbol, "1h", at_now, at_now)
     hourly_then = await market.candles(r.symbol, "1h", at_then, at_then)
     daily = await market.candles(r.symbol, "1d", first_day, last_day)
