@@ -168,3 +168,16 @@ def test_a_cold_ranking_asks_no_listing_time_for_symbols_its_candles_prove_old_e
     candle_calls = [c for c in source.calls if c[0] != "first"]
     assert len(candle_calls) == len(trading)  # still one candle request per symbol
     assert any(row.reason.startswith("listed less than") for row in cold.rows)
+
+
+def test_a_first_hourly_fill_assembles_its_complete_days_so_the_daily_read_asks_nothing():
+    _, market, source, cached = setup()
+    hours = run(cached.candles("ETHUSDT", "1h", NOW - 3 * DAY, NOW - HOUR))  # widened to the recent 8 days
+    assert hours == run(market.candles("ETHUSDT", "1h", NOW - 3 * DAY, NOW - HOUR))
+    covered = cached.store.coverage("ETHUSDT", "1d")
+    today = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert covered is not None and covered.last == DAY_MS * ((today - timedelta(days=1)).timestamp() // 86400)
+    source.calls.clear()
+    days = run(cached.candles("ETHUSDT", "1d", today - 7 * DAY, today - DAY))
+    assert days == run(market.candles("ETHUSDT", "1d", today - 7 * DAY, today - DAY)) and len(days) == 7
+    assert source.calls == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Iterable
 
 from ..core.domain import Candle, SymbolRules
 from ..app.ports import Clock, MarketData
@@ -99,12 +100,26 @@ class CachedMarketData:
         else:
             new = Coverage(min(first, cov.first), max(last, cov.last))
             spans = _outside(new, cov, size)
+        fetched: list[Candle] = []
         for a, b in spans:
             self.fetches += 1
             got = await self.source.candles(symbol, interval, from_ms(a), from_ms(b))
             # The range is only known complete once the source has answered for all of it
-            self.store.put(symbol, interval, [c for c in got if a <= to_ms(c.open_time) <= b])
+            kept = [c for c in got if a <= to_ms(c.open_time) <= b]
+            self.store.put(symbol, interval, kept)
+            fetched += kept
         self.store.put(symbol, interval, [], covered=new)
+        if interval == "1h" and cov is None and self.store.coverage(symbol, "1d") is None:
+            self._days_of(symbol, new, fetched)
+
+    def _days_of(self, symbol: str, hours: Coverage, candles: list[Candle]) -> None:
+        """The daily candles of the complete days in a first hourly fill, from the candles in hand: a cold
+        ranking's volume filter then reads them instead of reading its hours back from the cache."""
+        first, last = -(-hours.first // DAY_MS) * DAY_MS, (hours.last + HOUR_MS) // DAY_MS * DAY_MS - DAY_MS
+        if first > last:
+            return
+        complete = (h for h in candles if first <= to_ms(h.open_time) < last + DAY_MS)
+        self.store.put(symbol, "1d", _daily(complete), covered=Coverage(first, last))
 
     def _with_recent(self, interval: str, size: int, first: int, last: int) -> Coverage:
         """[first, last] widened to the recent hours a ranking reads, when one request still brings it all."""
@@ -126,11 +141,8 @@ class CachedMarketData:
         hourly = self.store.coverage(symbol, "1h")
         if hourly is None or not all(hourly.holds(a, b + DAY_MS - HOUR_MS) for a, b in spans):
             return False
-        days: dict[int, list[Candle]] = {}
-        for a, b in spans:
-            for h in self.store.get(symbol, "1h", a, b + DAY_MS - HOUR_MS):
-                days.setdefault(to_ms(h.open_time) // DAY_MS * DAY_MS, []).append(h)
-        self.store.put(symbol, "1d", [_merge(day, bars) for day, bars in sorted(days.items())], covered=covered)
+        hours = (h for a, b in spans for h in self.store.get(symbol, "1h", a, b + DAY_MS - HOUR_MS))
+        self.store.put(symbol, "1d", _daily(hours), covered=covered)
         return True
 
     def ingest(self, symbol: str, interval: str, candle: Candle) -> None:
@@ -154,6 +166,14 @@ class CachedMarketData:
 def _outside(wanted: Coverage, have: Coverage, size: int) -> list[tuple[int, int]]:
     """The candle ranges of `wanted` that `have` lacks, before it and after it (each may be empty)."""
     return [(a, b) for a, b in ((wanted.first, have.first - size), (have.last + size, wanted.last)) if a <= b]
+
+
+def _daily(hours: Iterable[Candle]) -> list[Candle]:
+    """The daily candles of these hourly ones, by day, oldest first."""
+    days: dict[int, list[Candle]] = {}
+    for h in hours:
+        days.setdefault(to_ms(h.open_time) // DAY_MS * DAY_MS, []).append(h)
+    return [_merge(day, bars) for day, bars in sorted(days.items())]
 
 
 def _merge(day: int, bars: list[Candle]) -> Candle:
