@@ -81,10 +81,10 @@ LogEntry = tuple[str, str, int, int]  # method, path, weight, status — as Bina
 class InProcessSim:
     """BinanceSim on this event loop, sharing the bot's clock (as tests/binance_world.py runs it)."""
 
-    def __init__(self, clock: OffsetClock, symbols: int, latency_ms: float):
+    def __init__(self, clock: OffsetClock, symbols: int, latency_ms: float, quote_pairs: int = 0):
         self.clock = clock
         self.sim = BinanceSim(SyntheticMarket(clock, seed=SEED, n_symbols=symbols), clock,
-                              stream_interval=STREAM_INTERVAL)
+                              stream_interval=STREAM_INTERVAL, quote_pairs=quote_pairs)
         self.sim.add_account(KEY, SECRET, {"USDT": CAPITAL})
         self.latency_ms = latency_ms
         self._seen = 0
@@ -128,8 +128,8 @@ class ProcessSim:
 
     COMMAND = ("-m", "standins.binance_api")
 
-    def __init__(self, clock: OffsetClock, symbols: int, latency_ms: float):
-        self.clock, self.symbols, self.latency_ms = clock, symbols, latency_ms
+    def __init__(self, clock: OffsetClock, symbols: int, latency_ms: float, quote_pairs: int = 0):
+        self.clock, self.symbols, self.latency_ms, self.quote_pairs = clock, symbols, latency_ms, quote_pairs
         self.proc: asyncio.subprocess.Process | None = None
         self.rest_url = self.stream_url = self.control_url = ""
         self.http: aiohttp.ClientSession | None = None
@@ -139,7 +139,7 @@ class ProcessSim:
             sys.executable, *self.COMMAND, "--port", "0", "--symbols", str(self.symbols),
             "--seed", str(SEED), "--clock", self.clock.now().isoformat(), "--latency-ms", str(self.latency_ms),
             "--stream-interval", str(STREAM_INTERVAL), "--api-key", KEY, "--api-secret", SECRET,
-            "--deposit", str(CAPITAL), cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            "--deposit", str(CAPITAL), "--quote-pairs", str(self.quote_pairs), cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert self.proc.stdout is not None
         while not self.control_url:
@@ -283,11 +283,11 @@ def _services(store: SqliteStore, exchange: BinanceExchange, market: MarketData,
     return Services(store, exchange, market, clock, rebalancer, CurrentParams(store, PARAMS), "bench")
 
 
-async def build(tmp: Path, symbols: int, latency_ms: float, in_process: bool) -> World:
-    """The bot on EXCHANGE=testnet with every URL pointed at a fresh local Binance."""
+async def build(tmp: Path, symbols: int, latency_ms: float, in_process: bool, quote_pairs: int = 0) -> World:
+    """The bot on EXCHANGE=testnet with every URL pointed at a fresh local Binance (quote_pairs: see BinanceSim)."""
     tmp.mkdir(parents=True, exist_ok=True)
     clock = OffsetClock(START)
-    sim: Sim = (InProcessSim if in_process else ProcessSim)(clock, symbols, latency_ms)
+    sim: Sim = (InProcessSim if in_process else ProcessSim)(clock, symbols, latency_ms, quote_pairs)
     await sim.start()
     public = BinanceTransport("market data", sim.rest_url, clock=clock, backoff=0.05)
     trading = BinanceTransport("testnet", sim.rest_url, KEY, SECRET, clock=clock, backoff=0.05, timeout=5.0)
