@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 
 from hypothesis import given, strategies as st
 
-from standins.binance_json import num
+from standins.binance_json import half, num
 from standins.binance_quotes import QUOTES
 from tests.binance_world import binance_bot
 from tests.test_binance_sim import run
@@ -28,6 +28,13 @@ def _num_by_quantize(x: Decimal) -> str:
 def test_numbers_print_as_the_plain_quantize_rule_prints_them(units, exponent):
     x = Decimal(units).scaleb(exponent)
     assert num(x) == _num_by_quantize(x)
+
+
+@given(st.integers(-10**30, 10**30), st.integers(-14, 6))
+def test_halves_print_as_the_plain_round_down_rule_prints_them(units, exponent):
+    x = Decimal(units).scaleb(exponent)
+    with localcontext(prec=60):
+        assert half(x) == _num_by_quantize((x / 2).quantize(QUOTE_UNIT, rounding=ROUND_DOWN))
 
 
 def test_numbers_print_with_eight_decimals_and_never_a_negative_zero():
