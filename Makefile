@@ -24,7 +24,7 @@ test: $(VENV)/.installed
 # Every benchmark, its output kept in benchmarks/results/ (each ends in one JSON line), then today's figures
 # against the committed benchmarks/baseline.json as ratios. `--no-naive` skips bench_binance's 70 s naive run.
 BENCHMARKS := bench_startup.py bench_core.py bench_charts.py bench_telegram.py bench_backtest.py bench_hourly.py \
-	"bench_binance.py --no-naive" bench_costs.py bench_dashboard.py bench_book.py
+	"bench_binance.py --no-naive" bench_ranking.py bench_costs.py bench_dashboard.py bench_book.py
 
 bench: SHELL := /bin/bash
 bench: $(VENV)/.installed

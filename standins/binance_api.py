@@ -28,6 +28,7 @@ from .binance_gate import Params, WeightMeter, check_signature, check_time, mand
 from .binance_engine import MatchingEngine
 from .binance_json import ApiError, Json, ms, order_full
 from .binance_listing import Listing
+from .binance_quotes import QuotePairs
 from .binance_orders import Account
 from .binance_rest import Call, SpotApi
 from .binance_streams import StreamHub
@@ -52,11 +53,11 @@ class BinanceSim:
 
     def __init__(self, market: SyntheticMarket, clock: Clock, *, fee_rate: Decimal = Decimal("0.001"),
                  weight_limit: int = 6000, listed: set[str] | None = None, stream_interval: float = 1.0,
-                 check_timestamps: bool = True):
+                 check_timestamps: bool = True, quote_pairs: int = 0):
         # check_timestamps=False skips the recvWindow rule, for a ManualClock that stands still while real time
-        # (and so the client's timestamps) runs on.
+        # (and so the client's timestamps) runs on. quote_pairs: about that many pairs in other quotes besides.
         self.market, self.clock, self.check_timestamps = market, clock, check_timestamps
-        self.listing = Listing(market, listed)
+        self.listing = Listing(market, listed, QuotePairs(quote_pairs, seed=0) if quote_pairs else None)
         self.engine = MatchingEngine(Decimal(fee_rate))
         self.streams = StreamHub(self.listing, clock, stream_interval, self.server_ms)
         self.faults = Faults(self.listing, self.streams.drop_all)
@@ -233,6 +234,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8901)
     parser.add_argument("--symbols", type=int, default=400, help="symbols ever listed by the synthetic market")
+    parser.add_argument("--quote-pairs", type=int, default=0,
+                        help="about this many pairs in other quotes besides (USDC, FDUSD, BTC, ETH, BNB, TRY, EUR, ...)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--clock", help="start the clock at this ISO time (it runs on from there)")
@@ -258,7 +261,8 @@ async def _serve(args: argparse.Namespace) -> None:
         clock = ShiftedClock(OffsetClock(start) if start else SystemClock())
     sim = BinanceSim(SyntheticMarket(clock, seed=args.seed, n_symbols=args.symbols), clock,
                      fee_rate=Decimal(args.fee_rate), weight_limit=args.weight_limit,
-                     stream_interval=args.stream_interval, check_timestamps=not args.frozen)
+                     stream_interval=args.stream_interval, check_timestamps=not args.frozen,
+                     quote_pairs=args.quote_pairs)
     sim.faults.latency(args.latency_ms)
     if args.api_key:
         sim.add_account(args.api_key, args.api_secret or "", {args.deposit_asset: Decimal(args.deposit)})

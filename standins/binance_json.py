@@ -30,8 +30,14 @@ class ApiError(Exception):
 
 def num(x: Decimal) -> str:
     """Binance's fixed 8-decimal text: Decimal('0.001') -> '0.00100000'."""
-    with localcontext(prec=60):
-        text = format(x.quantize(QUOTE_UNIT, rounding=ROUND_HALF_UP), "f")
+    text = format(x, "f")
+    point = text.find(".")
+    places = 0 if point < 0 else len(text) - point - 1
+    if places > 8:  # finer than Binance shows: round half up (amounts here are mostly whole 1e-8 units already)
+        with localcontext(prec=60):
+            text = format(x.quantize(QUOTE_UNIT, rounding=ROUND_HALF_UP), "f")
+    else:  # padding with zeros is exact, and a klines answer formats eight numbers per candle
+        text += ("" if places else ".") + "0" * (8 - places)
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text  # never "-0.00000000"
 
 
@@ -88,10 +94,13 @@ def exchange_info(symbols: list[SymbolRules], server_ms: int, weight_limit: int)
 
 
 # ----- klines and tickers -----
-def _half(x: Decimal, unit: Decimal) -> Decimal:
-    """Half of an amount, rounded down to its unit: the synthetic taker-buy share."""
-    with localcontext(prec=60):
-        return (x / 2).quantize(unit, rounding=ROUND_DOWN)
+def half(x: Decimal) -> str:
+    """Half of an amount, rounded down to 1e-8, as num() prints it: the synthetic taker-buy share."""
+    if x < 0:  # never for a volume; the plain rule
+        with localcontext(prec=60):
+            return num((x / 2).quantize(QUOTE_UNIT, rounding=ROUND_DOWN))
+    whole, units = divmod(int(x.scaleb(8)) // 2, 10**8)  # floor(floor(y) / 2) = floor(y / 2) for y >= 0
+    return f"{whole}.{units:08d}"
 
 
 def trade_stats(c: Candle) -> tuple[int, int, int]:
@@ -105,8 +114,7 @@ def kline_row(c: Candle) -> list[Any]:
     """The 12-element REST kline array."""
     count = trade_stats(c)[0]
     return [ms(c.open_time), num(c.open), num(c.high), num(c.low), num(c.close), num(c.volume),
-            ms(c.close_time), num(c.quote_volume), count, num(_half(c.volume, QUOTE_UNIT)),
-            num(_half(c.quote_volume, QUOTE_UNIT)), "0"]
+            ms(c.close_time), num(c.quote_volume), count, half(c.volume), half(c.quote_volume), "0"]
 
 
 def kline_event(symbol: str, interval: str, c: Candle, final: bool, event_ms: int) -> Json:

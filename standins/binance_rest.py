@@ -115,7 +115,7 @@ class SpotApi:
         hi = self.clock.now() if end is None else at_ms(end)
         if start is None:
             return (await self.listing.candles(symbol, interval, hi - size * n, hi))[-n:]
-        first = await self.listing.market.first_candle_time(symbol)
+        first = await self.listing.first_candle_time(symbol)
         if first is None:
             return []
         lo = max(at_ms(start), first - size)  # startTime=0 means the first candle ever (python-binance relies on it)

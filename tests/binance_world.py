@@ -101,10 +101,11 @@ async def paper_bot(tmp_path, params: StrategyParams, start: datetime = START) -
 
 @contextlib.asynccontextmanager
 async def binance_bot(tmp_path, params: StrategyParams, start: datetime = START, extra: dict | None = None,
-                      recv_window_ms: int = 1000, latency_ms: float = 0) -> AsyncIterator[Bot]:
-    """The bot on EXCHANGE=testnet with every URL pointed at a local BinanceSim."""
+                      recv_window_ms: int = 1000, latency_ms: float = 0, quote_pairs: int = 0) -> AsyncIterator[Bot]:
+    """The bot on EXCHANGE=testnet with every URL pointed at a local BinanceSim (quote_pairs: see BinanceSim)."""
     clock = OffsetClock(start)
-    sim = BinanceSim(SyntheticMarket(clock, seed=SEED, n_symbols=SYMBOLS), clock, stream_interval=0.05)
+    sim = BinanceSim(SyntheticMarket(clock, seed=SEED, n_symbols=SYMBOLS), clock, stream_interval=0.05,
+                     quote_pairs=quote_pairs)
     sim.add_account(KEY, SECRET, {"USDT": CAPITAL, **(extra or {})})
     await sim.start()
     if latency_ms:

@@ -38,7 +38,7 @@ class ScriptedMarket:
         self._reachable()
         return list(self.rules.values())
 
-    async def first_candle_time(self, symbol: str) -> datetime | None:
+    async def first_candle_time(self, symbol: str, listed_by: datetime | None = None) -> datetime | None:
         self._reachable()
         return self.listed if symbol in self.rules else None
 

@@ -30,7 +30,7 @@ class CountingSource:
     async def prices(self):
         return await self.market.prices()
 
-    async def first_candle_time(self, symbol):
+    async def first_candle_time(self, symbol, listed_by=None):
         self.calls.append(("first", symbol))
         return await self.market.first_candle_time(symbol)
 
@@ -149,3 +149,35 @@ def test_listing_times_are_asked_once():
     assert run(cached.first_candle_time("BTCUSDT")) == run(market.first_candle_time("BTCUSDT"))
     run(cached.first_candle_time("BTCUSDT"))
     assert source.calls.count(("first", "BTCUSDT")) == 1
+
+
+def test_a_cold_ranking_asks_no_listing_time_for_symbols_its_candles_prove_old_enough():
+    """The default 14-day age filter: each symbol's one hourly request reaches back past the horizon, so only the
+    symbols listed since (whose first candle it cannot prove) are asked for their listing; the ranking is the one a
+    full cache and the source itself give."""
+    now = datetime(2025, 5, 20, 9, 0, 0, 250_000, tzinfo=timezone.utc)  # a coin listed on 2025-05-11
+    _, market, source, cached = setup(now)
+    params = StrategyParams()  # min_age_days=14, lookback 7d
+    cold = run(rank_now(cached, params, now))
+    assert cold == run(rank_now(market, params, now)) == run(rank_now(cached, params, now))
+    horizon = now - timedelta(days=params.min_age_days)
+    trading = [r.symbol for r in run(market.symbols()) if r.trading]
+    young = {s for s in trading if run(market.first_candle_time(s)) > horizon}
+    asked = {c[1] for c in source.calls if c[0] == "first"}
+    assert len(trading) > 40 and young and asked == young
+    candle_calls = [c for c in source.calls if c[0] != "first"]
+    assert len(candle_calls) == len(trading)  # still one candle request per symbol
+    assert any(row.reason.startswith("listed less than") for row in cold.rows)
+
+
+def test_a_first_hourly_fill_assembles_its_complete_days_so_the_daily_read_asks_nothing():
+    _, market, source, cached = setup()
+    hours = run(cached.candles("ETHUSDT", "1h", NOW - 3 * DAY, NOW - HOUR))  # widened to the recent 8 days
+    assert hours == run(market.candles("ETHUSDT", "1h", NOW - 3 * DAY, NOW - HOUR))
+    covered = cached.store.coverage("ETHUSDT", "1d")
+    today = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert covered is not None and covered.last == DAY_MS * ((today - timedelta(days=1)).timestamp() // 86400)
+    source.calls.clear()
+    days = run(cached.candles("ETHUSDT", "1d", today - 7 * DAY, today - DAY))
+    assert days == run(market.candles("ETHUSDT", "1d", today - 7 * DAY, today - DAY)) and len(days) == 7
+    assert source.calls == []

@@ -55,7 +55,7 @@ class FakeMarket:
     async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
         return []
 
-    async def first_candle_time(self, symbol: str) -> datetime | None:
+    async def first_candle_time(self, symbol: str, listed_by: datetime | None = None) -> datetime | None:
         return START - timedelta(days=365) if any(r.symbol == symbol for r in self.rules) else None
 
     async def prices(self) -> dict[str, Decimal]:

@@ -87,3 +87,11 @@ def test_snapshot_without_the_exact_lookback_candle_has_no_then_price():
     assert snap.close_then is None
     row = rank_universe([snap], P, NOW).rows[0]
     assert not row.eligible
+
+
+def test_a_leveraged_token_is_known_by_a_base_listed_in_another_quote_only():
+    """The ranking's rows are one quote's pairs; the bases that reveal a leveraged token are every quote's."""
+    snaps = [snapshot("OKUSDT"), snapshot("QWERUPUSDT", base="QWERUP")]
+    assert rank_universe(snaps, P, NOW).eligible_count == 2  # QWER unknown: QWERUP may be a coin of its own
+    rows = {r.symbol: r for r in rank_universe(snaps, P, NOW, None, frozenset({"OK", "QWERUP", "QWER"})).rows}
+    assert rows["OKUSDT"].eligible and "leveraged" in rows["QWERUPUSDT"].reason

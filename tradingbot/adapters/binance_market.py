@@ -105,7 +105,7 @@ class BinanceMarketData:
             first = int(rows[-1][0]) + INTERVAL_MS.get(interval, 1)
         return out
 
-    async def first_candle_time(self, symbol: str) -> datetime | None:
+    async def first_candle_time(self, symbol: str, listed_by: datetime | None = None) -> datetime | None:
         """Open time of the symbol's first hourly candle (Binance answers startTime=0 with the oldest)."""
         try:
             rows = await self.transport.call("get_klines", KLINES_WEIGHT, symbol=symbol, interval="1h",

@@ -5,12 +5,15 @@ stream (`ingest`) extend the cache as they close, so with the stream up a rebala
 Daily candles are assembled from 24 cached hourly ones when those are complete — the exchange
 builds its daily candle from the same trades, so the sums are exact. A symbol's first hourly read
 fetches its recent RECENT_DAYS of hours in the same request, so a cold ranking asks one klines
-request per symbol instead of one per candle range (now, now - lookback, the daily volumes).
+request per symbol instead of one per candle range (now, now - lookback, the daily volumes); that
+request reaches back to the age filter's horizon when it can, and its first candle then answers
+the listing question too (first_candle_time's listed_by), so no listing request is sent either.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Iterable
 
 from ..core.domain import Candle, SymbolRules
 from ..app.ports import Clock, MarketData
@@ -36,14 +39,35 @@ class CachedMarketData:
     async def prices(self) -> dict[str, Decimal]:
         return await self.source.prices()
 
-    async def first_candle_time(self, symbol: str) -> datetime | None:
+    async def first_candle_time(self, symbol: str, listed_by: datetime | None = None) -> datetime | None:
         now = to_ms(self.clock.now())
         known = self.store.listing(symbol)
         if known is not None and (known[0] is not None or now - known[1] < UNLISTED_RECHECK_MS):
             return from_ms(known[0]) if known[0] is not None else None
+        if listed_by is not None:
+            early = await self._hour_by(symbol, to_ms(listed_by))
+            if early is not None:
+                return from_ms(early)
         first = await self.source.first_candle_time(symbol)
         self.store.set_listing(symbol, None if first is None else to_ms(first), now)
         return first
+
+    async def _hour_by(self, symbol: str, by: int) -> int | None:
+        """Open time of the first cached hourly candle when it opened at or before `by`, else None.
+
+        Without the symbol's hours cached, the recent hours a ranking reads are fetched first, widened back
+        to `by` when one request still brings it all: that request would be sent anyway, and its first
+        candle proves the listing old enough, so a cold ranking needs no listing request per symbol.
+        """
+        size = HOUR_MS
+        cov = self.store.coverage(symbol, "1h")
+        last_closed = to_ms(self.clock.now()) // size * size - size
+        if cov is None and (last_closed - by) // size < ONE_REQUEST_CANDLES:
+            await self._fill(symbol, "1h", size, min(by // size * size, last_closed), last_closed, None)
+            cov = self.store.coverage(symbol, "1h")
+        if cov is None or cov.first > by:
+            return None
+        return cov.first if self.store.get(symbol, "1h", cov.first, cov.first) else None  # else a gap or young
 
     async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
         """Closed candles from the cache (filled from the source as needed); a still-open one from the source."""
@@ -76,12 +100,26 @@ class CachedMarketData:
         else:
             new = Coverage(min(first, cov.first), max(last, cov.last))
             spans = _outside(new, cov, size)
+        fetched: list[Candle] = []
         for a, b in spans:
             self.fetches += 1
             got = await self.source.candles(symbol, interval, from_ms(a), from_ms(b))
             # The range is only known complete once the source has answered for all of it
-            self.store.put(symbol, interval, [c for c in got if a <= to_ms(c.open_time) <= b])
+            kept = [c for c in got if a <= to_ms(c.open_time) <= b]
+            self.store.put(symbol, interval, kept)
+            fetched += kept
         self.store.put(symbol, interval, [], covered=new)
+        if interval == "1h" and cov is None and self.store.coverage(symbol, "1d") is None:
+            self._days_of(symbol, new, fetched)
+
+    def _days_of(self, symbol: str, hours: Coverage, candles: list[Candle]) -> None:
+        """The daily candles of the complete days in a first hourly fill, from the candles in hand: a cold
+        ranking's volume filter then reads them instead of reading its hours back from the cache."""
+        first, last = -(-hours.first // DAY_MS) * DAY_MS, (hours.last + HOUR_MS) // DAY_MS * DAY_MS - DAY_MS
+        if first > last:
+            return
+        complete = (h for h in candles if first <= to_ms(h.open_time) < last + DAY_MS)
+        self.store.put(symbol, "1d", _daily(complete), covered=Coverage(first, last))
 
     def _with_recent(self, interval: str, size: int, first: int, last: int) -> Coverage:
         """[first, last] widened to the recent hours a ranking reads, when one request still brings it all."""
@@ -103,11 +141,8 @@ class CachedMarketData:
         hourly = self.store.coverage(symbol, "1h")
         if hourly is None or not all(hourly.holds(a, b + DAY_MS - HOUR_MS) for a, b in spans):
             return False
-        days: dict[int, list[Candle]] = {}
-        for a, b in spans:
-            for h in self.store.get(symbol, "1h", a, b + DAY_MS - HOUR_MS):
-                days.setdefault(to_ms(h.open_time) // DAY_MS * DAY_MS, []).append(h)
-        self.store.put(symbol, "1d", [_merge(day, bars) for day, bars in sorted(days.items())], covered=covered)
+        hours = (h for a, b in spans for h in self.store.get(symbol, "1h", a, b + DAY_MS - HOUR_MS))
+        self.store.put(symbol, "1d", _daily(hours), covered=covered)
         return True
 
     def ingest(self, symbol: str, interval: str, candle: Candle) -> None:
@@ -131,6 +166,14 @@ class CachedMarketData:
 def _outside(wanted: Coverage, have: Coverage, size: int) -> list[tuple[int, int]]:
     """The candle ranges of `wanted` that `have` lacks, before it and after it (each may be empty)."""
     return [(a, b) for a, b in ((wanted.first, have.first - size), (have.last + size, wanted.last)) if a <= b]
+
+
+def _daily(hours: Iterable[Candle]) -> list[Candle]:
+    """The daily candles of these hourly ones, by day, oldest first."""
+    days: dict[int, list[Candle]] = {}
+    for h in hours:
+        days.setdefault(to_ms(h.open_time) // DAY_MS * DAY_MS, []).append(h)
+    return [_merge(day, bars) for day, bars in sorted(days.items())]
 
 
 def _merge(day: int, bars: list[Candle]) -> Candle:

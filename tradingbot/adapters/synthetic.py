@@ -364,7 +364,7 @@ class SyntheticMarket:
             })
         return dict(self._prices_memo[1])
 
-    async def first_candle_time(self, symbol: str) -> datetime | None:
+    async def first_candle_time(self, symbol: str, listed_by: datetime | None = None) -> datetime | None:
         """Open time of the symbol's first hourly candle, or None if unknown or not listed yet."""
         i = self._index.get(symbol)
         if i is None or self._listing[i] > self._now():

@@ -52,5 +52,5 @@ class VenueMarket:
     async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> list[Candle]:
         return await self.data.candles(symbol, interval, start, end)
 
-    async def first_candle_time(self, symbol: str) -> datetime | None:
-        return await self.data.first_candle_time(symbol)
+    async def first_candle_time(self, symbol: str, listed_by: datetime | None = None) -> datetime | None:
+        return await self.data.first_candle_time(symbol, listed_by)

@@ -20,24 +20,29 @@ CONCURRENCY = 16
 STALE_PRICE_WINDOW = timedelta(days=30)
 
 
-async def snapshot_universe(market: MarketData, params: StrategyParams, now: datetime) -> list[SymbolSnapshot]:
-    """One snapshot per listed symbol; candles are fetched only for symbols that could be eligible."""
-    rules = await market.symbols()
+async def snapshot_universe(market: MarketData, params: StrategyParams, now: datetime,
+                            rules: list[SymbolRules] | None = None) -> list[SymbolSnapshot]:
+    """One snapshot per listed symbol of the quote; candles are fetched only for symbols that could be eligible.
+
+    Pairs in other quotes are not the universe: Binance lists a few thousand symbols in every quote, and a
+    ranking of one quote's few hundred must cost what those cost, however many others are listed.
+    """
+    listed = await market.symbols() if rules is None else rules
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(r: SymbolRules) -> SymbolSnapshot:
-        if r.quote != params.quote or not r.trading:
+        if not r.trading:
             return SymbolSnapshot(r, None, None, None, Decimal(0))
         async with gate:
             return await _snapshot(market, r, params, now)
 
-    return list(await asyncio.gather(*(one(r) for r in rules)))
+    return list(await asyncio.gather(*(one(r) for r in listed if r.quote == params.quote)))
 
 
 async def _snapshot(market: MarketData, r: SymbolRules, params: StrategyParams, now: datetime) -> SymbolSnapshot:
     at_now, at_then = anchors(now, params.lookback)
     first_day, last_day = volume_window(now)
-    first = await market.first_candle_time(r.symbol)
+    first = await market.first_candle_time(r.symbol, now - timedelta(days=params.min_age_days))
     hourly_now = await market.candles(r.symbol, "1h", at_now, at_now)
     hourly_then = await market.candles(r.symbol, "1h", at_then, at_then)
     daily = await market.candles(r.symbol, "1d", first_day, last_day)
@@ -46,7 +51,10 @@ async def _snapshot(market: MarketData, r: SymbolRules, params: StrategyParams, 
 
 async def rank_now(market: MarketData, params: StrategyParams, now: datetime, caps: CapView | None = None) -> Ranking:
     """The ranking a rebalance at `now` would act on (caps: for min_market_cap; None or empty skips that filter)."""
-    return rank_universe(await snapshot_universe(market, params, now), params, now, caps.caps if caps else None)
+    rules = await market.symbols()
+    bases = frozenset(r.base for r in rules)  # every quote's: PEPEUP is leveraged when any PEPE pair is listed
+    snapshots = await snapshot_universe(market, params, now, rules)
+    return rank_universe(snapshots, params, now, caps.caps if caps else None, bases)
 
 
 async def rules_by_symbol(market: MarketData) -> dict[str, SymbolRules]:

@@ -56,8 +56,11 @@ class MarketData(Protocol):
     async def prices(self) -> dict[str, Decimal]:
         """Latest traded price of every symbol trading now (a halted/BREAK symbol has none)."""
 
-    async def first_candle_time(self, symbol: str) -> datetime | None:
-        """Open time of the symbol's first candle ever (its listing); None if unknown or not listed yet."""
+    async def first_candle_time(self, symbol: str, listed_by: datetime | None = None) -> datetime | None:
+        """Open time of the symbol's first candle ever (its listing); None if unknown or not listed yet.
+
+        With listed_by, the open time of any candle at or before listed_by may come instead: it proves the
+        symbol listed by then, all an age filter asks, and a cache may know it without asking the venue."""
 
 
 class OrderBooks(Protocol):

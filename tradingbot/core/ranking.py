@@ -86,15 +86,17 @@ def ineligibility(snap: SymbolSnapshot, params: StrategyParams, now: datetime, b
 
 
 def rank_universe(snapshots: Sequence[SymbolSnapshot], params: StrategyParams, now: datetime,
-                  caps: Mapping[str, Decimal] | None = None) -> Ranking:
+                  caps: Mapping[str, Decimal] | None = None, listed_bases: frozenset[str] | None = None) -> Ranking:
     """Score every eligible symbol by lookback return and select the top (momentum) or bottom (reversal) N.
 
     caps: USD market cap by base asset for the min_market_cap filter; None skips that filter.
+    listed_bases: the base assets listed in any quote (default: the snapshots').
     """
     scored: list[tuple[Decimal, SymbolSnapshot]] = []
     rejected: list[RankRow] = []
     seen: set[str] = set()
-    bases = frozenset(s.rules.base for s in snapshots)  # lets PEPEUP count as leveraged when PEPE is listed
+    # lets PEPEUP count as leveraged when PEPE is listed
+    bases = listed_bases if listed_bases is not None else frozenset(s.rules.base for s in snapshots)
     for snap in snapshots:
         symbol = snap.rules.symbol
         if symbol in seen:  # a market that lists a symbol twice must not get it picked twice
