@@ -8,7 +8,8 @@ from datetime import timedelta
 from handlers import texts as fmt
 from handlers.commands import Context, Role, dispatch
 from handlers.shared_answers import SHARE_S, SharedAnswers
-from tests.test_telegram_bot import world  # noqa: F401 (the fixture: after the slot, nothing trades unasked)
+from handlers.telegram_app import TelegramConfig
+from tests.test_telegram_bot import config, fake, run_with_bot, wait, world  # noqa: F401 (fixtures)
 
 run = asyncio.run
 PEOPLE = 8
@@ -99,3 +100,25 @@ def test_a_failed_drawing_is_tried_again_by_the_next_person(world):
     together, later = run(twice())
     assert [type(r) for r in together] == [RuntimeError, RuntimeError]  # both waited on the one drawing
     assert later == "picture" and len(calls) == 2
+
+
+def test_a_shared_chart_goes_up_once_and_then_by_its_file_id(world, fake):  # noqa: F811
+    viewers = [2001 + i for i in range(5)]
+    base = config(fake)
+    cfg = TelegramConfig(**{**base.__dict__, "viewers": frozenset(viewers)})
+    run(world.services.rebalance_slot())
+
+    async def scenario():
+        for user in viewers:
+            fake.send_text(user, "/positions")
+        for user in viewers:
+            await wait(fake, lambda m, u=user: m.chat_id == u and m.kind == "photo", timeout=20)
+
+    run_with_bot(world, fake, scenario, cfg)
+    photos = [m for u in viewers for m in fake.messages_to(u) if m.kind == "photo"]
+    assert len(photos) == len(viewers) and len({m.photo_bytes for m in photos}) == 1  # the same picture to all
+    sends = [c for c in fake.calls if c.method.lower() == "sendphoto" and c.status == 200]
+    uploads = [c for c in sends if c.files]
+    assert len(uploads) == 1  # uploaded once ...
+    by_id = [c.params["photo"] for c in sends if not c.files]
+    assert len(by_id) == len(viewers) - 1 and set(by_id) == {photos[0].file_id}  # ... then sent by its file_id
