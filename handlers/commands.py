@@ -97,7 +97,7 @@ async def _help(ctx: Context, args: list[str]) -> Reply:
 
 async def _status(ctx: Context, args: list[str]) -> Reply:
     _no_args("status", args)
-    return Reply(fmt.status(await ctx.services.status()))
+    return Reply(fmt.status(await ctx.read("status", ctx.services.status)))
 
 
 async def _pnl(ctx: Context, args: list[str]) -> Reply:

@@ -1,8 +1,8 @@
 """Answers and charts shared between the people who ask the same thing at about the same moment.
 
 Twenty people sending /pnl within a second ask one question: the account valued once, and its chart drawn once,
-answer every one of them. A report is shared for SHARE_S seconds (the venue's prices are about that old anyway:
-Binance's ticker is read at most every 2 s) and never across a write the bot announces (a mark, a rebalance, a
+answer every one of them. A report is shared for SHARE_S seconds (the venue's prices are that old anyway:
+Binance's ticker is read at most every 2 s, binance_market.PRICES_TTL) and never across a write the bot announces (a mark, a rebalance, a
 parameter change: `Services.on_change`) or a command that may write (the front end calls `forget`). A chart is
 keyed by exactly the report it illustrates, so words and chart state the same figures, and a chart drawn before
 a mark or a rebalance is never shown after it. Requests for a chart being drawn wait for that drawing
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .replies import Photo
 
 T = TypeVar("T")
-SHARE_S = 1.0
+SHARE_S = 2.0
 MAX_CHARTS = 8  # a few kinds of chart, each for the newest report or two: ~100-200 KB of PNG each
 
 

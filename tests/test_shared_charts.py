@@ -73,6 +73,15 @@ def test_nothing_valued_or_drawn_before_a_rebalance_is_shown_after_it(world):
     assert {photos[0].png for _, photos in sold} != {photos[0].png for _, photos in held} and shared.drawn == 3
 
 
+def test_the_status_is_shared_but_a_pause_shows_at_once(world):
+    shared = SharedAnswers(world.services)
+    before = ask_at_once(world, shared, "/status")
+    assert len({reply.text for reply, _ in before}) == 1 and "paused" not in before[0][0].text.lower()
+    world.services.pause("admin")  # a change the services announce: nothing shared from before it
+    after = ask_at_once(world, shared, "/status")
+    assert all("paused" in reply.text.lower() for reply, _ in after)
+
+
 def test_a_report_is_shared_only_for_a_moment(world):
     run(world.services.rebalance_slot())
     shared = SharedAnswers(world.services)
