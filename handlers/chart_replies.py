@@ -1,4 +1,4 @@
-"""Charts attached to replies and pushes: data from the services, drawing in a worker thread.
+"""Charts attached to replies and pushes: data from the services, drawing in one worker thread.
 
 Rendering takes tens of milliseconds of CPU; off the event loop, the bot keeps answering meanwhile.
 """
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 import charts
@@ -18,12 +19,18 @@ from .replies import Photo
 if TYPE_CHECKING:
     from tradingbot.core.backtest.report import BacktestReport
 
+    from .shared_answers import SharedAnswers
+
 NAMES = ("equity", "allocation", "rebalances", "ranking", "inventory")
 MAX_REBALANCES = 365
+# One thread draws every chart: matplotlib's style is process-global, so charts are drawn one at a time anyway
+# (charts/style.py), and memory each new drawing thread's allocator arena grew to stays with the process.
+_DRAWER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="charts")
 
 
 async def _draw(name: str, caption: str, draw: Callable[[], bytes]) -> Photo:
-    return Photo(f"{name}.png", await asyncio.to_thread(_drawn, draw), caption)
+    png = await asyncio.get_running_loop().run_in_executor(_DRAWER, _drawn, draw)
+    return Photo(f"{name}.png", png, caption)
 
 
 def _drawn(draw: Callable[[], bytes]) -> bytes:
@@ -34,17 +41,28 @@ def _drawn(draw: Callable[[], bytes]) -> bytes:
     return png
 
 
-async def equity(s: Services, report: PnlReport | None = None) -> Photo:
-    """Ending at the valuation the reply's text used (report), else at equity now: one figure in words and chart."""
-    h = await s.equity_history((report.at, report.equity) if report and report.at else None)
-    return await _draw("equity", "Equity, drawdown and benchmarks", lambda: charts.equity_chart(
-        h.marks, h.deposits, h.fees, h.benchmarks, s.params.zone, s.quote, live=h.live))
+async def equity(s: Services, report: PnlReport | None = None, shared: SharedAnswers | None = None) -> Photo:
+    """Ending at the valuation the reply's text used (report), else at equity now: one figure in words and chart.
+
+    With `shared`, one drawing serves everyone whose words state that valuation."""
+    async def drawn() -> Photo:
+        h = await s.equity_history((report.at, report.equity) if report and report.at else None)
+        return await _draw("equity", "Equity, drawdown and benchmarks", lambda: charts.equity_chart(
+            h.marks, h.deposits, h.fees, h.benchmarks, s.params.zone, s.quote, live=h.live))
+    if shared is None or report is None or report.at is None:
+        return await drawn()
+    return await shared.chart(("equity", report.at, report.equity), drawn)
 
 
-async def allocation(s: Services, report: PositionsReport | None = None) -> Photo:
-    r = report or await s.positions()
-    return await _draw("allocation", "Allocation and unrealized P/L", lambda: charts.allocation_chart(
-        r.positions, r.cash, r.equity, r.quote))
+async def allocation(s: Services, report: PositionsReport | None = None,
+                     shared: SharedAnswers | None = None) -> Photo:
+    """The holdings of `report` (else valued now); with `shared`, drawn once for everyone shown that report."""
+    async def drawn(r: PositionsReport) -> Photo:
+        return await _draw("allocation", "Allocation and unrealized P/L", lambda: charts.allocation_chart(
+            r.positions, r.cash, r.equity, r.quote))
+    if shared is None or report is None:
+        return await drawn(report or await s.positions())
+    return await shared.chart(("allocation", report), lambda: drawn(report))
 
 
 async def rebalances(s: Services) -> Photo:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable, TypeVar
 
 from tradingbot.core.domain import DustTotal
 from tradingbot.app.dust import convert_dust, dust_now
@@ -27,7 +27,11 @@ from . import period_text
 from . import texts as fmt
 from .replies import Reply
 
+if TYPE_CHECKING:
+    from .shared_answers import SharedAnswers
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Role(str, Enum):
@@ -47,6 +51,11 @@ class Context:
     user_id: int | None = None
     chat_id: int | None = None
     requested_at: datetime | None = None  # a confirmed request's time fixes its journal key: it runs once
+    shared: SharedAnswers | None = None  # Telegram: reports and charts shared by people asking at once
+
+    async def read(self, kind: str, fetch: Callable[[], Awaitable[T]]) -> T:
+        """A report: fetched now, or shared with whoever asked the same a moment ago (see shared_answers.py)."""
+        return await (fetch() if self.shared is None else self.shared.report(kind, fetch))
 
 
 Handler = Callable[[Context, list[str]], Awaitable[Reply]]
@@ -88,21 +97,21 @@ async def _help(ctx: Context, args: list[str]) -> Reply:
 
 async def _status(ctx: Context, args: list[str]) -> Reply:
     _no_args("status", args)
-    return Reply(fmt.status(await ctx.services.status()))
+    return Reply(fmt.status(await ctx.read("status", ctx.services.status)))
 
 
 async def _pnl(ctx: Context, args: list[str]) -> Reply:
     _no_args("pnl", args)
-    report = await ctx.services.pnl()
+    report = await ctx.read("pnl", ctx.services.pnl)
     return Reply(fmt.pnl(report, ctx.services.params.zone),
-                 later=lambda: chart.optional(chart.equity(ctx.services, report)))
+                 later=lambda: chart.optional(chart.equity(ctx.services, report, ctx.shared)))
 
 
 async def _positions(ctx: Context, args: list[str]) -> Reply:
     _no_args("positions", args)
-    report = await ctx.services.positions()
+    report = await ctx.read("positions", ctx.services.positions)
     return Reply(fmt.positions(report), monospace=True,
-                 later=lambda: chart.optional(chart.allocation(ctx.services, report)))
+                 later=lambda: chart.optional(chart.allocation(ctx.services, report, ctx.shared)))
 
 
 async def _ranking(ctx: Context, args: list[str]) -> Reply:

@@ -90,6 +90,7 @@ class Confirmations:
         ctx = Context(self.front.services, f"telegram:{user.id}", Role.ADMIN, user_id=user.id,
                       chat_id=pending.chat_id, requested_at=pending.created)
         reply = await dispatch(ctx, " ".join([f"/{pending.command}", *pending.args]))
+        self.front.shared.forget()  # it traded or converted: reports and charts from before are stale
         await self.front.replier.send(pending.chat_id, reply)
         if reply.summary is not None:
             await self.front.announce(reply.summary)

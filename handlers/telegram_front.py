@@ -21,6 +21,7 @@ from tradingbot.app.services import Services
 
 from .commands import BY_NAME, COMMANDS, Context, Role, dispatch, parse
 from .replies import Reply
+from .shared_answers import SharedAnswers
 from .telegram_confirm import Confirmations
 from .telegram_guard import HeavyLane, Limits, OncePer, QuietLog, Throttle, Verdict
 from .telegram_send import Replier
@@ -72,6 +73,7 @@ class TelegramFrontEnd:
         self.refusals, self.not_here = OncePer(REFUSE_EVERY_S), OncePer(REFUSE_EVERY_S)
         self.refusal_log = QuietLog(log, "commands refused to people without a role", 60.0)
         self.heavy = HeavyLane(HEAVY_SLOTS, limits.queue)
+        self.shared = SharedAnswers(services)  # people asking the same at once share one valuation and chart
         self.closing = False
         self._last_conflict_alert = -CONFLICT_ALERT_EVERY_S
         self._work: set[asyncio.Task[object]] = set()  # handlers running now, for a bounded shut-down
@@ -122,7 +124,7 @@ class TelegramFrontEnd:
                 self.replier.chatter(chat_id, NOT_HERE)
             return
         ctx = Context(self.services, f"telegram:{user_id}", role or Role.ANYONE, user_id=user_id, chat_id=chat_id,
-                      progress=self._progress_to(chat_id))
+                      progress=self._progress_to(chat_id), shared=self.shared)
         if name not in HEAVY:
             await self.run(ctx, message.text or "", charts_in_lane=True)
         elif self.heavy.full(user_id):
@@ -143,6 +145,8 @@ class TelegramFrontEnd:
             await self.confirmations.ask(ctx, command, text)
             return
         reply = await dispatch(ctx, text)
+        if command is not None and command.role is Role.ADMIN:  # it may have written: nothing shared from before it
+            self.shared.forget()
         if not charts_in_lane or reply.later is None:
             await self.replier.send(ctx.chat_id or 0, reply)
         elif await self.replier.send(ctx.chat_id or 0, replace(reply, photos=(), later=None)) is not None:
@@ -204,6 +208,7 @@ class TelegramFrontEnd:
     async def close(self, grace: float) -> None:
         """Shut-down: take no new work, drop chatter, give running handlers `grace` seconds, then cancel them."""
         self.closing = True
+        self.shared.unsubscribe()
         await self.replier.drop_chatter()
         if self._work:
             _, late = await asyncio.wait(list(self._work), timeout=grace)

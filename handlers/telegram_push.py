@@ -11,7 +11,7 @@ from datetime import timedelta
 from enum import Enum
 from typing import Sequence
 
-from telegram import Bot, InputMediaPhoto
+from telegram import Bot, InputMediaPhoto, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
@@ -32,19 +32,21 @@ class Outcome(Enum):
 
 
 async def send_text_or_album(bot: Bot, chat_id: int, body: str, photos: Sequence[tuple[str, bytes]],
-                             silent: bool = False) -> None:
-    """One message: text, one captioned photo, or an album captioned on its first photo."""
+                             silent: bool = False) -> Message | None:
+    """One message: text, one captioned photo, or an album captioned on its first photo (the message sent, but
+    for an album)."""
     if not photos:
-        await bot.send_message(chat_id, body, parse_mode=ParseMode.HTML, disable_notification=silent)
+        return await bot.send_message(chat_id, body, parse_mode=ParseMode.HTML, disable_notification=silent)
     elif len(photos) == 1:
         name, png = photos[0]
-        await bot.send_photo(chat_id, png, filename=name, caption=body or None,
-                             parse_mode=ParseMode.HTML, disable_notification=silent)
+        return await bot.send_photo(chat_id, png, filename=name, caption=body or None,
+                                    parse_mode=ParseMode.HTML, disable_notification=silent)
     else:
         # Raw bytes, not a prebuilt InputFile: PTB then uploads each as an attach:// part of the album.
         media = [InputMediaPhoto(png, filename=name, caption=(body or None) if i == 0 else None,
                                  parse_mode=ParseMode.HTML) for i, (name, png) in enumerate(photos)]
         await bot.send_media_group(chat_id, media, disable_notification=silent)
+    return None
 
 
 def retry_seconds(error: RetryAfter) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from typing import Awaitable, Callable
 
 from telegram import Bot, InlineKeyboardMarkup, Message
@@ -20,12 +21,15 @@ from .telegram_text import caption, html_chunks
 
 log = logging.getLogger(__name__)
 MAX_FLOOD_WAIT_S = 120.0
+KNOWN_PICTURES = 16  # file_ids kept: the charts shared right now (shared_answers.py) and a few before them
 
 
 class Replier:
     def __init__(self, bot: Bot):
         self.bot = bot
         self._chatter: set[asyncio.Task[object]] = set()
+        # a picture sent once -> Telegram's id for it (the largest size: the picture as sent), or its upload
+        self._file_ids: OrderedDict[bytes, asyncio.Future[str | None]] = OrderedDict()
 
     async def send(self, chat_id: int, reply: Reply, keyboard: InlineKeyboardMarkup | None = None) -> Message | None:
         """An owed answer; the message carrying the keyboard (the last text part), or None if not delivered."""
@@ -47,8 +51,35 @@ class Replier:
         if photos:
             album = [(p.name, p.png) for p in photos]
             title = caption(" · ".join(p.caption for p in photos if p.caption))
-            if not await self.attempt(chat_id, lambda: send_text_or_album(self.bot, chat_id, title, album)):
+            send = (lambda: self._photo(chat_id, title, album[0])) if len(album) == 1 else \
+                (lambda: send_text_or_album(self.bot, chat_id, title, album))
+            if not await self.attempt(chat_id, send):
                 log.warning("charts for chat %s not delivered", chat_id)
+
+    async def _photo(self, chat_id: int, title: str, photo: tuple[str, bytes]) -> None:
+        """One picture: by the file_id Telegram gave it when it was first sent, so a chart shared by many people
+        is uploaded once (the others wait for that upload); uploaded again if Telegram no longer knows the id."""
+        name, png = photo
+        first = self._file_ids.get(png)
+        file_id = await asyncio.shield(first) if first is not None else None
+        if file_id is not None:
+            try:
+                await self.bot.send_photo(chat_id, file_id, caption=title or None, parse_mode=ParseMode.HTML)
+                self._file_ids.move_to_end(png)
+                return
+            except BadRequest:  # an id Telegram no longer knows: upload the bytes
+                pass
+        uploaded: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._file_ids[png] = uploaded
+        while len(self._file_ids) > KNOWN_PICTURES:
+            self._file_ids.popitem(last=False)
+        sent = None
+        try:
+            sent = await send_text_or_album(self.bot, chat_id, title, [photo])
+        finally:  # those waiting send by the id, or (None: the upload failed) upload themselves
+            uploaded.set_result(sent.photo[-1].file_id if sent is not None and sent.photo else None)
+            if uploaded.result() is None and self._file_ids.get(png) is uploaded:
+                del self._file_ids[png]
 
     async def attempt(self, chat_id: int, send: Callable[[], Awaitable[object]]) -> bool:
         """Try one send: flood control is a wait, not a failure; a refusal is final; network errors retry."""
