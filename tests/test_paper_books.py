@@ -27,14 +27,16 @@ DEPTH = "/api/v3/depth"
 KEY, SECRET = "k-books", "s-books"
 
 
-def run(scenario) -> Any:
-    """scenario(sim, paper) against a local Binance on a small synthetic market; the paper account holds 10M USDT."""
+def run(scenario, timeout: float = 0.5) -> Any:
+    """scenario(sim, paper) against a local Binance on a small synthetic market; the paper account holds 10M USDT.
+    The short timeout serves the hung-read tests; a test counting read weights gives a long one, since a
+    5,000-level answer can take longer than 0.5 s on a loaded machine and its retry would count twice."""
     async def main():
         clock = ManualClock(START)  # one instant: the paper venue and the local Binance see the same book
         sim = BinanceSim(SyntheticMarket(clock, seed=7, n_symbols=60), clock, check_timestamps=False)
         sim.add_account(KEY, SECRET, {"USDT": D(10**7)})
         async with sim:
-            transport = BinanceTransport("market data", sim.rest_url, clock=clock, backoff=0.01, timeout=0.5,
+            transport = BinanceTransport("market data", sim.rest_url, clock=clock, backoff=0.01, timeout=timeout,
                                          attempts=2)
             data = BinanceMarketData(transport, clock)
             paper = PaperExchange(Database(memory=True), data, clock, lambda: COSTS, books=data)
@@ -108,7 +110,7 @@ def thin_buy(amount: Decimal):
     async def scenario(sim, paper):
         result = await paper.place_market_order(buy(await thinnest(sim), amount))
         return result, depth_weights(sim)
-    return run(scenario)
+    return run(scenario, timeout=30)
 
 
 def test_a_book_shallower_than_the_order_is_read_deeper_and_never_extrapolated():
