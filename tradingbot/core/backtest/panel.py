@@ -1,9 +1,11 @@
 """Candles as aligned arrays: one row per candle interval (an hour, four hours, a day), one column per symbol (pure)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -11,6 +13,8 @@ EPOCH_DAY = date(1970, 1, 1)
 DAY_MS = 86_400_000
 VOLUME_DAYS = 7  # the volume filter's window: the 7 UTC days closed at the signal, as the live engine's 7 closed days
 INTERVALS_MS = {"1h": 3_600_000, "4h": 14_400_000, "1d": DAY_MS}  # candle intervals a backtest runs on
+MEMO_KEYS = 8  # derived arrays kept per panel for run options (each as large as the close at most)
+T = TypeVar("T")
 
 
 def interval_name(step_ms: int) -> str:
@@ -46,6 +50,9 @@ class Panel:
     # Highs and lows, loaded only for the volume cost model's spread estimate (execution.py).
     high: np.ndarray | None = field(default=None, repr=False)
     low: np.ndarray | None = field(default=None, repr=False)
+    # Arrays derived for some run options (the exclusion mask, the filtered closes), shared by the runs on the
+    # panel; dataclasses.replace starts a new one, as it does the cached properties.
+    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def days(self) -> int:
@@ -115,6 +122,20 @@ class Panel:
     def age(self) -> np.ndarray:
         """Candles since each symbol's first candle, per row (negative before it): days on a daily panel."""
         return (self.first_day + np.arange(self.days))[:, None] - self.listed[None, :]
+
+    def memo(self, key: Hashable, make: Callable[[], T]) -> T:
+        """make()'s result for the key (an array or a tuple of fresh arrays), made once for this panel and made
+        read-only, as runs share it. Past MEMO_KEYS keys the least recently used goes, so a session trying many
+        options keeps a bounded few."""
+        made = self._memo.pop(key, None)
+        if made is None:
+            made = make()
+            for a in made if isinstance(made, tuple) else (made,):
+                a.flags.writeable = False
+        self._memo[key] = made  # last: the most recently used
+        while len(self._memo) > MEMO_KEYS:
+            del self._memo[next(iter(self._memo))]
+        return made
 
     def warm(self) -> Panel:
         """Compute the derived arrays now (before forking workers, so they share them)."""
