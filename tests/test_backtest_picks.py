@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from tests.backtest_data import make_candles, panel_of
 from tradingbot.core.backtest.config import allowed_columns
-from tradingbot.core.backtest.panel import DAY_MS, MEMO_KEYS, Panel
+from tradingbot.core.backtest.panel import DAY_MS, MEMO_PANELS, Panel
 from tradingbot.core.backtest.signals import eligible, pick, ranked_picks
 from tradingbot.core.params import StrategyParams
 
@@ -96,18 +96,17 @@ def test_the_exclusion_mask_is_made_once_per_panel_and_rules():
 
 def test_the_filtered_closes_follow_the_options_and_stay_few():
     """Runs with other filters on one panel, in any order, pick what they pick on a fresh panel; the panel keeps
-    at most MEMO_KEYS of those arrays."""
+    at most MEMO_PANELS close-sized arrays of them."""
     panel = panel_of(make_candles(4))
     rows, n = np.arange(10, panel.days), len(panel.symbols)
     options = [(age, volume, allowed) for age in (0, 5, 30) for volume in (0.0, 3e5, 3e6)
                for allowed in (np.ones(n, dtype=bool), np.arange(n) % 3 > 0)]
-    assert len(options) > MEMO_KEYS
     for filters in options + options[::-1]:
         for strategy in ("momentum", "reversal"):
             got = ranked_picks(panel, rows, 5, filters, 4, strategy)
             fresh = ranked_picks(replace(panel), rows, 5, filters, 4, strategy)
             assert all(np.array_equal(a, b) for a, b in zip(got, fresh))
-    assert len(panel._memo) <= MEMO_KEYS
+        assert panel.memo_bytes() <= MEMO_PANELS * panel.close.nbytes
     quieter = replace(panel, quote_volume=panel.quote_volume / 100)  # a new panel: the filters read its volumes
     filters = (0, 3e5, np.ones(n, dtype=bool))
     assert ranked_picks(quieter, rows, 5, filters, 4, "momentum")[0].size < \

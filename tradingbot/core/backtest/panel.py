@@ -14,7 +14,9 @@ DAY_MS = 86_400_000
 BLOCK_ROWS = 128  # rows per block where a whole-panel pass would go to memory and back (a block: ~0.6 MiB)
 VOLUME_DAYS = 7  # the volume filter's window: the 7 UTC days closed at the signal, as the live engine's 7 closed days
 INTERVALS_MS = {"1h": 3_600_000, "4h": 14_400_000, "1d": DAY_MS}  # candle intervals a backtest runs on
-MEMO_KEYS = 8  # derived arrays kept per panel for run options (each as large as the close at most)
+# What a panel's memo may hold, in arrays the size of its closes (hourly ones run to 100s of MiB): the
+# listing-order copy and the filtered closes of two filter settings (signals.py), with room for the small arrays.
+MEMO_PANELS = 4
 T = TypeVar("T")
 
 
@@ -127,17 +129,20 @@ class Panel:
 
     def memo(self, key: Hashable, make: Callable[[], T]) -> T:
         """make()'s result for the key (an array or a tuple of fresh arrays), made once for this panel and made
-        read-only, as runs share it. Past MEMO_KEYS keys the least recently used goes, so a session trying many
-        options keeps a bounded few."""
+        read-only, as runs share it. Past MEMO_PANELS close-sized arrays the least recently used results go (the
+        newest stays), so a session trying many options holds a bounded few."""
         made = self._memo.pop(key, None)
         if made is None:
             made = make()
             for a in made if isinstance(made, tuple) else (made,):
                 a.flags.writeable = False
         self._memo[key] = made  # last: the most recently used
-        while len(self._memo) > MEMO_KEYS:
+        while len(self._memo) > 1 and self.memo_bytes() > MEMO_PANELS * self.close.nbytes:
             del self._memo[next(iter(self._memo))]
         return made
+
+    def memo_bytes(self) -> int:
+        return sum(a.nbytes for made in self._memo.values() for a in (made if isinstance(made, tuple) else (made,)))
 
     def warm(self) -> Panel:
         """Compute the derived arrays now (before forking workers, so they share them)."""
