@@ -113,7 +113,14 @@ def candles(panel: Panel, span: timedelta, what: str) -> int:
 
 
 def allowed_columns(panel: Panel, params: StrategyParams) -> np.ndarray:
-    """Symbols of the quote asset that no exclusion list or blacklist keeps out, as a column mask."""
+    """Symbols of the quote asset that no exclusion list or blacklist keeps out, as a column mask (read-only).
+
+    Made once per panel and rules: it asks the exclusion lists symbol by symbol, in Python."""
+    key = ("allowed", params.quote, params.exclude, params.blacklist)
+    return panel.memo(key, lambda: _allowed(panel, params))
+
+
+def _allowed(panel: Panel, params: StrategyParams) -> np.ndarray:
     quote = params.quote
     bases = [s[: -len(quote)] if s.endswith(quote) else "" for s in panel.symbols]
     known = frozenset(b for b in bases if b)  # lets PEPEUP count as leveraged when PEPE is listed

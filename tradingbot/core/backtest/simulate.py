@@ -17,7 +17,7 @@ from ..costs import Costs
 from .config import BacktestConfig, allowed_columns, signal_rows, window
 from .execution import MAX_IMPACT, VolumeCosts, pair_costs
 from .panel import Panel
-from .signals import eligible, pick
+from .signals import ranked_picks
 
 
 @dataclass
@@ -141,18 +141,19 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
     signals = signal_rows(panel, config, first, last)
     signals = signals[(signals >= first) & (signals + offset <= last)]
     allowed = allowed_columns(panel, p) if allowed is None else allowed
-    ok, score = eligible(panel, signals, lookback, p.min_age_days, float(p.min_quote_volume), allowed)
-    picks = pick(ok, score, p.topn, p.strategy)
-    trading = picks.any(axis=1)  # nobody eligible: the rebalance is skipped and the holdings kept, as live
+    filters = (p.min_age_days, float(p.min_quote_volume), allowed)
+    pr, pc = ranked_picks(panel, signals, lookback, filters, p.topn, p.strategy)
+    count = np.bincount(pr, minlength=len(signals))
+    trading = count > 0  # nobody eligible: the rebalance is skipped and the holdings kept, as live
     fired = signals[trading]
-    picks, trades = picks[trading], fired + offset
-    pr, pc = np.nonzero(picks)
+    trades, count, pr = fired + offset, count[trading], (np.cumsum(trading) - 1)[pr]  # pr: now the trade's index
     if p.mode == "full" and len(trades):
         if not config.execution.volume:
-            return _full_path(panel, config, first, last, trades, at_open, picks)
-        return _full_stepped(panel, config, first, last, (fired, trades), at_open, picks)
+            return _full_path(panel, config, first, last, trades, at_open, (pr, pc, count))
+        return _full_stepped(panel, config, first, last, (fired, trades), at_open, _matrix(pr, pc, panel, trades))
     model = None
     if config.execution.volume:  # a trade sells only the last trade's picks and buys only its own
+        picks = _matrix(pr, pc, panel, trades)
         traded = picks | np.vstack([np.zeros_like(picks[:1]), picks[:-1]])
         model = VolumeCosts.at(panel, fired, traded, config.execution.impact_k)
     bounds = np.searchsorted(pr, np.arange(len(trades) + 1))
@@ -184,8 +185,15 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
                costs.fills, names, costs.slippage, costs.spread, costs.impact, panel.per_day)
 
 
+def _matrix(pr: np.ndarray, pc: np.ndarray, panel: Panel, trades: np.ndarray) -> np.ndarray:
+    """The picks as a (trade, symbol) mask."""
+    picks = np.zeros((len(trades), len(panel.symbols)), dtype=bool)
+    picks[pr, pc] = True
+    return picks
+
+
 def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trades: np.ndarray, at_open: bool,
-               picks: np.ndarray) -> Run:
+               pairs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Run:
     """Full mode without a loop: everything is sold at each trade, so cash compounds by one factor a period.
 
     With a share v of the cash invested, cash after the sells of trade k is C[k] = C[k-1] × ((1-v) + v ×
@@ -195,8 +203,8 @@ def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trad
     """
     costs = _Fills.at(config.costs)
     f, s, v = costs.fee, costs.slip, float(config.params.invest_fraction)
-    count = picks.sum(axis=1).astype(np.float64)
-    pr, pc = np.nonzero(picks)
+    pr, pc, count = pairs  # each pick's trade and column (in trade then column order), picks per trade
+    count = count.astype(np.float64)
     following = np.minimum(pr + 1, len(trades) - 1)  # the last period's relative is never used
     bought = _fill_prices(panel, trades[pr], pc, at_open)
     sold_at = _fill_prices(panel, trades[following], pc, at_open)
@@ -214,7 +222,7 @@ def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trad
     held = np.where(live, count[np.maximum(period, 0)], 0).astype(np.int64)
     traded = float(sold.sum() + cash.sum() * v)
     slipped = float(sold.sum()) * s / (1 - s) + float(cash.sum()) * v * s / (1 + s)  # sells at mid, buys' spend
-    names = tuple(panel.symbols[c] for c in np.flatnonzero(picks[-1]))
+    names = tuple(panel.symbols[c] for c in pc[pr == len(trades) - 1].tolist())
     return Run(config, first, equity, held, trades, f * traded, traded, int(count.sum() + count[:-1].sum()), names,
                slipped, per_day=panel.per_day)
 
