@@ -85,7 +85,8 @@ def solve_cash(capital: float, fv: tuple[float, float], pr: np.ndarray, count: n
                 return None
             cash[1:] *= np.exp(correction)
             if np.all(np.abs(correction) <= _CONVERGED):
-                return _trades(cash, (f, v), pr, n, columns)[:3]
+                units, spend, kept, _, _ = _trades(cash, (f, v), pr, n, columns)
+                return units, spend, kept
     return None
 
 
@@ -100,7 +101,7 @@ def _start(capital: float, fv: tuple[float, float], pr: np.ndarray, n: np.ndarra
 
 
 def _trades(cash: np.ndarray, fv: tuple[float, float], pr: np.ndarray, n: np.ndarray,
-            columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+            columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Given each trade's cash before it buys: the pairs' units, the spends, the kept cash, and per pair the
     value sold, its gross and the pieces of its derivative. The same arithmetic as cash_steps, pair by pair."""
     f, v = fv
