@@ -148,24 +148,30 @@ def _cells(days: np.ndarray, cols: np.ndarray, reach: int) -> tuple[np.ndarray, 
     return cell_days, cols[owner], ends - 1
 
 
-def _window_sums(values: np.ndarray, ends: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sum and count of the non-NaN values[e − length + 1 … e] for each end e.
+def _window_sums(values: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:
+    """The sum of values[e − length + 1 … e] (NaN-free) for each end e.
 
     Each window is cut into blocks of the powers of two in `length` (30 = 16 + 8 + 4 + 2), the blocks' sums
     made once for all cells by doubling: O(cells × log length), and a window's sum is of its own terms only
-    (a running sum's difference would lose the small spreads to the large totals before them)."""
-    seen = ~np.isnan(values)
-    block, count = np.where(seen, values, 0.0), seen.astype(np.float64)
-    total, n = np.zeros(len(ends)), np.zeros(len(ends))
-    at, size = ends + 1, 1
+    (a running sum's difference would lose the small spreads to the large totals before them). Doubling stops
+    at the largest block a window takes."""
+    total = np.zeros(len(ends))
+    block, at, size = values, ends + 1, 1
     while size <= length:
         if length & size:
             at = at - size
             total += block[at]
-            n += count[at]
-        block, count = block[:-size] + block[size:], count[:-size] + count[size:]
+        if 2 * size > length:
+            break
+        block = block[:-size] + block[size:]
         size *= 2
-    return total, n
+    return total
+
+
+def _window_counts(seen: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:
+    """How many cells are seen in each window e − length + 1 … e: whole numbers, so a running count is exact."""
+    running = np.cumsum(seen, dtype=np.int64)
+    return (running[ends] - running[ends - length]).astype(np.float64)
 
 
 def _days(panel: Panel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -198,22 +204,31 @@ def model_inputs(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.n
     order = np.lexsort((days, cols))
     cell_days, cell_cols, ends = _cells(days[order], cols[order], max(SPREAD_DAYS, SIGMA_DAYS))
     at = np.maximum(cell_days, 0) * closes.shape[1] + cell_cols  # flat: faster than 2-D indexing
-    close, high, low = (np.where(cell_days >= 0, np.take(a, at), np.nan) for a in (closes, highs, lows))
+    close, high, low = (np.take(a, at) for a in (closes, highs, lows))
+    before = cell_days < 0  # windows reaching back before the panel's first day
+    if before.any():
+        close[before] = high[before] = low[before] = np.nan
+    products, returns = np.full(len(at), np.nan), np.full(len(at), np.nan)  # a run's first cell: never read
     with np.errstate(invalid="ignore", divide="ignore"):
         c, eta = np.log(close), (np.log(high) + np.log(low)) / 2.0
-        products = np.r_[np.nan, (c[:-1] - eta[:-1]) * (c[:-1] - eta[1:])]  # a run's first cell: never read
-        returns = np.r_[np.nan, np.log(close[1:] / close[:-1])]
+        np.multiply(c[:-1] - eta[:-1], c[:-1] - eta[1:], out=products[1:])
+        np.log(close[1:] / close[:-1], out=returns[1:])
+    returns[~np.isfinite(returns)] = np.nan
+    terms = np.zeros((3, len(at)))  # the products, the returns and their squares, 0 where NaN
+    np.copyto(terms[0], products, where=~np.isnan(products))
+    np.copyto(terms[1], returns, where=~np.isnan(returns))
+    np.multiply(terms[1], terms[1], out=terms[2])
+    # Row by row: gathering from a 2-D array's rows is several times slower than from 1-D arrays
+    total, n = _window_sums(terms[0], ends, SPREAD_DAYS), _window_counts(~np.isnan(products), ends, SPREAD_DAYS)
+    returns_sum, squares = (_window_sums(row, ends, SIGMA_DAYS) for row in terms[1:])
+    m = _window_counts(~np.isnan(returns), ends, SIGMA_DAYS)
     spread, sigma = np.empty(len(order)), np.empty(len(order))
-    total, n = _window_sums(products, ends, SPREAD_DAYS)
     mean = np.divide(total, n, out=np.zeros_like(total), where=n > 0)
     spread[order] = np.minimum(np.sqrt(np.maximum(mean, 0.0)), MAX_HALF_SPREAD)
-    returns[~np.isfinite(returns)] = np.nan
-    total, n = _window_sums(returns, ends, SIGMA_DAYS)
-    squares, _ = _window_sums(returns * returns, ends, SIGMA_DAYS)
-    mean = np.divide(total, n, out=np.zeros_like(total), where=n > 0)
+    mean = np.divide(returns_sum, m, out=np.zeros_like(m), where=m > 0)
     # Σ(r − mean)² as Σr² − n·mean²: daily returns' mean is small beside their spread, so little cancels
-    deviation = np.maximum(squares - n * mean * mean, 0.0)
-    sigma[order] = np.sqrt(np.divide(deviation, n - 1, out=np.zeros_like(n), where=n > 1))
+    deviation = np.maximum(squares - m * mean * mean, 0.0)
+    sigma[order] = np.sqrt(np.divide(deviation, m - 1, out=np.zeros_like(m), where=m > 1))
     return spread, sigma
 
 
