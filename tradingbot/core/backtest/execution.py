@@ -24,6 +24,7 @@ Both are read at the signal row (what is known when the order is decided), never
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -191,15 +192,71 @@ def _days(panel: Panel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     traded = ~np.isnan(grouped(panel.close)).all(axis=1)
     close = np.where(traded, grouped(panel.price)[:, -1], np.nan)  # the day's last close, carried within it
     high, low = np.fmax.reduce(grouped(panel.high), axis=1), np.fmin.reduce(grouped(panel.low), axis=1)
-    return close, high, low, (pad + rows + 1) // n - 1
+    return close, high, low, _day_index(panel, rows)
+
+
+def _day_index(panel: Panel, rows: np.ndarray) -> np.ndarray:
+    """Each row's last UTC day closed at its close, counted from the panel's first (partial) day; -1: none yet."""
+    n = panel.per_day
+    return rows if n == 1 else (panel.first_day % n + rows + 1) // n - 1
+
+
+@dataclass(frozen=True)
+class _Known:
+    """The model's inputs already worked out on one panel, by (day, column) key in ascending order."""
+
+    keys: np.ndarray
+    spread: np.ndarray
+    sigma: np.ndarray
+
+
+_known: dict[int, _Known] = {}  # id(panel) -> what is known of it, dropped when the panel is
 
 
 def model_inputs(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Half-spread and σ_daily for each (row, column) pair, from the SPREAD_DAYS and SIGMA_DAYS days up to it.
 
-    Only the windows asked for are read: a run needs a few symbols a trade, not the whole panel."""
+    Only the windows asked for are read: a run needs a few symbols a trade, not the whole panel. What was worked
+    out is kept with the panel (a few arrays of the pairs asked for), so runs on the same panel (a sweep, the
+    capacity curve, runs from the dashboard) read again only the pairs no run has asked for yet."""
     if panel.high is None or panel.low is None:
         raise UserError("the volume cost model needs the candles' highs and lows, which this panel lacks")
+    # Day-major keys: a run asks trade after trade, so its keys come nearly sorted and the search stays local
+    keys = (_day_index(panel, rows).astype(np.int64) + 1) * len(panel.symbols) + cols
+    known = _known.get(id(panel))
+    if known is None or not len(known.keys):
+        spread, sigma = _read_windows(panel, rows, cols)
+        _remember(panel, known, keys, spread, sigma)
+        return spread, sigma
+    at = np.minimum(np.searchsorted(known.keys, keys), len(known.keys) - 1)
+    hit = known.keys[at] == keys
+    spread, sigma = known.spread[at], known.sigma[at]
+    if not hit.all():
+        missing = ~hit
+        spread[missing], sigma[missing] = _read_windows(panel, rows[missing], cols[missing])
+        _remember(panel, known, keys[missing], spread[missing], sigma[missing])
+    return spread, sigma
+
+
+def forget(panel: Panel) -> None:
+    """Drop what model_inputs keeps of this panel (a benchmark's cold run)."""
+    _known.pop(id(panel), None)
+
+
+def _remember(panel: Panel, known: _Known | None, keys: np.ndarray, spread: np.ndarray, sigma: np.ndarray) -> None:
+    if known is None:
+        weakref.finalize(panel, _known.pop, id(panel), None)
+        known = _Known(np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
+    keys, spread, sigma = (np.concatenate(a) for a in zip((known.keys, known.spread, known.sigma),
+                                                           (keys, spread, sigma)))
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    first = np.r_[True, keys[1:] != keys[:-1]]  # a pair asked twice is kept once
+    _known[id(panel)] = _Known(keys[first], spread[order][first], sigma[order][first])
+
+
+def _read_windows(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """model_inputs read from the panel: each (row, column) pair's windows, each day of them read once."""
     closes, highs, lows, days = _days(panel, rows)
     order = np.lexsort((days, cols))
     cell_days, cell_cols, ends = _cells(days[order], cols[order], max(SPREAD_DAYS, SIGMA_DAYS))
