@@ -244,6 +244,8 @@ def forget(panel: Panel) -> None:
 
 
 def _remember(panel: Panel, known: _Known | None, keys: np.ndarray, spread: np.ndarray, sigma: np.ndarray) -> None:
+    """Merge newly read pairs into what is known of the panel. Each _Known is replaced whole, never changed: two
+    runs in threads remembering at once keep one merge, and the other's pairs are read again when next asked."""
     if known is None:
         weakref.finalize(panel, _known.pop, id(panel), None)
         known = _Known(np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))

@@ -9,6 +9,7 @@ down if it is short), one rebalance at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 
 from ..costs import Costs
@@ -233,7 +234,8 @@ def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int,
     """Full mode under the volume model: an order's impact depends on its size, so cash goes one trade at a time,
     but only through each trade's picks (every holding is the last trade's picks, all sold): prices and costs are
     read per (trade, pick) pair up front, the cash recursion is solved over those pairs (stepped_cash.py), and the
-    totals and the marks are worked out from its units afterwards, as in _full_path. The model is read for those pairs alone."""
+    totals and the marks are worked out from its units afterwards, as in _full_path. The model is read for those
+    pairs alone."""
     fired, trades = fired_trades
     costs = _Fills.at(config.costs)
     f, s, v = costs.fee, costs.slip, float(config.params.invest_fraction)

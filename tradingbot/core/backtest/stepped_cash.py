@@ -6,8 +6,8 @@ the impact's cap (its square-root impact makes it nonlinear), so the plain way i
 by pick (cash_steps). solve_cash finds the same sequence for all trades at once by Newton's method on the system
 log c[k+1] − log g_k(c[k]) = 0: the Jacobian is lower bidiagonal, so each step is a first-order linear recurrence,
 solved by a cumulative product and sum, and every iteration is a few NumPy passes over the (trade, pick) pairs.
-It stops once the last correction is tiny (the next would be of its square), and gives up (None: the caller loops) when it does not get
-there in MAX_NEWTON steps.
+It stops once the last correction is tiny (the next would be of its square), and gives up (None: the caller
+loops) when it does not get there in MAX_NEWTON steps.
 """
 from __future__ import annotations
 
@@ -117,7 +117,8 @@ def _trades(cash: np.ndarray, fv: tuple[float, float], pr: np.ndarray, n: np.nda
     sell_impact = sell_scale * np.sqrt(value)
     sell_capped = ~(sell_impact < MAX_IMPACT)
     keep = sell_keep - np.where(sell_capped, MAX_IMPACT, sell_impact)
-    # d(value)/d(each) = value/each × (1 − impact / 2paid) below the cap; d(value × keep)/d(value) = keep − impact/2
+    # d(value)/d(each) = value/each × (1 − impact / 2paid) below the cap;
+    # d(value × keep)/d(value) = keep − impact/2
     dvalue = value / np.where(each > 0, each, 1.0) * (1.0 - np.where(capped, 0.0, impact) / (2.0 * paid))
     dgross = dvalue * (keep - np.where(sell_capped, 0.0, sell_impact) / 2.0)
     return units, spend, kept, value * keep, dgross
