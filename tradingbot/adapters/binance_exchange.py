@@ -3,14 +3,20 @@
 Orders are MARKET orders with our deterministic client order id: buys by quote amount, sells by
 quantity, amounts as fixed-point strings. Filters are checked before sending, so a refusal we can
 foresee never costs a request; a sell's NOTIONAL is judged on the last price we already have, and
-only a sell near the minimum asks for the average price Binance itself judges it by. When the
+only a sell near the minimum asks for the average price Binance itself judges it by. Just before
+each order the top of its book is read (GET /ticker/bookTicker, weight 2) and kept with the result as the
+mid and best quote the order met, so the cost split tells the spread and the delay from the impact as it
+does for paper orders; a read that fails or takes longer than QUOTE_READ_TIMEOUT_S is not waited for:
+the order goes without it and the split counts those parts as impact. When the
 answer to an order is lost, Binance cannot tell us "never received" until the request's
 recvWindow has passed (a late request is refused after that), so find_order waits that long before
 it answers None — the engine then re-sends, and never twice.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +31,9 @@ from .paper import check_lot_size, check_notional
 log = logging.getLogger(__name__)
 
 ACCOUNT_WEIGHT, ORDER_WEIGHT, GET_ORDER_WEIGHT, TRADES_WEIGHT, AVG_PRICE_WEIGHT = 20, 1, 4, 5, 2
+BOOK_TICKER_WEIGHT = 2  # one symbol's GET /api/v3/ticker/bookTicker
+# The book's top read before an order is worth one round trip, not a late order: past this it is given up.
+QUOTE_READ_TIMEOUT_S = 1.0
 SETTLE_POLLS = 5  # a market order still NEW/PARTIALLY_FILLED is asked about this many times
 # A sell worth more than this multiple of the minimum notional at the last price passes without asking
 # for Binance's 5-minute average price: the two differ by far less than 10 % outside a crash.
@@ -39,6 +48,7 @@ class BinanceExchange:
         self.name, self.transport, self.market, self.clock, self.quote = name, transport, market, clock, quote
         self._sent_at: dict[str, float] = {}  # client order id -> the clock's monotonic reading when last sent
         self._started = clock.monotonic()  # orders sent by an earlier process: at worst just before this
+        self._quoted: dict[str, tuple[Decimal | None, Decimal | None]] = {}  # client order id -> (mid, touch) at send
 
     async def balances(self) -> dict[str, Decimal]:
         account = await self.transport.call("get_account", ACCOUNT_WEIGHT, omitZeroBalances="true")
@@ -51,12 +61,29 @@ class BinanceExchange:
         await self._check_filters(order, rules)
         amount = {"quantity": fmt_decimal(order.quantity)} if order.quantity is not None else \
             {"quoteOrderQty": fmt_decimal(order.quote_amount or ZERO)}
+        self._quoted[order.client_order_id] = await self._quote_at_send(order)
         self._sent_at[order.client_order_id] = self.clock.monotonic()
         response = await self.transport.call(
             "create_order", ORDER_WEIGHT, idempotent=False, symbol=order.symbol, side=order.side.value,
             type="MARKET", newClientOrderId=order.client_order_id, newOrderRespType="FULL", **amount)
         trades = wire.response_fills(response, int(response.get("transactTime", 0)))
         return await self._result(response, trades)
+
+    async def _quote_at_send(self, order: OrderRequest) -> tuple[Decimal | None, Decimal | None]:
+        """The mid and the best quote the order is about to meet (the ask for a buy, the bid for a sell); (None,
+        None) when the book's top cannot be read within QUOTE_READ_TIMEOUT_S."""
+        try:
+            # Opened outside the timeout: the order needs the client anyway, and cancelling python-binance while
+            # it creates one would leave its HTTP session open.
+            await self.transport.open()
+            top = await asyncio.wait_for(self.transport.call("get_orderbook_ticker", BOOK_TICKER_WEIGHT,
+                                                             symbol=order.symbol), QUOTE_READ_TIMEOUT_S)
+            book = wire.book_top(top)
+        except (VenueUnavailable, OrderRejected, asyncio.TimeoutError, KeyError, TypeError, ArithmeticError) as e:
+            log.info("%s: book's top unreadable before the order (%s); sent without it", order.symbol,
+                     str(e) or type(e).__name__)
+            return None, None
+        return book.mid, book.touch(order.side) if book.mid is not None else None
 
     async def find_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
         """The order and its fills; None only once Binance could no longer accept the request."""
@@ -90,9 +117,11 @@ class BinanceExchange:
                                          orderId=order["orderId"])
 
     async def _result(self, order: dict[str, Any], trades: list[dict[str, Any]]) -> OrderResult:
+        """The order as the domain sees it, with the book's top read before this process sent it (if it did)."""
         side, symbol, coid = Side(order["side"]), order["symbol"], order["clientOrderId"]
         fills = [wire.fill(t, coid, symbol, side, await self._fee_in_quote(t, symbol)) for t in trades]
-        return wire.order_result(order, tuple(fills))
+        mid, touch = self._quoted.get(coid, (None, None))
+        return replace(wire.order_result(order, tuple(fills)), send_mid=mid, send_touch=touch)
 
     async def _fee_in_quote(self, trade: dict[str, Any], symbol: str) -> Decimal:
         """The commission valued in the account's quote: at the fill price, or (BNB) at BNB's price now."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from ..core.book_walk import BookLevel, OrderBook
 from ..core.domain import ZERO, Candle, Fill, OrderResult, OrderStatus, Side, SymbolRules
 from .kline_store import from_ms
 
@@ -39,6 +40,13 @@ def stream_candle(k: dict[str, Any]) -> Candle:
         open_time=from_ms(int(k["t"])), close_time=from_ms(int(k["T"])), open=Decimal(k["o"]), high=Decimal(k["h"]),
         low=Decimal(k["l"]), close=Decimal(k["c"]), volume=Decimal(k["v"]), quote_volume=Decimal(k["q"]),
     )
+
+
+def book_top(row: dict[str, Any]) -> OrderBook:
+    """A GET /ticker/bookTicker answer as a one-level book; a side priced 0 (nothing resting there) is empty."""
+    def side(price: str, qty: str) -> tuple[BookLevel, ...]:
+        return (BookLevel(Decimal(price), Decimal(qty)),) if Decimal(price) > 0 else ()
+    return OrderBook(row["symbol"], side(row["bidPrice"], row["bidQty"]), side(row["askPrice"], row["askQty"]), 1)
 
 
 FINAL = frozenset({"FILLED", "EXPIRED", "EXPIRED_IN_MATCH", "CANCELED", "REJECTED"})

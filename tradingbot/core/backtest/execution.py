@@ -24,6 +24,7 @@ Both are read at the signal row (what is known when the order is decided), never
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,24 +149,30 @@ def _cells(days: np.ndarray, cols: np.ndarray, reach: int) -> tuple[np.ndarray, 
     return cell_days, cols[owner], ends - 1
 
 
-def _window_sums(values: np.ndarray, ends: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sum and count of the non-NaN values[e − length + 1 … e] for each end e.
+def _window_sums(values: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:
+    """The sum of values[e − length + 1 … e] (NaN-free) for each end e.
 
     Each window is cut into blocks of the powers of two in `length` (30 = 16 + 8 + 4 + 2), the blocks' sums
     made once for all cells by doubling: O(cells × log length), and a window's sum is of its own terms only
-    (a running sum's difference would lose the small spreads to the large totals before them)."""
-    seen = ~np.isnan(values)
-    block, count = np.where(seen, values, 0.0), seen.astype(np.float64)
-    total, n = np.zeros(len(ends)), np.zeros(len(ends))
-    at, size = ends + 1, 1
+    (a running sum's difference would lose the small spreads to the large totals before them). Doubling stops
+    at the largest block a window takes."""
+    total = np.zeros(len(ends))
+    block, at, size = values, ends + 1, 1
     while size <= length:
         if length & size:
             at = at - size
             total += block[at]
-            n += count[at]
-        block, count = block[:-size] + block[size:], count[:-size] + count[size:]
+        if 2 * size > length:
+            break
+        block = block[:-size] + block[size:]
         size *= 2
-    return total, n
+    return total
+
+
+def _window_counts(seen: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:
+    """How many cells are seen in each window e − length + 1 … e: whole numbers, so a running count is exact."""
+    running = np.cumsum(seen, dtype=np.int64)
+    return (running[ends] - running[ends - length]).astype(np.float64)
 
 
 def _days(panel: Panel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -185,35 +192,102 @@ def _days(panel: Panel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     traded = ~np.isnan(grouped(panel.close)).all(axis=1)
     close = np.where(traded, grouped(panel.price)[:, -1], np.nan)  # the day's last close, carried within it
     high, low = np.fmax.reduce(grouped(panel.high), axis=1), np.fmin.reduce(grouped(panel.low), axis=1)
-    return close, high, low, (pad + rows + 1) // n - 1
+    return close, high, low, _day_index(panel, rows)
+
+
+def _day_index(panel: Panel, rows: np.ndarray) -> np.ndarray:
+    """Each row's last UTC day closed at its close, counted from the panel's first (partial) day; -1: none yet."""
+    n = panel.per_day
+    return rows if n == 1 else (panel.first_day % n + rows + 1) // n - 1
+
+
+@dataclass(frozen=True)
+class _Known:
+    """The model's inputs already worked out on one panel, by (day, column) key in ascending order."""
+
+    keys: np.ndarray
+    spread: np.ndarray
+    sigma: np.ndarray
+
+
+_known: dict[int, _Known] = {}  # id(panel) -> what is known of it, dropped when the panel is
 
 
 def model_inputs(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Half-spread and σ_daily for each (row, column) pair, from the SPREAD_DAYS and SIGMA_DAYS days up to it.
 
-    Only the windows asked for are read: a run needs a few symbols a trade, not the whole panel."""
+    Only the windows asked for are read: a run needs a few symbols a trade, not the whole panel. What was worked
+    out is kept with the panel (a few arrays of the pairs asked for), so runs on the same panel (a sweep, the
+    capacity curve, runs from the dashboard) read again only the pairs no run has asked for yet."""
     if panel.high is None or panel.low is None:
         raise UserError("the volume cost model needs the candles' highs and lows, which this panel lacks")
+    # Day-major keys: a run asks trade after trade, so its keys come nearly sorted and the search stays local
+    keys = (_day_index(panel, rows).astype(np.int64) + 1) * len(panel.symbols) + cols
+    known = _known.get(id(panel))
+    if known is None or not len(known.keys):
+        spread, sigma = _read_windows(panel, rows, cols)
+        _remember(panel, known, keys, spread, sigma)
+        return spread, sigma
+    at = np.minimum(np.searchsorted(known.keys, keys), len(known.keys) - 1)
+    hit = known.keys[at] == keys
+    spread, sigma = known.spread[at], known.sigma[at]
+    if not hit.all():
+        missing = ~hit
+        spread[missing], sigma[missing] = _read_windows(panel, rows[missing], cols[missing])
+        _remember(panel, known, keys[missing], spread[missing], sigma[missing])
+    return spread, sigma
+
+
+def forget(panel: Panel) -> None:
+    """Drop what model_inputs keeps of this panel (a benchmark's cold run)."""
+    _known.pop(id(panel), None)
+
+
+def _remember(panel: Panel, known: _Known | None, keys: np.ndarray, spread: np.ndarray, sigma: np.ndarray) -> None:
+    """Merge newly read pairs into what is known of the panel. Each _Known is replaced whole, never changed: two
+    runs in threads remembering at once keep one merge, and the other's pairs are read again when next asked."""
+    if known is None:
+        weakref.finalize(panel, _known.pop, id(panel), None)
+        known = _Known(np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
+    keys, spread, sigma = (np.concatenate(a) for a in zip((known.keys, known.spread, known.sigma),
+                                                           (keys, spread, sigma)))
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    first = np.r_[True, keys[1:] != keys[:-1]]  # a pair asked twice is kept once
+    _known[id(panel)] = _Known(keys[first], spread[order][first], sigma[order][first])
+
+
+def _read_windows(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """model_inputs read from the panel: each (row, column) pair's windows, each day of them read once."""
     closes, highs, lows, days = _days(panel, rows)
     order = np.lexsort((days, cols))
     cell_days, cell_cols, ends = _cells(days[order], cols[order], max(SPREAD_DAYS, SIGMA_DAYS))
     at = np.maximum(cell_days, 0) * closes.shape[1] + cell_cols  # flat: faster than 2-D indexing
-    close, high, low = (np.where(cell_days >= 0, np.take(a, at), np.nan) for a in (closes, highs, lows))
+    close, high, low = (np.take(a, at) for a in (closes, highs, lows))
+    before = cell_days < 0  # windows reaching back before the panel's first day
+    if before.any():
+        close[before] = high[before] = low[before] = np.nan
+    products, returns = np.full(len(at), np.nan), np.full(len(at), np.nan)  # a run's first cell: never read
     with np.errstate(invalid="ignore", divide="ignore"):
         c, eta = np.log(close), (np.log(high) + np.log(low)) / 2.0
-        products = np.r_[np.nan, (c[:-1] - eta[:-1]) * (c[:-1] - eta[1:])]  # a run's first cell: never read
-        returns = np.r_[np.nan, np.log(close[1:] / close[:-1])]
+        np.multiply(c[:-1] - eta[:-1], c[:-1] - eta[1:], out=products[1:])
+        np.log(close[1:] / close[:-1], out=returns[1:])
+    returns[~np.isfinite(returns)] = np.nan
+    terms = np.zeros((3, len(at)))  # the products, the returns and their squares, 0 where NaN
+    np.copyto(terms[0], products, where=~np.isnan(products))
+    np.copyto(terms[1], returns, where=~np.isnan(returns))
+    np.multiply(terms[1], terms[1], out=terms[2])
+    # Row by row: gathering from a 2-D array's rows is several times slower than from 1-D arrays
+    total, n = _window_sums(terms[0], ends, SPREAD_DAYS), _window_counts(~np.isnan(products), ends, SPREAD_DAYS)
+    returns_sum, squares = (_window_sums(row, ends, SIGMA_DAYS) for row in terms[1:])
+    m = _window_counts(~np.isnan(returns), ends, SIGMA_DAYS)
     spread, sigma = np.empty(len(order)), np.empty(len(order))
-    total, n = _window_sums(products, ends, SPREAD_DAYS)
     mean = np.divide(total, n, out=np.zeros_like(total), where=n > 0)
     spread[order] = np.minimum(np.sqrt(np.maximum(mean, 0.0)), MAX_HALF_SPREAD)
-    returns[~np.isfinite(returns)] = np.nan
-    total, n = _window_sums(returns, ends, SIGMA_DAYS)
-    squares, _ = _window_sums(returns * returns, ends, SIGMA_DAYS)
-    mean = np.divide(total, n, out=np.zeros_like(total), where=n > 0)
+    mean = np.divide(returns_sum, m, out=np.zeros_like(m), where=m > 0)
     # Σ(r − mean)² as Σr² − n·mean²: daily returns' mean is small beside their spread, so little cancels
-    deviation = np.maximum(squares - n * mean * mean, 0.0)
-    sigma[order] = np.sqrt(np.divide(deviation, n - 1, out=np.zeros_like(n), where=n > 1))
+    deviation = np.maximum(squares - m * mean * mean, 0.0)
+    sigma[order] = np.sqrt(np.divide(deviation, m - 1, out=np.zeros_like(m), where=m > 1))
     return spread, sigma
 
 

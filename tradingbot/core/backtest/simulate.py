@@ -9,7 +9,6 @@ down if it is short), one rebalance at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import sqrt
 
 import numpy as np
 
@@ -18,6 +17,7 @@ from .config import BacktestConfig, allowed_columns, signal_rows, window
 from .execution import MAX_IMPACT, VolumeCosts, pair_costs
 from .panel import Panel
 from .signals import ranked_picks
+from .stepped_cash import stepped_cash
 
 
 @dataclass
@@ -241,8 +241,9 @@ def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int,
                   fired_trades: tuple[np.ndarray, np.ndarray], at_open: bool, picks: np.ndarray) -> Run:
     """Full mode under the volume model: an order's impact depends on its size, so cash goes one trade at a time,
     but only through each trade's picks (every holding is the last trade's picks, all sold): prices and costs are
-    read per (trade, pick) pair up front, the loop is the cash recursion alone, and the totals and the marks are
-    worked out from its units afterwards, as in _full_path. The model is read for those pairs alone."""
+    read per (trade, pick) pair up front, the cash recursion is solved over those pairs (stepped_cash.py), and the
+    totals and the marks are worked out from its units afterwards, as in _full_path. The model is read for those
+    pairs alone."""
     fired, trades = fired_trades
     costs = _Fills.at(config.costs)
     f, s, v = costs.fee, costs.slip, float(config.params.invest_fraction)
@@ -253,8 +254,8 @@ def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int,
     spread, scale = pair_costs(panel, fired[np.r_[pr, nxt]], np.r_[pc, pc], config.execution.impact_k)
     model = (spread[:len(pr)], scale[:len(pr)], spread[len(pr):], scale[len(pr):])  # buys', then sells'
     buy_base, buy_scale, sell_keep, sell_scale = 1.0 + s + model[0], model[1], 1.0 - s - model[2], model[3]
-    units, spend, kept = _cash_steps(config.capital, (f, v), count.tolist(),
-                                     (bought, sold_at, buy_base, buy_scale, sell_keep, sell_scale))
+    units, spend, kept = stepped_cash(config.capital, (f, v), pr, count,
+                                      (bought, sold_at, buy_base, buy_scale, sell_keep, sell_scale))
     fills = _stepped_fills(costs, model, pr, units, spend, bought, sold_at)
     days = np.arange(first, last + 1)
     period = np.searchsorted(trades, days, side="right") - 1
@@ -266,37 +267,6 @@ def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int,
     names = tuple(panel.symbols[c] for c in pc[(pr == len(trades) - 1) & (units != 0)])
     return Run(config, first, equity, held, trades, fills.fees, fills.traded, fills.fills, names, fills.slippage,
                fills.spread, fills.impact, panel.per_day)
-
-
-def _cash_steps(capital: float, fv: tuple[float, float], count: list[int],
-                columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """_full_stepped's cash recursion: each pick's units, each trade's spend per pick and the cash it kept.
-
-    Plain floats and lists: a trade has about ten picks, where each NumPy call costs more than its arithmetic.
-    An impact of ∞ × 0 (an order of nothing in a symbol without volume) is NaN, and takes the cap as np.fmin
-    would; it is paid on 0 quote."""
-    f, v = fv
-    bought, sold_at, buy_base, buy_scale, sell_keep, sell_scale = (a.tolist() for a in columns)
-    units: list[float] = []
-    spend, kept = [0.0] * len(count), [0.0] * len(count)
-    cash, a = capital, 0
-    for k, n in enumerate(count):
-        if k:  # sell the last trade's picks at this trade's prices
-            gross = 0.0
-            for i in range(a - count[k - 1], a):
-                value = units[i] * sold_at[i]
-                impact = sell_scale[i] * sqrt(value)
-                gross += value * (sell_keep[i] - (impact if impact < MAX_IMPACT else MAX_IMPACT))
-            cash += gross - gross * f
-        spend[k] = each = cash * v / n
-        root = sqrt(each)
-        for i in range(a, a + n):
-            impact = buy_scale[i] * root
-            paid = buy_base[i] + (impact if impact < MAX_IMPACT else MAX_IMPACT)
-            units.append(each / (bought[i] * paid) * (1.0 - f))
-        kept[k] = cash = cash - each * n
-        a += n
-    return np.array(units), np.array(spend), np.array(kept)
 
 
 def _stepped_fills(costs: _Fills, model: tuple[np.ndarray, ...], pr: np.ndarray, units: np.ndarray,
