@@ -4,7 +4,6 @@ trade's picks only and must give what selling every holding and buying the picks
 those of each pair's own 31-day window."""
 from __future__ import annotations
 
-import gc
 
 from dataclasses import replace
 from decimal import Decimal
@@ -15,7 +14,7 @@ import pytest
 from tests.test_backtest_costs import ranged_panel, synthetic_config
 from tradingbot.core.backtest.config import allowed_columns, signal_rows, window
 from tradingbot.core.backtest import execution
-from tradingbot.core.backtest.execution import (SPREAD_DAYS, VolumeCosts, _days, daily_sigma, forget, half_spread,
+from tradingbot.core.backtest.execution import (SPREAD_DAYS, VolumeCosts, _days, daily_sigma, half_spread,
                                                 model_inputs)
 from tradingbot.core.backtest.panel import build_panel
 from tradingbot.core.backtest.signals import eligible, pick
@@ -126,14 +125,10 @@ def test_what_the_model_worked_out_on_a_panel_is_kept_with_it_and_read_back_exac
     rows, cols = rng.integers(0, len(panel.close), 400), rng.integers(0, len(panel.symbols), 400)
     rows[300:], cols[300:] = rows[:100], cols[:100]  # asked twice in one call
     cold = model_inputs(panel, rows[200:], cols[200:])
-    forget(panel)
+    panel.forget()
     model_inputs(panel, rows[:250], cols[:250])  # knows part of what is asked next
     warm = model_inputs(panel, rows[200:], cols[200:])
     again = model_inputs(panel, rows[200:], cols[200:])  # all known
     for got in (warm, again):
         assert all(np.array_equal(a, b) for a, b in zip(got, cold))
-    assert len(execution._known[id(panel)].keys) == len(set(zip(rows.tolist(), cols.tolist())))
-    key = id(panel)
-    del panel
-    gc.collect()
-    assert key not in execution._known  # dropped with its panel
+    assert len(panel.recall(execution.KNOWN)[0]) == len(set(zip(rows.tolist(), cols.tolist())))

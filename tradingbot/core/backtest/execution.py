@@ -24,7 +24,6 @@ Both are read at the signal row (what is known when the order is decided), never
 """
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -201,16 +200,7 @@ def _day_index(panel: Panel, rows: np.ndarray) -> np.ndarray:
     return rows if n == 1 else (panel.first_day % n + rows + 1) // n - 1
 
 
-@dataclass(frozen=True)
-class _Known:
-    """The model's inputs already worked out on one panel, by (day, column) key in ascending order."""
-
-    keys: np.ndarray
-    spread: np.ndarray
-    sigma: np.ndarray
-
-
-_known: dict[int, _Known] = {}  # id(panel) -> what is known of it, dropped when the panel is
+KNOWN = "volume model inputs"  # the panel's memo key: (day, column) keys ascending, their spread and σ
 
 
 def model_inputs(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -223,14 +213,15 @@ def model_inputs(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.n
         raise UserError("the volume cost model needs the candles' highs and lows, which this panel lacks")
     # Day-major keys: a run asks trade after trade, so its keys come nearly sorted and the search stays local
     keys = (_day_index(panel, rows).astype(np.int64) + 1) * len(panel.symbols) + cols
-    known = _known.get(id(panel))
-    if known is None or not len(known.keys):
+    known = panel.recall(KNOWN)
+    if known is None or not len(known[0]):
         spread, sigma = _read_windows(panel, rows, cols)
         _remember(panel, known, keys, spread, sigma)
         return spread, sigma
-    at = np.minimum(np.searchsorted(known.keys, keys), len(known.keys) - 1)
-    hit = known.keys[at] == keys
-    spread, sigma = known.spread[at], known.sigma[at]
+    known_keys, known_spread, known_sigma = known
+    at = np.minimum(np.searchsorted(known_keys, keys), len(known_keys) - 1)
+    hit = known_keys[at] == keys
+    spread, sigma = known_spread[at], known_sigma[at]
     if not hit.all():
         missing = ~hit
         spread[missing], sigma[missing] = _read_windows(panel, rows[missing], cols[missing])
@@ -238,23 +229,16 @@ def model_inputs(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.n
     return spread, sigma
 
 
-def forget(panel: Panel) -> None:
-    """Drop what model_inputs keeps of this panel (a benchmark's cold run)."""
-    _known.pop(id(panel), None)
-
-
-def _remember(panel: Panel, known: _Known | None, keys: np.ndarray, spread: np.ndarray, sigma: np.ndarray) -> None:
-    """Merge newly read pairs into what is known of the panel. Each _Known is replaced whole, never changed: two
+def _remember(panel: Panel, known: tuple[np.ndarray, ...] | None, keys: np.ndarray, spread: np.ndarray,
+              sigma: np.ndarray) -> None:
+    """Merge newly read pairs into what the panel keeps. The kept arrays are replaced whole, never changed: two
     runs in threads remembering at once keep one merge, and the other's pairs are read again when next asked."""
-    if known is None:
-        weakref.finalize(panel, _known.pop, id(panel), None)
-        known = _Known(np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
-    keys, spread, sigma = (np.concatenate(a) for a in zip((known.keys, known.spread, known.sigma),
-                                                           (keys, spread, sigma)))
+    if known is not None:
+        keys, spread, sigma = (np.concatenate(a) for a in zip(known, (keys, spread, sigma)))
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
     first = np.r_[True, keys[1:] != keys[:-1]]  # a pair asked twice is kept once
-    _known[id(panel)] = _Known(keys[first], spread[order][first], sigma[order][first])
+    panel.keep(KNOWN, (keys[first], spread[order][first], sigma[order][first]))
 
 
 def _read_windows(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

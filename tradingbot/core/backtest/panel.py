@@ -131,15 +131,27 @@ class Panel:
         """make()'s result for the key (an array or a tuple of fresh arrays), made once for this panel and made
         read-only, as runs share it. Past MEMO_PANELS close-sized arrays the least recently used results go (the
         newest stays), so a session trying many options holds a bounded few."""
-        made = self._memo.pop(key, None)
-        if made is None:
-            made = make()
-            for a in made if isinstance(made, tuple) else (made,):
-                a.flags.writeable = False
+        made = self._memo.get(key)
+        return self.keep(key, make() if made is None else made)
+
+    def recall(self, key: Hashable) -> Any:
+        """What was kept for the key, or None (it may have gone to make room)."""
+        return self._memo.get(key)
+
+    def keep(self, key: Hashable, made: T) -> T:
+        """Keep `made` for the key (replacing what was kept), read-only, as the most recently used."""
+        arrays: tuple[np.ndarray, ...] = made if isinstance(made, tuple) else (made,)  # type: ignore[assignment]
+        for a in arrays:
+            a.flags.writeable = False
+        self._memo.pop(key, None)
         self._memo[key] = made  # last: the most recently used
         while len(self._memo) > 1 and self.memo_bytes() > MEMO_PANELS * self.close.nbytes:
             del self._memo[next(iter(self._memo))]
         return made
+
+    def forget(self) -> None:
+        """Drop everything kept for this panel (a benchmark's first run on a panel)."""
+        self._memo.clear()
 
     def memo_bytes(self) -> int:
         return sum(a.nbytes for made in self._memo.values() for a in (made if isinstance(made, tuple) else (made,)))
