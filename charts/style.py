@@ -27,6 +27,8 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import Formatter, MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
+from charts.render import ChartRenderer
+
 WIDTH_PX, HEIGHT_PX = 1024, 1280
 DPI = 128  # 8 × 10 inches: exact in binary, so the canvas is exactly WIDTH_PX × HEIGHT_PX
 
@@ -106,7 +108,7 @@ def png(fig: Figure) -> bytes:
     """Draw the figure and encode it as an opaque RGB PNG."""
     # Our own Agg renderer rather than canvas.draw(): the canvas would keep its 5 MB pixel buffer
     # until the cyclic GC frees the figure; a local one goes as soon as this returns.
-    renderer = RendererAgg(WIDTH_PX, HEIGHT_PX, DPI)
+    renderer = ChartRenderer(WIDTH_PX, HEIGHT_PX, DPI)
     fig.draw(renderer)
     return encode_png(np.asarray(renderer.buffer_rgba())[..., :3])
 
