@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter, itemgetter
 from typing import Any, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ from matplotlib.axes import Axes
 
 from charts import NothingToChart
 from charts import style as s
-from charts.series import MAX_POINTS, date_num, day_text, downsample, floats, time_axis, time_text
+from charts.series import MAX_POINTS, date_num_at, day_text, extremes, floats, time_axis, time_text
 from tradingbot.core.domain import EquityMark
 
 BENCHMARK_COLOURS = (s.ORANGE, s.REDDISH_PURPLE, s.SKY_BLUE, s.BLACK, s.BLUISH_GREEN)
@@ -27,10 +28,10 @@ def drawdown(equity: np.ndarray, start: float) -> np.ndarray:
     return np.where(peak > 0, (out - 1) * 100, 0.0)
 
 
-def _line(ax: Axes, x: np.ndarray, y: np.ndarray, max_points: int | None, **kw: Any) -> None:
+def _line(ax: Axes, times: Sequence[datetime], y: np.ndarray, max_points: int | None, **kw: Any) -> None:
     """One series, thinned for drawing; a lone point gets a marker so it shows at all."""
-    dx, dy = downsample(x, y, max_points)
-    ax.plot(dx, dy, marker="o" if len(dx) == 1 else None, markersize=10, **kw)
+    keep = extremes(y, max_points)
+    ax.plot(date_num_at(times, keep), y[keep], marker="o" if len(keep) == 1 else None, markersize=10, **kw)
 
 
 def _subtitle(last: Decimal, deposits: Decimal, fees: Decimal, quote: str, worst: float, since: str) -> str:
@@ -48,9 +49,9 @@ def _benchmarks(ax: Axes, benchmarks: Mapping[str, Sequence[tuple[datetime, Deci
     for name, series in (benchmarks or {}).items():
         if not series:
             continue
-        ordered = sorted(series, key=lambda p: p[0])
+        ordered = sorted(series, key=itemgetter(0))
         colour = BENCHMARK_COLOURS[drawn % len(BENCHMARK_COLOURS)]
-        _line(ax, date_num(t for t, _ in ordered), scale(floats(v for _, v in ordered)), max_points,
+        _line(ax, [t for t, _ in ordered], scale(floats(v for _, v in ordered)), max_points,
               color=colour, linewidth=1.8, label=name, zorder=2)
         drawn += 1
 
@@ -110,19 +111,20 @@ def equity_chart(marks: Sequence[EquityMark], deposits: Decimal, fees: Decimal,
     """
     if not marks:
         raise NothingToChart("No equity recorded yet; the first mark comes with the next hourly update.")
-    ordered = sorted(marks, key=lambda m: m.time)
-    x = date_num(m.time for m in ordered)
+    ordered = sorted(marks, key=attrgetter("time"))
+    times = [m.time for m in ordered]
     y = floats(m.equity for m in ordered)
     dd = drawdown(y, float(deposits))  # from every mark, before thinning, so the worst dip is exact
     scale = Scale(deposits)
     with s.figure() as fig:
         top = fig.add_axes((0, 0, 1, 1))
         low = fig.add_axes((0, 0, 1, 1), sharex=top)
-        _line(top, x, scale(y), max_points, color=s.BLUE, linewidth=3, label="Portfolio", zorder=3)  # first in legend
+        _line(top, times, scale(y), max_points, color=s.BLUE, linewidth=3, label="Portfolio", zorder=3)  # first in legend
         _benchmarks(top, benchmarks, scale, max_points)
         right = return_axis(top, scale, scale(y), quote)
         top.tick_params(labelbottom=False)
-        dx, dy = downsample(x, dd, max_points)
+        keep = extremes(dd, max_points)
+        dx, dy = date_num_at(times, keep), dd[keep]
         low.fill_between(dx, dy, 0, color=s.VERMILLION, alpha=0.3, linewidth=0)
         low.plot(dx, dy, color=s.VERMILLION, linewidth=1.5, marker="o" if len(dx) == 1 else None)
         worst = float(dd.min())

@@ -14,7 +14,7 @@ import threading
 import zlib
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import matplotlib as mpl
 import numpy as np
@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import Formatter, MaxNLocator
-from matplotlib.transforms import ScaledTranslation
+from matplotlib.transforms import ScaledTranslation, _interval_contains_close
 
 from charts.render import ChartRenderer
 
@@ -110,7 +110,7 @@ def png(fig: Figure) -> bytes:
     # until the cyclic GC frees the figure; a local one goes as soon as this returns.
     renderer = ChartRenderer(WIDTH_PX, HEIGHT_PX, DPI)
     fig.draw(renderer)
-    return encode_png(np.asarray(renderer.buffer_rgba())[..., :3])
+    return encode_png(np.asarray(renderer.buffer_rgba()))
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -118,17 +118,18 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def encode_png(rgb: np.ndarray) -> bytes:
-    """An 8-bit RGB PNG of an (height, width, 3) uint8 array, without metadata (equal pixels, equal bytes)."""
+def encode_png(pixels: np.ndarray) -> bytes:
+    """An 8-bit RGB PNG of an (height, width, 3 or 4) uint8 array, alpha dropped, without metadata (equal
+    pixels, equal bytes)."""
     # Written here rather than through Pillow: Pillow tries five row filters on every row, which
     # costs 15-25 ms per chart. Charts are flat colours, where unfiltered rows and zlib level 3
     # give files as small (~70-160 KB) in under 10 ms.
-    height, width, _ = rgb.shape
+    height, width, _ = pixels.shape
     rows = np.empty((height, 1 + width * 3), dtype=np.uint8)
     rows[:, 0] = 0  # filter type None on every row
-    rows[:, 1:] = rgb.reshape(height, width * 3)
+    rows[:, 1:].reshape(height, width, 3)[...] = pixels[..., :3]  # one copy, straight into the rows
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, truecolour, no interlace
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 3))
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows, 3))
             + _chunk(b"IEND", b""))
 
 
@@ -188,7 +189,45 @@ def tick_decimals(locs: Sequence[float]) -> int:
     return decimals
 
 
-class Amount(Formatter):
+class OncePerView:
+    """A locator mixin: the ticks are worked out once per view, and only those drawn are handed out.
+
+    matplotlib asks an axis's locator three times per draw (for the ticks, to place the axis label, for the
+    spine's extent) and builds a Tick, five artists, for every location it gets, drawn or not: the first
+    cost is paid once here, the second only for ticks in view. Outside ticks are kept when fewer than two
+    would be left, so a formatter still sees the tick step."""
+
+    _memo: tuple[tuple[float, float], Any] | None = None
+    clip = True
+
+    def __call__(self) -> Any:
+        view = tuple(self.axis.get_view_interval())  # type: ignore[attr-defined]
+        if self._memo is None or self._memo[0] != view:
+            locs = super().__call__()  # type: ignore[misc]
+            if self.clip:
+                shown = [t for t in locs if _interval_contains_close(sorted(view), t)]
+                locs = np.asarray(shown) if len(shown) >= 2 else locs
+            self._memo = (view, locs)
+        return self._memo[1]
+
+
+class RoundTicks(OncePerView, MaxNLocator):
+    """MaxNLocator, asked once per view, handing out the ticks in view."""
+
+
+class OncePerTicks:
+    """A formatter mixin: labels for the same ticks are written once, not on each of matplotlib's three asks."""
+
+    _labels: tuple[tuple[float, ...], list[str]] | None = None
+
+    def format_ticks(self, values: Sequence[float]) -> list[str]:
+        key = tuple(values)
+        if self._labels is None or self._labels[0] != key:
+            self._labels = (key, super().format_ticks(values))  # type: ignore[misc]
+        return self._labels[1]
+
+
+class Amount(OncePerTicks, Formatter):
     """Tick labels with thousands separators and as many decimals as the tick step needs."""
 
     def __init__(self, suffix: str = "") -> None:
@@ -215,7 +254,7 @@ def money_axis(ax: Axes, axis: str = "y", suffix: str = "") -> None:
     """Few round ticks with thousands separators on one axis of ax."""
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(Amount(suffix))
-    target.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    target.set_major_locator(RoundTicks(nbins=6, steps=[1, 2, 2.5, 5, 10]))
 
 
 def fit_limits(lo: float, hi: float, left_px: float, right_px: float, axis_px: float) -> tuple[float, float]:
