@@ -7,11 +7,16 @@ from operator import attrgetter, itemgetter
 from typing import Any, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.font_manager import FontProperties
+from matplotlib.lines import TICKRIGHT
+from matplotlib.transforms import ScaledTranslation
 
 from charts import NothingToChart
 from charts import style as s
+from charts.render import text_width
 from charts.series import MAX_POINTS, date_num_at, day_text, extremes, floats, time_axis, time_text
 from tradingbot.core.domain import EquityMark
 
@@ -73,8 +78,10 @@ class Scale:
         return self.base * (1 + np.asarray(pct) / 100)
 
 
-def return_axis(ax: Axes, scale: Scale, values: np.ndarray, quote: str) -> Axes | None:
-    """The % axis with break-even in sight and at least MIN_SPAN_PCT tall, equity in money on the right."""
+def return_axis(ax: Axes, scale: Scale, values: np.ndarray, quote: str) -> float | None:
+    """The % axis with break-even in sight and at least MIN_SPAN_PCT tall, equity in money on the right.
+
+    Returns the room in pixels the layout keeps for the right axis's tick labels (None: no right axis)."""
     if not scale.percent:
         s.money_axis(ax)
         ax.set_ylabel(f"Equity, {quote}")
@@ -85,16 +92,49 @@ def return_axis(ax: Axes, scale: Scale, values: np.ndarray, quote: str) -> Axes 
     ax.axhline(0, color=s.GREY, linewidth=1.5, zorder=1)
     s.money_axis(ax, suffix=" %")
     ax.set_ylabel("Return on deposits")
-    right = ax.secondary_yaxis("right", functions=(scale.money, scale))
-    s.money_axis(right)
-    right.set_ylabel(f"Equity, {quote}")
-    return right
+    money_side(ax, scale, quote)
+    # The room the layout has always kept: the width of "0.0", which is what the money axis's labels measured
+    # when it was a second Axes measured before it had its limits. Kept so the chart draws as it did.
+    return s.text_px("0.0")
 
 
-def _layout(top: Axes, bottom: Axes, right: Axes | None, legend_rows: int) -> None:
+def money_side(ax: Axes, scale: Scale, quote: str) -> float:
+    """The equity in money along the right edge: spine, tick marks, labels and axis label as matplotlib's own
+    right-hand axis draws them, but as a few artists on ax instead of a second Axes (~10 ms a chart)."""
+    lo, hi = ax.get_ylim()
+    money_lo, money_hi = sorted(float(m) for m in scale.money(np.array([lo, hi])))
+    ticks = [t for t in s.RoundTicks(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(money_lo, money_hi)
+             if money_lo <= t <= money_hi]
+    labels = s.Amount().format_ticks(ticks)
+    ax.spines["right"].set_visible(True)
+    rc = mpl.rcParams
+    at = ax.get_yaxis_transform()  # x in axes fractions, y in data
+    ax.plot(np.ones(len(ticks)), scale(np.array(ticks)), transform=at, linestyle="none", marker=TICKRIGHT,
+            markersize=rc["ytick.major.size"], markeredgewidth=rc["ytick.major.width"],
+            markeredgecolor=rc["ytick.color"], clip_on=False)
+    out_pt = rc["ytick.major.size"] + rc["ytick.major.pad"]  # labels start past the tick marks
+    colour = rc["ytick.color"] if rc["ytick.labelcolor"] == "inherit" else rc["ytick.labelcolor"]
+    for tick, label in zip(ticks, labels):
+        ax.text(1, float(scale(np.array(tick))), label, transform=at + _points(ax, out_pt), ha="left",
+                va="center_baseline", fontsize=rc["ytick.labelsize"], color=colour, clip_on=False)
+    font = FontProperties(size=rc["ytick.labelsize"])
+    width = max((text_width(label, font, s.DPI) for label in labels), default=0.0)
+    ax.text(1, 0.5, f"Equity, {quote}", transform=ax.transAxes + _points(ax, out_pt + width * 72 / s.DPI
+                                                                        + rc["axes.labelpad"]),
+            rotation=90, rotation_mode="anchor", ha="center", va="top", fontsize=rc["axes.labelsize"],
+            color=rc["axes.labelcolor"], clip_on=False)
+    return width
+
+
+def _points(ax: Axes, x_pt: float) -> ScaledTranslation:
+    """A shift right by x_pt points."""
+    return ScaledTranslation(x_pt / 72, 0, ax.figure.dpi_scale_trans)
+
+
+def _layout(top: Axes, bottom: Axes, right_labels: float | None, legend_rows: int) -> None:
     """Margins from the widest tick label; the top panel gets 70 % of the height."""
     left = s.MARGIN_PX + s.LABEL_PX + 22 + max(s.ytick_px(top), s.ytick_px(bottom))
-    right_px = s.MARGIN_PX + 8 + (s.LABEL_PX + 22 + s.ytick_px(right) if right is not None else 0)
+    right_px = s.MARGIN_PX + 8 + (s.LABEL_PX + 22 + right_labels if right_labels is not None else 0)
     head = s.HEADER_PX + s.LEGEND_PX * legend_rows
     lower = (s.HEIGHT_PX - head - s.BOTTOM_PX - GAP_PX) * 0.3
     s.place(bottom, left, s.BOTTOM_PX, right_px, s.HEIGHT_PX - s.BOTTOM_PX - lower)

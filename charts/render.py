@@ -58,6 +58,11 @@ def clear_caches() -> None:
         cache.clear()
 
 
+def text_width(text: str, prop: FontProperties, dpi: float) -> float:
+    """Width in pixels of one line of text as matplotlib lays it out (a label's bounding box), remembered."""
+    return ChartRenderer(1, 1, dpi).get_text_width_height_descent(text, prop, False)[0]
+
+
 class ChartRenderer(RendererAgg):
     """RendererAgg with its fonts, text measures, layouts and glyph bitmaps kept across renderers."""
 
