@@ -11,8 +11,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.font_manager import FontProperties
-from matplotlib.lines import TICKRIGHT
-from matplotlib.transforms import ScaledTranslation
+from matplotlib.transforms import ScaledTranslation, _interval_contains_close
 
 from charts import NothingToChart
 from charts import style as s
@@ -109,9 +108,7 @@ def money_side(ax: Axes, scale: Scale, quote: str) -> float:
     ax.spines["right"].set_visible(True)
     rc = mpl.rcParams
     at = ax.get_yaxis_transform()  # x in axes fractions, y in data
-    ax.plot(np.ones(len(ticks)), scale(np.array(ticks)), transform=at, linestyle="none", marker=TICKRIGHT,
-            markersize=rc["ytick.major.size"], markeredgewidth=rc["ytick.major.width"],
-            markeredgecolor=rc["ytick.color"], clip_on=False)
+    s.tick_marks(ax, "right", scale(np.array(ticks)))
     out_pt = rc["ytick.major.size"] + rc["ytick.major.pad"]  # labels start past the tick marks
     colour = rc["ytick.color"] if rc["ytick.labelcolor"] == "inherit" else rc["ytick.labelcolor"]
     for tick, label in zip(ticks, labels):
@@ -162,7 +159,6 @@ def equity_chart(marks: Sequence[EquityMark], deposits: Decimal, fees: Decimal,
         _line(top, times, scale(y), max_points, color=s.BLUE, linewidth=3, label="Portfolio", zorder=3)  # first in legend
         _benchmarks(top, benchmarks, scale, max_points)
         right = return_axis(top, scale, scale(y), quote)
-        top.tick_params(labelbottom=False)
         keep = extremes(dd, max_points)
         dx, dy = date_num_at(times, keep), dd[keep]
         low.fill_between(dx, dy, 0, color=s.VERMILLION, alpha=0.3, linewidth=0)
@@ -172,6 +168,11 @@ def equity_chart(marks: Sequence[EquityMark], deposits: Decimal, fees: Decimal,
         s.money_axis(low, suffix=" %")
         low.set_ylabel("Drawdown")
         time_axis(low, tz, [ordered[0].time, ordered[-1].time])
+        # The top panel's x axis shows only tick marks (the dates are under the lower panel): drawn as marks
+        # at the lower axis's ticks rather than by a second time axis working them out anew.
+        top.xaxis.set_visible(False)
+        view = sorted(low.get_xlim())
+        s.tick_marks(top, "bottom", [x for x in low.xaxis.get_major_locator()() if _interval_contains_close(view, x)])
         labels = [str(t) for t in top.get_legend_handles_labels()[1]]
         ncol, rows = s.legend_layout(labels, s.WIDTH_PX - 200)
         _layout(top, low, right, rows)

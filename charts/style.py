@@ -21,9 +21,11 @@ import numpy as np
 from cycler import cycler
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.lines import TICKDOWN, TICKRIGHT
 from matplotlib.ticker import Formatter, MaxNLocator
 from matplotlib.transforms import ScaledTranslation, _interval_contains_close
 
@@ -227,6 +229,18 @@ class OncePerTicks:
         return self._labels[1]
 
 
+def tick_marks(ax: Axes, side: str, at: Sequence[float]) -> None:
+    """Tick marks along the bottom or right edge of ax at these data positions, as an axis draws them, but as one
+    line of markers: for an edge whose ticks are drawn apart from a matplotlib axis (a Tick is five artists)."""
+    rc = mpl.rcParams
+    kind = "xtick" if side == "bottom" else "ytick"
+    edge = np.zeros(len(at)) if side == "bottom" else np.ones(len(at))
+    xy = (at, edge) if side == "bottom" else (edge, at)
+    ax.plot(*xy, transform=ax.get_xaxis_transform() if side == "bottom" else ax.get_yaxis_transform(),
+            linestyle="none", marker=TICKDOWN if side == "bottom" else TICKRIGHT, markersize=rc[f"{kind}.major.size"],
+            markeredgewidth=rc[f"{kind}.major.width"], markeredgecolor=rc[f"{kind}.color"], clip_on=False)
+
+
 class Amount(OncePerTicks, Formatter):
     """Tick labels with thousands separators and as many decimals as the tick step needs."""
 
@@ -305,6 +319,21 @@ def row_labels(ax: Axes, labels: list[str], bold: list[bool] | None = None) -> N
         if label:
             ax.text(0, row, label, transform=transform, ha="right", va="center", color=TEXT_GREY, clip_on=False,
                     fontweight="bold" if bold and bold[row] else "normal")
+
+
+def bars(ax: Axes, at: Sequence[float], lengths: Sequence[float], thickness: float, colours: Sequence[str], *,
+         horizontal: bool = False, edgecolors: Sequence[str] | None = None,
+         linewidths: Sequence[float] | None = None) -> PolyCollection:
+    """Bars from zero as one collection: what ax.bar draws, without a Rectangle artist and a limits update per
+    bar (a 60-bar chart spent a fifth of its time there). Zero is sticky, as bar() makes it."""
+    half = thickness / 2
+    boxes = [[(0, c - half), (v, c - half), (v, c + half), (0, c + half)] if horizontal else
+             [(c - half, 0), (c + half, 0), (c + half, v), (c - half, v)] for c, v in zip(at, lengths)]
+    collection = PolyCollection(boxes, facecolors=colours, edgecolors=edgecolors or "none",
+                                linewidths=linewidths or 0, joinstyle="miter", capstyle="butt")
+    (collection.sticky_edges.x if horizontal else collection.sticky_edges.y).append(0)
+    ax.add_collection(collection)
+    return collection
 
 
 def bar_values(ax: Axes, rows: list[int], values: list[float], texts: list[str], axis_px: float) -> None:
