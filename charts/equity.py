@@ -55,7 +55,7 @@ def _benchmarks(ax: Axes, benchmarks: Mapping[str, Sequence[tuple[datetime, Deci
             continue
         ordered = sorted(series, key=itemgetter(0))
         colour = BENCHMARK_COLOURS[drawn % len(BENCHMARK_COLOURS)]
-        _line(ax, [t for t, _ in ordered], scale(floats(v for _, v in ordered)), max_points,
+        _line(ax, list(map(itemgetter(0), ordered)), scale(floats(map(itemgetter(1), ordered))), max_points,
               color=colour, linewidth=1.8, label=name, zorder=2)
         drawn += 1
 
@@ -149,8 +149,8 @@ def equity_chart(marks: Sequence[EquityMark], deposits: Decimal, fees: Decimal,
     if not marks:
         raise NothingToChart("No equity recorded yet; the first mark comes with the next hourly update.")
     ordered = sorted(marks, key=attrgetter("time"))
-    times = [m.time for m in ordered]
-    y = floats(m.equity for m in ordered)
+    times = list(map(attrgetter("time"), ordered))
+    y = floats(map(attrgetter("equity"), ordered))
     dd = drawdown(y, float(deposits))  # from every mark, before thinning, so the worst dip is exact
     scale = Scale(deposits)
     with s.figure() as fig:
