@@ -15,7 +15,7 @@ default 1/4 px a glyph sits at most 1/8 px from where matplotlib would put it, i
 a glyph has 16 bitmaps per size to hit instead of 4,096.
 
 Bound to matplotlib 3.11's Agg internals (`_prepare_font`, `FT2Font._layout`, `_render_glyph`); matplotlib
-is pinned, and tests/test_chart_render.py compares this renderer's pixels with matplotlib's own.
+is pinned, and tests/test_chart_speed.py compares this renderer's pixels with matplotlib's own.
 """
 from __future__ import annotations
 

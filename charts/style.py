@@ -25,7 +25,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
-from matplotlib.lines import TICKDOWN, TICKRIGHT
+from matplotlib.lines import TICKDOWN, TICKRIGHT, Line2D
 from matplotlib.ticker import Formatter, MaxNLocator
 from matplotlib.transforms import ScaledTranslation, _interval_contains_close
 
@@ -236,9 +236,11 @@ def tick_marks(ax: Axes, side: str, at: Sequence[float]) -> None:
     kind = "xtick" if side == "bottom" else "ytick"
     edge = np.zeros(len(at)) if side == "bottom" else np.ones(len(at))
     xy = (at, edge) if side == "bottom" else (edge, at)
-    ax.plot(*xy, transform=ax.get_xaxis_transform() if side == "bottom" else ax.get_yaxis_transform(),
-            linestyle="none", marker=TICKDOWN if side == "bottom" else TICKRIGHT, markersize=rc[f"{kind}.major.size"],
-            markeredgewidth=rc[f"{kind}.major.width"], markeredgecolor=rc[f"{kind}.color"], clip_on=False)
+    # Added as an artist, not plotted: marks must not move the data limits an axis autoscales to.
+    ax.add_artist(Line2D(*xy, transform=ax.get_xaxis_transform() if side == "bottom" else ax.get_yaxis_transform(),
+                         linestyle="none", marker=TICKDOWN if side == "bottom" else TICKRIGHT,
+                         markersize=rc[f"{kind}.major.size"], markeredgewidth=rc[f"{kind}.major.width"],
+                         markeredgecolor=rc[f"{kind}.color"], clip_on=False))
 
 
 class Amount(OncePerTicks, Formatter):

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 import charts
 from charts import render
 from charts import style as s
+from charts.equity import Scale, money_side
 from charts.series import bucket_size, date_num, date_num_at, extremes
 from tests.test_charts import CHARTS, D, T0, TZ, benchmarks, marks
 
@@ -164,3 +165,63 @@ def test_the_equity_chart_keeps_its_texts_legend_and_axis_labels(monkeypatch):
         "Equity, USDT", "10,000", "11,000", "12,000",  # right
         "Drawdown", "−5 %", "−4 %", "−3 %", "−2 %", "−1 %", "0 %",
         "Time (CET/CEST), 2026", "15 Mar", "1 Apr", "15 Apr", "1 May"])
+
+
+# --- bars as one collection, the equity chart's money axis as a few artists ---------------------
+
+def drawn_pixels(build) -> np.ndarray:
+    """The pixels of a standard figure that build(fig) fills, glyphs at matplotlib's own positions."""
+    with s.figure() as fig:
+        build(fig)
+        r = ExactPhase(s.WIDTH_PX, s.HEIGHT_PX, s.DPI)
+        fig.draw(r)
+        return np.asarray(r.buffer_rgba()).copy()
+
+
+@pytest.mark.parametrize("horizontal", [False, True])
+def test_bars_as_one_collection_draw_what_bar_draws(horizontal):
+    at, lengths = [0, 1, 2, 3, 4], [3.5, -1.25, 0.4, 2.0, -2.6]
+    colours = [s.GAIN if v >= 0 else s.LOSS for v in lengths]
+    limits: list[tuple[float, float]] = []
+
+    def with_bar(fig: Figure) -> None:
+        ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+        (ax.barh if horizontal else ax.bar)(at, lengths, 0.75, color=colours, edgecolor=[s.BLACK] + ["none"] * 4,
+                                            linewidth=[3, 0, 0, 0, 0])
+        limits.append(ax.get_xlim() if horizontal else ax.get_ylim())
+
+    def with_bars(fig: Figure) -> None:
+        ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+        s.bars(ax, at, lengths, 0.75, colours, horizontal=horizontal, edgecolors=[s.BLACK] + ["none"] * 4,
+               linewidths=[3, 0, 0, 0, 0])
+        limits.append(ax.get_xlim() if horizontal else ax.get_ylim())
+
+    assert np.array_equal(drawn_pixels(with_bars), drawn_pixels(with_bar))
+    assert limits[0] == limits[1]
+
+
+def test_all_positive_bars_keep_zero_as_the_axis_edge():
+    with s.figure() as fig:
+        ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+        s.bars(ax, [0, 1, 2], [1.0, 2.0, 3.0], 0.7, [s.GAIN] * 3)
+        assert ax.get_ylim()[0] == 0
+
+
+def test_the_money_axis_draws_as_a_secondary_axis_did():
+    """Spine, tick marks, labels and axis label where matplotlib's secondary axis put them: a few glyph pixels apart."""
+    scale = Scale(D("12345.67"))
+
+    def axes(fig: Figure):
+        ax = fig.add_axes((0.12, 0.1, 0.7, 0.8))
+        ax.set_ylim(-7.5, 31.0)
+        return ax
+
+    def secondary(fig: Figure) -> None:
+        right = axes(fig).secondary_yaxis("right", functions=(scale.money, scale))
+        s.money_axis(right)
+        right.set_ylabel("Equity, USDT")
+
+    new, old = drawn_pixels(lambda fig: money_side(axes(fig), scale, "USDT")), drawn_pixels(secondary)
+    differs = np.abs(new.astype(int) - old.astype(int)).max(axis=2) > 24
+    assert (new != 255).any(axis=2)[:, 900:].sum() > 1000  # labels and axis label really drawn
+    assert differs.sum() < 150
