@@ -11,7 +11,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.font_manager import FontProperties
-from matplotlib.transforms import ScaledTranslation, _interval_contains_close
+from matplotlib.transforms import ScaledTranslation, _interval_contains_close  # type: ignore[attr-defined]
 
 from charts import NothingToChart
 from charts import style as s
@@ -92,12 +92,13 @@ def return_axis(ax: Axes, scale: Scale, values: np.ndarray, quote: str) -> float
     s.money_axis(ax, suffix=" %")
     ax.set_ylabel("Return on deposits")
     money_side(ax, scale, quote)
-    # The room the layout has always kept: the width of "0.0", which is what the money axis's labels measured
-    # when it was a second Axes measured before it had its limits. Kept so the chart draws as it did.
+    # The room the layout has always kept for those labels: the second Axes that drew them was measured before
+    # it had its limits, so as if labelled "0.0". Kept so the chart draws as it did; wider labels reach into
+    # the outer margin.
     return s.text_px("0.0")
 
 
-def money_side(ax: Axes, scale: Scale, quote: str) -> float:
+def money_side(ax: Axes, scale: Scale, quote: str) -> None:
     """The equity in money along the right edge: spine, tick marks, labels and axis label as matplotlib's own
     right-hand axis draws them, but as a few artists on ax instead of a second Axes (~10 ms a chart)."""
     lo, hi = ax.get_ylim()
@@ -120,7 +121,6 @@ def money_side(ax: Axes, scale: Scale, quote: str) -> float:
                                                                         + rc["axes.labelpad"]),
             rotation=90, rotation_mode="anchor", ha="center", va="top", fontsize=rc["axes.labelsize"],
             color=rc["axes.labelcolor"], clip_on=False)
-    return width
 
 
 def _points(ax: Axes, x_pt: float) -> ScaledTranslation:
@@ -156,9 +156,10 @@ def equity_chart(marks: Sequence[EquityMark], deposits: Decimal, fees: Decimal,
     with s.figure() as fig:
         top = fig.add_axes((0, 0, 1, 1))
         low = fig.add_axes((0, 0, 1, 1), sharex=top)
-        _line(top, times, scale(y), max_points, color=s.BLUE, linewidth=3, label="Portfolio", zorder=3)  # first in legend
+        _line(top, times, scale(y), max_points, color=s.BLUE, linewidth=3, label="Portfolio",
+              zorder=3)  # first in legend
         _benchmarks(top, benchmarks, scale, max_points)
-        right = return_axis(top, scale, scale(y), quote)
+        right_labels = return_axis(top, scale, scale(y), quote)
         keep = extremes(dd, max_points)
         dx, dy = date_num_at(times, keep), dd[keep]
         low.fill_between(dx, dy, 0, color=s.VERMILLION, alpha=0.3, linewidth=0)
@@ -175,7 +176,7 @@ def equity_chart(marks: Sequence[EquityMark], deposits: Decimal, fees: Decimal,
         s.tick_marks(top, "bottom", [x for x in low.xaxis.get_major_locator()() if _interval_contains_close(view, x)])
         labels = [str(t) for t in top.get_legend_handles_labels()[1]]
         ncol, rows = s.legend_layout(labels, s.WIDTH_PX - 200)
-        _layout(top, low, right, rows)
+        _layout(top, low, right_labels, rows)
         s.legend_above(top, ncol)
         last = ordered[-1]
         when = "" if live else f" · as of {time_text(last.time, tz)}"

@@ -127,7 +127,7 @@ class ChartRenderer(RendererAgg):
         key = (file, size, self.dpi, get_hinting_flag(), glyph, angle, phase_x, phase_y, antialiased)
         cached = _GLYPHS.get(key)
         if cached is None:
-            font = get_font(file)
+            font: Any = get_font(file)  # _set_transform and _render_glyph are private to matplotlib
             font.set_size(size, self.dpi)
             cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
             font._set_transform((0x10000 * np.array([[cos, -sin], [sin, cos]])).round().astype(int),

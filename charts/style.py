@@ -25,9 +25,10 @@ from matplotlib.collections import PolyCollection
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
-from matplotlib.lines import TICKDOWN, TICKRIGHT, Line2D
+from matplotlib.lines import Line2D
+from matplotlib.markers import TICKDOWN, TICKRIGHT
 from matplotlib.ticker import Formatter, MaxNLocator
-from matplotlib.transforms import ScaledTranslation, _interval_contains_close
+from matplotlib.transforms import ScaledTranslation, _interval_contains_close  # type: ignore[attr-defined]
 
 from charts.render import ChartRenderer
 
@@ -131,7 +132,7 @@ def encode_png(pixels: np.ndarray) -> bytes:
     rows[:, 0] = 0  # filter type None on every row
     rows[:, 1:].reshape(height, width, 3)[...] = pixels[..., :3]  # one copy, straight into the rows
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, truecolour, no interlace
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows, 3))
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.data, 3))
             + _chunk(b"IEND", b""))
 
 
@@ -229,16 +230,17 @@ class OncePerTicks:
         return self._labels[1]
 
 
-def tick_marks(ax: Axes, side: str, at: Sequence[float]) -> None:
+def tick_marks(ax: Axes, side: str, at: Sequence[float] | np.ndarray) -> None:
     """Tick marks along the bottom or right edge of ax at these data positions, as an axis draws them, but as one
     line of markers: for an edge whose ticks are drawn apart from a matplotlib axis (a Tick is five artists)."""
-    rc = mpl.rcParams
+    rc: Any = mpl.rcParams
     kind = "xtick" if side == "bottom" else "ytick"
     edge = np.zeros(len(at)) if side == "bottom" else np.ones(len(at))
     xy = (at, edge) if side == "bottom" else (edge, at)
+    marker: Any = TICKDOWN if side == "bottom" else TICKRIGHT
     # Added as an artist, not plotted: marks must not move the data limits an axis autoscales to.
     ax.add_artist(Line2D(*xy, transform=ax.get_xaxis_transform() if side == "bottom" else ax.get_yaxis_transform(),
-                         linestyle="none", marker=TICKDOWN if side == "bottom" else TICKRIGHT,
+                         linestyle="none", marker=marker,
                          markersize=rc[f"{kind}.major.size"], markeredgewidth=rc[f"{kind}.major.width"],
                          markeredgecolor=rc[f"{kind}.color"], clip_on=False))
 
@@ -323,8 +325,8 @@ def row_labels(ax: Axes, labels: list[str], bold: list[bool] | None = None) -> N
                     fontweight="bold" if bold and bold[row] else "normal")
 
 
-def bars(ax: Axes, at: Sequence[float], lengths: Sequence[float], thickness: float, colours: Sequence[str], *,
-         horizontal: bool = False, edgecolors: Sequence[str] | None = None,
+def bars(ax: Axes, at: Sequence[float] | np.ndarray, lengths: Sequence[float] | np.ndarray, thickness: float,
+         colours: Sequence[str], *, horizontal: bool = False, edgecolors: Sequence[str] | None = None,
          linewidths: Sequence[float] | None = None) -> PolyCollection:
     """Bars from zero as one collection: what ax.bar draws, without a Rectangle artist and a limits update per
     bar (a 60-bar chart spent a fifth of its time there). Zero is sticky, as bar() makes it."""
