@@ -20,6 +20,7 @@ is pinned, and tests/test_chart_speed.py compares this renderer's pixels with ma
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -60,7 +61,13 @@ def clear_caches() -> None:
 
 def text_width(text: str, prop: FontProperties, dpi: float) -> float:
     """Width in pixels of one line of text as matplotlib lays it out (a label's bounding box), remembered."""
-    return ChartRenderer(1, 1, dpi).get_text_width_height_descent(text, prop, False)[0]
+    return _measurer(dpi).get_text_width_height_descent(text, prop, False)[0]
+
+
+@lru_cache(maxsize=4)
+def _measurer(dpi: float) -> ChartRenderer:
+    """A 1 × 1 renderer to measure with: making one costs more than measuring (it builds a mathtext parser)."""
+    return ChartRenderer(1, 1, dpi)
 
 
 class ChartRenderer(RendererAgg):

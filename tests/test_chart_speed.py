@@ -2,13 +2,14 @@
 series (charts/series.py), locators and formatters asked once per view (charts/style.py)."""
 from __future__ import annotations
 
-from datetime import timedelta
+import io
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
+from matplotlib.image import imread
 
 import charts
 from charts import render
@@ -225,3 +226,11 @@ def test_the_money_axis_draws_as_a_secondary_axis_did():
     differs = np.abs(new.astype(int) - old.astype(int)).max(axis=2) > 24
     assert (new != 255).any(axis=2)[:, 900:].sum() > 1000  # labels and axis label really drawn
     assert differs.sum() < 150
+
+
+def test_the_png_of_rgba_pixels_is_that_of_their_rgb_and_decodes_to_them():
+    rgba = np.random.default_rng(1).integers(0, 256, (37, 23, 4), dtype=np.uint8)
+    png = s.encode_png(rgba)
+    assert png == s.encode_png(np.ascontiguousarray(rgba[..., :3]))
+    decoded = imread(io.BytesIO(png))
+    assert np.array_equal((decoded * 255).round().astype(np.uint8), rgba[..., :3])
