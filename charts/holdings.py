@@ -62,7 +62,7 @@ def _draw_bars(ax: Axes, bars: list[_Bar], total: float) -> None:
     weights = [b.value / total * 100 for b in bars]
     texts = [_bar_text(b, w) for b, w in zip(bars, weights)]
     rows = np.arange(len(bars))
-    ax.barh(rows, weights, height=0.7, color=[b.colour for b in bars])
+    s.bars(ax, rows, weights, 0.7, [b.colour for b in bars], horizontal=True)
     s.row_labels(ax, [b.label for b in bars])
     ax.set_ylim(len(bars) - 0.4, -0.6)  # largest first, at the top
     ax.grid(False)

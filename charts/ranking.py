@@ -44,10 +44,9 @@ def _draw(ax: Axes, view: list[RankRow | None], labels: list[str], held: frozens
     """Bars of score in %, picks filled and holdings outlined, labels beside; the axes placed to fit."""
     bars = [(i, r) for i, r in enumerate(view) if r is not None]
     scores = [float(r.score or 0) * 100 for _, r in bars]
-    ax.barh([i for i, _ in bars], scores, height=0.72,
-            color=[s.BLUE if r.selected else s.LIGHT_GREY for _, r in bars],
-            edgecolor=[s.BLACK if r.symbol in held else "none" for _, r in bars],
-            linewidth=[3 if r.symbol in held else 0 for _, r in bars])
+    s.bars(ax, [i for i, _ in bars], scores, 0.72, [s.BLUE if r.selected else s.LIGHT_GREY for _, r in bars],
+           horizontal=True, edgecolors=[s.BLACK if r.symbol in held else "none" for _, r in bars],
+           linewidths=[3 if r.symbol in held else 0 for _, r in bars])
     s.row_labels(ax, labels, [r is not None and r.symbol in held for r in view])
     ax.set_ylim(len(view) - 0.4, -0.6)  # first row at the top
     ax.grid(False)

@@ -78,7 +78,7 @@ def rebalance_pnl_chart(rebalances: Sequence[RebalanceRow], tz: ZoneInfo, quote:
     values, x = floats(pnl[first:]), np.arange(len(shown))
     with s.figure() as fig:
         ax = fig.add_axes((0, 0, 1, 1))
-        ax.bar(x, values, width=0.75, color=[s.GAIN if v >= 0 else s.LOSS for v in values])
+        s.bars(ax, x, values, 0.75, [s.GAIN if v >= 0 else s.LOSS for v in values])
         ax.axhline(0, color=s.GREY, linewidth=1)
         ax.set_ylim(ax.get_ylim())  # fixed now: the fees axis aligns its zero with these limits
         s.money_axis(ax)

@@ -11,6 +11,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import Formatter
 
+from charts.style import OncePerTicks, OncePerView
+
 MAX_POINTS = 2000  # ~2 points per horizontal pixel of the plot: thinner than that changes nothing drawn
 
 _EPOCH = float(mdates.date2num(datetime(1970, 1, 1, tzinfo=timezone.utc)))  # Unix 0 on matplotlib's scale
@@ -24,16 +26,23 @@ def date_num(times: Iterable[datetime]) -> np.ndarray:
 
 def floats(values: Iterable[Decimal | float | int]) -> np.ndarray:
     """Decimals as floats, for drawing only; the figures in titles come from the Decimals themselves."""
-    return np.fromiter((float(v) for v in values), dtype=float)
+    return np.fromiter(map(float, values), dtype=float)
 
 
-def downsample(x: np.ndarray, y: np.ndarray, max_points: int | None = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """At most max_points (4 or more) of a series: both ends and each bucket's lowest and highest point, in order."""
-    n = len(x)
+def bucket_size(n: int, max_points: int) -> int:
+    """How many points of n share a bucket when at most max_points (4 or more) are kept: both ends aside,
+    each bucket gives its lowest and highest."""
+    return -(-(n - 2) // max(1, (max_points - 2) // 2))  # ceiling division: every bucket full but maybe the last
+
+
+def extremes(y: np.ndarray, max_points: int | None = MAX_POINTS) -> np.ndarray:
+    """Indices of at most max_points (4 or more) of a series: both ends and each bucket's lowest and highest
+    point, in order. A line through them covers every column of pixels the whole series would, peaks and
+    troughs included, so it looks the same at a fraction of the points."""
+    n = len(y)
     if max_points is None or n <= max(max_points, 4):
-        return x, y
-    buckets = max(1, (max_points - 2) // 2)
-    size = -(-(n - 2) // buckets)  # ceiling division: every bucket full but maybe the last
+        return np.arange(n)
+    size = bucket_size(n, max_points)
     rows = -(-(n - 2) // size)
     inner = y[1:n - 1]
     pad = rows * size - len(inner)
@@ -41,8 +50,18 @@ def downsample(x: np.ndarray, y: np.ndarray, max_points: int | None = MAX_POINTS
     lows = np.concatenate([inner, np.full(pad, np.inf)]).reshape(rows, size).argmin(axis=1)
     highs = np.concatenate([inner, np.full(pad, -np.inf)]).reshape(rows, size).argmax(axis=1)
     base = np.arange(rows) * size + 1
-    keep = np.unique(np.concatenate([[0, n - 1], base + lows, base + highs]))
+    return np.unique(np.concatenate([[0, n - 1], base + lows, base + highs]))
+
+
+def downsample(x: np.ndarray, y: np.ndarray, max_points: int | None = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """The points of extremes(y, max_points) as x and y arrays."""
+    keep = extremes(y, max_points)
     return x[keep], y[keep]
+
+
+def date_num_at(times: Sequence[datetime], keep: np.ndarray) -> np.ndarray:
+    """date_num of the kept times only: converting a datetime costs more than thinning the whole series."""
+    return date_num([times[i] for i in keep.tolist()])
 
 
 def zone_label(tz: ZoneInfo, times: Sequence[datetime]) -> str:
@@ -74,7 +93,13 @@ def time_text(t: datetime, tz: tzinfo) -> str:
     return f"{day_text(t, tz)} {local(t, tz):%H:%M %Z}"
 
 
-class TimeFormatter(Formatter):
+class DateTicks(OncePerView, mdates.AutoDateLocator):
+    """AutoDateLocator asked once per view; all its ticks handed out, as TimeFormatter dates the first of them."""
+
+    clip = False
+
+
+class TimeFormatter(OncePerTicks, Formatter):
     """Tick labels at the tick spacing: 09:30 within a day, 2 Mar by days, Mar 2026 by months, 2026 by years.
 
     The one formatter of every chart's time axis; the span it leaves out (the day, the year) is in the axis label.
@@ -119,7 +144,7 @@ def time_axis(ax: Axes, tz: ZoneInfo, times: Sequence[datetime], label: str = "T
         mid = (lo + hi) / 2
         lo, hi = mid - MIN_SPAN_DAYS / 2, mid + MIN_SPAN_DAYS / 2
     ax.set_xlim(lo, hi)
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(tz=tz, minticks=3, maxticks=6))
+    ax.xaxis.set_major_locator(DateTicks(tz=tz, minticks=3, maxticks=6))
     ax.xaxis.set_major_formatter(TimeFormatter(tz))
     ax.set_xlabel(f"{label} ({zone_label(tz, times)}), {span_text(start, end, tz)}")
 
