@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -95,7 +96,8 @@ def test_rebalance_runs_the_slot_only_when_due_and_not_paused_and_now_rebalances
     refused = bot("--demo", "--clock", "2026-11-25T09:00:30Z", "rebalance", "--slot", "X1", db=db)
     assert refused.returncode == 1 and "use it with --now" in refused.stderr and paper_orders(db) == 0
     manual = json.loads(bot("--demo", "--clock", "2026-11-25T16:27:00Z", "rebalance", "--now", "--json", db=db).stdout)
-    assert manual["kind"] == "manual" and manual["slot"] == "M20261125T162700"
+    # --clock starts the clock there and it runs on: a loaded machine may reach the slot a second or two later
+    assert manual["kind"] == "manual" and re.fullmatch(r"M20261125T16270\d", manual["slot"])
     assert len({f["client_order_id"] for f in manual["fills"]}) == 10
     assert paper_orders(db) == 10
 
