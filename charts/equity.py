@@ -47,17 +47,18 @@ def _subtitle(last: Decimal, deposits: Decimal, fees: Decimal, quote: str, worst
 
 
 def _benchmarks(ax: Axes, benchmarks: Mapping[str, Sequence[tuple[datetime, Decimal]]], scale: Scale,
-                max_points: int | None) -> None:
-    """Each non-empty benchmark as a thinner line under the portfolio's."""
-    drawn = 0
+                max_points: int | None) -> list[np.ndarray]:
+    """Each non-empty benchmark as a thinner line under the portfolio's; returns the values drawn (scaled)."""
+    drawn: list[np.ndarray] = []
     for name, series in (benchmarks or {}).items():
         if not series:
             continue
         ordered = sorted(series, key=itemgetter(0))
-        colour = BENCHMARK_COLOURS[drawn % len(BENCHMARK_COLOURS)]
-        _line(ax, list(map(itemgetter(0), ordered)), scale(floats(map(itemgetter(1), ordered))), max_points,
-              color=colour, linewidth=1.8, label=name, zorder=2)
-        drawn += 1
+        colour = BENCHMARK_COLOURS[len(drawn) % len(BENCHMARK_COLOURS)]
+        drawn.append(scale(floats(map(itemgetter(1), ordered))))
+        _line(ax, list(map(itemgetter(0), ordered)), drawn[-1], max_points, color=colour, linewidth=1.8,
+              label=name, zorder=2)
+    return drawn
 
 
 class Scale:
@@ -158,8 +159,9 @@ def equity_chart(marks: Sequence[EquityMark], deposits: Decimal, fees: Decimal,
         low = fig.add_axes((0, 0, 1, 1), sharex=top)
         _line(top, times, scale(y), max_points, color=s.BLUE, linewidth=3, label="Portfolio",
               zorder=3)  # first in legend
-        _benchmarks(top, benchmarks, scale, max_points)
-        right_labels = return_axis(top, scale, scale(y), quote)
+        drawn = _benchmarks(top, benchmarks, scale, max_points)
+        # the axis spans the benchmarks too: a benchmark falling further than the portfolio stays in sight
+        right_labels = return_axis(top, scale, np.concatenate([scale(y), *drawn]), quote)
         keep = extremes(dd, max_points)
         dx, dy = date_num_at(times, keep), dd[keep]
         low.fill_between(dx, dy, 0, color=s.VERMILLION, alpha=0.3, linewidth=0)

@@ -3,6 +3,7 @@ series (charts/series.py), locators and formatters asked once per view (charts/s
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -162,10 +163,19 @@ def test_the_equity_chart_keeps_its_texts_legend_and_axis_labels(monkeypatch):
         "Equity 12,404.13 USDT", "Net P/L +2,404.13 USDT (+24.04 %) · fees 123.45 USDT",
         "Max drawdown −5.06 % · since 2 Mar 2026", "Amounts in USDT · 1,440 equity marks · the last valued now",
         "Portfolio", "BTC buy & hold", "Equal-weight universe",  # the legend
-        "Return on deposits", "0 %", "10 %", "20 %",  # left
-        "Equity, USDT", "10,000", "11,000", "12,000",  # right
+        "Return on deposits", "−10 %", "0 %", "10 %", "20 %",  # left: down to BTC's low
+        "Equity, USDT", "9,000", "10,000", "11,000", "12,000",  # right
         "Drawdown", "−5 %", "−4 %", "−3 %", "−2 %", "−1 %", "0 %",
         "Time (CET/CEST), 2026", "15 Mar", "1 Apr", "15 Apr", "1 May"])
+
+
+def test_a_benchmark_falling_further_than_the_portfolio_stays_on_the_equity_chart(monkeypatch):
+    monkeypatch.setattr(s, "ChartRenderer", Recording)
+    Recording.drawn = []
+    falling = {"BTC buy & hold": [(T0 + timedelta(hours=h), D(10000) - D(60) * h) for h in range(0, 24 * 5, 6)]}
+    charts.equity_chart(marks(24 * 5), D(10000), D(0), falling, TZ, "USDT")  # BTC ends at −68 %
+    left = [float(t[:-2].replace("−", "-")) for t in Recording.drawn if t.endswith(" %") and t[0] in "−0123456789"]
+    assert min(left) <= -60  # the return axis reaches down to the benchmark (−68 % at its low)
 
 
 # --- bars as one collection, the equity chart's money axis as a few artists ---------------------
