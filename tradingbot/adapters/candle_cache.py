@@ -16,7 +16,7 @@ from ..core.backtest.panel import INTERVALS_MS, Panel
 from ..core.errors import UserError
 from .kline_import import ImportReport, held_intervals, import_files, panel_from_file, window_ms
 from .kline_store import KlineStore
-from .panel_copy import cached_panel, current_copy
+from .panel_copy import cached_panel, copies_folder, current_copy, file_panel
 
 if TYPE_CHECKING:
     from .binance_klines import FetchReport
@@ -45,22 +45,29 @@ class CachedCandles:
 
 @dataclass(frozen=True)
 class FileCandles:
-    """Candles straight from one file (no cache), of the interval its open times show; the whole file is read,
-    whatever the window."""
+    """Candles straight from one file (not imported), of the interval its open times show; the whole file is
+    read, whatever the window. With `copies` (the cache's folder of panel copies) the panel is kept there as a
+    binary copy of this very file, which the next run of the same file maps instead (panel_copy.file_panel)."""
 
     path: Path
+    copies: Path | None = None
 
     def load(self, start: date | None, end: date | None, history_days: int, quote: str,
              opens: bool, interval: str | None = None, ranges: bool = False) -> tuple[Panel, int]:
         if not self.path.exists():
             raise UserError(f"no such data file: {self.path}")
         try:
-            panel, bad = panel_from_file(self.path, quote, ranges)
+            panel, bad = (file_panel(self.path, self.copies, quote, ranges) if self.copies
+                          else _counted(*panel_from_file(self.path, quote, ranges)))
         except (LookupError, ValueError) as e:  # quote=BTC over USDT pairs; a weekly or mixed file
             raise UserError(str(e)) from None
         if interval and interval != panel.interval:
             raise UserError(f"{self.path.name} holds {panel.interval} candles, not {interval}")
-        return panel, len(bad)
+        return panel, bad
+
+
+def _counted(panel: Panel, bad: list) -> tuple[Panel, int]:
+    return panel, len(bad)
 
 
 class SqliteCandleCache:
@@ -70,7 +77,7 @@ class SqliteCandleCache:
         self.path, self.clock = Path(path), clock  # the clock times a fetch's waits (backoff, rate limits)
 
     def source(self, data: Path | None = None) -> CachedCandles | FileCandles:
-        return FileCandles(data) if data else CachedCandles(self.path)
+        return FileCandles(data, copies_folder(self.path)) if data else CachedCandles(self.path)
 
     def _store(self) -> KlineStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
