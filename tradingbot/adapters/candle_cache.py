@@ -16,7 +16,7 @@ from ..core.backtest.panel import INTERVALS_MS, Panel
 from ..core.errors import UserError
 from .kline_import import ImportReport, held_intervals, import_files, panel_from_file, window_ms
 from .kline_store import KlineStore
-from .panel_copy import cached_panel, copies_folder, current_copy, file_panel
+from .panel_copy import cached_panel, copies_folder, copy_from_columns, current_copy, file_panel
 
 if TYPE_CHECKING:
     from .binance_klines import FetchReport
@@ -66,6 +66,10 @@ class FileCandles:
         return panel, bad
 
 
+def _empty(store: KlineStore) -> bool:
+    return not any(store.db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in ("klines", "listings"))
+
+
 def _counted(panel: Panel, bad: list) -> tuple[Panel, int]:
     return panel, len(bad)
 
@@ -84,7 +88,14 @@ class SqliteCandleCache:
         return KlineStore(sqlite_utils.Database(self.path))
 
     def import_files(self, files: Iterable[Path], interval: str | None, progress: Progress) -> ImportReport:
-        return import_files(self._store(), list(files), interval, progress)
+        """Import the files; one file into a cache holding no candles or listings yet also writes the panel
+        copy the cache will hold, from the columns just read (prepare() then finds it)."""
+        store, files = self._store(), list(files)
+        report = import_files(store, files, interval, progress, keep=len(files) == 1 and _empty(store))
+        if report.columns is not None:
+            copy_from_columns(store, self.path, report.columns, files[0].name)
+            report.columns = None
+        return report
 
     async def fetch(self, symbols: Sequence[str] | None, interval: str, since_ms: int, api_url: str | None,
                     weight_per_minute: int, progress: Callable[[Iterable[str]], Iterable[str]]) -> FetchReport:

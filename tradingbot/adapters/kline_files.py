@@ -1,7 +1,7 @@
 """Reading candle files: Binance public-data dumps (data.binance.vision) here, and the pieces the long CSV reader
 (kline_long.py) shares; kline_read.py chooses between the two.
 
-A long CSV is read in blocks of about 13,000 rows, each converted to typed columns (int64 times, float64
+A long CSV is read a block at a time, each block converted to typed columns (int64 times, float64
 amounts, int32 symbol codes) before the next is read, so memory follows the candles, not the text; a block
 splits its whole text at once and converts columns in C. A block whose rows do not all parse takes a slow
 path that finds the bad rows, so each is reported with its file and line instead of being dropped silently.

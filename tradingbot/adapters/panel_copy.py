@@ -31,7 +31,8 @@ import numpy as np
 import sqlite_utils
 
 from ..core.backtest.panel import INTERVALS_MS, Panel
-from .kline_import import first_candles, load_panel, panel_from_file, window_ms
+from .kline_files import CandleColumns
+from .kline_import import first_candles, load_panel, panel_from_file, panel_of_columns, window_ms
 from .kline_store import KlineStore
 
 ARRAYS = ("close", "open", "quote_volume", "high", "low")
@@ -110,6 +111,25 @@ def _full_panel(db: sqlite_utils.Database, quote: str, interval: str) -> PanelCo
     assert p.high is not None and p.low is not None  # asked for with ranges
     return PanelCopy(p.first_day, p.step_ms, p.symbols, p.close, p.open, p.quote_volume, p.high, p.low,
                      np.array([known.get(s, NO_CANDLE) for s in p.symbols], dtype=np.int64))
+
+
+def copy_from_columns(store: KlineStore, cache: Path, columns: CandleColumns, name: str, quote: str = "USDT") -> None:
+    """After importing one file into an empty cache, the copy current_copy would build, from the file's columns.
+
+    The cache then holds exactly the file's usable candles and their coverage, no listings: the same rows,
+    floats parsed from the same text, first candles at the coverage's starts, so the same arrays, without
+    reading back and parsing 680,000 rows (~1.2 s of an import's CPU). Any other import builds its copy from
+    SQLite (tests compare both)."""
+    if columns.interval not in INTERVALS_MS or not len(columns):
+        return
+    try:
+        p = panel_of_columns(columns, name, quote, ranges=True)
+    except LookupError:  # no candles of the quote: nothing for a backtest to map
+        return
+    assert p.high is not None and p.low is not None  # asked for with ranges
+    folder = copies_folder(cache) / f"{columns.interval}-{quote}-{store.stamp()}"
+    write_copy(folder, PanelCopy(p.first_day, p.step_ms, p.symbols, p.close, p.open, p.quote_volume, p.high,
+                                 p.low, p.listed))
 
 
 def window(full: PanelCopy, lo_ms: int, hi_ms: int, opens: bool, ranges: bool) -> Panel | None:
