@@ -7,13 +7,14 @@ JSON is printed, with `--json`). Where processes cannot be forked, the heatmaps 
 """
 from __future__ import annotations
 
-import multiprocessing as mp
 import sys
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # multiprocessing loads when a sweep starts, not with every offline command
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
     from tradingbot.core.backtest.report import SweepRow
 
 
@@ -41,7 +42,10 @@ class HeatmapPainter:
     """Start it before the runs, `draw` once they are done, `close` in any case."""
 
     def __init__(self, wanted: bool) -> None:
+        import multiprocessing as mp
+
         self.conn: Connection | None = None
+        self.process: BaseProcess | None = None
         if wanted and "fork" in mp.get_all_start_methods():
             ctx = mp.get_context("fork")
             sys.stdout.flush()  # the child would write out whatever this process had buffered
@@ -74,7 +78,8 @@ class HeatmapPainter:
             except OSError:  # it has left already
                 pass
             self.conn.close()
-            self.process.join()
+            if self.process is not None:
+                self.process.join()
             self.conn = None
 
 
