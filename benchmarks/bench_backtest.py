@@ -5,8 +5,9 @@ A naive per-day pandas loop over the same run is measured in the same process as
 must reach the same final equity). The whole-process rows (issue 17) run each command as a child process,
 interleaved with their baseline so both see the same load, and read each child's peak RSS from wait4:
 the interpreter floor (`python -c "import numpy, sqlite3, asyncio"`) for `bot.py backtest` from the cache,
-a pandas reference (read_csv with explicit dtypes, then the naive loop) for the run from the .csv.gz, and
-one backtest process for the 40-configuration sweep. Children get a bytecode cache (PYTHONPYCACHEPREFIX,
+a pandas reference (read_csv with explicit dtypes, then the naive loop) for the run from the .csv.gz (a first
+run, then the same file again with the copy the first kept in its cache's folder), and one backtest process
+for the 40-configuration sweep. Children get a bytecode cache (PYTHONPYCACHEPREFIX,
 as an installed bot has) even where PYTHONDONTWRITEBYTECODE is set. Prints a table and, last, one JSON line.
 
     python benchmarks/bench_backtest.py [--runs N]
