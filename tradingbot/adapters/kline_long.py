@@ -2,10 +2,10 @@
 
 Each block is parsed into typed columns (int64 open times, float64 amounts, the symbol as text only until it
 becomes an int32 code) and its text dropped before the next block is read, so memory follows the candles, not
-the file: from its bytes where every row is plain (kline_bytes.py), else by NumPy's C reader. A block NumPy refuses (a row with a missing field, an
-amount that is no number, a date instead of milliseconds) is read again by the slower path of kline_files
-that finds each bad row and names its line. An import reads the file a second time, block by block, for the
-amounts as written, since the cache stores their text.
+the file: from its bytes where every row is plain (kline_bytes.py), else by NumPy's C reader. A block NumPy
+refuses (a row with a missing field, an amount that is no number, a date instead of milliseconds) is read
+again by the slower path of kline_files that finds each bad row and names its line. An import reads the
+file a second time, block by block, for the amounts as written, since the cache stores their text.
 """
 from __future__ import annotations
 

@@ -67,8 +67,8 @@ def candle_spacing(name: str, names: np.ndarray, code: np.ndarray, open_time: np
     return NAMES[spacing]
 
 
-def _refuse_mixed(name: str, names: np.ndarray, code: np.ndarray, lines: np.ndarray, rows: np.ndarray, codes: np.ndarray,
-                  step: np.ndarray, measured: np.ndarray, finest: np.ndarray, spacing: int) -> None:
+def _refuse_mixed(name: str, names: np.ndarray, code: np.ndarray, lines: np.ndarray, rows: np.ndarray,
+                  codes: np.ndarray, step: np.ndarray, measured: np.ndarray, finest: np.ndarray, spacing: int) -> None:
     """Refuse a symbol spaced coarser than the file, or one whose rows turn coarser and stay so.
 
     Two steps in a row of the same coarser interval of a day or more read as a change of interval, not a
