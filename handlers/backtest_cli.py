@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from handlers import backtest_flags, costs_cli
+from handlers.sweep_heatmaps import HeatmapPainter
 from handlers.offline_argv import COMMANDS, GLOBAL_WITH_VALUE, HELP, offline_command  # noqa: F401  (re-exported)
 from tradingbot.core.backtest import options
 from tradingbot.core.backtest.config import BacktestConfig
@@ -139,17 +140,22 @@ def _sweep(args: argparse.Namespace, tester: Backtester, config: BacktestConfig,
         raise UserError(f"--sort must be one of {', '.join(METRICS)} (got {args.sort!r})")
     keys, combos = options.sweep_grid(args.sweep)
     fixed = backtest_flags.pairs_from_args(args)
-    rows = tester.sweep(config, combos, lambda c: options.config_from_pairs([*fixed, *c], config.params, config),
-                        _progress)
-    if (runs := open_runs()) is not None:
-        runs.add_sweep(keys, rows, args.sort, "cli", datetime.now(timezone.utc))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / "sweep.csv", keys, rows)
-    pngs = write_heatmaps(out, keys, rows, args.sort)
-    if args.json:
-        print(json.dumps([{**dict(p.split("=", 1) for p in r.pairs), **metrics_json(r.metrics)} for r in rows]))
-    else:
+    painter = HeatmapPainter(len(keys) >= 2)  # imports matplotlib while the runs go
+    try:
+        rows = tester.sweep(config, combos, lambda c: options.config_from_pairs([*fixed, *c], config.params,
+                                                                               config), _progress)
+        if (runs := open_runs()) is not None:
+            runs.add_sweep(keys, rows, args.sort, "cli", datetime.now(timezone.utc))
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_csv(out / "sweep.csv", keys, rows)
+        if args.json:
+            print(json.dumps([{**dict(p.split("=", 1) for p in r.pairs), **metrics_json(r.metrics)} for r in rows]),
+                  flush=True)
+        pngs = painter.draw(out, keys, rows, args.sort)
+    finally:
+        painter.close()
+    if not args.json:
         print(sweep_table(rows, keys, args.sort))
         print(f"\nCSV: {out / 'sweep.csv'}" + "".join(f"\nheatmap: {p}" for p in pngs))
     return 0
@@ -167,26 +173,6 @@ def write_csv(path: Path, keys: Sequence[str], rows: Sequence[SweepRow]) -> None
 
 def _cell(v: float) -> str:
     return "" if math.isnan(v) else repr(v)
-
-
-def write_heatmaps(out: Path, keys: Sequence[str], rows: Sequence[SweepRow], metric: str) -> list[Path]:
-    """One heatmap of the metric over the first two swept keys per value of the others."""
-    if len(keys) < 2:
-        return []
-    from charts.backtest import sweep_heatmap
-    from handlers.backtest_text import fixed_settings
-
-    groups: dict[tuple[str, ...], list[SweepRow]] = {}
-    for r in rows:
-        groups.setdefault(tuple(r.pairs[2:]), []).append(r)
-    paths = []
-    for rest, members in groups.items():
-        name = "_".join(["heatmap", metric, *(p.replace("=", "-") for p in rest)]) + ".png"
-        title = f"{metric} by {keys[0]} and {keys[1]}" + (f" ({', '.join(rest)})" if rest else "")
-        settings = fixed_settings(members, keys)
-        (out / name).write_bytes(sweep_heatmap(members, keys[0], keys[1], metric, title, settings))
-        paths.append(out / name)
-    return paths
 
 
 def data(args: argparse.Namespace, cache: CandleCache) -> int:

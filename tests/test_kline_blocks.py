@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sqlite_utils
 
-from tradingbot.adapters import kline_files
+from tradingbot.adapters import kline_files, kline_read
 from tradingbot.adapters.kline_read import read_candles
 from tradingbot.adapters.kline_import import import_files, load_panel, panel_from_file
 from tradingbot.adapters.kline_store import KlineStore
@@ -38,7 +38,13 @@ def write(path: Path, lines: list[str]) -> Path:
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    monkeypatch.setattr(kline_files, "BLOCK_CHARS", 4096)  # ~50 rows a block instead of ~50,000
+    shrink(monkeypatch)
+
+
+def shrink(monkeypatch) -> None:
+    """~50 rows a block instead of thousands, as text and as bytes."""
+    monkeypatch.setattr(kline_files, "BLOCK_CHARS", 4096)
+    monkeypatch.setattr(kline_read, "BYTE_BLOCK", 4096)
 
 
 def same_columns(a, b) -> bool:
@@ -56,8 +62,8 @@ def test_blocks_give_the_candles_and_bad_lines_of_one_whole_read(tmp_path, monke
     lines[650] = lines[650].split(",")[0] + ",x," + str(T0) + ",1,2,0.5,oops,7,"  # line 652: close not a number
     lines.insert(300, "")  # a blank line in the middle of a block
     path = write(tmp_path / "long.csv.gz", lines)
-    whole = read_candles(path)  # one block: the file is smaller than BLOCK_CHARS
-    monkeypatch.setattr(kline_files, "BLOCK_CHARS", 4096)
+    whole = read_candles(path)  # one block: the file is smaller than a block
+    shrink(monkeypatch)
     blocked = read_candles(path)
     assert same_columns(blocked, whole)
     assert [b.line for b in blocked.bad] == [12, 403, 503, 653]

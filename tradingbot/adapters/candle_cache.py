@@ -16,7 +16,7 @@ from ..core.backtest.panel import INTERVALS_MS, Panel
 from ..core.errors import UserError
 from .kline_import import ImportReport, held_intervals, import_files, panel_from_file, window_ms
 from .kline_store import KlineStore
-from .panel_copy import cached_panel, current_copy
+from .panel_copy import cached_panel, copies_folder, copy_from_columns, current_copy, file_panel
 
 if TYPE_CHECKING:
     from .binance_klines import FetchReport
@@ -45,22 +45,33 @@ class CachedCandles:
 
 @dataclass(frozen=True)
 class FileCandles:
-    """Candles straight from one file (no cache), of the interval its open times show; the whole file is read,
-    whatever the window."""
+    """Candles straight from one file (not imported), of the interval its open times show; the whole file is
+    read, whatever the window. With `copies` (the cache's folder of panel copies) the panel is kept there as a
+    binary copy of this very file, which the next run of the same file maps instead (panel_copy.file_panel)."""
 
     path: Path
+    copies: Path | None = None
 
     def load(self, start: date | None, end: date | None, history_days: int, quote: str,
              opens: bool, interval: str | None = None, ranges: bool = False) -> tuple[Panel, int]:
         if not self.path.exists():
             raise UserError(f"no such data file: {self.path}")
         try:
-            panel, bad = panel_from_file(self.path, quote, ranges)
+            panel, bad = (file_panel(self.path, self.copies, quote, ranges) if self.copies
+                          else _counted(*panel_from_file(self.path, quote, ranges)))
         except (LookupError, ValueError) as e:  # quote=BTC over USDT pairs; a weekly or mixed file
             raise UserError(str(e)) from None
         if interval and interval != panel.interval:
             raise UserError(f"{self.path.name} holds {panel.interval} candles, not {interval}")
-        return panel, len(bad)
+        return panel, bad
+
+
+def _empty(store: KlineStore) -> bool:
+    return not any(store.db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in ("klines", "listings"))
+
+
+def _counted(panel: Panel, bad: list) -> tuple[Panel, int]:
+    return panel, len(bad)
 
 
 class SqliteCandleCache:
@@ -70,14 +81,21 @@ class SqliteCandleCache:
         self.path, self.clock = Path(path), clock  # the clock times a fetch's waits (backoff, rate limits)
 
     def source(self, data: Path | None = None) -> CachedCandles | FileCandles:
-        return FileCandles(data) if data else CachedCandles(self.path)
+        return FileCandles(data, copies_folder(self.path)) if data else CachedCandles(self.path)
 
     def _store(self) -> KlineStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return KlineStore(sqlite_utils.Database(self.path))
 
     def import_files(self, files: Iterable[Path], interval: str | None, progress: Progress) -> ImportReport:
-        return import_files(self._store(), list(files), interval, progress)
+        """Import the files; one file into a cache holding no candles or listings yet also writes the panel
+        copy the cache will hold, from the columns just read (prepare() then finds it)."""
+        store, files = self._store(), list(files)
+        report = import_files(store, files, interval, progress, keep=len(files) == 1 and _empty(store))
+        if report.columns is not None:
+            copy_from_columns(store, self.path, report.columns, files[0].name)
+            report.columns = None
+        return report
 
     async def fetch(self, symbols: Sequence[str] | None, interval: str, since_ms: int, api_url: str | None,
                     weight_per_minute: int, progress: Callable[[Iterable[str]], Iterable[str]]) -> FetchReport:

@@ -1,7 +1,7 @@
 """Reading candle files: Binance public-data dumps (data.binance.vision) here, and the pieces the long CSV reader
 (kline_long.py) shares; kline_read.py chooses between the two.
 
-A long CSV is read in blocks of about 13,000 rows, each converted to typed columns (int64 times, float64
+A long CSV is read a block at a time, each block converted to typed columns (int64 times, float64
 amounts, int32 symbol codes) before the next is read, so memory follows the candles, not the text; a block
 splits its whole text at once and converts columns in C. A block whose rows do not all parse takes a slow
 path that finds the bad rows, so each is reported with its file and line instead of being dropped silently.
@@ -12,12 +12,14 @@ from __future__ import annotations
 import gzip
 import io
 import itertools
+import queue
 import re
+import threading
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Iterable, Iterator
+from typing import IO, AnyStr, BinaryIO, Callable, Generator, Iterable, Iterator, cast
 
 import numpy as np
 
@@ -96,6 +98,15 @@ def read_text(path: Path) -> tuple[str, str]:
     return raw.decode(), path.name
 
 
+def open_bytes(path: Path) -> BinaryIO | None:
+    """The file's bytes as a stream (a gzip file decompressed as read); None for a ZIP archive."""
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic[:2] == b"\x1f\x8b":
+        return cast(BinaryIO, gzip.open(path, "rb"))  # a GzipFile reads as any binary file does
+    return None if magic == b"PK\x03\x04" else path.open("rb")
+
+
 def open_text(path: Path) -> tuple[IO[str], str]:
     """The file as text (universal newlines) and a name for messages; gzip and single-CSV ZIP archives are opened."""
     with path.open("rb") as f:
@@ -108,17 +119,58 @@ def open_text(path: Path) -> tuple[IO[str], str]:
     return path.open(encoding="utf-8"), path.name
 
 
-def blocks(f: IO[str]) -> Iterator[str]:
-    """The text in blocks of whole lines, each ending in a newline (the last one too)."""
-    rest = ""
-    while chunk := f.read(BLOCK_CHARS):
+def blocks(f: IO[AnyStr], size: int = BLOCK_CHARS) -> Iterator[AnyStr]:
+    """The text (or bytes) in blocks of whole lines, each ending in a newline (the last one too)."""
+    rest = f.read(0)
+    newline = "\n" if isinstance(rest, str) else b"\n"
+    while chunk := f.read(size):
         chunk = rest + chunk
-        cut = chunk.rfind("\n") + 1
+        cut = chunk.rfind(newline) + 1
         if cut:
             yield chunk[:cut]
         rest = chunk[cut:]
     if rest:
-        yield rest + "\n"
+        yield rest + newline
+
+
+def read_ahead(parts: Iterator[AnyStr], depth: int = 4) -> Generator[AnyStr, None, None]:
+    """The same blocks, read (and decompressed: zlib lets go of the GIL) by a thread while the caller parses
+    the ones before, so a second core takes the decompression. Close it before the file: the thread stops
+    when the caller does."""
+    ready: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def offer(item: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for part in parts:
+                if not offer((part, None)):
+                    return
+            offer((None, None))
+        except BaseException as e:  # noqa: BLE001 - handed to the reader, who raises it where it reads
+            offer((None, e))
+
+    worker = threading.Thread(target=produce, name="candle-file-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            part, error = ready.get()
+            if error is not None:
+                raise error
+            if part is None:
+                return
+            yield part
+    finally:
+        stop.set()
+        worker.join()
 
 
 def split_table(name: str, body: str, width: int, first_line: int) -> tuple[list[list[str]], np.ndarray, list[BadRow]]:

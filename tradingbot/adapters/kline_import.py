@@ -31,15 +31,18 @@ class ImportReport:
     skipped: Counter[str] = field(default_factory=Counter)
     flagged: Counter[str] = field(default_factory=Counter)
     intervals: set[str] = field(default_factory=set)  # of the candles stored
+    columns: CandleColumns | None = field(default=None, repr=False)  # the last file's, when asked to keep them
 
 
 def import_files(store: KlineStore, paths: list[Path], interval: str | None = None,
-                 progress: Progress = lambda _: None) -> ImportReport:
-    """Read each file and store its candles (replacing any already cached); coverage grows to match."""
+                 progress: Progress = lambda _: None, keep: bool = False) -> ImportReport:
+    """Read each file and store its candles (replacing any already cached); coverage grows to match. With
+    `keep`, the report keeps the columns of the last file read (see ImportReport.columns)."""
     report = ImportReport()
     for path in paths:
         progress(f"reading {path.name}")
         columns = read_candles(path, interval)
+        report.columns = columns if keep else None
         progress(f"storing {len(columns):,} candles from {path.name}")
         _store(store, columns)
         report.files += 1
@@ -154,19 +157,25 @@ def panel_from_file(path: Path, quote: str = "USDT", ranges: bool = False) -> tu
     """
     wanted = ("open", "close", "volume", "quote_volume", *(("high", "low") if ranges else ()))
     c = read_candles(path, fields=wanted)
+    bad = c.bad
+    return panel_of_columns(c, path.name, quote, ranges), bad
+
+
+def panel_of_columns(c: CandleColumns, name: str, quote: str = "USDT", ranges: bool = False) -> Panel:
+    """The Panel of a file's usable candles of the quote (they are let go of as it is built)."""
     if c.interval not in INTERVALS_MS:
-        raise LookupError(f"{path.name} holds {c.interval} candles; backtests run on "
+        raise LookupError(f"{name} holds {c.interval} candles; backtests run on "
                           f"{', '.join(INTERVALS_MS)} candles")
     mine = np.char.endswith(c.names, quote)[c.code]
     if not mine.any():
-        raise LookupError(f"no {quote} pairs in {path.name}")
+        raise LookupError(f"no {quote} pairs in {name}")
 
     def pick(a: np.ndarray) -> np.ndarray:
         return a if mine.all() else a[mine]  # the shared file is all USDT pairs: no copies then
 
-    close, values, bad, step = pick(c.values["close"]), c.values, c.bad, INTERVALS_MS[c.interval]
+    close, values, step = pick(c.values["close"]), c.values, INTERVALS_MS[c.interval]
     qv = pick(values["quote_volume"]) if "quote_volume" in values else close * pick(values["volume"])
     names, code, number, open_ = c.names, pick(c.code), pick(c.open_time) // step, pick(values["open"])
     high, low = (pick(values["high"]), pick(values["low"])) if ranges else (None, None)
     del c, values  # the file's other columns, before the panel's arrays are made
-    return build_panel(code, number, open_, close, qv, step_ms=step, high=high, low=low, names=names), bad
+    return build_panel(code, number, open_, close, qv, step_ms=step, high=high, low=low, names=names)

@@ -1,11 +1,11 @@
 """Long candle CSVs (a header row, one row per candle, any number of symbols) read a block at a time.
 
-Each block of about 13,000 rows is parsed by NumPy's C reader into typed columns (int64 open times, float64
-amounts, the symbol as text only until it becomes an int32 code) and its text dropped before the next block
-is read, so memory follows the candles, not the file. A block NumPy refuses (a row with a missing field, an
-amount that is no number, a date instead of milliseconds) is read again by the slower path of kline_files
-that finds each bad row and names its line. An import reads the file a second time, block by block, for the
-amounts as written, since the cache stores their text.
+Each block is parsed into typed columns (int64 open times, float64 amounts, the symbol as text only until it
+becomes an int32 code) and its text dropped before the next block is read, so memory follows the candles, not
+the file: from its bytes where every row is plain (kline_bytes.py), else by NumPy's C reader. A block NumPy
+refuses (a row with a missing field, an amount that is no number, a date instead of milliseconds) is read
+again by the slower path of kline_files that finds each bad row and names its line. An import reads the
+file a second time, block by block, for the amounts as written, since the cache stores their text.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import numpy as np
 
 from .kline_files import (AMOUNTS, MICROS_FROM, PRICES, CandleColumns, Converted, blocks, check_claim,
                           checked_columns, convert_columns, open_text, row_flags, split_table)
+from .kline_bytes import parse_block
 from .kline_spacing import Claim
 
 TEXT_CHARS = 40
@@ -33,9 +34,12 @@ class _Codes(dict[str, int]):
         return self[key]
 
 
-def read_long(path: Path, name: str, first: str, parts: Iterable[str], claim: Claim | None,
+def read_long(path: Path, name: str, first: str, parts: Iterable[str] | Iterable[bytes], claim: Claim | None,
               wanted: tuple[str, ...]) -> CandleColumns:
-    """A CSV with a header naming symbol, open_time (or open_time_ms), open, high, low, close, volume."""
+    """A CSV with a header naming symbol, open_time (or open_time_ms), open, high, low, close, volume.
+
+    Blocks of bytes are parsed from the bytes where every row is plain (kline_bytes.py); the others, and
+    blocks of text, go through NumPy's text reader, or row by row where that refuses one."""
     check_claim(name, claim)
     header = [h.strip().lower() for h in first.split(",")]
     time_key = "open_time_ms" if "open_time_ms" in header else "open_time"
@@ -46,21 +50,32 @@ def read_long(path: Path, name: str, first: str, parts: Iterable[str], claim: Cl
     skipped: Counter[str] = Counter()
     flagged: Counter[str] = Counter()
     for part in parts:
-        count = part.count("\n")
-        block = (_parsed(header, time_key, wanted, part, line, count)
-                 or _split(name, header, time_key, wanted, part, line))
+        fast = parse_block(header, time_key, wanted, part) if isinstance(part, bytes) else None
+        if fast is not None:  # every line a plain row
+            runs, heads, flags, count, converted = fast
+            code = np.repeat(np.array([codes[s] for s in runs], dtype=np.int32), np.diff(heads, append=count))
+            lines, bad = np.arange(count, dtype=np.int64) + line, []
+        else:
+            text = _text(part)
+            count = text.count("\n")
+            symbols, lines, bad, flags, converted = (_parsed(header, time_key, wanted, text, line, count)
+                                                     or _split(name, header, time_key, wanted, text, line))
+            code = np.fromiter(map(codes.__getitem__, symbols), np.int32, len(lines))
         line += count
-        symbols, lines, bad, flags, converted = block
         usable, skip, flag = row_flags(flags, len(lines))
         skipped, flagged = skipped + skip, flagged + flag
-        blocks_read.append((np.fromiter(map(codes.__getitem__, symbols), np.int32, len(lines)), lines, bad, usable,
-                            converted))
+        blocks_read.append((code, lines, bad, usable, converted))
     names, code, lines, bad, usable, converted = _joined(codes, blocks_read)
     del blocks_read  # the joined columns replace the blocks' own
     result = checked_columns(name, claim, (names, code), converted, lines, bad, usable,
                              lambda: _amount_text(path, header, len(usable)))
     result.skipped, result.flagged = skipped, flagged
     return result
+
+
+def _text(part: str | bytes) -> str:
+    """A block as text with universal newlines (as the text reader would have read it)."""
+    return part if isinstance(part, str) else io.StringIO(part.decode(), newline=None).read()
 
 
 def _parsed(header: list[str], time_key: str, wanted: tuple[str, ...], part: str, line: int,

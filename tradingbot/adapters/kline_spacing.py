@@ -44,9 +44,12 @@ def candle_spacing(name: str, names: np.ndarray, code: np.ndarray, open_time: np
     """
     rows = np.flatnonzero(usable & (open_time % HOUR_MS == 0))
     codes = code[rows]  # each row's symbol as its place in names
-    order = np.lexsort((open_time[rows], codes))
-    rows, codes = rows[order], codes[order]
     step = np.diff(open_time[rows])
+    code_step = np.diff(codes)
+    if (code_step < 0).any() or ((code_step == 0) & (step <= 0)).any():  # not already by symbol, then time
+        order = np.lexsort((open_time[rows], codes))
+        rows, codes = rows[order], codes[order]
+        step = np.diff(open_time[rows])
     measured = (np.diff(codes) == 0) & (step > 0)
     if not measured.any():
         return claim[0] if claim else "1d"
@@ -60,12 +63,12 @@ def candle_spacing(name: str, names: np.ndarray, code: np.ndarray, open_time: np
                          f"stores ({', '.join(INTERVAL_MS)})")
     if claim and claim[0] != NAMES[spacing]:
         raise ValueError(f"{at}: open times {NAMES[spacing]} apart, but {claim[1]} says {claim[0]}: refused")
-    _refuse_mixed(name, names[code], lines, rows, codes, step, measured, finest, spacing)
+    _refuse_mixed(name, names, code, lines, rows, codes, step, measured, finest, spacing)
     return NAMES[spacing]
 
 
-def _refuse_mixed(name: str, symbols: np.ndarray, lines: np.ndarray, rows: np.ndarray, codes: np.ndarray,
-                  step: np.ndarray, measured: np.ndarray, finest: np.ndarray, spacing: int) -> None:
+def _refuse_mixed(name: str, names: np.ndarray, code: np.ndarray, lines: np.ndarray, rows: np.ndarray,
+                  codes: np.ndarray, step: np.ndarray, measured: np.ndarray, finest: np.ndarray, spacing: int) -> None:
     """Refuse a symbol spaced coarser than the file, or one whose rows turn coarser and stay so.
 
     Two steps in a row of the same coarser interval of a day or more read as a change of interval, not a
@@ -77,12 +80,12 @@ def _refuse_mixed(name: str, symbols: np.ndarray, lines: np.ndarray, rows: np.nd
     if coarse:
         k = int(measured_at[np.isin(codes[1:][measured_at], coarse)][0])
         row, own = rows[k + 1], duration_text(int(finest[codes[k + 1]]))
-        raise ValueError(f"{name}:{lines[row]}: {symbols[row]}'s open times are {own} apart, other symbols' "
+        raise ValueError(f"{name}:{lines[row]}: {names[code[row]]}'s open times are {own} apart, other symbols' "
                          f"{NAMES[spacing]}: a file holds one interval")
     other = measured & (step != spacing) & (step >= INTERVAL_MS["1d"]) & np.isin(step, list(NAMES))
     turned = other[1:] & other[:-1] & (step[1:] == step[:-1])
     if turned.any():
         k = int(np.flatnonzero(turned)[0])
         row = rows[k + 1]
-        raise ValueError(f"{name}:{lines[row]}: {symbols[row]}'s open times turn {NAMES[int(step[k])]} apart "
+        raise ValueError(f"{name}:{lines[row]}: {names[code[row]]}'s open times turn {NAMES[int(step[k])]} apart "
                          f"here, after {NAMES[spacing]}: a file holds one interval")
