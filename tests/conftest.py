@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import tempfile
 from datetime import timedelta
 from decimal import Decimal
 
@@ -21,6 +22,9 @@ from tradingbot.core.params import StrategyParams
 from tradingbot.app.services import Services
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as bot.py does: retry_after as a timedelta
+# The candle cache of a `bot.py` a test starts without --cache goes to a temporary folder, not the checkout's data/
+# (a `--data` run keeps its file's panel copy beside that cache)
+os.environ.setdefault("KLINE_DB_PATH", os.path.join(tempfile.mkdtemp(prefix="itb-klines-"), "klines.sqlite"))
 
 
 def _free_port() -> int:
