@@ -11,26 +11,24 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
 from ..core.domain import Candle, SymbolRules
 from ..app.ports import Clock
+from .synthetic_days import DAY_MS, KNOT_MS, UNIT, Day, SymbolDays, open_units
 
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)  # a Monday, so 1w candles align as on Binance
 END = datetime(2031, 1, 1, tzinfo=timezone.utc)  # the precomputed daily path stops here
 DAYS = (END - EPOCH).days
 LISTINGS_UNTIL = (datetime(2028, 1, 1, tzinfo=timezone.utc) - EPOCH).days  # new listings keep coming until then
-HOUR_MS, DAY_MS, KNOT_MS = 3_600_000, 86_400_000, 300_000
-KNOTS = DAY_MS // KNOT_MS  # 288 five-minute steps a day
+HOUR_MS = 3_600_000
 INTERVAL_HOURS = {"1h": 1, "4h": 4, "1d": 24, "1w": 168}
-UNIT = 10**8  # prices and quote volumes are held as integers of 1e-8, as Binance quotes them
 NEVER = 2**62
 MARKET_VOL = 0.026  # BTC-like daily volatility of the common factor
 _ONE_MS = timedelta(milliseconds=1)
-_FRAC = np.arange(1, KNOTS + 1) / KNOTS
-_HOUR_SHAPE = 1 + 0.35 * np.cos(2 * np.pi * (np.arange(24) - 15) / 24)  # busiest around the US open
+_NOT_READING = (-1, -1)
 
 
 class _Spec(NamedTuple):
@@ -63,13 +61,6 @@ _SPECIALS = (
 
 # Real fiat and stablecoin codes a generated ticker could spell; exclusion filters would catch them.
 _RESERVED = frozenset("USD USDT EUR RUB RON COP ZAR PAX DAI VAI UST TRY GBP AUD BRL UAH NGN PLN ARS JPY".split())
-
-
-class _Day(NamedTuple):
-    """One symbol-day in integer units: 289 five-minute knot prices and 24 hourly bars."""
-
-    knots: np.ndarray
-    bars: np.ndarray  # rows: open, high, low, close, base volume (in step-size units), quote volume
 
 
 def _t(rng: np.random.Generator, df: float, size: int) -> np.ndarray:
@@ -134,6 +125,13 @@ def _filters(price: float) -> tuple[Decimal, Decimal, Decimal, int]:
     return Decimal(1), tick, Decimal(92_233_720_368), 0  # cheap coins need a huge max to buy any notional
 
 
+def _price_in(day: Day, ms: int) -> int:
+    """The price `ms` into the day, interpolating linearly between 5-minute knots."""
+    j, r = divmod(ms, KNOT_MS)
+    a, b = int(day.knots[j]), int(day.knots[j + 1])
+    return a + (b - a) * r // KNOT_MS
+
+
 def _dec(units: int) -> Decimal:
     return Decimal(units).scaleb(-8)
 
@@ -157,11 +155,13 @@ class SyntheticMarket:
         self._rules: list[tuple[SymbolRules, SymbolRules]] = []
         for i, s in enumerate(specs):
             # Filters are set once from the price level at listing and never follow the price, as on Binance.
-            step, tick, max_qty, vdec = _filters(self._units(self._listing[i] // DAY_MS, i) / UNIT)
+            step, tick, max_qty, vdec = _filters(open_units(self._level, self._listing[i] // DAY_MS, i) / UNIT)
             self._vdec.append(vdec)
             trading = SymbolRules(s.base + quote, s.base, quote, "TRADING", step, step, max_qty, notional[i], tick)
             self._rules.append((trading, replace(trading, status="BREAK")))
-        self._day = lru_cache(maxsize=max(4096, 16 * n_symbols))(self._make_day)
+        self._days = SymbolDays(seed, self._level, self._scale, self._key, self._mean_volume, self._vdec,
+                                max(4096, 16 * n_symbols))
+        self._reading = _NOT_READING  # (symbol index, last day) of the candles() call in progress
         self._closed = lru_cache(maxsize=max(8192, 32 * n_symbols))(self._closed_candle)
 
     @staticmethod
@@ -238,50 +238,19 @@ class SyntheticMarket:
             delist[i] = t
         return listing, delist
 
-    def _noise(self, key: int, d: int) -> np.ndarray:
-        """Normals for one symbol-day: the 5-minute bridge, 24 hourly volume weights, the day's volume."""
-        return np.random.default_rng((self._seed, 4, key, d)).standard_normal(KNOTS + 25)
+    def _day(self, i: int, d: int) -> Day:
+        """Symbol i's day d; a candles() read in progress draws the days it needs next with it."""
+        return self._days.day(i, d, self._reading[1] if self._reading[0] == i else -1)
 
-    def _units(self, d: int, i: int) -> int:
-        """Close of day d - 1 (open of day d) in 1e-8 units; both neighbouring days use this one value."""
-        return max(round(math.exp(self._level[d, i]) * UNIT), 1)
-
-    def _make_day(self, i: int, d: int) -> _Day:
-        """Symbol i's day d: a Brownian bridge between the day's open and close, and its hourly bars."""
-        if not 0 <= d < DAYS:
-            raise ValueError(f"the synthetic market covers {EPOCH:%Y-%m-%d} to {END:%Y-%m-%d} only")
-        own = self._noise(i, d)
-        z = own if self._key[i] == i else self._noise(self._key[i], d)  # tokens move with their driver intraday
-        scale = self._scale[i]
-        w = np.cumsum(z[:KNOTS]) * (scale / math.sqrt(KNOTS))
-        opening, closing = self._level[d, i], self._level[d + 1, i]
-        knots = np.empty(KNOTS + 1, np.int64)
-        bridge = opening + (closing - opening) * _FRAC + w - _FRAC * w[-1]
-        knots[1:] = np.maximum(np.rint(np.exp(bridge) * UNIT), 1)
-        knots[0], knots[KNOTS] = self._units(d, i), self._units(d + 1, i)  # so consecutive days join exactly
-        grid = knots[:-1].reshape(24, 12)
-        o, c = grid[:, 0], knots[12::12]
-        h, l = np.maximum(grid.max(axis=1), c), np.minimum(grid.min(axis=1), c)  # noqa: E741
-        # Turnover is log-normal day to day and larger on big moves, as on a real exchange.
-        move = min(abs(closing - opening) / abs(scale), 5.0)
-        volume = min(self._mean_volume[i] * math.exp(0.45 * own[-1] - 0.1) * (0.5 + 0.6 * move), 4e10)
-        weights = _HOUR_SHAPE * np.exp(0.5 * own[KNOTS:-1])
-        qv = np.rint(volume * weights / weights.sum() * UNIT).astype(np.int64)
-        bv = np.rint(qv / ((h + l + c) / 3) * 10 ** self._vdec[i]).astype(np.int64)
-        return _Day(knots, np.vstack([o, h, l, c, bv, qv]))
-
-    def _partial(self, day: _Day, hour: int, rem: int) -> tuple[int, int, int]:
+    def _partial(self, day: Day, hour: int, rem: int) -> tuple[int, int, int]:
         """Price, high and low of an hour `rem` ms in, interpolating linearly between 5-minute knots."""
-        j, r = divmod(rem, KNOT_MS)
-        base = hour * 12 + j
-        a, b = int(day.knots[base]), int(day.knots[base + 1])
-        price = a + (b - a) * r // KNOT_MS
-        seen = day.knots[hour * 12 : base + 1]
+        price = _price_in(day, hour * HOUR_MS + rem)
+        seen = day.knots[hour * 12 : hour * 12 + rem // KNOT_MS + 1]
         return price, max(int(seen.max()), price), min(int(seen.min()), price)
 
     def _price_units(self, i: int, t: int) -> int:
         d, r = divmod(t, DAY_MS)
-        return self._partial(self._day(i, d), r // HOUR_MS, r % HOUR_MS)[0]
+        return _price_in(self._day(i, d), r)
 
     def _span(self, i: int, start: int, end: int) -> tuple[int, int, int, int, int, int]:
         """Integer OHLC and volumes over [start, end) ms; start is hour-aligned, end may cut an hour short."""
@@ -347,22 +316,39 @@ class SyntheticMarket:
         size, cutoff = hours * HOUR_MS, min(now, self._delist[i])
         first = max(-(-((start - EPOCH) // _ONE_MS) // size), self._listing[i] // size)
         last = min((end - EPOCH) // _ONE_MS // size, now // size, (self._delist[i] - 1) // size)
-        return [
-            self._closed(i, size, k) if (k + 1) * size <= cutoff else self._candle(i, size, k, cutoff)
-            for k in range(first, last + 1)
-        ]
+        self._reading = (i, (min((last + 1) * size, cutoff) - 1) // DAY_MS)  # the days a missing one is drawn with
+        try:
+            return [
+                self._closed(i, size, k) if (k + 1) * size <= cutoff else self._candle(i, size, k, cutoff)
+                for k in range(first, last + 1)
+            ]
+        finally:
+            self._reading = _NOT_READING
 
     async def prices(self) -> dict[str, Decimal]:
         """Current price of every symbol trading now, equal to the close of its still-open candles."""
         now = self._now()
         # Every order of a rebalance asks at the same instant on a test clock: compute that once.
         if self._prices_memo is None or self._prices_memo[0] != now:
-            self._prices_memo = (now, {
-                r[0].symbol: _dec(self._price_units(i, now))
-                for i, r in enumerate(self._rules)
-                if self._listing[i] <= now < self._delist[i]
-            })
+            live = [i for i in range(len(self._rules)) if self._listing[i] <= now < self._delist[i]]
+            self._days.draw(self._days.missing((i, now // DAY_MS) for i in live))  # today's, in one pass
+            self._prices_memo = (now, {self._rules[i][0].symbol: _dec(self._price_units(i, now)) for i in live})
         return dict(self._prices_memo[1])
+
+    async def prefetch(self, symbols: Sequence[str], start: datetime, end: datetime) -> None:
+        """Draw the days of [start, end] these symbols traded on, in passes over all of them (a day drawn with
+        others equals that day drawn alone; see synthetic_days)."""
+        now = self._now()
+        first, last = max((start - EPOCH) // _ONE_MS, 0) // DAY_MS, min((end - EPOCH) // _ONE_MS, now) // DAY_MS
+        known = [self._index[s] for s in symbols if s in self._index]
+        pairs = [(i, d) for d in range(first, min(last, DAYS - 1) + 1) for i in known
+                 if self._listing[i] < (d + 1) * DAY_MS and d * DAY_MS < self._delist[i]]
+        if len(pairs) <= self._days.size // 2:  # more would push out what was drawn first before it is read
+            self._days.draw(self._days.missing(pairs))
+
+    def draws(self) -> tuple[int, int]:
+        """How many passes have drawn how many symbol-days so far (for tests: a count, not a time)."""
+        return self._days.passes, self._days.drawn
 
     async def first_candle_time(self, symbol: str) -> datetime | None:
         """Open time of the symbol's first hourly candle, or None if unknown or not listed yet."""

@@ -12,7 +12,7 @@ from ..core.ledger import Ledger
 from ..core.params import StrategyParams
 from ..core.planning import Book, book_from
 from ..core.market_caps import CapView
-from .ports import Exchange, MarketData
+from .ports import Exchange, MarketData, ReadsTogether
 from ..core.ranking import anchors, build_snapshot, rank_universe, volume_window
 
 # Bounded fan-out: enough to hide a remote venue's latency, small enough to respect its rate limits.
@@ -23,6 +23,9 @@ STALE_PRICE_WINDOW = timedelta(days=30)
 async def snapshot_universe(market: MarketData, params: StrategyParams, now: datetime) -> list[SymbolSnapshot]:
     """One snapshot per listed symbol; candles are fetched only for symbols that could be eligible."""
     rules = await market.symbols()
+    if isinstance(market, ReadsTogether):  # the days of the volume window up to now, every symbol's at once
+        wanted = [r.symbol for r in rules if r.quote == params.quote and r.trading]
+        await market.prefetch(wanted, volume_window(now)[0], now)
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(r: SymbolRules) -> SymbolSnapshot:
@@ -38,9 +41,10 @@ async def _snapshot(market: MarketData, r: SymbolRules, params: StrategyParams, 
     at_now, at_then = anchors(now, params.lookback)
     first_day, last_day = volume_window(now)
     first = await market.first_candle_time(r.symbol)
+    # The days first: a market that draws (or fetches) days together then has the lookback's hour among them.
+    daily = await market.candles(r.symbol, "1d", first_day, last_day)
     hourly_now = await market.candles(r.symbol, "1h", at_now, at_now)
     hourly_then = await market.candles(r.symbol, "1h", at_then, at_then)
-    daily = await market.candles(r.symbol, "1d", first_day, last_day)
     return build_snapshot(r, first, hourly_now, hourly_then, daily, now, params.lookback)
 
 

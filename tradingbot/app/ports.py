@@ -60,6 +60,15 @@ class MarketData(Protocol):
         """Open time of the symbol's first candle ever (its listing); None if unknown or not listed yet."""
 
 
+@runtime_checkable
+class ReadsTogether(Protocol):
+    """A market that answers many symbols' candles faster when told them together first (the synthetic market
+    draws their days in a few passes instead of one per symbol)."""
+
+    async def prefetch(self, symbols: Sequence[str], start: datetime, end: datetime) -> None:
+        """Candles of these symbols over [start, end], of any interval, are about to be read."""
+
+
 class OrderBooks(Protocol):
     """A symbol's order book as the venue shows it (GET /api/v3/depth on Binance)."""
 
