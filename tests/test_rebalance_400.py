@@ -77,3 +77,16 @@ def test_a_ranking_draws_each_symbol_day_once_in_a_few_passes_over_every_symbol(
     assert passes <= 8  # one per symbol-day before: 2,920 for this ranking
     asyncio.run(rank_now(m, StrategyParams(), AT))
     assert m.draws() == (passes, drawn)  # the same instant again: nothing drawn twice
+
+
+def test_a_packed_seed_draws_the_same_stream_as_the_tuple_it_packs():
+    import numpy as np
+
+    from tradingbot.adapters.synthetic_days import stream
+
+    cases = [(7, 4, 0, 0), (0, 4, 0, 0), (7, 4, 123, 2556), (2**32 - 1, 4, 2**32 - 1, 1), (7, 0, 5), (3, 1),
+             (2**40, 4, 1, 1), (7, 4, 1, 2, 3)]  # the last two are not packed: a part over 32 bits, five parts
+    rng = np.random.default_rng(0)
+    cases += [tuple(int(x) for x in rng.integers(0, 2**32, size=4)) for _ in range(50)]
+    for parts in cases:
+        assert np.array_equal(stream(*parts).standard_normal(8), np.random.default_rng(parts).standard_normal(8)), parts

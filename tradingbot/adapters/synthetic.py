@@ -17,7 +17,7 @@ import numpy as np
 
 from ..core.domain import Candle, SymbolRules
 from ..app.ports import Clock
-from .synthetic_days import DAY_MS, KNOT_MS, UNIT, Day, SymbolDays, open_units
+from .synthetic_days import DAY_MS, KNOT_MS, KNOTS, UNIT, Day, SymbolDays, open_units, stream
 
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)  # a Monday, so 1w candles align as on Binance
 END = datetime(2031, 1, 1, tzinfo=timezone.utc)  # the precomputed daily path stops here
@@ -126,9 +126,13 @@ def _filters(price: float) -> tuple[Decimal, Decimal, Decimal, int]:
 
 
 def _price_in(day: Day, ms: int) -> int:
-    """The price `ms` into the day, interpolating linearly between 5-minute knots."""
+    """The price `ms` into the day."""
     j, r = divmod(ms, KNOT_MS)
-    a, b = int(day.knots[j]), int(day.knots[j + 1])
+    return _between(int(day.knots[j]), int(day.knots[j + 1]), r)
+
+
+def _between(a: int, b: int, r: int) -> int:
+    """The price r ms into a 5-minute step from knot a to knot b, interpolated linearly."""
     return a + (b - a) * r // KNOT_MS
 
 
@@ -145,6 +149,8 @@ class SyntheticMarket:
             raise ValueError(f"n_symbols must exceed {len(_SPECIALS)}")
         self._clock, self._seed = clock, seed
         self._prices_memo: tuple[int, dict[str, Decimal]] | None = None
+        self._listed_memo: tuple[int, int, list[SymbolRules], list[int]] | None = None
+        self._today_memo: tuple[int, list[int], np.ndarray] | None = None
         specs, sens, drift, shocks, notional = self._draw(seed, n_symbols)
         self._level, scale = self._levels(seed, specs, sens, drift, shocks)
         self._scale, self._mean_volume = scale.tolist(), [s.volume for s in specs]
@@ -173,7 +179,7 @@ class SyntheticMarket:
         sens, drift = np.ones(n), np.zeros(n)
         shocks = np.empty((n, DAYS))
         for i in range(n):
-            rng = np.random.default_rng((seed, 0, i))
+            rng = stream(seed, 0, i)
             if i >= len(_SPECIALS):
                 price = 10 ** rng.uniform(-4, 3.7)
                 volume = 10 ** np.clip(rng.normal(6.7, 0.75), math.log10(5e4), math.log10(8e8))
@@ -291,8 +297,20 @@ class SyntheticMarket:
 
     async def symbols(self) -> list[SymbolRules]:
         """Every symbol listed by now; delisted ones stay, with status BREAK."""
-        now = self._now()
-        return [r for r in (self._rules_at(i, now) for i in range(len(self._rules))) if r is not None]
+        return list(self._listed(self._now())[0])
+
+    def _listed(self, now: int) -> tuple[list[SymbolRules], list[int]]:
+        """The rules of every symbol listed at `now` and the indices of those trading; the same from one listing
+        or delisting to the next, so every order of a rebalance need not look at every symbol again."""
+        memo = self._listed_memo
+        if memo is None or not memo[0] <= now < memo[1]:
+            events = (*self._listing, *self._delist)
+            since = max((t for t in events if t <= now), default=-NEVER)
+            until = min((t for t in events if t > now), default=NEVER)
+            listed = [r for r in (self._rules_at(i, now) for i in range(len(self._rules))) if r is not None]
+            live = [i for i in range(len(self._rules)) if self._listing[i] <= now < self._delist[i]]
+            memo = self._listed_memo = (since, until, listed, live)
+        return memo[2], memo[3]
 
     async def symbol(self, symbol: str) -> SymbolRules | None:
         """One symbol's rules as symbols() has them (None when not listed by now), without a pass over all."""
@@ -330,10 +348,22 @@ class SyntheticMarket:
         now = self._now()
         # Every order of a rebalance asks at the same instant on a test clock: compute that once.
         if self._prices_memo is None or self._prices_memo[0] != now:
-            live = [i for i in range(len(self._rules)) if self._listing[i] <= now < self._delist[i]]
-            self._days.draw(self._days.missing((i, now // DAY_MS) for i in live))  # today's, in one pass
-            self._prices_memo = (now, {self._rules[i][0].symbol: _dec(self._price_units(i, now)) for i in live})
+            live = self._listed(now)[1]
+            knots = self._today(now // DAY_MS, live)
+            j, r = divmod(now % DAY_MS, KNOT_MS)  # the same 5-minute step for every symbol
+            self._prices_memo = (now, {
+                self._rules[i][0].symbol: _dec(_between(a, b, r))
+                for i, a, b in zip(live, knots[:, j].tolist(), knots[:, j + 1].tolist())
+            })
         return dict(self._prices_memo[1])
+
+    def _today(self, d: int, live: list[int]) -> np.ndarray:
+        """Day d's knots of the symbols trading, a row each (drawn in one pass where missing), kept for the day."""
+        if self._today_memo is None or self._today_memo[:2] != (d, live):
+            self._days.draw(self._days.missing((i, d) for i in live))
+            rows = [self._days.day(i, d).knots for i in live] or [np.empty(KNOTS + 1, np.int64)]
+            self._today_memo = (d, live, np.stack(rows))
+        return self._today_memo[2]
 
     async def prefetch(self, symbols: Sequence[str], start: datetime, end: datetime) -> None:
         """Draw the days of [start, end] these symbols traded on, in passes over all of them (a day drawn with
@@ -362,7 +392,7 @@ class SyntheticMarket:
         # At the epoch a coin's cap is 10 to 300 days of its mean volume: the usual spread of turnover.
         out = {}
         for i, (rules, _) in enumerate(self._rules):
-            days = 10 ** np.random.default_rng((self._seed, 5, i)).uniform(1, 2.5)
+            days = 10 ** stream(self._seed, 5, i).uniform(1, 2.5)
             out[rules.base] = Decimal(round(self._mean_volume[i] * days / math.exp(self._level[0, i])))
         return out
 
@@ -370,4 +400,4 @@ class SyntheticMarket:
         """Test hook: the symbol stops trading at `when`; KeyError if it is unknown."""
         # Cached closed candles need no purge: a candle is only cached once it ended before both now and delisting.
         self._delist[self._index[symbol]] = (when - EPOCH) // _ONE_MS
-        self._prices_memo = None
+        self._prices_memo = self._listed_memo = None

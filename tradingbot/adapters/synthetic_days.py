@@ -21,6 +21,16 @@ _FRAC = np.arange(1, KNOTS + 1) / KNOTS
 _HOUR_SHAPE = 1 + 0.35 * np.cos(2 * np.pi * (np.arange(24) - 15) / 24)  # busiest around the US open
 
 
+def stream(*parts: int) -> np.random.Generator:
+    """np.random.default_rng(parts), the same stream, made faster: numpy reads a tuple of seeds as their 32-bit
+    words one after another (at a cost of ~15 us a tuple), and an int as its own 32-bit words from the lowest,
+    so parts that each fit in a word are packed into one int. Zero words at the top drop out of the int, but
+    SeedSequence hashes its 4-word pool's missing words as zeros, so up to 4 parts the streams are the same."""
+    if len(parts) > 4 or not all(0 <= p < 2**32 for p in parts):
+        return np.random.default_rng(parts)
+    return np.random.default_rng(sum(p << (32 * k) for k, p in enumerate(parts)))
+
+
 def open_units(level: np.ndarray, d: int, i: int) -> int:
     """Close of day d - 1 (open of day d) in 1e-8 units; both neighbouring days use this one value."""
     return max(round(math.exp(level[d, i]) * UNIT), 1)
@@ -73,7 +83,7 @@ class SymbolDays:
 
     def _noise(self, key: int, d: int) -> np.ndarray:
         """Normals for one symbol-day: the 5-minute bridge, 24 hourly volume weights, the day's volume."""
-        return np.random.default_rng((self._seed, 4, key, d)).standard_normal(KNOTS + 25)
+        return stream(self._seed, 4, key, d).standard_normal(KNOTS + 25)
 
     def _draw(self, pairs: Sequence[tuple[int, int]]) -> list[Day]:
         """A row per (symbol, day): the bridge between the day's open and close, then its hourly bars."""
