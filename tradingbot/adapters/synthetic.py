@@ -267,6 +267,10 @@ class SyntheticMarket:
             d = t // DAY_MS
             day, stop = self._day(i, d), min(end, (d + 1) * DAY_MS)
             a, (b, rem) = (t - d * DAY_MS) // HOUR_MS, divmod(stop - d * DAY_MS, HOUR_MS)
+            if a == 0 and b == 24:  # a whole day, summed when it was drawn
+                do, dh, dl, c, dbv, dqv = day.whole
+                o, hi, lo, bv, qv, t = do if o < 0 else o, max(hi, dh), min(lo, dl), bv + dbv, qv + dqv, stop
+                continue
             opens, highs, lows, closes, bvs, qvs = day.bars.tolist()  # Python ints beat numpy on 24 items
             o = opens[a] if o < 0 else o
             if b > a:

@@ -41,6 +41,7 @@ class Day(NamedTuple):
 
     knots: np.ndarray
     bars: np.ndarray  # rows: open, high, low, close, base volume (in step-size units), quote volume
+    whole: tuple[int, int, int, int, int, int]  # the same over the whole day (volumes within int64: 4e18 at most)
 
 
 class SymbolDays:
@@ -111,7 +112,9 @@ class SymbolDays:
         lots = np.array([[10 ** self._vdec[i]] for i in symbols], dtype=np.float64)
         bv = np.rint(qv / ((h + l + c) / 3) * lots).astype(np.int64)
         bars = np.stack([o, h, l, c, bv, qv], axis=1)
-        return [Day(knots[j], bars[j]) for j in range(len(pairs))]
+        whole = zip(o[:, 0].tolist(), h.max(axis=1).tolist(), l.min(axis=1).tolist(), c[:, -1].tolist(),
+                    bv.sum(axis=1).tolist(), qv.sum(axis=1).tolist())
+        return [Day(knots[j], bars[j], day) for j, day in enumerate(whole)]
 
     def _volume(self, i: int, shock: float, opening: float, closing: float, scale: float) -> float:
         """The day's quote volume: log-normal day to day and larger on big moves, as on a real exchange."""
