@@ -82,7 +82,7 @@ def test_a_ranking_draws_each_symbol_day_once_in_a_few_passes_over_every_symbol(
 def test_a_packed_seed_draws_the_same_stream_as_the_tuple_it_packs():
     import numpy as np
 
-    from tradingbot.adapters.synthetic_days import stream
+    from tradingbot.adapters.rng_streams import stream
 
     cases = [(7, 4, 0, 0), (0, 4, 0, 0), (7, 4, 123, 2556), (2**32 - 1, 4, 2**32 - 1, 1), (7, 0, 5), (3, 1),
              (2**40, 4, 1, 1), (7, 4, 1, 2, 3)]  # the last two are not packed: a part over 32 bits, five parts
@@ -90,3 +90,20 @@ def test_a_packed_seed_draws_the_same_stream_as_the_tuple_it_packs():
     cases += [tuple(int(x) for x in rng.integers(0, 2**32, size=4)) for _ in range(50)]
     for parts in cases:
         assert np.array_equal(stream(*parts).standard_normal(8), np.random.default_rng(parts).standard_normal(8)), parts
+
+
+def test_normals_drawn_a_pass_at_a_time_are_each_rows_own_stream():
+    import numpy as np
+
+    from tradingbot.adapters.rng_streams import normal_rows
+
+    rng = np.random.default_rng(1)
+    rows = [(7, 4, 0, 0), (0, 4, 0, 0), (2**32 - 1, 4, 2**32 - 1, 2**32 - 1), (7, 4, 11, 2556), (5, 1), ()]
+    rows += [tuple(int(x) for x in rng.integers(0, 2**32, size=4)) for _ in range(200)]
+    got = normal_rows(rows, 313)
+    for row, parts in zip(got, rows):
+        assert np.array_equal(row, np.random.default_rng(parts).standard_normal(313)), parts
+    big = [(2**33, 4, 1, 2), (7, 4, 1, 2)]  # a part over 32 bits: each row seeded as numpy seeds it
+    assert np.array_equal(normal_rows(big, 5)[0], np.random.default_rng(big[0]).standard_normal(5))
+    assert normal_rows([], 5).shape == (0, 5)
+    assert np.array_equal(normal_rows(rows[:3], 9), [np.random.default_rng(r).standard_normal(9) for r in rows[:3]])

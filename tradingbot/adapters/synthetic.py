@@ -17,7 +17,8 @@ import numpy as np
 
 from ..core.domain import Candle, SymbolRules
 from ..app.ports import Clock
-from .synthetic_days import DAY_MS, KNOT_MS, KNOTS, UNIT, Day, SymbolDays, open_units, stream
+from .rng_streams import stream
+from .synthetic_days import DAY_MS, KNOT_MS, KNOTS, UNIT, Day, SymbolDays, open_units
 
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)  # a Monday, so 1w candles align as on Binance
 END = datetime(2031, 1, 1, tzinfo=timezone.utc)  # the precomputed daily path stops here

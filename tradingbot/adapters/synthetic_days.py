@@ -13,22 +13,14 @@ from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
+from .rng_streams import normal_rows
+
 DAY_MS, KNOT_MS = 86_400_000, 300_000
 KNOTS = DAY_MS // KNOT_MS  # 288 five-minute steps a day
 UNIT = 10**8  # prices and quote volumes are held as integers of 1e-8, as Binance quotes them
 MAX_PASS = 512  # symbol-days drawn in one pass at most (a pass holds ~2.5 KiB of floats per day)
 _FRAC = np.arange(1, KNOTS + 1) / KNOTS
 _HOUR_SHAPE = 1 + 0.35 * np.cos(2 * np.pi * (np.arange(24) - 15) / 24)  # busiest around the US open
-
-
-def stream(*parts: int) -> np.random.Generator:
-    """np.random.default_rng(parts), the same stream, made faster: numpy reads a tuple of seeds as their 32-bit
-    words one after another (at a cost of ~15 us a tuple), and an int as its own 32-bit words from the lowest,
-    so parts that each fit in a word are packed into one int. Zero words at the top drop out of the int, but
-    SeedSequence hashes its 4-word pool's missing words as zeros, so up to 4 parts the streams are the same."""
-    if len(parts) > 4 or not all(0 <= p < 2**32 for p in parts):
-        return np.random.default_rng(parts)
-    return np.random.default_rng(sum(p << (32 * k) for k, p in enumerate(parts)))
 
 
 def open_units(level: np.ndarray, d: int, i: int) -> int:
@@ -82,18 +74,22 @@ class SymbolDays:
     def missing(self, pairs: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
         return [p for p in pairs if p not in self._kept]
 
-    def _noise(self, key: int, d: int) -> np.ndarray:
-        """Normals for one symbol-day: the 5-minute bridge, 24 hourly volume weights, the day's volume."""
-        return stream(self._seed, 4, key, d).standard_normal(KNOTS + 25)
+    def _noise(self, keys_days: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Normals for each (symbol, day): the 5-minute bridge, 24 hourly volume weights, the day's volume."""
+        return normal_rows([(self._seed, 4, key, d) for key, d in keys_days], KNOTS + 25)
 
     def _draw(self, pairs: Sequence[tuple[int, int]]) -> list[Day]:
         """A row per (symbol, day): the bridge between the day's open and close, then its hourly bars."""
         if not all(0 <= d < len(self._level) - 1 for _, d in pairs):
             raise ValueError(f"the synthetic market covers {len(self._level) - 1} days from its epoch only")
         self.passes, self.drawn = self.passes + 1, self.drawn + len(pairs)
-        own = np.stack([self._noise(i, d) for i, d in pairs])
+        own = self._noise(pairs)
         # Tokens move with their driver intraday: their bridge takes the driver's normals.
-        z = np.stack([row if self._key[i] == i else self._noise(self._key[i], d) for row, (i, d) in zip(own, pairs)])
+        driven = [j for j, (i, _) in enumerate(pairs) if self._key[i] != i]
+        z = own
+        if driven:
+            z = own.copy()
+            z[driven] = self._noise([(self._key[pairs[j][0]], pairs[j][1]) for j in driven])
         symbols, days = [i for i, _ in pairs], [d for _, d in pairs]
         scale = [self._scale[i] for i in symbols]
         w = np.cumsum(z[:, :KNOTS], axis=1) * np.array([[s / math.sqrt(KNOTS)] for s in scale])
