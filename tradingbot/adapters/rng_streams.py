@@ -68,7 +68,7 @@ def _pcg64_seeds(rows: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
     for src in range(_POOL):
         for dst in range(_POOL):
             if src != dst:
-                mixed = np.uint32(_MIX_L) * pool[dst] - np.uint32(_MIX_R) * hashmix(pool[src])
+                mixed: np.ndarray = np.uint32(_MIX_L) * pool[dst] - np.uint32(_MIX_R) * hashmix(pool[src])
                 pool[dst] = mixed ^ (mixed >> _XSHIFT)
     const, state = _INIT_B, []
     for k in range(8):  # generate_state(4, uint64): 8 words, low word first

@@ -18,7 +18,7 @@ import numpy as np
 from ..core.domain import Candle, SymbolRules
 from ..app.ports import Clock
 from .rng_streams import stream
-from .synthetic_days import DAY_MS, KNOT_MS, KNOTS, UNIT, Day, SymbolDays, open_units
+from .synthetic_days import DAY_MS, KNOT_MS, KNOTS, UNIT, Day, SymbolDays, between, open_units, price_in
 
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)  # a Monday, so 1w candles align as on Binance
 END = datetime(2031, 1, 1, tzinfo=timezone.utc)  # the precomputed daily path stops here
@@ -124,17 +124,6 @@ def _filters(price: float) -> tuple[Decimal, Decimal, Decimal, int]:
     if price >= 0.1:
         return Decimal("0.1"), tick, Decimal(9_000_000), 1
     return Decimal(1), tick, Decimal(92_233_720_368), 0  # cheap coins need a huge max to buy any notional
-
-
-def _price_in(day: Day, ms: int) -> int:
-    """The price `ms` into the day."""
-    j, r = divmod(ms, KNOT_MS)
-    return _between(int(day.knots[j]), int(day.knots[j + 1]), r)
-
-
-def _between(a: int, b: int, r: int) -> int:
-    """The price r ms into a 5-minute step from knot a to knot b, interpolated linearly."""
-    return a + (b - a) * r // KNOT_MS
 
 
 def _dec(units: int) -> Decimal:
@@ -251,13 +240,13 @@ class SyntheticMarket:
 
     def _partial(self, day: Day, hour: int, rem: int) -> tuple[int, int, int]:
         """Price, high and low of an hour `rem` ms in, interpolating linearly between 5-minute knots."""
-        price = _price_in(day, hour * HOUR_MS + rem)
+        price = price_in(day, hour * HOUR_MS + rem)
         seen = day.knots[hour * 12 : hour * 12 + rem // KNOT_MS + 1]
         return price, max(int(seen.max()), price), min(int(seen.min()), price)
 
     def _price_units(self, i: int, t: int) -> int:
         d, r = divmod(t, DAY_MS)
-        return _price_in(self._day(i, d), r)
+        return price_in(self._day(i, d), r)
 
     def _span(self, i: int, start: int, end: int) -> tuple[int, int, int, int, int, int]:
         """Integer OHLC and volumes over [start, end) ms; start is hour-aligned, end may cut an hour short."""
@@ -357,7 +346,7 @@ class SyntheticMarket:
             knots = self._today(now // DAY_MS, live)
             j, r = divmod(now % DAY_MS, KNOT_MS)  # the same 5-minute step for every symbol
             self._prices_memo = (now, {
-                self._rules[i][0].symbol: _dec(_between(a, b, r))
+                self._rules[i][0].symbol: _dec(between(a, b, r))
                 for i, a, b in zip(live, knots[:, j].tolist(), knots[:, j + 1].tolist())
             })
         return dict(self._prices_memo[1])

@@ -28,6 +28,17 @@ def open_units(level: np.ndarray, d: int, i: int) -> int:
     return max(round(math.exp(level[d, i]) * UNIT), 1)
 
 
+def price_in(day: Day, ms: int) -> int:
+    """The price `ms` into the day."""
+    j, r = divmod(ms, KNOT_MS)
+    return between(int(day.knots[j]), int(day.knots[j + 1]), r)
+
+
+def between(a: int, b: int, r: int) -> int:
+    """The price r ms into a 5-minute step from knot a to knot b, interpolated linearly."""
+    return a + (b - a) * r // KNOT_MS
+
+
 class Day(NamedTuple):
     """One symbol-day in integer units: 289 five-minute knot prices and 24 hourly bars."""
 
@@ -102,7 +113,8 @@ class SymbolDays:
         grid = knots[:, :-1].reshape(len(pairs), 24, 12)
         o, c = grid[:, :, 0], knots[:, 12::12]
         h, l = np.maximum(grid.max(axis=2), c), np.minimum(grid.min(axis=2), c)  # noqa: E741
-        volume = [[self._volume(i, row[-1], opening[j], closing[j], scale[j])] for j, (row, i) in enumerate(zip(own, symbols))]
+        volume = [[self._volume(i, row[-1], opening[j], closing[j], scale[j])]
+                  for j, (row, i) in enumerate(zip(own, symbols))]
         weights = _HOUR_SHAPE * np.exp(0.5 * own[:, KNOTS:-1])
         qv = np.rint(np.array(volume) * weights / weights.sum(axis=1, keepdims=True) * UNIT).astype(np.int64)
         lots = np.array([[10 ** self._vdec[i]] for i in symbols], dtype=np.float64)
