@@ -107,3 +107,16 @@ def test_normals_drawn_a_pass_at_a_time_are_each_rows_own_stream():
     assert np.array_equal(normal_rows(big, 5)[0], np.random.default_rng(big[0]).standard_normal(5))
     assert normal_rows([], 5).shape == (0, 5)
     assert np.array_equal(normal_rows(rows[:3], 9), [np.random.default_rng(r).standard_normal(9) for r in rows[:3]])
+
+
+def test_a_rebalance_writes_without_looking_the_schema_up(tmp_path):
+    """Each order's rows go in as plain SQL: no table or column look-ups (sqlite-utils made ~13 an order)."""
+    settings = load_settings(env_file=None, synthetic_symbols=400)
+    db = str(tmp_path / "demo.sqlite")
+    app = build(settings, RunOptions(demo=True, db=db, clock=SLOT_TIME, frozen_clock=True), account_lock(db))
+    statements: list[str] = []
+    app.services.store.db.conn.set_trace_callback(statements.append)
+    summary = asyncio.run(app.services.rebalance_now(None))
+    assert summary.row.state == "done" and len(summary.fills) >= 10
+    assert [q for q in statements if q.lstrip().upper().startswith("PRAGMA") or "sqlite_master" in q] == []
+    assert sum(q.strip().upper() == "COMMIT" for q in statements) <= 4 * len(summary.orders)  # 37 for 10 orders
