@@ -120,14 +120,3 @@ def test_a_rebalance_writes_without_looking_the_schema_up(tmp_path):
     assert summary.row.state == "done" and len(summary.fills) >= 10
     assert [q for q in statements if q.lstrip().upper().startswith("PRAGMA") or "sqlite_master" in q] == []
     assert sum(q.strip().upper() == "COMMIT" for q in statements) <= 4 * len(summary.orders)  # 37 for 10 orders
-
-
-def test_one_symbols_price_is_the_one_every_symbols_prices_give():
-    later = AT + timedelta(hours=5, minutes=3, seconds=7, milliseconds=11)
-    m = SyntheticMarket(ManualClock(later), n_symbols=400)
-    listed = asyncio.run(m.symbols())
-    prices = asyncio.run(m.prices())
-    assert len(prices) > 300
-    for r in listed:
-        assert asyncio.run(m.price(r.symbol)) == prices.get(r.symbol)  # None for a delisted one
-    assert any(not r.trading for r in listed) and asyncio.run(m.price("NOSUCHUSDT")) is None

@@ -351,13 +351,6 @@ class SyntheticMarket:
             })
         return dict(self._prices_memo[1])
 
-    async def price(self, symbol: str) -> Decimal | None:
-        """One symbol's price as prices() has it (None when it is not trading), without pricing every symbol."""
-        i, now = self._index.get(symbol), self._now()
-        if i is None or not self._listing[i] <= now < self._delist[i]:
-            return None
-        return _dec(self._price_units(i, now))
-
     def _today(self, d: int, live: list[int]) -> np.ndarray:
         """Day d's knots of the symbols trading, a row each (drawn in one pass where missing), kept for the day."""
         if self._today_memo is None or self._today_memo[:2] != (d, live):

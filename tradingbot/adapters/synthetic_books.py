@@ -7,11 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal, localcontext
 
-from ..app.ports import Clock
+from ..app.ports import Clock, MarketData
 from ..core.book_walk import BookLevel, OrderBook
 from ..core.domain import QUOTE_UNIT, ZERO, SymbolRules
 from ..core.errors import INVALID_SYMBOL, OrderRejected
-from .synthetic import SyntheticMarket
 
 LEVEL_SHARE = Decimal("0.0005")  # of the day's quote volume resting at each level
 MIN_LEVEL_QUOTE = Decimal(100)  # even a coin nobody trades shows some depth
@@ -44,14 +43,14 @@ def book_around(rules: SymbolRules, price: Decimal, day_quote_volume: Decimal, l
 class SyntheticBooks:
     """Implements OrderBooks over a market's prices and hourly candles (the synthetic market's, offline)."""
 
-    def __init__(self, market: SyntheticMarket, clock: Clock):
+    def __init__(self, market: MarketData, clock: Clock):
         self.market, self.clock = market, clock
 
     async def order_book(self, symbol: str, limit: int) -> OrderBook:
-        rules = await self.market.symbol(symbol)  # one symbol's rules and price, not every symbol's for each order
+        rules = next((r for r in await self.market.symbols() if r.symbol == symbol), None)
         if rules is None:
             raise OrderRejected(INVALID_SYMBOL, "Invalid symbol.")
-        price = await self.market.price(symbol)
+        price = (await self.market.prices()).get(symbol)
         if price is None or price <= 0:  # not trading: an empty book, as Binance shows one
             return OrderBook(symbol, (), (), limit)
         now = self.clock.now()
