@@ -41,10 +41,9 @@ async def _snapshot(market: MarketData, r: SymbolRules, params: StrategyParams, 
     at_now, at_then = anchors(now, params.lookback)
     first_day, last_day = volume_window(now)
     first = await market.first_candle_time(r.symbol)
-    # The days first: a market that draws (or fetches) days together then has the lookback's hour among them.
-    daily = await market.candles(r.symbol, "1d", first_day, last_day)
     hourly_now = await market.candles(r.symbol, "1h", at_now, at_now)
     hourly_then = await market.candles(r.symbol, "1h", at_then, at_then)
+    daily = await market.candles(r.symbol, "1d", first_day, last_day)
     return build_snapshot(r, first, hourly_now, hourly_then, daily, now, params.lookback)
 
 
