@@ -11,26 +11,25 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
 from ..core.domain import Candle, SymbolRules
 from ..app.ports import Clock
+from .rng_streams import stream
+from .synthetic_days import DAY_MS, KNOT_MS, KNOTS, UNIT, Day, SymbolDays, between, open_units, price_in
 
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)  # a Monday, so 1w candles align as on Binance
 END = datetime(2031, 1, 1, tzinfo=timezone.utc)  # the precomputed daily path stops here
 DAYS = (END - EPOCH).days
 LISTINGS_UNTIL = (datetime(2028, 1, 1, tzinfo=timezone.utc) - EPOCH).days  # new listings keep coming until then
-HOUR_MS, DAY_MS, KNOT_MS = 3_600_000, 86_400_000, 300_000
-KNOTS = DAY_MS // KNOT_MS  # 288 five-minute steps a day
+HOUR_MS = 3_600_000
 INTERVAL_HOURS = {"1h": 1, "4h": 4, "1d": 24, "1w": 168}
-UNIT = 10**8  # prices and quote volumes are held as integers of 1e-8, as Binance quotes them
 NEVER = 2**62
 MARKET_VOL = 0.026  # BTC-like daily volatility of the common factor
 _ONE_MS = timedelta(milliseconds=1)
-_FRAC = np.arange(1, KNOTS + 1) / KNOTS
-_HOUR_SHAPE = 1 + 0.35 * np.cos(2 * np.pi * (np.arange(24) - 15) / 24)  # busiest around the US open
+_NOT_READING = (-1, -1)
 
 
 class _Spec(NamedTuple):
@@ -63,13 +62,6 @@ _SPECIALS = (
 
 # Real fiat and stablecoin codes a generated ticker could spell; exclusion filters would catch them.
 _RESERVED = frozenset("USD USDT EUR RUB RON COP ZAR PAX DAI VAI UST TRY GBP AUD BRL UAH NGN PLN ARS JPY".split())
-
-
-class _Day(NamedTuple):
-    """One symbol-day in integer units: 289 five-minute knot prices and 24 hourly bars."""
-
-    knots: np.ndarray
-    bars: np.ndarray  # rows: open, high, low, close, base volume (in step-size units), quote volume
 
 
 def _t(rng: np.random.Generator, df: float, size: int) -> np.ndarray:
@@ -147,6 +139,8 @@ class SyntheticMarket:
             raise ValueError(f"n_symbols must exceed {len(_SPECIALS)}")
         self._clock, self._seed = clock, seed
         self._prices_memo: tuple[int, dict[str, Decimal]] | None = None
+        self._listed_memo: tuple[int, int, list[SymbolRules], list[int]] | None = None
+        self._today_memo: tuple[int, list[int], np.ndarray] | None = None
         specs, sens, drift, shocks, notional = self._draw(seed, n_symbols)
         self._level, scale = self._levels(seed, specs, sens, drift, shocks)
         self._scale, self._mean_volume = scale.tolist(), [s.volume for s in specs]
@@ -157,11 +151,13 @@ class SyntheticMarket:
         self._rules: list[tuple[SymbolRules, SymbolRules]] = []
         for i, s in enumerate(specs):
             # Filters are set once from the price level at listing and never follow the price, as on Binance.
-            step, tick, max_qty, vdec = _filters(self._units(self._listing[i] // DAY_MS, i) / UNIT)
+            step, tick, max_qty, vdec = _filters(open_units(self._level, self._listing[i] // DAY_MS, i) / UNIT)
             self._vdec.append(vdec)
             trading = SymbolRules(s.base + quote, s.base, quote, "TRADING", step, step, max_qty, notional[i], tick)
             self._rules.append((trading, replace(trading, status="BREAK")))
-        self._day = lru_cache(maxsize=max(4096, 16 * n_symbols))(self._make_day)
+        self._days = SymbolDays(seed, self._level, self._scale, self._key, self._mean_volume, self._vdec,
+                                max(4096, 16 * n_symbols))
+        self._reading = _NOT_READING  # (symbol index, last day) of the candles() call in progress
         self._closed = lru_cache(maxsize=max(8192, 32 * n_symbols))(self._closed_candle)
 
     @staticmethod
@@ -173,7 +169,7 @@ class SyntheticMarket:
         sens, drift = np.ones(n), np.zeros(n)
         shocks = np.empty((n, DAYS))
         for i in range(n):
-            rng = np.random.default_rng((seed, 0, i))
+            rng = stream(seed, 0, i)
             if i >= len(_SPECIALS):
                 price = 10 ** rng.uniform(-4, 3.7)
                 volume = 10 ** np.clip(rng.normal(6.7, 0.75), math.log10(5e4), math.log10(8e8))
@@ -238,50 +234,19 @@ class SyntheticMarket:
             delist[i] = t
         return listing, delist
 
-    def _noise(self, key: int, d: int) -> np.ndarray:
-        """Normals for one symbol-day: the 5-minute bridge, 24 hourly volume weights, the day's volume."""
-        return np.random.default_rng((self._seed, 4, key, d)).standard_normal(KNOTS + 25)
+    def _day(self, i: int, d: int) -> Day:
+        """Symbol i's day d; a candles() read in progress draws the days it needs next with it."""
+        return self._days.day(i, d, self._reading[1] if self._reading[0] == i else -1)
 
-    def _units(self, d: int, i: int) -> int:
-        """Close of day d - 1 (open of day d) in 1e-8 units; both neighbouring days use this one value."""
-        return max(round(math.exp(self._level[d, i]) * UNIT), 1)
-
-    def _make_day(self, i: int, d: int) -> _Day:
-        """Symbol i's day d: a Brownian bridge between the day's open and close, and its hourly bars."""
-        if not 0 <= d < DAYS:
-            raise ValueError(f"the synthetic market covers {EPOCH:%Y-%m-%d} to {END:%Y-%m-%d} only")
-        own = self._noise(i, d)
-        z = own if self._key[i] == i else self._noise(self._key[i], d)  # tokens move with their driver intraday
-        scale = self._scale[i]
-        w = np.cumsum(z[:KNOTS]) * (scale / math.sqrt(KNOTS))
-        opening, closing = self._level[d, i], self._level[d + 1, i]
-        knots = np.empty(KNOTS + 1, np.int64)
-        bridge = opening + (closing - opening) * _FRAC + w - _FRAC * w[-1]
-        knots[1:] = np.maximum(np.rint(np.exp(bridge) * UNIT), 1)
-        knots[0], knots[KNOTS] = self._units(d, i), self._units(d + 1, i)  # so consecutive days join exactly
-        grid = knots[:-1].reshape(24, 12)
-        o, c = grid[:, 0], knots[12::12]
-        h, l = np.maximum(grid.max(axis=1), c), np.minimum(grid.min(axis=1), c)  # noqa: E741
-        # Turnover is log-normal day to day and larger on big moves, as on a real exchange.
-        move = min(abs(closing - opening) / abs(scale), 5.0)
-        volume = min(self._mean_volume[i] * math.exp(0.45 * own[-1] - 0.1) * (0.5 + 0.6 * move), 4e10)
-        weights = _HOUR_SHAPE * np.exp(0.5 * own[KNOTS:-1])
-        qv = np.rint(volume * weights / weights.sum() * UNIT).astype(np.int64)
-        bv = np.rint(qv / ((h + l + c) / 3) * 10 ** self._vdec[i]).astype(np.int64)
-        return _Day(knots, np.vstack([o, h, l, c, bv, qv]))
-
-    def _partial(self, day: _Day, hour: int, rem: int) -> tuple[int, int, int]:
+    def _partial(self, day: Day, hour: int, rem: int) -> tuple[int, int, int]:
         """Price, high and low of an hour `rem` ms in, interpolating linearly between 5-minute knots."""
-        j, r = divmod(rem, KNOT_MS)
-        base = hour * 12 + j
-        a, b = int(day.knots[base]), int(day.knots[base + 1])
-        price = a + (b - a) * r // KNOT_MS
-        seen = day.knots[hour * 12 : base + 1]
+        price = price_in(day, hour * HOUR_MS + rem)
+        seen = day.knots[hour * 12 : hour * 12 + rem // KNOT_MS + 1]
         return price, max(int(seen.max()), price), min(int(seen.min()), price)
 
     def _price_units(self, i: int, t: int) -> int:
         d, r = divmod(t, DAY_MS)
-        return self._partial(self._day(i, d), r // HOUR_MS, r % HOUR_MS)[0]
+        return price_in(self._day(i, d), r)
 
     def _span(self, i: int, start: int, end: int) -> tuple[int, int, int, int, int, int]:
         """Integer OHLC and volumes over [start, end) ms; start is hour-aligned, end may cut an hour short."""
@@ -292,6 +257,10 @@ class SyntheticMarket:
             d = t // DAY_MS
             day, stop = self._day(i, d), min(end, (d + 1) * DAY_MS)
             a, (b, rem) = (t - d * DAY_MS) // HOUR_MS, divmod(stop - d * DAY_MS, HOUR_MS)
+            if a == 0 and b == 24:  # a whole day, summed when it was drawn
+                do, dh, dl, c, dbv, dqv = day.whole
+                o, hi, lo, bv, qv, t = do if o < 0 else o, max(hi, dh), min(lo, dl), bv + dbv, qv + dqv, stop
+                continue
             opens, highs, lows, closes, bvs, qvs = day.bars.tolist()  # Python ints beat numpy on 24 items
             o = opens[a] if o < 0 else o
             if b > a:
@@ -322,8 +291,20 @@ class SyntheticMarket:
 
     async def symbols(self) -> list[SymbolRules]:
         """Every symbol listed by now; delisted ones stay, with status BREAK."""
-        now = self._now()
-        return [r for r in (self._rules_at(i, now) for i in range(len(self._rules))) if r is not None]
+        return list(self._listed(self._now())[0])
+
+    def _listed(self, now: int) -> tuple[list[SymbolRules], list[int]]:
+        """The rules of every symbol listed at `now` and the indices of those trading; the same from one listing
+        or delisting to the next, so every order of a rebalance need not look at every symbol again."""
+        memo = self._listed_memo
+        if memo is None or not memo[0] <= now < memo[1]:
+            events = (*self._listing, *self._delist)
+            since = max((t for t in events if t <= now), default=-NEVER)
+            until = min((t for t in events if t > now), default=NEVER)
+            listed = [r for r in (self._rules_at(i, now) for i in range(len(self._rules))) if r is not None]
+            live = [i for i in range(len(self._rules)) if self._listing[i] <= now < self._delist[i]]
+            memo = self._listed_memo = (since, until, listed, live)
+        return memo[2], memo[3]
 
     async def symbol(self, symbol: str) -> SymbolRules | None:
         """One symbol's rules as symbols() has them (None when not listed by now), without a pass over all."""
@@ -347,22 +328,51 @@ class SyntheticMarket:
         size, cutoff = hours * HOUR_MS, min(now, self._delist[i])
         first = max(-(-((start - EPOCH) // _ONE_MS) // size), self._listing[i] // size)
         last = min((end - EPOCH) // _ONE_MS // size, now // size, (self._delist[i] - 1) // size)
-        return [
-            self._closed(i, size, k) if (k + 1) * size <= cutoff else self._candle(i, size, k, cutoff)
-            for k in range(first, last + 1)
-        ]
+        self._reading = (i, (min((last + 1) * size, cutoff) - 1) // DAY_MS)  # the days a missing one is drawn with
+        try:
+            return [
+                self._closed(i, size, k) if (k + 1) * size <= cutoff else self._candle(i, size, k, cutoff)
+                for k in range(first, last + 1)
+            ]
+        finally:
+            self._reading = _NOT_READING
 
     async def prices(self) -> dict[str, Decimal]:
         """Current price of every symbol trading now, equal to the close of its still-open candles."""
         now = self._now()
         # Every order of a rebalance asks at the same instant on a test clock: compute that once.
         if self._prices_memo is None or self._prices_memo[0] != now:
+            live = self._listed(now)[1]
+            knots = self._today(now // DAY_MS, live)
+            j, r = divmod(now % DAY_MS, KNOT_MS)  # the same 5-minute step for every symbol
             self._prices_memo = (now, {
-                r[0].symbol: _dec(self._price_units(i, now))
-                for i, r in enumerate(self._rules)
-                if self._listing[i] <= now < self._delist[i]
+                self._rules[i][0].symbol: _dec(between(a, b, r))
+                for i, a, b in zip(live, knots[:, j].tolist(), knots[:, j + 1].tolist())
             })
         return dict(self._prices_memo[1])
+
+    def _today(self, d: int, live: list[int]) -> np.ndarray:
+        """Day d's knots of the symbols trading, a row each (drawn in one pass where missing), kept for the day."""
+        if self._today_memo is None or self._today_memo[:2] != (d, live):
+            self._days.draw(self._days.missing((i, d) for i in live))
+            rows = [self._days.day(i, d).knots for i in live] or [np.empty(KNOTS + 1, np.int64)]
+            self._today_memo = (d, live, np.stack(rows))
+        return self._today_memo[2]
+
+    async def prefetch(self, symbols: Sequence[str], start: datetime, end: datetime) -> None:
+        """Draw the days of [start, end] these symbols traded on, in passes over all of them (a day drawn with
+        others equals that day drawn alone; see synthetic_days)."""
+        now = self._now()
+        first, last = max((start - EPOCH) // _ONE_MS, 0) // DAY_MS, min((end - EPOCH) // _ONE_MS, now) // DAY_MS
+        known = [self._index[s] for s in symbols if s in self._index]
+        pairs = [(i, d) for d in range(first, min(last, DAYS - 1) + 1) for i in known
+                 if self._listing[i] < (d + 1) * DAY_MS and d * DAY_MS < self._delist[i]]
+        if len(pairs) <= self._days.size // 2:  # more would push out what was drawn first before it is read
+            self._days.draw(self._days.missing(pairs))
+
+    def draws(self) -> tuple[int, int]:
+        """How many passes have drawn how many symbol-days so far (for tests: a count, not a time)."""
+        return self._days.passes, self._days.drawn
 
     async def first_candle_time(self, symbol: str, listed_by: datetime | None = None) -> datetime | None:
         """Open time of the symbol's first hourly candle, or None if unknown or not listed yet."""
@@ -376,7 +386,7 @@ class SyntheticMarket:
         # At the epoch a coin's cap is 10 to 300 days of its mean volume: the usual spread of turnover.
         out = {}
         for i, (rules, _) in enumerate(self._rules):
-            days = 10 ** np.random.default_rng((self._seed, 5, i)).uniform(1, 2.5)
+            days = 10 ** stream(self._seed, 5, i).uniform(1, 2.5)
             out[rules.base] = Decimal(round(self._mean_volume[i] * days / math.exp(self._level[0, i])))
         return out
 
@@ -384,4 +394,4 @@ class SyntheticMarket:
         """Test hook: the symbol stops trading at `when`; KeyError if it is unknown."""
         # Cached closed candles need no purge: a candle is only cached once it ended before both now and delisting.
         self._delist[self._index[symbol]] = (when - EPOCH) // _ONE_MS
-        self._prices_memo = None
+        self._prices_memo = self._listed_memo = None

@@ -12,7 +12,7 @@ from ..core.ledger import Ledger
 from ..core.params import StrategyParams
 from ..core.planning import Book, book_from
 from ..core.market_caps import CapView
-from .ports import Exchange, MarketData
+from .ports import Exchange, MarketData, ReadsTogether
 from ..core.ranking import anchors, build_snapshot, rank_universe, volume_window
 
 # Bounded fan-out: enough to hide a remote venue's latency, small enough to respect its rate limits.
@@ -28,6 +28,9 @@ async def snapshot_universe(market: MarketData, params: StrategyParams, now: dat
     ranking of one quote's few hundred must cost what those cost, however many others are listed.
     """
     listed = await market.symbols() if rules is None else rules
+    if isinstance(market, ReadsTogether):  # the days of the volume window up to now, every symbol's at once
+        wanted = [r.symbol for r in listed if r.quote == params.quote and r.trading]
+        await market.prefetch(wanted, volume_window(now)[0], now)
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(r: SymbolRules) -> SymbolSnapshot:

@@ -63,6 +63,15 @@ class MarketData(Protocol):
         symbol listed by then, all an age filter asks, and a cache may know it without asking the venue."""
 
 
+@runtime_checkable
+class ReadsTogether(Protocol):
+    """A market that answers many symbols' candles faster when told them together first (the synthetic market
+    draws their days in a few passes instead of one per symbol)."""
+
+    async def prefetch(self, symbols: Sequence[str], start: datetime, end: datetime) -> None:
+        """Candles of these symbols over [start, end], of any interval, are about to be read."""
+
+
 class OrderBooks(Protocol):
     """A symbol's order book as the venue shows it (GET /api/v3/depth on Binance)."""
 
