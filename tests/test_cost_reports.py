@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -98,3 +99,27 @@ def test_orders_and_fills_booked_before_v10_read_back_without_a_split(tmp_path):
         None, None, None, None, "")
     assert store.get_rebalance("S1").signal_prices == {}
     assert rebalance_cost([order], [fill], "USDT").traded == 0  # no signal price: no claim about its costs
+
+
+def test_the_cost_reports_read_only_orders_that_traded_in_one_query_and_split_as_all_orders_do(tmp_path):
+    world, summary = rebalanced(tmp_path)
+    slot, store = summary.row.slot, world.store
+    dust = replace(store.orders_for(slot)[0], client_order_id="dust-1", status=OrderStatus.SKIPPED)
+    store.add_orders(summary.row.id, slot, [dust], world.clock.now())  # a dust holding's skipped sell, no fills
+    traded = {f.client_order_id for f in store.fills(rebalance_id=summary.row.id)}
+    assert [o.client_order_id for o in store.filled_orders([slot, "S-none"])[slot]] == [
+        o.client_order_id for o in store.orders_for(slot) if o.client_order_id in traded]
+    assert store.filled_orders([slot, "S-none"])["S-none"] == [] and store.filled_orders([]) == {}
+    rows = world.services.history(5)
+    assert world.services.rebalance_costs(rows) == {
+        r.id: rebalance_cost(store.orders_for(r.slot), store.fills(rebalance_id=r.id), "USDT") for r in rows}
+
+
+def test_a_finished_rebalances_split_is_worked_out_once(tmp_path):
+    world, summary = rebalanced(tmp_path)
+    rows = world.services.history(5)
+    first = world.services.rebalance_costs(rows)
+    asked: list[list[str]] = []
+    reads = world.store.filled_orders
+    world.store.filled_orders = lambda slots: asked.append(list(slots)) or reads(slots)  # type: ignore[method-assign]
+    assert world.services.rebalance_costs(rows) == first and asked == [[]]  # done: kept, nothing read again

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import sqlite_utils
 
@@ -140,6 +140,21 @@ class SqliteJournal:
         cur = self.db.execute(sql + " ORDER BY rowid", params)
         cols = [d[0] for d in cur.description]
         return [_order(dict(zip(cols, r))) for r in cur.fetchall()]
+
+    def filled_orders(self, slots: Sequence[str]) -> dict[str, list[OrderRecord]]:
+        """The orders with fills of each slot, in one query: a rebalance also records an order skipped for each
+        dust holding, and those pile up over a year (a cost report reads only what traded)."""
+        if not slots:
+            return {}
+        cur = self.db.execute(f"SELECT * FROM orders WHERE slot IN ({','.join('?' * len(slots))}) AND EXISTS "
+                              "(SELECT 1 FROM fills WHERE fills.client_order_id = orders.client_order_id) "
+                              "ORDER BY rowid", list(slots))
+        cols = [d[0] for d in cur.description]
+        found: dict[str, list[OrderRecord]] = {slot: [] for slot in slots}
+        for r in cur.fetchall():
+            row = dict(zip(cols, r))
+            found[row["slot"]].append(_order(row))
+        return found
 
     def unsettled_orders(self, leg: str) -> list[OrderRecord]:
         """Orders of a leg still planned or being sent, oldest first (what a crash left open)."""

@@ -13,7 +13,7 @@ from ..core.yardsticks import scaled, universe_step
 from ..core.domain import (
     ZERO, Change, DustTotal, EquityMark, Fill, InventorySnapshot, Position, RebalanceRow, RebalanceSummary, VenueHealth,
 )
-from .rebalancer import Progress, Rebalancer
+from .rebalancer import ACTIVE, Progress, Rebalancer
 from ..core.errors import UserError, VenueUnavailable
 from ..core.ledger import Ledger
 from .cap_book import current_caps
@@ -59,6 +59,7 @@ class Services:
         # The web front end's sign-in while it serves: set by web/server.py when it starts, cleared when it stops.
         self.dashboard: DashboardAuth | None = None
         self._changes: list[ChangeListener] = []
+        self._finished_costs: dict[int, CostSplit] = {}  # a finished rebalance's split never changes
 
     def on_change(self, listener: ChangeListener) -> Callable[[], None]:
         """Call `listener` after each commit a dashboard shows; returns what ends the subscription."""
@@ -156,8 +157,12 @@ class Services:
 
     def rebalance_costs(self, rows: Sequence[RebalanceRow]) -> dict[int, CostSplit]:
         """Where each rebalance's money went: fees, spread, impact and delay against its signal prices."""
-        return {r.id: rebalance_cost(self.store.orders_for(r.slot), self.store.fills(rebalance_id=r.id), self.quote)
-                for r in rows}
+        known = self._finished_costs
+        new = [r for r in rows if r.id not in known]
+        traded = self.store.filled_orders([r.slot for r in new])
+        found = {r.id: rebalance_cost(traded[r.slot], self.store.fills(rebalance_id=r.id), self.quote) for r in new}
+        known.update((r.id, found[r.id]) for r in new if r.state not in ACTIVE)  # it trades no more
+        return {r.id: known[r.id] if r.id in known else found[r.id] for r in rows}
 
     def trades(self, n: int) -> list[Fill]:
         return self.store.fills(limit=n)
