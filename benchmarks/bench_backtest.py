@@ -33,6 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.installed import BOT  # noqa: E402
+
 import sqlite_utils  # noqa: E402
 
 from tradingbot.adapters.candle_cache import CachedCandles  # noqa: E402
@@ -180,7 +182,7 @@ def whole_processes(cache: Path, data: Path, folder: Path, runs: int) -> dict[st
     """The issue-17 rows: each command and its baseline as child processes, interleaved run by run."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
-    bot = [sys.executable, "bot.py"]
+    bot = BOT
     have_pandas = subprocess.run([sys.executable, "-c", "import pandas"], capture_output=True).returncode == 0
     child(*bot, "backtest", "--cache", str(cache), *CLI, env=env)  # bytecode cache and panel copy made once
     file_cache = folder / "file-runs.sqlite"  # where `--data` runs keep the file's copy (never beside the file)

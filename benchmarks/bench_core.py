@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.installed import BOT  # noqa: E402
+
 from bench_startup import FLOOR  # noqa: E402  (this folder is on the path: the script's own)
 
 from handlers.commands import Context, dispatch  # noqa: E402
@@ -170,7 +172,7 @@ def whole_rebalances(tmp: Path, symbols: int, runs: int) -> dict:
     for run in range(runs + 1):  # the first run of each only warms the file cache and the bytecode
         wall_f, cpu_f, _ = child(FLOOR, env)
         db = tmp / f"process{run}.sqlite"
-        wall, cpu, out = child([sys.executable, "bot.py", "--demo", "--db", str(db), "--env-file", absent,
+        wall, cpu, out = child([*BOT, "--demo", "--db", str(db), "--env-file", absent,
                                 "rebalance", "--now", "--json"], env)
         if run:
             floors.append(wall_f), floor_cpus.append(cpu_f), walls.append(wall), cpus.append(cpu)

@@ -33,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.installed import BOT  # noqa: E402
+
 import aiohttp  # noqa: E402
 
 from benchmarks.bench_core import build  # noqa: E402
@@ -110,7 +112,7 @@ class Bot:
                # one person sends every command here: the per-person limit would answer "slow down" instead
                "TELEGRAM_COMMAND_BURST": "100000", "TELEGRAM_COMMANDS_PER_MINUTE": "1000000"}
         self.process = subprocess.Popen(
-            [sys.executable, "bot.py", "--env-file", str(self.path.parent / "absent.env"), "--demo", "--db",
+            [*BOT, "--env-file", str(self.path.parent / "absent.env"), "--demo", "--db",
              str(self.path), "--clock", self.clock.isoformat()], cwd=ROOT, env=env, stdin=subprocess.DEVNULL)
         self.fake.wait_for(lambda m: "started" in m.text, 120)
 

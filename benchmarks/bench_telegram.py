@@ -49,6 +49,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.installed import BOT  # noqa: E402
+
 from benchmarks.telegram_replies import (CHART_COMMANDS, Conversation, UnexpectedReply, Watcher,  # noqa: E402
                                          classify)
 
@@ -204,7 +206,7 @@ def no_env_file(db: Path) -> str:
 def seed(db: Path, env: dict) -> float:
     """One paper rebalance in the demo database, so /positions and /pnl have something to show."""
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "bot.py", "--env-file", no_env_file(db), "--demo", "--db", str(db),
+    done = subprocess.run([*BOT, "--env-file", no_env_file(db), "--demo", "--db", str(db),
                            "rebalance", "--now"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         raise RuntimeError(f"seeding rebalance failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -330,7 +332,7 @@ def bench_bot(fake, watcher: Watcher, tmp: Path, n: int, n_users: int, n_command
     err_path = tmp / "bot.stderr"
     with open(err_path, "w") as stderr:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "bot.py", "--env-file", no_env_file(db), "--demo", "--db", str(db)],
+        proc = subprocess.Popen([*BOT, "--env-file", no_env_file(db), "--demo", "--db", str(db)],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         started = watcher.next(NOTIFY_CHAT, 30, proc)[1]
