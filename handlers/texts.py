@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from tradingbot.core.domain import Change, DustTotal, Fill, Plan, RebalanceRow, RebalanceSummary, VenueHealth
+from tradingbot.core.domain import Change, DustTotal, Fill, Plan, RebalanceRow, RebalanceSummary, Side, VenueHealth
 from tradingbot.app.dust import DustConversion
 from tradingbot.core.money import fmt_decimal
 from tradingbot.core.params import PARAM_SPECS, StrategyParams, format_duration
@@ -180,7 +180,10 @@ def summary(s: RebalanceSummary, quote: str, tz: ZoneInfo) -> str:
         f"Equity: {money(r.equity_before, quote)} → {money(s.equity_after, quote)}",
         *cost_lines(rebalance_cost(s.orders, s.fills, quote), quote),
     ]
-    lines += [f"Skipped {k.symbol}: {k.reason}" for k in s.skipped]
+    # A sell below the venue's minimum is dust, tried and skipped at every rebalance: the "Left as dust" line counts
+    # what is held, where a year of rebalances would otherwise list each coin's skip, every time.
+    lines += [f"Skipped {k.symbol}: {k.reason}" for k in s.skipped
+              if not (s.state == "done" and k.side is Side.SELL and k.reason.startswith("below minimum"))]
     leftovers = [p for p in s.positions if p.asset + quote not in s.targets and not p.dust]
     if leftovers and s.state == "done":
         lines.append("Still held outside the targets (not tradable): "

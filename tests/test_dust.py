@@ -177,3 +177,15 @@ def test_a_conversion_cut_short_before_the_venue_acted_is_closed_and_changes_not
     assert {o.status for o in closed} == {OrderStatus.REJECTED} and all("nothing converted" in o.error for o in closed)
     assert world.store.load_ledger().holdings() == left
     assert_books_agree(world.store, run(world.paper.balances()))
+
+
+def test_a_rebalance_summary_leaves_out_the_dust_it_could_not_sell_instead_of_a_line_per_coin(world):
+    run(world.services.rebalance_slot())
+    for strategy in ("reversal", "momentum"):  # other picks each day: the coins sold leave dust behind
+        world.services.set_params(f"strategy={strategy}", "test")
+        world.clock.advance(timedelta(days=1))
+        summary = run(world.services.rebalance_slot())
+    dust_sells = {k.symbol for k in summary.skipped if k.reason.startswith("below minimum")}
+    assert len(dust_sells) == 4  # the dust held since the last rebalance, tried and skipped
+    text = fmt.summary(summary, "USDT", world.services.params.zone)
+    assert "Skipped" not in text and "Left as dust: 4 coins" in text
