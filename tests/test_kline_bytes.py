@@ -23,7 +23,7 @@ PLAIN = (b"BTCUSDT,2024-01-01,1704067200000,42283.58,44184.1,42180.77,44179.55,2
 
 
 def test_plain_rows_are_parsed_from_their_bytes():
-    runs, heads, flags, count, (open_time, unparsed, values, reasons) = parse_block(HEADER, "open_time_ms", WANTED,
+    runs, heads, flags, count, (open_time, unparsed, values, reasons), _ = parse_block(HEADER, "open_time_ms", WANTED,
                                                                                    PLAIN)
     assert (runs, heads.tolist(), count) == (["BTCUSDT", "ETHUSDT"], [0, 2], 3)
     assert flags is not None and flags.tolist() == ["", "partial_day", ""]

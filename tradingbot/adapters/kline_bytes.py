@@ -10,6 +10,9 @@ It accepts only plain rows: every line with exactly the header's fields, no carr
 digits only, amounts of digits, sign, point and exponent only. Anything else gives None, and the caller
 reads that block through the text path, which reports bad rows by line, so what a file yields never depends
 on which path read it (tests compare the two).
+
+An import stores the amounts as written: asked for them, a block also keeps each amount column's fields as the
+same fixed-width bytes its floats were converted from (~12 bytes a field), so the file is read once.
 """
 from __future__ import annotations
 
@@ -17,18 +20,22 @@ from typing import Callable
 
 import numpy as np
 
-from .kline_files import MICROS_FROM, Converted
+from .kline_files import AMOUNTS, MICROS_FROM, Converted
 
 NUMBER_BYTES = np.zeros(256, dtype=bool)
 NUMBER_BYTES[list(b"0123456789.eE+-\0")] = True  # \0 pads a short field in its fixed-width matrix
 MAX_DIGITS = 18  # an int64 open time: longer takes the text path
-# A block's columns: (symbols of each run, each run's first row), the flags or None, row count, Converted
-Parsed = tuple[list[str], np.ndarray, np.ndarray | None, int, Converted]
+# A block's columns: (symbols of each run, each run's first row), the flags or None, row count, Converted,
+# the amounts as written (bytes arrays; only when asked for)
+Parsed = tuple[list[str], np.ndarray, np.ndarray | None, int, Converted, dict[str, np.ndarray]]
 
 
-def parse_block(header: list[str], time_key: str, wanted: tuple[str, ...], part: bytes) -> Parsed | None:
-    """The block's columns, or None when any row is not plain (the text path then reads it)."""
-    if time_key != "open_time_ms" or b"\r" in part:
+def parse_block(header: list[str], time_key: str, wanted: tuple[str, ...], part: bytes,
+                written: bool = False) -> Parsed | None:
+    """The block's columns, or None when any row is not plain (the text path then reads it). With `written`,
+    also every amount column's fields as written (a NUL byte, which would end such a field early, takes the
+    text path)."""
+    if time_key != "open_time_ms" or b"\r" in part or (written and b"\0" in part):
         return None
     raw = np.frombuffer(part, dtype=np.uint8)
     bounds = _fields(raw, len(header))
@@ -41,18 +48,24 @@ def parse_block(header: list[str], time_key: str, wanted: tuple[str, ...], part:
     open_time = _digits(raw, *field[time_key])
     if open_time is None:
         return None
-    values = {}
-    for key in (k for k in wanted if k in field):
-        column = _floats(raw, *field[key])
+    values, text = {}, {}
+    for key in (k for k in (AMOUNTS if written else wanted) if k in field):
+        column = _written(raw, *field[key])
         if column is None:
             return None
-        values[key] = column
+        if written:
+            text[key] = column
+        if key in wanted:
+            try:
+                values[key] = column.astype(np.float64)
+            except ValueError:  # "1e", "+", "1-2": the text path names the row
+                return None
     names, heads = _runs(part, raw, *field["symbol"])
     flags = _flags(part, *field["flags"]) if "flags" in field else None
     rows = len(starts)
     converted: Converted = (np.where(open_time >= MICROS_FROM, open_time // 1000, open_time),
                             np.zeros(rows, dtype=bool), values, {})
-    return names, heads, flags, rows, converted
+    return names, heads, flags, rows, converted, text
 
 
 def _fields(raw: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -93,17 +106,15 @@ def _digits(raw: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray |
     return digit @ 10 ** np.arange(matrix.shape[1] - 1, -1, -1, dtype=np.int64)
 
 
-def _floats(raw: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray | None:
-    """Fields written as plain decimal numbers as float64 (NumPy's correctly rounded conversion), or None."""
+def _written(raw: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray | None:
+    """Fields of only the bytes of plain decimal numbers, as a fixed-width bytes array; None otherwise. NumPy
+    converts it to float64 correctly rounded."""
     if (end == start).any():
         return None
     matrix = _matrix(raw, start, end)
     if not NUMBER_BYTES[matrix].all():
         return None
-    try:
-        return matrix.view(f"S{matrix.shape[1]}").ravel().astype(np.float64)
-    except ValueError:  # "1e", "+", "1-2": the text path names the row
-        return None
+    return matrix.view(f"S{matrix.shape[1]}").ravel()
 
 
 def _runs(part: bytes, raw: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[list[str], np.ndarray]:

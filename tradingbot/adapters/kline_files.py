@@ -5,7 +5,8 @@ A long CSV is read a block at a time, each block converted to typed columns (int
 amounts, int32 symbol codes) before the next is read, so memory follows the candles, not the text; a block
 splits its whole text at once and converts columns in C. A block whose rows do not all parse takes a slow
 path that finds the bad rows, so each is reported with its file and line instead of being dropped silently.
-An import reads the file a second time, block by block, for the amounts as written (the cache stores text).
+An import also needs the amounts as written (the cache stores text): a long CSV keeps them from the bytes it
+parsed where it can, else reads the file a second time for them (kline_long.py).
 """
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ def import_files(store: KlineStore, paths: list[Path], interval: str | None = No
     report = ImportReport()
     for path in paths:
         progress(f"reading {path.name}")
-        columns = read_candles(path, interval)
+        columns = read_candles(path, interval, written=True)
         report.columns = columns if keep else None
         progress(f"storing {len(columns):,} candles from {path.name}")
         _store(store, columns)

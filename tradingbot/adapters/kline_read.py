@@ -16,11 +16,13 @@ from .kline_long import read_long
 BYTE_BLOCK = 1 << 18  # bytes parsed at a time: small enough that each pass over them stays in the CPU's cache
 
 
-def read_candles(path: Path, interval: str | None = None, fields: Iterable[str] = AMOUNTS) -> CandleColumns:
+def read_candles(path: Path, interval: str | None = None, fields: Iterable[str] = AMOUNTS,
+                 written: bool = False) -> CandleColumns:
     """A data.binance.vision dump (12 unnamed columns, named like BTCUSDT-1d-2024-01.zip) or a long CSV.
 
     The interval is read from the spacing of the open times (see candle_spacing); `interval`, or else a dump's
     name, is a claim that spacing must match. Only a file where no symbol has two rows falls back to it (or 1d).
+    `written` (an import) keeps the amounts as written from the bytes read, where it can (see read_long).
     """
     raw = open_bytes(path)
     if raw is not None:
@@ -30,7 +32,7 @@ def read_candles(path: Path, interval: str | None = None, fields: Iterable[str] 
             if b"\r" not in head and len(first.split(b",")) != 12:  # a long CSV with plain newlines: as bytes
                 claim = (interval, "--interval") if interval else None
                 return read_long(path, path.name, first.decode(), itertools.chain([body], parts), claim,
-                                 tuple(fields))
+                                 tuple(fields), written)
     return _read_text(path, interval, tuple(fields))
 
 
