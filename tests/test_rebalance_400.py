@@ -79,6 +79,21 @@ def test_a_ranking_draws_each_symbol_day_once_in_a_few_passes_over_every_symbol(
     assert m.draws() == (passes, drawn)  # the same instant again: nothing drawn twice
 
 
+def test_a_ranking_in_the_first_hour_of_a_day_draws_the_day_a_lookback_ago_with_the_others():
+    """At 00:20 a 7-day lookback's earlier close lies a day before the volume window: its day was drawn one
+    symbol at a time (365 passes); now with the others, and the ranking is the one recorded before."""
+    from tradingbot.app.market_view import rank_now
+    from tradingbot.core.params import StrategyParams
+
+    at = datetime(2026, 11, 24, 0, 20, 5, tzinfo=timezone.utc)
+    for lookback, recorded in ((timedelta(days=7), "3255da3af8214f3b"), (timedelta(days=30), "24ffa9fac2ac3349")):
+        m = SyntheticMarket(ManualClock(at), n_symbols=400)
+        ranking = asyncio.run(rank_now(m, StrategyParams(lookback=lookback), at))
+        assert digest(ranking.rows) == recorded
+        passes, drawn = m.draws()
+        assert passes <= 8 and drawn <= 9 * len(ranking.rows)
+
+
 def test_a_packed_seed_draws_the_same_stream_as_the_tuple_it_packs():
     import numpy as np
 

@@ -28,9 +28,12 @@ async def snapshot_universe(market: MarketData, params: StrategyParams, now: dat
     ranking of one quote's few hundred must cost what those cost, however many others are listed.
     """
     listed = await market.symbols() if rules is None else rules
-    if isinstance(market, ReadsTogether):  # the days of the volume window up to now, every symbol's at once
+    if isinstance(market, ReadsTogether):  # the days the snapshots read, every symbol's at once
         wanted = [r.symbol for r in listed if r.quote == params.quote and r.trading]
-        await market.prefetch(wanted, volume_window(now)[0], now)
+        first_day, at_then = volume_window(now)[0], anchors(now, params.lookback)[1]
+        await market.prefetch(wanted, first_day, now)
+        if at_then < first_day:  # the close a lookback ago lies before the volume window (a 7-day lookback
+            await market.prefetch(wanted, at_then, at_then)  # in the first hour of a UTC day): its day too
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(r: SymbolRules) -> SymbolSnapshot:
