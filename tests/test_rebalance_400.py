@@ -114,6 +114,8 @@ def test_ranking_figures_are_what_a_ranking_picks_out_of_the_candles_and_build_n
         first_day, last_day = volume_window(at)
         figures = [asyncio.run(m.ranking_figures(r.symbol, at_now, at_then, first_day, last_day)) for r in rules]
         assert m._closed.cache_info().currsize == 0
+        again = [asyncio.run(m.ranking_figures(r.symbol, at_now, at_then, first_day, last_day)) for r in rules]
+        assert again == figures  # the closed ones from what the first read kept
         for r, (close_now, close_then, volumes) in zip(rules, figures):
             daily = asyncio.run(m.candles(r.symbol, "1d", first_day, last_day))
             snap = build_snapshot(r, None, asyncio.run(m.candles(r.symbol, "1h", at_now, at_now)),
