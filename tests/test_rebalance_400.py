@@ -79,6 +79,55 @@ def test_a_ranking_draws_each_symbol_day_once_in_a_few_passes_over_every_symbol(
     assert m.draws() == (passes, drawn)  # the same instant again: nothing drawn twice
 
 
+def test_a_ranking_in_the_first_hour_of_a_day_draws_the_day_a_lookback_ago_with_the_others():
+    """At 00:20 a 7-day lookback's earlier close lies a day before the volume window: its day was drawn one
+    symbol at a time (365 passes); now with the others, and the ranking is the one recorded before."""
+    from tradingbot.app.market_view import rank_now
+    from tradingbot.core.params import StrategyParams
+
+    at = datetime(2026, 11, 24, 0, 20, 5, tzinfo=timezone.utc)
+    for lookback, recorded in ((timedelta(days=7), "3255da3af8214f3b"), (timedelta(days=30), "24ffa9fac2ac3349")):
+        m = SyntheticMarket(ManualClock(at), n_symbols=400)
+        ranking = asyncio.run(rank_now(m, StrategyParams(lookback=lookback), at))
+        assert digest(ranking.rows) == recorded
+        passes, drawn = m.draws()
+        assert passes <= 8 and drawn <= 9 * len(ranking.rows)
+
+
+def test_ranking_figures_are_what_a_ranking_picks_out_of_the_candles_and_build_no_candle():
+    """The synthetic market's figures for a ranking (closes at the two anchors, closed daily quote volumes) equal
+    those build_snapshot takes from candles(), at any hour, for a symbol listed or delisted within the window,
+    and no Candle is built for them (its closed-candle cache stays empty)."""
+    from tradingbot.app.market_view import rank_now
+    from tradingbot.core.params import StrategyParams
+    from tradingbot.core.ranking import anchors, build_snapshot, volume_window
+
+    probe = SyntheticMarket(ManualClock(AT), n_symbols=400)
+    listed = {r.symbol: asyncio.run(probe.first_candle_time(r.symbol)) for r in asyncio.run(probe.symbols())}
+    newest = max(listed, key=lambda s: listed[s] or AT)
+    instants = (AT, AT.replace(hour=0, minute=20), listed[newest] + timedelta(days=3, minutes=20))
+    for at, lookback in zip(instants, (timedelta(days=7), timedelta(days=7), timedelta(hours=30))):
+        m = SyntheticMarket(ManualClock(at), n_symbols=400)
+        m.delist("ETHUSDT", at - timedelta(days=2, minutes=30))  # a daily candle cut short, none after it
+        rules = asyncio.run(m.symbols())
+        at_now, at_then = anchors(at, lookback)
+        first_day, last_day = volume_window(at)
+        figures = [asyncio.run(m.ranking_figures(r.symbol, at_now, at_then, first_day, last_day)) for r in rules]
+        assert m._closed.cache_info().currsize == 0
+        again = [asyncio.run(m.ranking_figures(r.symbol, at_now, at_then, first_day, last_day)) for r in rules]
+        assert again == figures  # the closed ones from what the first read kept
+        for r, (close_now, close_then, volumes) in zip(rules, figures):
+            daily = asyncio.run(m.candles(r.symbol, "1d", first_day, last_day))
+            snap = build_snapshot(r, None, asyncio.run(m.candles(r.symbol, "1h", at_now, at_now)),
+                                  asyncio.run(m.candles(r.symbol, "1h", at_then, at_then)), daily, at, lookback)
+            assert (str(close_now), str(close_then)) == (str(snap.close_now), str(snap.close_then))
+            assert list(map(str, volumes)) == [str(c.quote_volume) for c in daily if c.is_closed(at)]
+        assert any(len(v) < 7 for _, _, v in figures) and any(c is None for c, _, _ in figures)
+    fresh = SyntheticMarket(ManualClock(AT), n_symbols=400)
+    asyncio.run(rank_now(fresh, StrategyParams(), AT))
+    assert fresh._closed.cache_info().currsize == 0  # the ranking read figures, not candles
+
+
 def test_a_packed_seed_draws_the_same_stream_as_the_tuple_it_packs():
     import numpy as np
 

@@ -12,8 +12,8 @@ from ..core.ledger import Ledger
 from ..core.params import StrategyParams
 from ..core.planning import Book, book_from
 from ..core.market_caps import CapView
-from .ports import Exchange, MarketData, ReadsTogether
-from ..core.ranking import anchors, build_snapshot, rank_universe, volume_window
+from .ports import Exchange, MarketData, ReadsRankingFigures, ReadsTogether
+from ..core.ranking import anchors, build_snapshot, mean_volume, rank_universe, volume_window
 
 # Bounded fan-out: enough to hide a remote venue's latency, small enough to respect its rate limits.
 CONCURRENCY = 16
@@ -28,18 +28,37 @@ async def snapshot_universe(market: MarketData, params: StrategyParams, now: dat
     ranking of one quote's few hundred must cost what those cost, however many others are listed.
     """
     listed = await market.symbols() if rules is None else rules
-    if isinstance(market, ReadsTogether):  # the days of the volume window up to now, every symbol's at once
+    if isinstance(market, ReadsTogether):  # the days the snapshots read, every symbol's at once
         wanted = [r.symbol for r in listed if r.quote == params.quote and r.trading]
-        await market.prefetch(wanted, volume_window(now)[0], now)
+        first_day, at_then = volume_window(now)[0], anchors(now, params.lookback)[1]
+        await market.prefetch(wanted, first_day, now)
+        if at_then < first_day:  # the close a lookback ago lies before the volume window (a 7-day lookback
+            await market.prefetch(wanted, at_then, at_then)  # in the first hour of a UTC day): its day too
+    universe = [r for r in listed if r.quote == params.quote]
+    if isinstance(market, ReadsRankingFigures):  # answered at once, from memory: one after the other, no tasks
+        return [await _figures_snapshot(market, r, params, now) if r.trading else _untraded(r) for r in universe]
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(r: SymbolRules) -> SymbolSnapshot:
         if not r.trading:
-            return SymbolSnapshot(r, None, None, None, Decimal(0))
+            return _untraded(r)
         async with gate:
             return await _snapshot(market, r, params, now)
 
-    return list(await asyncio.gather(*(one(r) for r in listed if r.quote == params.quote)))
+    return list(await asyncio.gather(*(one(r) for r in universe)))
+
+
+def _untraded(r: SymbolRules) -> SymbolSnapshot:
+    return SymbolSnapshot(r, None, None, None, Decimal(0))
+
+
+async def _figures_snapshot(market: ReadsRankingFigures, r: SymbolRules, params: StrategyParams,
+                            now: datetime) -> SymbolSnapshot:
+    """_snapshot's figures, read without candles."""
+    first = await market.first_candle_time(r.symbol, now - timedelta(days=params.min_age_days))
+    close_now, close_then, volumes = await market.ranking_figures(r.symbol, *anchors(now, params.lookback),
+                                                                  *volume_window(now))
+    return SymbolSnapshot(r, first, close_now, close_then, mean_volume(volumes))
 
 
 async def _snapshot(market: MarketData, r: SymbolRules, params: StrategyParams, now: datetime) -> SymbolSnapshot:

@@ -72,6 +72,18 @@ class ReadsTogether(Protocol):
         """Candles of these symbols over [start, end], of any interval, are about to be read."""
 
 
+@runtime_checkable
+class ReadsRankingFigures(MarketData, Protocol):
+    """A market that hands a ranking the few figures it reads of a symbol's candles without building the candles
+    (the synthetic market: Decimal candles cost it more than drawing their days)."""
+
+    async def ranking_figures(self, symbol: str, at_now: datetime, at_then: datetime, first_day: datetime,
+                              last_day: datetime) -> tuple[Decimal | None, Decimal | None, list[Decimal]]:
+        """The closes of the closed hourly candles opened at at_now and at_then (None where there is none) and the
+        quote volumes of the closed daily candles opened from first_day to last_day: what build_snapshot would
+        pick out of candles() over those times."""
+
+
 class OrderBooks(Protocol):
     """A symbol's order book as the venue shows it (GET /api/v3/depth on Binance)."""
 

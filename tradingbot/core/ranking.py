@@ -52,8 +52,12 @@ def build_snapshot(
     close_now = _close_at(hourly_now, at_now, now)
     close_then = _close_at(hourly_then, at_then, now)
     volumes = [c.quote_volume for c in daily if first_day <= c.open_time <= last_day and c.is_closed(now)]
-    mean_volume = sum(volumes, ZERO) / len(volumes) if volumes else ZERO
-    return SymbolSnapshot(rules, first_open_time, close_now, close_then, mean_volume)
+    return SymbolSnapshot(rules, first_open_time, close_now, close_then, mean_volume(volumes))
+
+
+def mean_volume(volumes: Sequence[Decimal]) -> Decimal:
+    """The volume filter's mean daily quote volume (zero without a closed day)."""
+    return sum(volumes, ZERO) / len(volumes) if volumes else ZERO
 
 
 def _close_at(candles: Sequence[Candle], open_time: datetime, now: datetime) -> Decimal | None:
