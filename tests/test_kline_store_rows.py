@@ -59,3 +59,16 @@ def test_a_row_of_another_length_is_refused_not_shifted_into_the_next(tmp_path, 
         with store.db.atomic():
             store.add_rows(rows)
     assert store.db.execute("SELECT count(*) FROM klines").fetchone()[0] == 0  # the transaction rolled back
+
+
+def test_an_existing_cache_opens_without_a_write_so_bots_starting_together_never_wait_on_each_other(tmp_path):
+    path = tmp_path / "k.sqlite"
+    KlineStore(sqlite_utils.Database(path)).db.conn.close()  # a new cache: the schema is written once
+    writer = sqlite3.connect(path)
+    writer.execute("BEGIN IMMEDIATE")  # another process in the middle of writing candles
+    try:
+        reader = sqlite_utils.Database(sqlite3.connect(path, timeout=0))  # a write would fail at once: locked
+        assert KlineStore(reader).db is reader
+    finally:
+        writer.rollback()
+        writer.close()

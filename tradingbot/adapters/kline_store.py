@@ -14,6 +14,7 @@ not that we did not ask — that distinction is what lets a warm rebalance skip 
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -48,6 +49,14 @@ KLINE_FIELDS = 10
 ROWS_PER_INSERT = 50
 _INSERT_ONE = f"INSERT OR REPLACE INTO klines VALUES ({', '.join('?' * KLINE_FIELDS)})"
 _INSERT_MANY = _INSERT_ONE + f", ({', '.join('?' * KLINE_FIELDS)})" * (ROWS_PER_INSERT - 1)
+
+
+def _has_schema(db: sqlite_utils.Database) -> bool:
+    """The schema is complete: its last statement's row is there (the script runs statement by statement)."""
+    try:
+        return db.execute("SELECT 1 FROM kline_version WHERE id = 1").fetchone() is not None
+    except sqlite3.OperationalError:  # no such table: a new cache
+        return False
 
 
 def _batches(rows: Iterator[tuple], rest: list[tuple]) -> Iterator[tuple]:
@@ -100,8 +109,9 @@ class KlineStore:
 
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        with db.atomic():
-            db.executescript(_SCHEMA)
+        if not _has_schema(db):  # an existing cache is opened without writing: bots starting together never queue
+            with db.atomic():
+                db.executescript(_SCHEMA)
 
     def put(self, symbol: str, interval: str, candles: Iterable[Candle], covered: Coverage | None = None) -> None:
         """Store closed candles; `covered` replaces the symbol's coverage range in the same transaction."""
