@@ -122,11 +122,6 @@ class Panel:
         closed = (pad + np.arange(self.days) + 1) // self.per_day - 1  # the last UTC day closed at each row's close
         return np.where((closed >= 0)[:, None], daily[np.maximum(closed, 0)], 0.0)
 
-    @cached_property
-    def age(self) -> np.ndarray:
-        """Candles since each symbol's first candle, per row (negative before it): days on a daily panel."""
-        return (self.first_day + np.arange(self.days))[:, None] - self.listed[None, :]
-
     def memo(self, key: Hashable, make: Callable[[], T]) -> T:
         """make()'s result for the key (an array or a tuple of fresh arrays), made once for this panel and made
         read-only, as runs share it. Past MEMO_PANELS close-sized arrays the least recently used results go (the

@@ -150,7 +150,7 @@ def simulate(panel: Panel, config: BacktestConfig, allowed: np.ndarray | None = 
     if p.mode == "full" and len(trades):
         if not config.execution.volume:
             return _full_path(panel, config, first, last, trades, at_open, (pr, pc, count))
-        return _full_stepped(panel, config, first, last, (fired, trades), at_open, _matrix(pr, pc, panel, trades))
+        return _full_stepped(panel, config, first, last, (fired, trades), at_open, (pr, pc, count))
     model = None
     if config.execution.volume:  # a trade sells only the last trade's picks and buys only its own
         picks = _matrix(pr, pc, panel, trades)
@@ -214,17 +214,28 @@ def _full_path(panel: Panel, config: BacktestConfig, first: int, last: int, trad
     kept = cash * (1 - v)  # the share not invested, held as cash through each period
     sold = (cash[1:] - kept[:-1]) / (1 - f)  # gross quote value of the sells that produced each later cash
     units = (cash * v / count)[pr] * (1 - f) / ((1 + s) * bought)
-    days = np.arange(first, last + 1)
-    period = np.searchsorted(trades, days, side="right") - 1
-    live = period >= 0
-    equity = np.full(len(days), config.capital)
-    equity[live] = _held_value(panel, days[live], period[live], pc, units, count) + kept[period[live]]
+    equity, period, live = _marks(panel, config.capital, (first, last), trades, (pc, units, count), kept)
     held = np.where(live, count[np.maximum(period, 0)], 0).astype(np.int64)
     traded = float(sold.sum() + cash.sum() * v)
     slipped = float(sold.sum()) * s / (1 - s) + float(cash.sum()) * v * s / (1 + s)  # sells at mid, buys' spend
     names = tuple(panel.symbols[c] for c in pc[pr == len(trades) - 1].tolist())
     return Run(config, first, equity, held, trades, f * traded, traded, int(count.sum() + count[:-1].sum()), names,
                slipped, per_day=panel.per_day)
+
+
+def _marks(panel: Panel, capital: float, span: tuple[int, int], trades: np.ndarray,
+           holdings: tuple[np.ndarray, np.ndarray, np.ndarray], kept: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Full mode's equity at every candle of [first, last]: each period's picks held, plus the cash kept; also each
+    candle's period (-1 before the first trade) and whether it is past the first trade."""
+    first, last = span
+    pc, units, count = holdings
+    days = np.arange(first, last + 1)
+    period = np.searchsorted(trades, days, side="right") - 1
+    live = period >= 0
+    equity = np.full(len(days), capital)
+    equity[live] = _held_value(panel, days[live], period[live], pc, units, count) + kept[period[live]]
+    return equity, period, live
 
 
 def _held_value(panel: Panel, days: np.ndarray, period: np.ndarray, pc: np.ndarray, units: np.ndarray,
@@ -238,7 +249,8 @@ def _held_value(panel: Panel, days: np.ndarray, period: np.ndarray, pc: np.ndarr
 
 
 def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int,
-                  fired_trades: tuple[np.ndarray, np.ndarray], at_open: bool, picks: np.ndarray) -> Run:
+                  fired_trades: tuple[np.ndarray, np.ndarray], at_open: bool,
+                  pairs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Run:
     """Full mode under the volume model: an order's impact depends on its size, so cash goes one trade at a time,
     but only through each trade's picks (every holding is the last trade's picks, all sold): prices and costs are
     read per (trade, pick) pair up front, the cash recursion is solved over those pairs (stepped_cash.py), and the
@@ -247,8 +259,7 @@ def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int,
     fired, trades = fired_trades
     costs = _Fills.at(config.costs)
     f, s, v = costs.fee, costs.slip, float(config.params.invest_fraction)
-    pr, pc = np.nonzero(picks)
-    count = picks.sum(axis=1)
+    pr, pc, count = pairs  # each pick's trade and column (in trade then column order), picks per trade
     nxt = np.minimum(pr + 1, len(trades) - 1)  # where each pick is sold (the last trade's never are)
     bought, sold_at = (_fill_prices(panel, trades[t], pc, at_open) for t in (pr, nxt))
     spread, scale = pair_costs(panel, fired[np.r_[pr, nxt]], np.r_[pc, pc], config.execution.impact_k)
@@ -257,11 +268,7 @@ def _full_stepped(panel: Panel, config: BacktestConfig, first: int, last: int,
     units, spend, kept = stepped_cash(config.capital, (f, v), pr, count,
                                       (bought, sold_at, buy_base, buy_scale, sell_keep, sell_scale))
     fills = _stepped_fills(costs, model, pr, units, spend, bought, sold_at)
-    days = np.arange(first, last + 1)
-    period = np.searchsorted(trades, days, side="right") - 1
-    live = period >= 0
-    equity = np.full(len(days), config.capital)
-    equity[live] = _held_value(panel, days[live], period[live], pc, units, count) + kept[period[live]]
+    equity, period, live = _marks(panel, config.capital, (first, last), trades, (pc, units, count), kept)
     holding = np.bincount(pr, weights=units != 0, minlength=len(trades))  # an order of nothing holds nothing
     held = np.where(live, holding[np.maximum(period, 0)], 0).astype(np.int64)
     names = tuple(panel.symbols[c] for c in pc[(pr == len(trades) - 1) & (units != 0)])
