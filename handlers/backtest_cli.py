@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 from handlers import backtest_flags, costs_cli
 from handlers.sweep_heatmaps import HeatmapPainter
-from handlers.offline_argv import COMMANDS, GLOBAL_WITH_VALUE, HELP, offline_command  # noqa: F401  (re-exported)
+from handlers.offline_argv import GLOBAL_WITH_VALUE, HELP
 from tradingbot.core.backtest import options
 from tradingbot.core.backtest.config import BacktestConfig
 from tradingbot.core.backtest.metrics import METRICS

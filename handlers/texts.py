@@ -11,6 +11,7 @@ from tradingbot.core.money import fmt_decimal
 from tradingbot.core.params import PARAM_SPECS, StrategyParams, format_duration
 from tradingbot.app.reports import PnlReport, PositionsReport, RankingReport, StatusReport
 from tradingbot.core.cost_split import CostSplit, rebalance_cost
+from tradingbot.core.planning import below_minimum
 from .cost_text import cost_cell, cost_lines
 
 
@@ -183,7 +184,7 @@ def summary(s: RebalanceSummary, quote: str, tz: ZoneInfo) -> str:
     # A sell below the venue's minimum is dust, tried and skipped at every rebalance: the "Left as dust" line counts
     # what is held, where a year of rebalances would otherwise list each coin's skip, every time.
     lines += [f"Skipped {k.symbol}: {k.reason}" for k in s.skipped
-              if not (s.state == "done" and k.side is Side.SELL and k.reason.startswith("below minimum"))]
+              if not (s.state == "done" and k.side is Side.SELL and below_minimum(k.reason))]
     leftovers = [p for p in s.positions if p.asset + quote not in s.targets and not p.dust]
     if leftovers and s.state == "done":
         lines.append("Still held outside the targets (not tradable): "

@@ -96,9 +96,7 @@ def current_copy(db: sqlite_utils.Database, cache: Path, quote: str, interval: s
 
 def _has_stamp(db: sqlite_utils.Database) -> bool:
     """Whether the cache has its version stamp, added now to a cache written before stamps existed."""
-    if db["kline_version"].exists():
-        return True
-    try:
+    try:  # opening a complete cache writes nothing
         KlineStore(db)
     except sqlite3.OperationalError:  # a read-only cache: no copies, the plain query every time
         return False

@@ -142,6 +142,11 @@ def picks_unchanged(full_sells: Plan, targets: Sequence[str]) -> bool:
     return bool(targets) and {o.symbol for o in full_sells.orders} == set(targets)
 
 
+def below_minimum(reason: str) -> bool:
+    """The skip was lot_problem's: the lot is under the venue's minimum quantity or notional."""
+    return reason.startswith("below minimum")
+
+
 def lot_problem(qty: Decimal, price: Decimal, rules: SymbolRules) -> str:
     """Why a lot of qty (already a multiple of the step) cannot be traded at price: '' when it can."""
     if qty <= 0 or qty < rules.min_qty:

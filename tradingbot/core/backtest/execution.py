@@ -109,7 +109,11 @@ def _means(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _spread_of(products: np.ndarray) -> np.ndarray:
-    mean, _ = _means(products)
+    return _half_spread_at(_means(products)[0])
+
+
+def _half_spread_at(mean: np.ndarray) -> np.ndarray:
+    """√ of the mean Abdi–Ranaldo product, 0 where it is negative (as the paper), capped."""
     return np.minimum(np.sqrt(np.maximum(mean, 0.0)), MAX_HALF_SPREAD)
 
 
@@ -267,7 +271,7 @@ def _read_windows(panel: Panel, rows: np.ndarray, cols: np.ndarray) -> tuple[np.
     m = _window_counts(~np.isnan(returns), ends, SIGMA_DAYS)
     spread, sigma = np.empty(len(order)), np.empty(len(order))
     mean = np.divide(total, n, out=np.zeros_like(total), where=n > 0)
-    spread[order] = np.minimum(np.sqrt(np.maximum(mean, 0.0)), MAX_HALF_SPREAD)
+    spread[order] = _half_spread_at(mean)
     mean = np.divide(returns_sum, m, out=np.zeros_like(m), where=m > 0)
     # Σ(r − mean)² as Σr² − n·mean²: daily returns' mean is small beside their spread, so little cancels
     deviation = np.maximum(squares - m * mean * mean, 0.0)
