@@ -56,6 +56,11 @@ class PanelCopy:
     known: np.ndarray
     bad: int = 0  # rows of a file that were left out as unusable
 
+    @classmethod
+    def of(cls, p: Panel, known: np.ndarray, bad: int = 0) -> PanelCopy:
+        """The copy of a panel's candles."""
+        return cls(p.first_day, p.step_ms, p.symbols, p.close, p.open, p.quote_volume, p.high, p.low, known, bad)
+
 
 def copies_folder(cache: Path) -> Path:
     return cache.with_name(cache.name + ".panels")
@@ -107,8 +112,7 @@ def _full_panel(db: sqlite_utils.Database, quote: str, interval: str) -> PanelCo
     p = load_panel(db, None, None, 0, quote, opens=True, interval=interval, ranges=True)
     known = first_candles(db, quote, interval)
     assert p.high is not None and p.low is not None  # asked for with ranges
-    return PanelCopy(p.first_day, p.step_ms, p.symbols, p.close, p.open, p.quote_volume, p.high, p.low,
-                     np.array([known.get(s, NO_CANDLE) for s in p.symbols], dtype=np.int64))
+    return PanelCopy.of(p, np.array([known.get(s, NO_CANDLE) for s in p.symbols], dtype=np.int64))
 
 
 def copy_from_columns(store: KlineStore, cache: Path, columns: CandleColumns, name: str, quote: str = "USDT") -> None:
@@ -126,8 +130,7 @@ def copy_from_columns(store: KlineStore, cache: Path, columns: CandleColumns, na
         return
     assert p.high is not None and p.low is not None  # asked for with ranges
     folder = copies_folder(cache) / f"{columns.interval}-{quote}-{store.stamp()}"
-    write_copy(folder, PanelCopy(p.first_day, p.step_ms, p.symbols, p.close, p.open, p.quote_volume, p.high,
-                                 p.low, p.listed))
+    write_copy(folder, PanelCopy.of(p, p.listed))
 
 
 def window(full: PanelCopy, lo_ms: int, hi_ms: int, opens: bool, ranges: bool) -> Panel | None:
@@ -216,8 +219,7 @@ def file_panel(path: Path, copies: Path, quote: str, ranges: bool) -> tuple[Pane
     full = read_copy(folder, mode="c")
     if full is None:
         panel, bad = panel_from_file(path, quote, ranges)
-        full = PanelCopy(panel.first_day, panel.step_ms, panel.symbols, panel.close, panel.open,
-                         panel.quote_volume, panel.high, panel.low, panel.listed, len(bad))
+        full = PanelCopy.of(panel, panel.listed, len(bad))
         if _identity(path) == before:
             write_copy(folder, full)
             _keep_latest(copies)
