@@ -148,7 +148,7 @@ async def _trades(ctx: Context, args: list[str]) -> Reply:
 async def _plan(ctx: Context, args: list[str]) -> Reply:
     _no_args("plan", args)
     reply = await _plan_reply(ctx)
-    return replace(reply, text=f"{reply.text}\n{fmt.next_slot(ctx.services.params, ctx.services.next_run())}")
+    return replace(reply, text=f"{reply.text}\n{fmt.next_slot(ctx.services.params, ctx.services.scheduled_run())}")
 
 
 async def _rebalance_preview(ctx: Context, args: list[str]) -> Reply:

@@ -79,3 +79,14 @@ def test_status_and_plan_show_the_next_three_day_slot(world):
 
     slot = asyncio.run(scenario())
     assert (slot.date() - date(1970, 1, 1)).days % 3 == 0 and slot.hour == 9
+
+
+def test_plan_while_paused_says_no_rebalance_is_scheduled(world):
+    from handlers.commands import Context, dispatch
+
+    async def scenario():
+        ctx = Context(world.services, "console")
+        await dispatch(ctx, "/pause")
+        return (await dispatch(ctx, "/plan")).text
+
+    assert asyncio.run(scenario()).endswith("Next scheduled rebalance: paused (every 1d)")

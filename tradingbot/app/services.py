@@ -112,7 +112,7 @@ class Services:
             venue=self.exchange.name, market=self.market_name, params=self.params,
             equity=equity, cash=ledger.cash, positions=count, equity_marked_at=marked_at, dust=dust,
             last_rebalance=self.store.last_rebalance(("done", "skipped", "selling", "buying")),
-            next_run=None if self.paused else self.next_run(), paused=self.paused, now=self.clock.now(),
+            next_run=self.scheduled_run(), paused=self.paused, now=self.clock.now(),
             health=self.health,
         )
 
@@ -377,3 +377,7 @@ class Services:
         """When the next scheduled rebalance falls (paused or not)."""
         p = self.params
         return next_slot(self.clock.now(), p.every, p.at, p.weekday, p.zone)
+
+    def scheduled_run(self) -> datetime | None:
+        """The next rebalance that will run on schedule: None while paused."""
+        return None if self.paused else self.next_run()
